@@ -1,0 +1,89 @@
+"""Binding a captured function's arguments: explicit > configuration > defaults."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sacred.exceptions import SignatureError
+
+__all__ = ["Signature", "SPECIAL_VALUES"]
+
+SPECIAL_VALUES = ("_config", "_seed", "_rnd", "_log", "_run")
+
+
+class Signature:
+    """The parameters of a function and how to fill them from a configuration."""
+
+    def __init__(self, function: Callable) -> None:
+        self.name = getattr(function, "__name__", repr(function))
+        sig = inspect.signature(function)
+        self.positional: list[str] = []
+        self.keyword_only: list[str] = []
+        self.defaults: dict[str, Any] = {}
+        self.var_positional: str | None = None
+        self.var_keyword: str | None = None
+        for param in sig.parameters.values():
+            if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+                self.positional.append(param.name)
+            elif param.kind == param.KEYWORD_ONLY:
+                self.keyword_only.append(param.name)
+            elif param.kind == param.VAR_POSITIONAL:
+                self.var_positional = param.name
+            else:
+                self.var_keyword = param.name
+            if param.default is not param.empty:
+                self.defaults[param.name] = param.default
+        self.arguments = self.positional + self.keyword_only
+        self._text = f"{self.name}{sig}"
+
+    def __str__(self) -> str:
+        return self._text
+
+    def get_free_parameters(self, args: tuple, kwargs: Mapping) -> list[str]:
+        """Parameters neither given positionally nor by keyword."""
+        given = set(self.positional[: len(args)]) | set(kwargs)
+        return [name for name in self.arguments if name not in given]
+
+    def construct_arguments(
+        self,
+        args: tuple,
+        kwargs: dict,
+        options: Mapping,
+        special: Callable[[str], Any] | None = None,
+    ) -> tuple[tuple, dict]:
+        """Return (args, kwargs) for the call, filling free parameters from ``options``
+        (the config) and ``special(name)`` for the special values like ``_seed``."""
+        if len(args) > len(self.positional) and self.var_positional is None:
+            raise SignatureError(
+                f"{self.name}() takes {len(self.positional)} positional argument(s) "
+                f"but {len(args)} were given (signature: {self._text})"
+            )
+        for name in kwargs:
+            if name in self.positional[: len(args)]:
+                raise SignatureError(f"{self.name}() got multiple values for argument {name!r}")
+        if self.var_keyword is None:
+            unexpected = [k for k in kwargs if k not in self.arguments]
+            if unexpected:
+                raise SignatureError(
+                    f"{self.name}() got unexpected keyword argument(s): "
+                    f"{', '.join(repr(k) for k in unexpected)} (signature: {self._text})"
+                )
+        kwargs = dict(kwargs)
+        missing = []
+        for name in self.get_free_parameters(args, kwargs):
+            if special is not None and name in SPECIAL_VALUES:
+                kwargs[name] = special(name)
+            elif name in options:
+                kwargs[name] = options[name]
+            elif name not in self.defaults:
+                missing.append(name)
+        if missing:
+            raise SignatureError(
+                f"{self.name}() is missing value(s) for {', '.join(repr(m) for m in missing)}: "
+                "not passed explicitly, not found in the configuration and without default "
+                f"(signature: {self._text})"
+            )
+        # Positional parameters given by keyword stay keywords: Python binds them.
+        return args, kwargs

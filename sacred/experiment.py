@@ -1,0 +1,320 @@
+"""The Experiment: the central class, an Ingredient with a main function, observers
+and a command-line interface."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sacred.exceptions import CommandLineError, CommandNotFoundError, SacredError, did_you_mean
+from sacred.ingredient import Ingredient, PathType, globals_of_caller
+from sacred.run import Run
+
+__all__ = ["Experiment"]
+
+# Exit codes of the command line: 2 for a mistake in how it was called (like argparse),
+# 1 for a failed run, 128 + signal number for interrupted runs (like a shell).
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Experiment(Ingredient):
+    """The central class for each experiment in Sacred.
+
+    It manages the configuration, the main function, captured methods, observers,
+    commands, and further ingredients. An Experiment instance should be created as
+    one of the first things in any experiment file.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        ingredients: Sequence[Ingredient] = (),
+        interactive: bool = False,
+        base_dir: PathType | None = None,
+        additional_host_info: list | None = None,
+        additional_cli_options: Sequence | None = None,
+        save_git_info: bool = True,
+    ) -> None:
+        """Create a new experiment with the given name and optional ingredients.
+
+        ``name`` defaults to the main file's name (without extension) and is
+        required in interactive mode.
+        """
+        caller_globals = globals_of_caller()
+        if name is None:
+            main_file = caller_globals.get("__file__")
+            if interactive or not main_file:
+                raise SacredError(
+                    "An experiment created in an interactive session needs a name: "
+                    "Experiment('my_experiment', interactive=True)"
+                )
+            name = os.path.splitext(os.path.basename(main_file))[0]
+        super().__init__(
+            path=name,
+            ingredients=ingredients,
+            interactive=interactive,
+            _caller_globals=caller_globals,
+            base_dir=base_dir,
+            save_git_info=save_git_info,
+        )
+        self.default_command: str | None = None
+        self.observers: list = []
+        """Observers added to every run of this experiment."""
+        self.current_run: Run | None = None
+        self.captured_out_filter: Callable[[str], str] | None = None
+        """Filter function to be applied to captured output of a run"""
+        self.option_hooks: list[Callable] = []
+        self.additional_host_info = list(additional_host_info or [])
+        self.additional_cli_options = list(additional_cli_options or [])
+
+        from sacred import commands as builtin
+
+        self.command(builtin.print_config, unobserved=True)
+        self.command(builtin.print_dependencies, unobserved=True)
+        self.command(builtin.save_config, unobserved=True)
+        self.command(builtin.make_print_named_configs(self), unobserved=True)
+
+    # -- main function ----------------------------------------------------------------
+
+    def main(self, function: Callable) -> Any:
+        """Decorator to define the main function of the experiment: the default command
+        run when no command is given on the command line or to run()."""
+        captured = self.command(function)
+        self.default_command = function.__name__
+        return captured
+
+    def automain(self, function: Callable) -> Any:
+        """Decorator that defines the main function and runs the command-line interface
+        when the file is executed (it should be the last thing in the file)."""
+        captured = self.main(function)
+        if function.__module__ == "__main__":
+            self.run_commandline()
+        return captured
+
+    def option_hook(self, function: Callable) -> Callable:
+        """Decorator for a function called with the options dict (``options=``) right
+        before a run is created; it may change the flags (keys starting with '--')."""
+        import inspect
+
+        if "options" not in inspect.signature(function).parameters:
+            raise TypeError(f"option hook {function.__name__!r} must have a parameter 'options'")
+        self.option_hooks.append(function)
+        return function
+
+    # -- running ----------------------------------------------------------------------
+
+    @property
+    def all_cli_options(self) -> list:
+        from sacred.commandline_options import DEFAULT_OPTIONS
+
+        return list(DEFAULT_OPTIONS) + list(self.additional_cli_options)
+
+    def get_default_options(self) -> dict:
+        """Options dict as used with run(): keys like '--beat_interval'; flags are
+        False, other options None."""
+        return {opt.key: (False if opt.is_flag else None) for opt in self.all_cli_options}
+
+    def run(
+        self,
+        command_name: str | None = None,
+        config_updates: dict | None = None,
+        named_configs: Sequence[str] = (),
+        info: dict | None = None,
+        meta_info: dict | None = None,
+        options: dict | None = None,
+    ) -> Run:
+        """Run the main function of the experiment or a given command.
+
+        Returns the Run object of the finished run; an exception raised by the run
+        propagates after the run was recorded as failed.
+        """
+        run = self._create_run(
+            command_name, config_updates, named_configs, info, meta_info, options
+        )
+        try:
+            run()
+        finally:
+            self.current_run = None
+        return run
+
+    def _create_run(
+        self,
+        command_name: str | None = None,
+        config_updates: dict | None = None,
+        named_configs: Sequence[str] = (),
+        info: dict | None = None,
+        meta_info: dict | None = None,
+        options: dict | None = None,
+    ) -> Run:
+        from sacred.commandline_options import normalize_options
+        from sacred.initialize import create_run
+
+        command_name = command_name or self.default_command
+        if command_name is None:
+            raise CommandNotFoundError(
+                f"Experiment {self.path!r} has no main function and no command was given. "
+                "Decorate a function with @ex.main or @ex.automain, or name a command: "
+                + ", ".join(sorted(name for name, _ in self.gather_commands()))
+            )
+        all_options = self.all_cli_options
+        opts = self.get_default_options()
+        if options:
+            opts.update(normalize_options(options, all_options))
+        for hook in self.option_hooks:
+            hook(options=opts)
+
+        run = create_run(
+            self,
+            command_name,
+            config_updates,
+            named_configs,
+            force=bool(opts.get("--force")),
+            log_level=opts.get("--loglevel"),
+        )
+        run.meta_info.update({"command": command_name, "options": opts})
+        if meta_info:
+            run.meta_info.update(meta_info)
+        if info:
+            run.info.update(info)
+        for option in all_options:
+            value = opts.get(option.key)
+            if option.key == "--help" or value is None or value is False:
+                continue
+            option(value, run)
+        self.current_run = run
+        return run
+
+    def run_commandline(self, argv: str | list[str] | None = None) -> Run | None:
+        """Run the command-line interface of this experiment.
+
+        ``argv`` defaults to ``sys.argv`` (a string is split like a shell would).
+        Returns the Run of the finished run, or None for help. Mistakes on the
+        command line print one message and exit with status 2; a failed run prints
+        its (filtered) stack trace and exits with status 1.
+        """
+        if argv is None:
+            argv = sys.argv
+        elif isinstance(argv, str):
+            argv = shlex.split(argv)
+        argv = list(argv)
+        program = os.path.basename(argv[0]) if argv else self.path
+
+        try:
+            run = self._run_from_argv(argv[1:], program)
+        except SacredError as exc:  # a mistake in the call: one message, no traceback
+            _exit_with_message(program, str(exc), EXIT_USAGE)
+        except Exception as exc:  # the user's config code failed before the run started
+            from sacred._traceback import format_filtered_stacktrace
+
+            print("".join(format_filtered_stacktrace(exc)), file=sys.stderr, end="")
+            sys.exit(EXIT_FAILED)
+        if run is None:
+            return None
+        try:
+            run()
+        except BaseException as exc:
+            self.current_run = None
+            if run.debug or run.pdb:
+                raise
+            _exit_for_failed_run(run, exc)
+        finally:
+            self.current_run = None
+        return run
+
+    def _run_from_argv(self, args: list[str], program: str) -> Run | None:
+        from sacred.arg_parser import format_command_help, get_config_updates, parse_args
+
+        commands = dict(self.gather_commands())
+        parsed = parse_args(
+            args,
+            commands={name: (cmd.__doc__ or "") for name, cmd in commands.items()},
+            options=self.all_cli_options,
+            program_name=program,
+        )
+        if parsed.get("help") or parsed.get("--help"):
+            name = parsed.get("COMMAND")
+            if name:
+                if name not in commands:
+                    raise CommandLineError(
+                        f"Unknown command {name!r}.{did_you_mean(name, commands)} "
+                        f"Commands: {', '.join(sorted(commands))}."
+                    )
+                print(format_command_help(name, commands[name]))
+            else:
+                print(self.get_usage(program))
+            return None
+        config_updates, named_configs = get_config_updates(parsed.get("UPDATE") or [])
+        return self._create_run(
+            parsed.get("COMMAND"), config_updates, named_configs, options=parsed
+        )
+
+    def get_usage(self, program_name: str | None = None) -> str:
+        """Get the command-line usage string for this experiment."""
+        from sacred.arg_parser import format_usage
+
+        commands = {name: (cmd.__doc__ or "") for name, cmd in self.gather_commands()}
+        return format_usage(
+            program_name or (self.path + ".py"), self.doc, commands, self.all_cli_options
+        )
+
+    # -- inside a run -------------------------------------------------------------------
+
+    def _running(self, what: str) -> Run:
+        if self.current_run is None:
+            raise RuntimeError(f"{what} can only be used while the experiment is running")
+        return self.current_run
+
+    @property
+    def info(self) -> dict:
+        """The info dict of the current run (only while running), same as ``_run.info``."""
+        return self._running("ex.info").info
+
+    def log_scalar(self, name: str, value: float, step: int | None = None) -> None:
+        """Add a new measurement to the current run (see Run.log_scalar)."""
+        self._running("ex.log_scalar").log_scalar(name, value, step)
+
+    def add_resource(self, filename: PathType) -> None:
+        """Add a file as a resource of the current run."""
+        self._running("ex.add_resource").add_resource(filename)
+
+    def open_resource(self, filename: PathType, mode: str = "r"):
+        """Open a file and also save it as a resource of the current run."""
+        return self._running("ex.open_resource").open_resource(filename, mode)
+
+    def add_artifact(
+        self,
+        filename: PathType,
+        name: str | None = None,
+        metadata: dict | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """Add a file produced by the current run as an artifact."""
+        self._running("ex.add_artifact").add_artifact(filename, name, metadata, content_type)
+
+
+def _exit_with_message(program: str, message: str, code: int) -> None:
+    print(f"{program}: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _exit_for_failed_run(run: Run, exc: BaseException) -> None:
+    if isinstance(exc, SystemExit):
+        raise exc
+    if run.fail_trace:
+        print("".join(run.fail_trace), file=sys.stderr, end="")
+    elif run.start_time is None:
+        # The run did not start: an error in a config scope, a hook or an observer.
+        from sacred._traceback import format_filtered_stacktrace
+
+        print("".join(format_filtered_stacktrace(exc)), file=sys.stderr, end="")
+    if isinstance(exc, KeyboardInterrupt):
+        sys.exit(EXIT_INTERRUPTED)
+    if type(exc).__name__ == "_Terminated":
+        sys.exit(EXIT_TERMINATED)
+    sys.exit(EXIT_FAILED)

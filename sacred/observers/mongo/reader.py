@@ -1,0 +1,299 @@
+"""Reading the MongoObserver's layout for ``sacred.store``; queries become Mongo filters.
+
+``open_store("mongodb://host:27017/db_name")`` reads the collection 'runs' (give
+``collection=`` or ``collection_prefix=`` as the observer was given them). For
+tests, ``open_store("mongomock://db", client=...)`` reads an in-memory mongomock
+client.
+
+Translation (same answers as the Python reference, sacred.store.query): missing and
+null are one thing (``{f: null}`` matches both), ``!=`` needs a value
+(``$nin: [v, null]``), ordering comparisons exclude lists (``$not: {$type:
+"array"}``), ``status`` is the effective status (RUNNING with a heartbeat, or
+without one a start, older than ``dead_after`` reads PROBABLY_DEAD), ``artifacts``
+are matched by name and times compare with ISO strings as times. Sorting runs in an
+aggregation pipeline that computes the effective status and puts missing values
+last in both directions. Queries on ``experiment.sources`` or ``resources`` (pairs
+of name and file id) and ``=~``/ordering on ``status`` fall back to Python.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sacred.exceptions import StoreError
+from sacred.store.base import StoreBackend
+from sacred.store.query import And, Exists, Node, Not, Or, as_time
+
+__all__ = ["MongoReader"]
+
+_TIME_FIELDS = {"start_time", "stop_time", "heartbeat", "queue_time"}
+_ALL = {"_id": {"$exists": True}}
+_NONE = {"_id": {"$exists": False}}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class MongoReader(StoreBackend):
+    pushes_down = True
+
+    def __init__(
+        self,
+        location: str,
+        client: Any = None,
+        collection: str = "runs",
+        collection_prefix: str = "",
+        **client_kwargs: Any,
+    ) -> None:
+        scheme, _, rest = location.partition("://")
+        db_name = rest.split("/", 1)[1].split("?", 1)[0] if "/" in rest else ""
+        if scheme == "mongomock":
+            db_name = rest.strip("/") or "sacred"
+            if client is None:
+                import mongomock
+
+                client = mongomock.MongoClient()
+        elif client is None:
+            import pymongo
+
+            client = pymongo.MongoClient(location, serverSelectionTimeoutMS=5000, **client_kwargs)
+        prefix = f"{collection_prefix}_" if collection_prefix else ""
+        self.client = client
+        self.db = client[db_name or "sacred"]
+        self.runs = self.db[prefix + collection]
+        self.metrics_collection = self.db[prefix + "metrics"]
+        import gridfs
+
+        self.fs = gridfs.GridFS(self.db, collection=prefix + "fs" if prefix else "fs")
+        try:
+            self.runs.find_one({}, {"_id": 1})
+        except Exception as exc:
+            raise StoreError(f"Cannot open the MongoDB store {location!r}: {exc}") from None
+
+    # -- query translation ------------------------------------------------------------
+
+    def _dead_limit(self, dead_after: float) -> datetime.datetime:
+        from sacred._time import utc_now
+
+        return utc_now() - datetime.timedelta(seconds=dead_after)
+
+    def _dead(self, dead_after: float) -> dict:
+        limit = self._dead_limit(dead_after)
+        return {
+            "status": "RUNNING",
+            "$or": [
+                {"heartbeat": {"$lt": limit}},
+                {"heartbeat": None, "start_time": {"$lt": limit}},
+            ],
+        }
+
+    def _status_eq(self, value: Any, dead_after: float) -> dict:
+        if value == "PROBABLY_DEAD":
+            return self._dead(dead_after)
+        if value == "RUNNING":
+            return {"$and": [{"status": "RUNNING"}, {"$nor": [self._dead(dead_after)]}]}
+        return {"status": value}
+
+    def _effective_status(self, dead_after: float) -> dict:
+        """The effective status as an aggregation expression (for sorting)."""
+        limit = self._dead_limit(dead_after)
+        last = {"$ifNull": ["$heartbeat", "$start_time"]}
+        dead = {
+            "$and": [
+                {"$eq": ["$status", "RUNNING"]},
+                {"$ne": [last, None]},
+                {"$lt": [last, limit]},
+            ]
+        }
+        return {"$cond": [dead, "PROBABLY_DEAD", "$status"]}
+
+    def _translate(self, node: Node, dead_after: float) -> dict:
+        if isinstance(node, And):
+            return {"$and": [self._translate(n, dead_after) for n in node.items]}
+        if isinstance(node, Or):
+            return {"$or": [self._translate(n, dead_after) for n in node.items]}
+        if isinstance(node, Not):
+            return {"$nor": [self._translate(node.item, dead_after)]}
+        path = node.path
+        if path[0] in ("resources",) or path[:2] == ("experiment", "sources"):
+            raise _Unsupported("pairs of name and file id")
+        if path[0] == "artifacts":
+            if len(path) > 1:
+                raise _Unsupported("inside artifacts")
+            path = ("artifacts", "name")
+        field = ".".join(path)
+        tags = node.path == ("tags",)  # a run without the field has no tags: []
+        if isinstance(node, Exists):
+            if tags:
+                return _ALL
+            return {field: {"$exists": True, "$ne": None}}
+        op, value = node.op, node.value
+        if node.path == ("status",):
+            if op == "==":
+                return self._status_eq(value, dead_after)
+            if op == "!=":
+                if value is None:
+                    return {"status": {"$ne": None}}
+                return {"$nor": [self._status_eq(value, dead_after), {"status": None}]}
+            if op == "in":
+                return {"$or": [self._status_eq(v, dead_after) for v in value] or [_NONE]}
+            raise _Unsupported("status " + op)
+        if path[0] in _TIME_FIELDS and len(path) == 1:
+            value = self._time_literal(op, value)
+        if op == "==":
+            if tags and value is None:
+                return _NONE
+            return {field: value}
+        if op == "!=":
+            if tags:
+                return _ALL if value is None else {field: {"$ne": value}}
+            return {field: {"$ne": None} if value is None else {"$nin": [value, None]}}
+        if op == "in":
+            values = list(value)
+            if tags:
+                values = [v for v in values if v is not None]
+            return {field: {"$in": values}}
+        if op == "=~":
+            return {field: {"$regex": value}}
+        if isinstance(value, bool):
+            raise _Unsupported("ordering booleans")
+        if value is None:
+            return _NONE
+        mongo_op = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}[op]
+        return {field: {mongo_op: value, "$not": {"$type": "array"}}}
+
+    @staticmethod
+    def _time_literal(op: str, value: Any) -> Any:
+        if op == "=~":
+            raise _Unsupported("=~ on a time")
+        if op == "in":
+            return tuple(MongoReader._time_literal("==", v) for v in value)
+        if isinstance(value, str):
+            time = as_time(value)
+            if time is None:
+                raise _Unsupported("a time compared with a non-ISO string")
+            return time
+        return value
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _record(self, doc: dict) -> dict:
+        record = dict(doc)
+        record.pop("format", None)
+        record["artifacts"] = [
+            a["name"] if isinstance(a, dict) else a for a in doc.get("artifacts") or []
+        ]
+        record.setdefault("tags", [])
+        record.setdefault("note", None)
+        record.pop("captured_out", None)
+        return record
+
+    def iter_records(self) -> Iterator[dict]:
+        for doc in self.runs.find({}, {"captured_out": 0}):
+            yield self._record(doc)
+
+    def find_records(self, query, sort, limit, dead_after):
+        try:
+            match = self._translate(query, dead_after) if query is not None else {}
+        except _Unsupported:
+            return super().find_records(query, sort, limit, dead_after)
+        pipeline: list[dict] = [{"$match": match}, {"$project": {"captured_out": 0}}]
+        if sort:
+            keys: dict[str, int] = {}
+            added: dict[str, Any] = {}
+            for i, (path, descending) in enumerate(sort):
+                field = ".".join(path)
+                if path == ("status",):
+                    added["_sacred_status"] = self._effective_status(dead_after)
+                    field = "_sacred_status"
+                elif path == ("artifacts",):
+                    field = "artifacts.name"
+                added[f"_sacred_missing_{i}"] = {
+                    "$cond": [{"$eq": [{"$ifNull": [f"${field}", None]}, None]}, 1, 0]
+                }
+                keys[f"_sacred_missing_{i}"] = 1
+                keys[field] = -1 if descending else 1
+            keys.setdefault("_id", 1)
+            pipeline += [{"$addFields": added}, {"$sort": keys}]
+        if limit is not None:
+            pipeline.append({"$limit": limit})
+        records = []
+        limit_time = self._dead_limit(dead_after)
+        for doc in self.runs.aggregate(pipeline):
+            for key in [k for k in doc if k.startswith("_sacred_")]:
+                doc.pop(key)
+            record = self._record(doc)
+            if record.get("status") == "RUNNING":
+                last = record.get("heartbeat") or record.get("start_time")
+                if isinstance(last, datetime.datetime) and last.replace(tzinfo=None) < limit_time:
+                    record["status"] = "PROBABLY_DEAD"
+            records.append(record)
+        return records
+
+    def get_record(self, run_id: Any) -> dict | None:
+        doc = self.runs.find_one({"_id": self._key(run_id)}, {"captured_out": 0})
+        return self._record(doc) if doc is not None else None
+
+    def _key(self, run_id: Any) -> Any:
+        if isinstance(run_id, str) and run_id.isdigit():
+            if self.runs.find_one({"_id": int(run_id)}, {"_id": 1}) is not None:
+                return int(run_id)
+        return run_id
+
+    def _doc(self, run_id: Any, projection: dict | None = None) -> dict:
+        doc = self.runs.find_one({"_id": self._key(run_id)}, projection)
+        if doc is None:
+            raise StoreError(f"No run with id {run_id!r} in the MongoDB store.")
+        return doc
+
+    def captured_out(self, run_id: Any) -> str:
+        return self._doc(run_id, {"captured_out": 1}).get("captured_out") or ""
+
+    def metrics(self, run_id: Any, names: Iterable[str] | None = None) -> dict[str, dict]:
+        query: dict = {"run_id": self._key(run_id)}
+        if names is not None:
+            query["name"] = {"$in": list(names)}
+        return {
+            doc["name"]: {
+                "steps": doc.get("steps", []),
+                "values": doc.get("values", []),
+                "timestamps": doc.get("timestamps", []),
+            }
+            for doc in self.metrics_collection.find(query)
+        }
+
+    def metric_names(self, run_id: Any) -> list[str]:
+        return sorted(self.metrics_collection.distinct("name", {"run_id": self._key(run_id)}))
+
+    def read_artifact(self, run_id: Any, name: str) -> bytes:
+        for artifact in self._doc(run_id, {"artifacts": 1}).get("artifacts") or []:
+            if isinstance(artifact, dict) and artifact.get("name") == name:
+                return self.fs.get(artifact["file_id"]).read()
+        raise StoreError(f"Run {run_id} has no artifact {name!r}.")
+
+    def read_source(self, run_id: Any, name: str) -> bytes:
+        doc = self._doc(run_id, {"experiment.sources": 1})
+        for source_name, file_id in (doc.get("experiment") or {}).get("sources") or []:
+            if source_name == name and file_id is not None:
+                return self.fs.get(file_id).read()
+        raise StoreError(f"Run {run_id} has no stored source {name!r}.")
+
+    def delete(self, run_id: Any) -> None:
+        doc = self._doc(run_id, {"artifacts": 1})
+        for artifact in doc.get("artifacts") or []:
+            if isinstance(artifact, dict) and artifact.get("file_id") is not None:
+                self.fs.delete(artifact["file_id"])
+        self.metrics_collection.delete_many({"run_id": doc["_id"]})
+        self.runs.delete_one({"_id": doc["_id"]})
+
+    def set_tags(self, run_id: Any, tags: list[str]) -> None:
+        self.runs.update_one({"_id": self._key(run_id)}, {"$set": {"tags": list(tags)}})
+
+    def set_note(self, run_id: Any, note: str) -> None:
+        self.runs.update_one({"_id": self._key(run_id)}, {"$set": {"note": note}})
+
+    def close(self) -> None:
+        pass

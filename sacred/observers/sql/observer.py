@@ -1,0 +1,452 @@
+"""SqlObserver: runs in a normalized schema (see schema.py) on any SQLAlchemy database.
+
+    ex.observers.append(SqlObserver("sqlite:///runs.db"))      # or -s sqlite:///runs.db
+    ex.observers.append(SqlObserver.create_from(engine, session))
+
+SQLite is the project's embedded default store. Tables are created on first use.
+
+Run ids: the integer primary key ``runs.id`` (autoincrement). An id chosen by an
+earlier observer or ``--id`` is used as ``runs.id`` when it is a non-negative integer
+and kept in ``runs.run_uid`` otherwise (the store reader reports ``run_uid`` as the
+run's ``_id`` when it is set). A given id that already names a run which is not
+QUEUED is refused (ObserverError) rather than overwritten; a QUEUED run with that id
+is taken over by the run that starts it.
+
+Each event is one transaction, so a failed heartbeat or metrics batch leaves nothing
+half-written and is simply retried by the run at the next beat (no duplicates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from typing import Any
+
+from sacred.dependencies import get_digest
+from sacred.exceptions import ObserverError
+from sacred.observers.base import RunObserver
+from sacred.observers.sql.metric_chunks import pack_metric
+from sacred.observers.sql.sqlite_journal import make_durable, use_write_ahead_log
+from sacred.serializer import flatten
+
+__all__ = ["SqlObserver", "DEFAULT_SQL_PRIORITY", "to_json_value"]
+
+DEFAULT_SQL_PRIORITY = 40
+
+
+def to_json_value(value: Any) -> Any:
+    """JSON-able data every database accepts: numpy/objects flattened, datetimes as ISO
+    strings, NaN/Infinity as the strings "NaN"/"Infinity"/"-Infinity"."""
+    return _finite(flatten(value, datetimes="iso"))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _digest(data: Any) -> str:
+    text = json.dumps(to_json_value(data), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _is_row_id(_id: Any) -> bool:
+    """Whether a given run id can be the integer primary key."""
+    if isinstance(_id, bool):
+        return False
+    return isinstance(_id, int) and _id >= 0 or isinstance(_id, str) and _id.isdigit()
+
+
+def _read(filename: str) -> bytes:
+    with open(filename, "rb") as f:
+        return f.read()
+
+
+class SqlObserver(RunObserver):
+    """Stores runs in an SQL database through SQLAlchemy."""
+
+    priority = DEFAULT_SQL_PRIORITY
+
+    def __init__(
+        self,
+        url: str | None = None,
+        priority: int = DEFAULT_SQL_PRIORITY,
+        engine: Any = None,
+        **engine_kwargs: Any,
+    ) -> None:
+        """Args:
+        url: an SQLAlchemy database URL (``sqlite:///runs.db``,
+            ``postgresql+psycopg://user@host/db``, ``mysql+pymysql://user@host/db``).
+        priority: observers with higher priority are notified first (and choose the id).
+        engine: an existing SQLAlchemy engine instead of ``url``.
+        engine_kwargs: passed to ``sqlalchemy.create_engine``.
+        """
+        import sqlalchemy as sa
+
+        from sacred.observers.sql.schema import create_tables, get_tables
+
+        if engine is None:
+            if not url:
+                raise ObserverError(
+                    "SqlObserver needs a database URL, e.g. SqlObserver('sqlite:///runs.db') "
+                    "or -s sqlite:///runs.db"
+                )
+            try:
+                engine = sa.create_engine(url, **engine_kwargs)
+            except (sa.exc.ArgumentError, ValueError) as exc:
+                raise ObserverError(
+                    f"SqlObserver cannot use the database URL {url!r} ({exc}). URLs look "
+                    "like sqlite:///runs.db, postgresql+psycopg://user@host/dbname or "
+                    "mysql+pymysql://user@host/dbname."
+                ) from None
+        self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=True)
+        self.priority = priority
+        self.tables = get_tables()
+        self._durable_by_checkpoint = False
+        try:
+            if engine.dialect.name == "sqlite":
+                database = engine.url.database
+                is_new_file = bool(database) and not os.path.exists(database)
+                self._durable_by_checkpoint = use_write_ahead_log(engine, is_new_file)
+            create_tables(engine)
+        except sa.exc.OperationalError as exc:
+            raise ObserverError(
+                f"SqlObserver could not open the database {self.url} "
+                f"({' '.join(str(exc.orig or exc).split())}). Check that the server is running and "
+                "the URL (user, host, port, database name) is right."
+            ) from None
+        self.run_id: int | None = None
+        self._uid: Any = None
+
+    @classmethod
+    def create_from(
+        cls, engine: Any, session: Any = None, priority: int = DEFAULT_SQL_PRIORITY
+    ) -> SqlObserver:
+        """An observer on an existing engine (the session is accepted for compatibility;
+        the observer works with its own connections)."""
+        return cls(engine=engine, priority=priority)
+
+    @classmethod
+    def create(cls, url: str, priority: int = DEFAULT_SQL_PRIORITY) -> SqlObserver:
+        return cls(url, priority=priority)
+
+    @classmethod
+    def from_cli(cls, value: str) -> SqlObserver:
+        return cls(value)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _get_or_create(self, conn: Any, table: str, unique: dict, values: dict) -> int:
+        return self._get_or_create_flag(conn, table, unique, values)[0]
+
+    def _get_or_create_flag(
+        self, conn: Any, table: str, unique: dict, values: dict
+    ) -> tuple[int, bool]:
+        """(id of the row with these unique values, whether this call created it)."""
+        import sqlalchemy as sa
+
+        t = self.tables[table]
+        where = sa.and_(*[t.c[k] == v for k, v in unique.items()])
+        found = conn.execute(sa.select(t.c.id).where(where)).scalar()
+        if found is not None:
+            return found, False
+        try:
+            with conn.begin_nested():
+                inserted = conn.execute(t.insert().values(**unique, **values))
+                return inserted.inserted_primary_key[0], True
+        except sa.exc.IntegrityError:  # another process inserted it meanwhile
+            return conn.execute(sa.select(t.c.id).where(where)).scalar_one(), False
+
+    def _experiment_id(self, conn: Any, ex_info: dict) -> int:
+        digest = _digest(
+            {
+                k: ex_info.get(k)
+                for k in (
+                    "name",
+                    "base_dir",
+                    "mainfile",
+                    "sources",
+                    "dependencies",
+                    "repositories",
+                    "doc",
+                )
+            }
+        )
+        experiment_id, created = self._get_or_create_flag(
+            conn,
+            "experiments",
+            {"digest": digest},
+            {
+                "name": ex_info.get("name") or "",
+                "doc": ex_info.get("doc"),
+                "base_dir": ex_info.get("base_dir"),
+                "mainfile": ex_info.get("mainfile"),
+                "repositories": to_json_value(ex_info.get("repositories") or []),
+            },
+        )
+        if not created:  # same digest: same sources and dependencies, already linked
+            return experiment_id
+        base_dir = ex_info.get("base_dir") or ""
+        links = []
+        for name, md5 in ex_info.get("sources", []):
+            path = name if os.path.isabs(name) else os.path.join(base_dir, name)
+            content = _read(path) if os.path.isfile(path) else None
+            source_id = self._get_or_create(
+                conn, "sources", {"md5": md5}, {"filename": path, "content": content}
+            )
+            links.append({"experiment_id": experiment_id, "source_id": source_id, "name": name})
+        if links:
+            conn.execute(self.tables["experiment_sources"].insert(), links)
+        dep_links = []
+        for dep in sorted(set(ex_info.get("dependencies", []))):
+            name, _, version = dep.partition("==")
+            dep_id = self._get_or_create(
+                conn, "dependencies", {"name": name, "version": version}, {}
+            )
+            dep_links.append({"experiment_id": experiment_id, "dependency_id": dep_id})
+        if dep_links:
+            conn.execute(self.tables["experiment_dependencies"].insert(), dep_links)
+        return experiment_id
+
+    def _host_id(self, conn: Any, host_info: dict) -> int | None:
+        if not host_info:
+            return None
+        known = {"hostname", "os", "cpu", "python_version", "gpu", "ENV"}
+        return self._get_or_create(
+            conn,
+            "hosts",
+            {"digest": _digest(host_info)},
+            {
+                "hostname": host_info.get("hostname"),
+                "os": to_json_value(host_info.get("os")),
+                "cpu": host_info.get("cpu"),
+                "python_version": host_info.get("python_version"),
+                "gpu": to_json_value(host_info.get("gpu")),
+                "env": to_json_value(host_info.get("ENV")),
+                "info": to_json_value({k: v for k, v in host_info.items() if k not in known}),
+            },
+        )
+
+    def _update_run(self, **values: Any) -> None:
+        runs = self.tables["runs"]
+        with self.engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.id == self.run_id).values(**values))
+
+    # -- events --------------------------------------------------------------------------
+
+    def _insert_run(self, ex_info, command, host_info, config, meta_info, _id, **times) -> Any:
+        import sqlalchemy as sa
+
+        runs = self.tables["runs"]
+        meta = to_json_value(meta_info or {})
+        priority = meta.get("priority")
+        values = {
+            "command": command,
+            "config": to_json_value(config),
+            "meta": meta,
+            "info": {},
+            "captured_out": "",
+            "tags": [],
+            "priority": priority
+            if isinstance(priority, (int, float)) and not isinstance(priority, bool)
+            else None,
+            "comment": meta.get("comment"),
+            **times,
+        }
+        explicit = _id is not None and _is_row_id(_id)
+        if explicit:
+            values["id"] = int(_id)
+        elif _id is not None:
+            values["run_uid"] = str(_id)
+        try:
+            with self.engine.begin() as conn:
+                values["experiment_id"] = self._experiment_id(conn, ex_info)
+                values["host_id"] = self._host_id(conn, host_info)
+                self.run_id = conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
+                if explicit and conn.dialect.name == "postgresql":
+                    # an explicit id does not advance PostgreSQL's sequence: do it, so
+                    # that later runs without a given id do not collide with this one
+                    conn.execute(
+                        sa.text(
+                            "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
+                            "(SELECT MAX(id) FROM runs))"
+                        )
+                    )
+        except sa.exc.IntegrityError:
+            raise self._taken(_id, "another process stored it meanwhile") from None
+        self._make_durable()
+        self._uid = _id
+        return _id if _id is not None else self.run_id
+
+    def _taken(self, _id: Any, status: str) -> ObserverError:
+        return ObserverError(
+            f"SqlObserver: the database {self.url} already holds a run with the id {_id!r} "
+            f"({status}); storing this run under that id would overwrite it. Choose another "
+            "--id, or let the SqlObserver choose the id (give it the highest priority)."
+        )
+
+    def _find_run(self, _id: Any) -> tuple[int, str] | None:
+        """(row id, status) of the stored run with this id, if any."""
+        import sqlalchemy as sa
+
+        runs = self.tables["runs"]
+        if _is_row_id(_id):
+            where = runs.c.id == int(_id)
+        else:
+            where = runs.c.run_uid == str(_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs.c.id, runs.c.status).where(where)).first()
+        return (row[0], row[1]) if row is not None else None
+
+    def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
+        if _id is not None:
+            found = self._find_run(_id)
+            if found is not None:
+                raise self._taken(_id, found[1])
+        return self._insert_run(
+            ex_info,
+            command,
+            host_info,
+            config,
+            meta_info,
+            _id,
+            status="QUEUED",
+            queue_time=queue_time,
+        )
+
+    def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
+        runs = self.tables["runs"]
+        if _id is not None:
+            found = self._find_run(_id)
+            if found is not None and found[1] != "QUEUED":
+                raise self._taken(_id, found[1])
+            if found is not None:  # a queued run being started takes its record over
+                self.run_id = found[0]
+                self._uid = _id
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        runs.update()
+                        .where(runs.c.id == self.run_id)
+                        .values(
+                            status="RUNNING",
+                            start_time=start_time,
+                            experiment_id=self._experiment_id(conn, ex_info),
+                            host_id=self._host_id(conn, host_info),
+                            command=command,
+                            config=to_json_value(config),
+                            meta=to_json_value(meta_info or {}),
+                        )
+                    )
+                self._make_durable()
+                return _id
+        return self._insert_run(
+            ex_info,
+            command,
+            host_info,
+            config,
+            meta_info,
+            _id,
+            status="RUNNING",
+            start_time=start_time,
+        )
+
+    def heartbeat_event(self, info, captured_out, beat_time, result):
+        self._update_run(
+            info=to_json_value(info),
+            captured_out=captured_out,
+            heartbeat=beat_time,
+            result=to_json_value(result),
+        )
+
+    def log_metrics(self, metrics_by_name, info):
+        """All new points of a beat in one transaction, one packed row per metric (see
+        metric_chunks.py): a beat costs a few row inserts whatever its size."""
+        rows = [
+            {
+                "run_id": self.run_id,
+                "name": name,
+                "points": points,
+                "first_step": first,
+                "last_step": last,
+                "steps": steps,
+                "vals": vals,
+                "times": times,
+            }
+            for name, series in metrics_by_name.items()
+            if series["steps"]
+            for points, first, last, steps, vals, times in pack_metric(series)
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(self.tables["metric_chunks"].insert(), rows)
+
+    def _make_durable(self) -> None:
+        """Heartbeats are not synced to disk on SQLite in WAL mode; the start and the
+        end of a run are (see sqlite_journal.py)."""
+        if self._durable_by_checkpoint:
+            make_durable(self.engine)
+
+    def completed_event(self, stop_time, result):
+        self._update_run(status="COMPLETED", stop_time=stop_time, result=to_json_value(result))
+        self._make_durable()
+
+    def interrupted_event(self, interrupt_time, status):
+        self._update_run(status=status, stop_time=interrupt_time)
+        self._make_durable()
+
+    def failed_event(self, fail_time, fail_trace):
+        self._update_run(status="FAILED", stop_time=fail_time, fail_trace=list(fail_trace))
+        self._make_durable()
+
+    def resource_event(self, filename):
+        import sqlalchemy as sa
+
+        md5 = get_digest(filename)
+        link = self.tables["run_resources"]
+        with self.engine.begin() as conn:
+            resource_id = self._get_or_create(
+                conn, "resources", {"md5": md5}, {"filename": filename, "content": _read(filename)}
+            )
+            exists = conn.execute(
+                sa.select(link.c.run_id).where(
+                    link.c.run_id == self.run_id, link.c.resource_id == resource_id
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    link.insert().values(
+                        run_id=self.run_id, resource_id=resource_id, filename=filename
+                    )
+                )
+
+    def artifact_event(self, name, filename, metadata=None, content_type=None):
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.tables["artifacts"]
+                .insert()
+                .values(
+                    run_id=self.run_id,
+                    name=name,
+                    filename=filename,
+                    content=_read(filename),
+                    content_type=content_type,
+                    metadata=to_json_value(metadata),
+                )
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SqlObserver) and other.url == self.url
+
+    __hash__ = RunObserver.__hash__

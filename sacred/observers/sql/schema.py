@@ -1,0 +1,186 @@
+"""The normalized SQL schema of the SqlObserver (SQLite, PostgreSQL, MariaDB/MySQL).
+
+Tables::
+
+    experiments(id, name, doc, base_dir, mainfile, repositories JSON, digest UNIQUE)
+    sources(id, filename, md5 UNIQUE, content)          experiment_sources(id,
+                                                           experiment_id, source_id, name)
+    dependencies(id, name, version, UNIQUE(name, version))
+                                                         experiment_dependencies(experiment_id,
+                                                           dependency_id)
+    hosts(id, hostname, os JSON, cpu, python_version, gpu JSON, env JSON, info JSON,
+          digest UNIQUE)
+    runs(id, run_uid, experiment_id, host_id, command, status, start_time, heartbeat,
+         stop_time, queue_time, config JSON, info JSON, meta JSON, result JSON,
+         captured_out, fail_trace JSON, priority, comment, tags JSON, note)
+    resources(id, filename, md5 UNIQUE, content)         run_resources(run_id, resource_id,
+                                                           filename)
+    artifacts(id, run_id, name, filename, content, content_type, metadata JSON)
+    metric_chunks(id, run_id, name, points, first_step, last_step, steps BLOB, vals BLOB,
+                  times BLOB), INDEX(run_id, name, id)
+
+JSON columns are JSONB on PostgreSQL and JSON elsewhere, so that queries can be
+pushed down with the database's JSON functions. Times are UTC without time zone,
+with microseconds (DATETIME(6) on MariaDB). Metric points are packed arrays, one row
+per metric and heartbeat batch (see metric_chunks.py).
+``runs.run_uid`` holds an id given by an earlier observer or ``--id`` when it is not
+a non-negative integer. JSON values that are NaN or infinite are stored as the
+strings "NaN", "Infinity", "-Infinity" (strict JSON everywhere).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["get_tables", "create_tables"]
+
+_TABLES: dict[str, Any] | None = None
+
+
+def get_tables() -> dict[str, Any]:
+    """The sqlalchemy Table objects by name (built on first use: sqlalchemy is optional)."""
+    global _TABLES
+    if _TABLES is not None:
+        return _TABLES
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import mysql, postgresql
+
+    json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    text = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+    blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+    time = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+    metadata = sa.MetaData()
+
+    def ref(table: str, **kw: Any) -> sa.ForeignKey:
+        return sa.ForeignKey(f"{table}.id", ondelete="CASCADE", **kw)
+
+    tables = {}
+    tables["experiments"] = sa.Table(
+        "experiments",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("doc", text),
+        sa.Column("base_dir", sa.String(1024)),
+        sa.Column("mainfile", sa.String(1024)),
+        sa.Column("repositories", json),
+        sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    )
+    tables["sources"] = sa.Table(
+        "sources",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("filename", sa.String(1024)),
+        sa.Column("md5", sa.String(32), nullable=False, unique=True),
+        sa.Column("content", blob),
+    )
+    # Its own id: two source files with the same content (two empty __init__.py) share
+    # one ``sources`` row but are two links.
+    tables["experiment_sources"] = sa.Table(
+        "experiment_sources",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("experiment_id", sa.Integer, ref("experiments"), nullable=False, index=True),
+        sa.Column("source_id", sa.Integer, ref("sources"), nullable=False),
+        sa.Column("name", sa.String(1024)),
+    )
+    tables["dependencies"] = sa.Table(
+        "dependencies",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("version", sa.String(255), nullable=False),
+        sa.UniqueConstraint("name", "version"),
+    )
+    tables["experiment_dependencies"] = sa.Table(
+        "experiment_dependencies",
+        metadata,
+        sa.Column("experiment_id", sa.Integer, ref("experiments"), primary_key=True),
+        sa.Column("dependency_id", sa.Integer, ref("dependencies"), primary_key=True),
+    )
+    tables["hosts"] = sa.Table(
+        "hosts",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("hostname", sa.String(255)),
+        sa.Column("os", json),
+        sa.Column("cpu", sa.String(255)),
+        sa.Column("python_version", sa.String(64)),
+        sa.Column("gpu", json),
+        sa.Column("env", json),
+        sa.Column("info", json),
+        sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    )
+    tables["runs"] = sa.Table(
+        "runs",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_uid", sa.String(255), unique=True),
+        sa.Column("experiment_id", sa.Integer, ref("experiments")),
+        sa.Column("host_id", sa.Integer, ref("hosts")),
+        sa.Column("command", sa.String(255)),
+        sa.Column("status", sa.String(32), index=True),
+        sa.Column("start_time", time, index=True),
+        sa.Column("heartbeat", time),
+        sa.Column("stop_time", time),
+        sa.Column("queue_time", time),
+        sa.Column("config", json),
+        sa.Column("info", json),
+        sa.Column("meta", json),
+        sa.Column("result", json),
+        sa.Column("captured_out", text),
+        sa.Column("fail_trace", json),
+        sa.Column("priority", sa.Double),
+        sa.Column("comment", text),
+        sa.Column("tags", json),
+        sa.Column("note", text),
+    )
+    tables["resources"] = sa.Table(
+        "resources",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("filename", sa.String(1024)),
+        sa.Column("md5", sa.String(32), nullable=False, unique=True),
+        sa.Column("content", blob),
+    )
+    tables["run_resources"] = sa.Table(
+        "run_resources",
+        metadata,
+        sa.Column("run_id", sa.Integer, ref("runs"), primary_key=True),
+        sa.Column("resource_id", sa.Integer, ref("resources"), primary_key=True),
+        sa.Column("filename", sa.String(1024)),
+    )
+    tables["artifacts"] = sa.Table(
+        "artifacts",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("run_id", sa.Integer, ref("runs"), index=True),
+        sa.Column("name", sa.String(1024), nullable=False),
+        sa.Column("filename", sa.String(1024)),
+        sa.Column("content", blob),
+        sa.Column("content_type", sa.String(255)),
+        sa.Column("metadata", json),
+    )
+    # Points packed per metric and batch, see metric_chunks.py.
+    tables["metric_chunks"] = sa.Table(
+        "metric_chunks",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("run_id", sa.Integer, ref("runs"), nullable=False),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("points", sa.Integer, nullable=False),
+        sa.Column("first_step", sa.BigInteger, nullable=False),
+        sa.Column("last_step", sa.BigInteger, nullable=False),
+        sa.Column("steps", blob, nullable=False),
+        sa.Column("vals", blob, nullable=False),
+        sa.Column("times", blob, nullable=False),
+        sa.Index("ix_metric_chunks_run_name", "run_id", "name", "id"),
+    )
+    tables["__metadata__"] = metadata
+    _TABLES = tables
+    return tables
+
+
+def create_tables(engine: Any) -> None:
+    """Create every table that does not exist yet."""
+    get_tables()["__metadata__"].create_all(engine)

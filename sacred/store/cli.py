@@ -1,0 +1,385 @@
+"""The ``sacred`` console command: recorded runs from the shell, over sacred.store.
+
+    sacred runs STORE [--filter QUERY] [--sort KEY] [--limit N] [--json]
+    sacred show STORE ID [--json]
+    sacred compare STORE ID ID... [--json]
+    sacred metrics STORE ID NAME [--plot] [--json]
+    sacred delete STORE ID... [--yes]
+    sacred tag STORE ID TAG... [--remove]
+    sacred note STORE ID TEXT
+
+Tables are drawn with rich (imported only here); ``--json`` prints machine-readable
+output. Mistakes (unknown store, bad query, missing run) print one message and exit
+with status 2 (usage) or 1 (not found), without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from typing import Any
+
+from sacred.exceptions import QueryError, StoreError
+
+__all__ = ["main"]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=_json_default, sort_keys=True))
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _short(value: Any, width: int = 40) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, datetime.datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+    else:
+        text = (
+            json.dumps(value, default=_json_default)
+            if isinstance(value, (dict, list))
+            else str(value)
+        )
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+_STATUS_STYLE = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "RUNNING": "cyan",
+    "INTERRUPTED": "yellow",
+    "TIMED_OUT": "yellow",
+    "QUEUED": "blue",
+    "PROBABLY_DEAD": "magenta",
+}
+
+
+def _flat(prefix: str, value: Any, out: dict) -> dict:
+    if isinstance(value, dict) and value:
+        for key, sub in value.items():
+            _flat(f"{prefix}.{key}" if prefix else str(key), sub, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def cmd_runs(store, args) -> int:
+    runs = store.find(args.filter, sort=args.sort, limit=args.limit)
+    if args.json:
+        _print_json([run.to_dict() for run in runs])
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{len(runs)} run(s) in {store.location}")
+    columns = ("id", "experiment", "command", "status", "started", "duration", "result", "tags")
+    for column in columns:
+        table.add_column(
+            column, no_wrap=column in ("id", "status", "started", "duration"), overflow="ellipsis"
+        )
+    for run in runs:
+        duration = ""
+        if run.start_time and run.stop_time:
+            duration = str(run.stop_time - run.start_time).split(".")[0]
+        style = _STATUS_STYLE.get(run.status or "", "")
+        table.add_row(
+            str(run.id),
+            _short(run.experiment.get("name")),
+            _short(run.command),
+            f"[{style}]{run.status}[/]" if style else str(run.status),
+            run.start_time.strftime("%m-%d %H:%M") if run.start_time else "",
+            duration,
+            _short(run.result, 24),
+            ", ".join(run.tags),
+        )
+    _console().print(table)
+    return 0
+
+
+def _summary(series: Any) -> dict:
+    """points, last, min and max of a metric's values (NaN and non-numbers left out
+    of min/max), computed by pandas: a metric may hold millions of points."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(series, errors="coerce").dropna()
+
+    def plain(value: Any) -> Any:
+        return value.item() if hasattr(value, "item") else value
+
+    return {
+        "points": len(series),
+        "last": plain(series.iloc[-1]) if len(series) else None,
+        "min": plain(numbers.min()) if len(numbers) else None,
+        "max": plain(numbers.max()) if len(numbers) else None,
+    }
+
+
+def cmd_show(store, args) -> int:
+    run = store.get(args.id)
+    record = run.to_dict()
+    metrics = {name: _summary(run.metrics[name]) for name in run.metrics}
+    if args.json:
+        record["metrics"] = metrics
+        _print_json(record)
+        return 0
+    from rich.pretty import Pretty
+    from rich.table import Table
+
+    console = _console()
+    console.rule(f"run {run.id}: {run.experiment.get('name')} ({run.status})")
+    summary = Table(show_header=False, box=None)
+    for key in (
+        "command",
+        "status",
+        "start_time",
+        "stop_time",
+        "heartbeat",
+        "result",
+        "tags",
+        "note",
+    ):
+        summary.add_row(key, _short(record.get(key), 80))
+    summary.add_row("host", _short(run.host.get("hostname")))
+    console.print(summary)
+    for section in ("config", "info", "meta"):
+        if record.get(section):
+            console.print(f"[bold]{section}[/]")
+            console.print(Pretty(record[section]))
+    if metrics:
+        table = Table(title="metrics")
+        for column in ("name", "points", "last", "min", "max"):
+            table.add_column(column)
+        for name, m in sorted(metrics.items()):
+            table.add_row(
+                name, str(m["points"]), _short(m["last"]), _short(m["min"]), _short(m["max"])
+            )
+        console.print(table)
+    if record.get("artifacts"):
+        console.print("[bold]artifacts[/]: " + ", ".join(map(str, record["artifacts"])))
+    if record.get("fail_trace"):
+        console.print("[bold red]fail trace[/]")
+        console.print("".join(record["fail_trace"]), markup=False, highlight=False)
+    if record.get("captured_out"):
+        console.print("[bold]captured output[/] (last 20 lines)")
+        console.print(
+            "\n".join(record["captured_out"].splitlines()[-20:]), markup=False, highlight=False
+        )
+    return 0
+
+
+def cmd_compare(store, args) -> int:
+    runs = [store.get(run_id) for run_id in args.ids]
+    configs = [_flat("", run.config, {}) for run in runs]
+    keys = sorted(set().union(*configs))
+    differing = [k for k in keys if len({json.dumps(c.get(k), default=str) for c in configs}) > 1]
+    if args.json:
+        _print_json(
+            {
+                "ids": [run.id for run in runs],
+                "config_differences": {k: [c.get(k) for c in configs] for k in differing},
+                "results": [run.result for run in runs],
+                "status": [run.status for run in runs],
+            }
+        )
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{len(differing)} differing config entries (of {len(keys)})")
+    table.add_column("")
+    for run in runs:
+        table.add_column(f"run {run.id}")
+    for key in differing:
+        table.add_row(f"config.{key}", *[_short(c.get(key)) for c in configs])
+    table.add_row("[bold]status[/]", *[str(run.status) for run in runs])
+    table.add_row("[bold]result[/]", *[_short(run.result) for run in runs])
+    _console().print(table)
+    return 0
+
+
+def _sparkline(values: list[float], width: int = 60) -> str:
+    bars = "▁▂▃▄▅▆▇█"
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    if not numbers:
+        return ""
+    if len(numbers) > width:  # average into width buckets
+        size = len(numbers) / width
+        numbers = [
+            sum(numbers[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
+            / max(1, len(numbers[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)]))
+            for i in range(width)
+        ]
+    low, high = min(numbers), max(numbers)
+    span = (high - low) or 1.0
+    return "".join(bars[min(7, int((v - low) / span * 7.999))] for v in numbers)
+
+
+def cmd_metrics(store, args) -> int:
+    run = store.get(args.id)
+    if args.name not in run.metrics:
+        names = ", ".join(sorted(run.metrics)) or "none"
+        raise StoreError(f"Run {run.id} has no metric {args.name!r} (metrics: {names}).")
+    raw = run.metrics.raw(args.name)
+    if args.json:
+        _print_json(raw)
+        return 0
+    console = _console()
+    values = raw["values"]
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    console.print(
+        f"[bold]{args.name}[/] of run {run.id}: {len(values)} points"
+        + (
+            f", min {min(numbers):.6g}, max {max(numbers):.6g}, last {values[-1]:.6g}"
+            if numbers
+            else ""
+        )
+    )
+    if args.plot or len(values) > 40:
+        console.print(_sparkline(values))
+    if not args.plot:
+        from rich.table import Table
+
+        table = Table()
+        table.add_column("step", justify="right")
+        table.add_column("value", justify="right")
+        table.add_column("timestamp")
+        shown = list(zip(raw["steps"], values, raw["timestamps"]))
+        if len(shown) > 40:
+            shown = shown[:20] + [("…", "…", "…")] + shown[-20:]
+        for step, value, stamp in shown:
+            table.add_row(str(step), _short(value), _short(stamp))
+        console.print(table)
+    return 0
+
+
+def cmd_delete(store, args) -> int:
+    for run_id in args.ids:
+        store.get(run_id)
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"Delete {len(args.ids)} run(s) with their metrics and files? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing deleted.")
+            return 1
+    for run_id in args.ids:
+        store.delete(run_id)
+        print(f"deleted run {run_id}")
+    return 0
+
+
+def cmd_tag(store, args) -> int:
+    tags = store.untag(args.id, *args.tags) if args.remove else store.tag(args.id, *args.tags)
+    print(f"run {args.id}: tags {', '.join(tags) if tags else '(none)'}")
+    return 0
+
+
+def cmd_note(store, args) -> int:
+    store.set_note(args.id, args.text)
+    print(f"run {args.id}: note saved")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sacred", description="Query and edit recorded sacred runs in any store."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument(
+            "store", metavar="STORE", help="a file-storage or TinyDB directory, or a database URL"
+        )
+        p.add_argument(
+            "--dead-after",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="a RUNNING run without a heartbeat for this long reads PROBABLY_DEAD "
+            "(default 120)",
+        )
+        p.set_defaults(func=func)
+        return p
+
+    p = add("runs", cmd_runs, "list runs as a table")
+    p.add_argument("--filter", "-f", help="a query, e.g. 'status == \"COMPLETED\"'")
+    p.add_argument("--sort", "-s", help="field path, '-' prefix for descending")
+    p.add_argument("--limit", "-n", type=int)
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p = add("show", cmd_show, "show one run: the whole record and a metrics summary")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p = add("compare", cmd_compare, "config differences and results side by side")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--json", action="store_true")
+    p = add("metrics", cmd_metrics, "the values of one metric (a table or a plot)")
+    p.add_argument("id")
+    p.add_argument("name")
+    p.add_argument("--plot", action="store_true", help="draw the values in the terminal")
+    p.add_argument("--json", action="store_true")
+    p = add("delete", cmd_delete, "delete runs with their metrics and files")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p = add("tag", cmd_tag, "add (or --remove) tags of a run")
+    p.add_argument("id")
+    p.add_argument("tags", nargs="+", metavar="TAG")
+    p.add_argument("--remove", action="store_true")
+    p = add("note", cmd_note, "set the note of a run")
+    p.add_argument("id")
+    p.add_argument("text")
+    return parser
+
+
+def _join_sort_values(argv: list[str]) -> list[str]:
+    """``--sort -result`` means descending result: argparse alone would take
+    '-result' for an option."""
+    out: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item in ("--sort", "-s"):
+            value = next(items, None)
+            out.append(item if value is None else f"--sort={value}")
+        else:
+            out.append(item)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(_join_sort_values(sys.argv[1:] if argv is None else list(argv)))
+    from sacred.store import open_store
+
+    options = {} if args.dead_after is None else {"dead_after": args.dead_after}
+    try:
+        store = open_store(args.store, **options)
+    except StoreError as exc:
+        print(f"sacred: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return args.func(store, args)
+    except QueryError as exc:
+        print(f"sacred: error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"sacred: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

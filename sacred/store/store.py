@@ -1,0 +1,91 @@
+"""The Store: one query interface over every backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sacred.exceptions import QueryError, StoreError
+from sacred.store.base import StoreBackend, effective_status
+from sacred.store.query import parse_query, parse_sort
+from sacred.store.run import StoredRun
+
+__all__ = ["Store", "DEFAULT_DEAD_AFTER"]
+
+# A RUNNING run whose last heartbeat is older than this (seconds) reads as
+# PROBABLY_DEAD: twelve times the default beat interval of 10 s.
+DEFAULT_DEAD_AFTER = 120.0
+
+
+class Store:
+    """Runs recorded by any observer, read the same way.
+
+    ``find(query, sort=, limit=)``, ``get(run_id)``, ``to_dataframe(query)``,
+    ``delete(run_id)``, ``tag(run_id, *tags)``, ``set_note(run_id, text)``.
+    """
+
+    def __init__(
+        self, backend: StoreBackend, location: str = "", dead_after: float = DEFAULT_DEAD_AFTER
+    ) -> None:
+        self.backend = backend
+        self.location = location
+        self.dead_after = dead_after
+
+    def find(
+        self, query: str | None = None, *, sort: Any = None, limit: int | None = None
+    ) -> list[StoredRun]:
+        """Runs matching the query (see sacred.store.query), sorted, at most limit."""
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise QueryError(f"limit must be a whole number >= 0, not {limit!r}")
+        node = parse_query(query)
+        records = self.backend.find_records(node, parse_sort(sort), limit, self.dead_after)
+        return [StoredRun(r, self.backend) for r in records]
+
+    def get(self, run_id: Any) -> StoredRun:
+        """The run with this id; StoreError if there is none."""
+        record = self.backend.get_record(run_id)
+        if record is None:
+            raise StoreError(f"No run with id {run_id!r} in {self.location or 'the store'}.")
+        from sacred._time import utc_now
+
+        record["status"] = effective_status(record, utc_now(), self.dead_after)
+        return StoredRun(record, self.backend)
+
+    def to_dataframe(self, query: str | None = None, *, sort: Any = None, limit: int | None = None):
+        """One row per run, config/result flattened into columns like config.lr."""
+        from sacred.store.frame import runs_to_dataframe
+
+        return runs_to_dataframe(self.find(query, sort=sort, limit=limit))
+
+    def delete(self, run_id: Any) -> None:
+        """Delete the run with its metrics and files."""
+        self.get(run_id)
+        self.backend.delete(run_id)
+
+    def tag(self, run_id: Any, *tags: str) -> list[str]:
+        """Add tags to a run (duplicates ignored); returns the run's tags."""
+        run = self.get(run_id)
+        merged = list(dict.fromkeys([*run.tags, *map(str, tags)]))
+        self.backend.set_tags(run_id, merged)
+        return merged
+
+    def untag(self, run_id: Any, *tags: str) -> list[str]:
+        run = self.get(run_id)
+        remaining = [t for t in run.tags if t not in set(tags)]
+        self.backend.set_tags(run_id, remaining)
+        return remaining
+
+    def set_note(self, run_id: Any, text: str) -> None:
+        self.get(run_id)
+        self.backend.set_note(run_id, str(text))
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {self.location}>"

@@ -1,0 +1,42 @@
+"""Documented helpers of sacred, re-exported from the small modules that own them.
+
+``from sacred.utils import apply_backspaces_and_linefeeds, SacredInterrupt,
+TimeoutInterrupt`` are the documented imports; the dotted-path helpers are here for
+users who process configurations themselves.
+"""
+
+from __future__ import annotations
+
+from sacred._output_filter import apply_backspaces_and_linefeeds
+from sacred.config.utils import (
+    get_by_dotted_path,
+    iterate_flattened,
+    join_paths,
+    recursive_update,
+    set_by_dotted_path,
+)
+from sacred.exceptions import (
+    CircularDependencyError,
+    ConfigAddedError,
+    ConfigError,
+    InvalidConfigError,
+    SacredError,
+    SacredInterrupt,
+    TimeoutInterrupt,
+)
+
+__all__ = [
+    "apply_backspaces_and_linefeeds",
+    "SacredInterrupt",
+    "TimeoutInterrupt",
+    "SacredError",
+    "ConfigError",
+    "ConfigAddedError",
+    "InvalidConfigError",
+    "CircularDependencyError",
+    "get_by_dotted_path",
+    "set_by_dotted_path",
+    "iterate_flattened",
+    "join_paths",
+    "recursive_update",
+]

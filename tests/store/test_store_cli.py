@@ -1,0 +1,200 @@
+"""The ``sacred`` console command over sacred.store: tables, JSON, edits and errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sacred import Experiment
+from sacred.observers import FileStorageObserver
+from sacred.store.cli import main
+
+
+def _record(basedir: str) -> None:
+    ex = Experiment("cli_demo", save_git_info=False)
+
+    @ex.config
+    def cfg():
+        lr = 0.1
+        net = {"hidden": 10, "act": "relu"}
+
+    @ex.main
+    def run(lr, net, _run):
+        for step in range(60):
+            _run.log_scalar("loss", 1.0 / (step + 1))
+        return lr * net["hidden"]
+
+    ex.observers.append(FileStorageObserver(basedir))
+    for lr, hidden in [(0.1, 10), (0.2, 10), (0.3, 20)]:
+        ex.run(
+            config_updates={"lr": lr, "net": {"hidden": hidden}}, options={"--loglevel": "ERROR"}
+        )
+
+
+@pytest.fixture
+def store(tmp_path) -> str:
+    basedir = str(tmp_path / "runs")
+    _record(basedir)
+    return basedir
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_runs_prints_a_table(store, capsys):
+    code, out, err = run_cli(capsys, "runs", store)
+    assert code == 0 and err == ""
+    assert "3 run(s)" in out
+    assert out.count("COMPLETED") == 3
+    assert "cli_demo" in out
+
+
+def test_runs_filter_sort_limit_json(store, capsys):
+    code, out, _ = run_cli(
+        capsys, "runs", store, "--filter", "config.lr >= 0.2", "--sort", "-result", "--json"
+    )
+    assert code == 0
+    records = json.loads(out)
+    assert [r["config"]["lr"] for r in records] == [0.3, 0.2]
+    assert records[0]["result"] == pytest.approx(6.0)
+    assert records[0]["status"] == "COMPLETED"
+    code, out, _ = run_cli(capsys, "runs", store, "-s", "config.lr", "-n", "1", "--json")
+    assert [r["_id"] for r in json.loads(out)] == [1]
+
+
+def test_show_prints_the_record_and_a_metrics_summary(store, capsys):
+    code, out, _ = run_cli(capsys, "show", store, "2")
+    assert code == 0
+    assert "run 2" in out and "hidden" in out and "loss" in out and "60" in out
+    code, out, _ = run_cli(capsys, "show", store, "2", "--json")
+    record = json.loads(out)
+    assert record["config"]["lr"] == 0.2
+    assert record["metrics"]["loss"]["points"] == 60
+    assert record["metrics"]["loss"]["max"] == 1.0
+
+
+def test_compare_shows_config_differences_and_results(store, capsys):
+    code, out, _ = run_cli(capsys, "compare", store, "1", "3")
+    assert code == 0
+    assert "config.lr" in out and "config.net.hidden" in out
+    assert "config.net.act" not in out  # the same in both
+    code, out, _ = run_cli(capsys, "compare", store, "1", "2", "3", "--json")
+    data = json.loads(out)
+    assert data["config_differences"]["lr"] == [0.1, 0.2, 0.3]
+    assert data["results"] == pytest.approx([1.0, 2.0, 6.0])
+
+
+def test_metrics_as_table_json_and_plot(store, capsys):
+    code, out, _ = run_cli(capsys, "metrics", store, "1", "loss")
+    assert code == 0 and "60 points" in out and "…" in out
+    code, out, _ = run_cli(capsys, "metrics", store, "1", "loss", "--json")
+    raw = json.loads(out)
+    assert raw["steps"] == list(range(60)) and raw["values"][1] == 0.5
+    assert len(raw["timestamps"]) == 60
+    code, out, _ = run_cli(capsys, "metrics", store, "1", "loss", "--plot")
+    assert code == 0 and "█" in out and "step" not in out
+
+
+def test_tag_note_and_delete(store, capsys):
+    assert run_cli(capsys, "tag", store, "1", "best", "paper")[1].strip() == (
+        "run 1: tags best, paper"
+    )
+    assert run_cli(capsys, "tag", store, "1", "paper", "--remove")[1].strip() == "run 1: tags best"
+    assert run_cli(capsys, "note", store, "1", "the baseline")[0] == 0
+    code, out, _ = run_cli(capsys, "runs", store, "--filter", 'tags == "best"', "--json")
+    assert [(r["_id"], r["note"]) for r in json.loads(out)] == [(1, "the baseline")]
+    code, out, _ = run_cli(capsys, "delete", store, "1", "2", "--yes")
+    assert code == 0 and "deleted run 2" in out
+    assert {"1", "2"}.isdisjoint(os.listdir(store)) and "3" in os.listdir(store)
+    code, out, _ = run_cli(capsys, "runs", store, "--json")
+    assert [r["_id"] for r in json.loads(out)] == [3]
+
+
+def test_delete_asks_on_a_terminal(store, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    code, out, _ = run_cli(capsys, "delete", store, "1")
+    assert code == 1 and "Nothing deleted." in out
+    assert os.path.isdir(os.path.join(store, "1"))
+
+
+@pytest.mark.parametrize(
+    "argv, code, message",
+    [
+        (["runs", "/no/such/store"], 2, "Cannot open store '/no/such/store'"),
+        (["runs", "postgre://x/y"], 2, 'Did you mean "postgres"'),
+        (["runs", "sqlite:////no/such.db"], 2, "No SQLite database at '/no/such.db'"),
+        (["runs", "STORE", "--filter", "config.lr >"], 2, "Expected a value"),
+        (["runs", "STORE", "--sort", "conf.lr"], 2, "Unknown sort key 'conf.lr'"),
+        (["runs", "STORE", "--limit", "-1"], 2, "limit must be a whole number"),
+        (["show", "STORE", "42"], 1, "No run with id '42'"),
+        (["metrics", "STORE", "1", "acc"], 1, "Run 1 has no metric 'acc' (metrics: loss)"),
+        (["delete", "STORE", "1", "42", "--yes"], 1, "No run with id '42'"),
+        (["tag", "STORE", "42", "x"], 1, "No run with id '42'"),
+        (["note", "STORE", "42", "x"], 1, "No run with id '42'"),
+        (["compare", "STORE", "1", "42"], 1, "No run with id '42'"),
+    ],
+)
+def test_errors_are_one_clear_line(store, capsys, argv, code, message):
+    argv = [store if a == "STORE" else a for a in argv]
+    got, out, err = run_cli(capsys, *argv)
+    assert got == code
+    assert err.startswith("sacred: error: ") and message in err
+    assert "Traceback" not in err
+    if argv[0] == "delete":
+        assert os.path.isdir(os.path.join(store, "1"))  # nothing deleted when one is missing
+
+
+def test_the_query_error_points_at_the_position(store, capsys):
+    _, _, err = run_cli(capsys, "runs", store, "--filter", "config.lr = 1")
+    lines = err.splitlines()
+    assert lines[-2].strip() == "config.lr = 1"
+    assert lines[-1].index("^") - lines[-2].index("c") == 10
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["runs"])
+    assert info.value.code == 2
+    assert "STORE" in capsys.readouterr().err
+
+
+def test_dead_after_option(tmp_path, capsys):
+    import datetime
+
+    from sacred._time import utc_now
+
+    observer = FileStorageObserver(str(tmp_path / "runs"))
+    start = utc_now() - datetime.timedelta(seconds=60)
+    observer.started_event(
+        ex_info={"name": "ghost", "sources": [], "dependencies": [], "base_dir": str(tmp_path)},
+        command="main",
+        host_info={"hostname": "h"},
+        start_time=start,
+        config={},
+        meta_info={},
+        _id=None,
+    )
+    observer.heartbeat_event(info={}, captured_out="", beat_time=start, result=None)
+    base = str(tmp_path / "runs")
+    _, out, _ = run_cli(capsys, "runs", base, "--json")
+    assert json.loads(out)[0]["status"] == "RUNNING"
+    _, out, _ = run_cli(capsys, "runs", base, "--json", "--dead-after", "30")
+    assert json.loads(out)[0]["status"] == "PROBABLY_DEAD"
+
+
+def test_the_console_command_runs_as_a_module(store):
+    done = subprocess.run(
+        [sys.executable, "-m", "sacred.store.cli", "show", store, "99"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"sacred: error: No run with id '99' in {store}."

@@ -1,0 +1,108 @@
+"""Every import path the documentation names exists (the documented API is the contract),
+and `import sacred` stays light."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import sacred
+
+DOCUMENTED_PATHS = [
+    "sacred.Experiment",
+    "sacred.Ingredient",
+    "sacred.SETTINGS",
+    "sacred.cli_option",
+    "sacred.host_info_gatherer",
+    "sacred.__version__",
+    "sacred.utils",
+    "sacred.utils.apply_backspaces_and_linefeeds",
+    "sacred.utils.SacredInterrupt",
+    "sacred.utils.TimeoutInterrupt",
+    "sacred.settings.SETTINGS",
+    "sacred.run.Run",
+    "sacred.ingredient.Ingredient",
+    "sacred.experiment.Experiment",
+    "sacred.host_info.get_host_info",
+    "sacred.host_info.host_info_getter",
+    "sacred.host_info.host_info_gatherers",
+    "sacred.host_info.HostInfoGetter",
+    "sacred.commandline_options.CLIOption",
+    "sacred.config.config_scope.ConfigScope",
+    "sacred.config.config_dict.ConfigDict",
+    "sacred.observer.RunObserver",
+    "sacred.observers.RunObserver",
+    "sacred.observers.MongoObserver",
+    "sacred.observers.QueuedMongoObserver",
+    "sacred.observers.FileStorageObserver",
+    "sacred.observers.QueueObserver",
+    "sacred.observers.TinyDbObserver",
+    "sacred.observers.TinyDbReader",
+    "sacred.observers.SqlObserver",
+    "sacred.observers.S3Observer",
+    "sacred.observers.GoogleCloudStorageObserver",
+    "sacred.observers.SlackObserver",
+    "sacred.observers.TelegramObserver",
+    "sacred.observers.tinydb_hashfs",
+    "sacred.stflow.LogFileWriter",
+    "sacred.store.open_store",
+]
+
+
+def _resolve(path: str):
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[cut:]:
+            obj = getattr(obj, attribute)
+        return obj
+    raise ImportError(path)
+
+
+@pytest.mark.parametrize("path", DOCUMENTED_PATHS)
+def test_documented_import_path_exists(path):
+    assert _resolve(path) is not None
+
+
+def test_all_lists_exactly_the_public_names():
+    for name in sacred.__all__:
+        assert getattr(sacred, name) is not None
+    assert set(sacred.__all__) >= {
+        "Experiment",
+        "Ingredient",
+        "SETTINGS",
+        "cli_option",
+        "host_info_gatherer",
+        "__version__",
+    }
+
+
+def test_import_sacred_stays_light():
+    heavy = [
+        "numpy",
+        "pandas",
+        "sqlalchemy",
+        "pymongo",
+        "requests",
+        "git",
+        "boto3",
+        "mako",
+        "rich",
+        "tinydb",
+        "yaml",
+        "jsonpickle",
+    ]
+    code = (
+        "import sys, sacred\n"
+        "from sacred import Experiment\n"
+        "from sacred.observers import FileStorageObserver, SqlObserver, MongoObserver\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
