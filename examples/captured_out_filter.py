@@ -42,5 +42,3 @@ def main():
         sys.stdout.flush()
         time.sleep(0.01)
     print("\nDone.")
-
-

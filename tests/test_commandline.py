@@ -84,8 +84,14 @@ def script(tmp_path) -> Path:
 
 
 def run(script: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-u", str(script), *args], cwd=script.parent,
-                          capture_output=True, text=True, input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-u", str(script), *args],
+        cwd=script.parent,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
 
 
 def stored(script: Path, run_id: int = 1) -> dict:
@@ -126,15 +132,24 @@ def test_help_shows_docstring_usage_flags_and_commands(script):
         assert "--beat-interval" in text
         assert "--own-flag" in text and "Add a mark to the info dict." in text
         assert "-M" in text and "--message" in text
-        for command in ("greet", "main", "print_config", "print_dependencies", "save_config",
-                        "print_named_configs", "scream"):
+        for command in (
+            "greet",
+            "main",
+            "print_config",
+            "print_dependencies",
+            "save_config",
+            "print_named_configs",
+            "scream",
+        ):
             assert f"  {command}" in text
 
 
 def test_help_for_a_command(script):
     out = run(script, "help", "scream")
     assert out.stdout.splitlines()[:3] == [
-        "scream()", "", "    scream, and shout, and let it all out ...",
+        "scream()",
+        "",
+        "    scream, and shout, and let it all out ...",
     ]
     assert run(script, "help", "greet").stdout.startswith("greet(name='John')")
 
@@ -173,11 +188,14 @@ def test_print_dependencies(script):
 
 def test_print_named_configs(script, tmp_path):
     out = run(script, "print_named_configs", "-l", "ERROR")
-    assert out.stdout.splitlines() == ["Named Configurations (doc):",
-                                       "  rude  # A rude named config"]
+    assert out.stdout.splitlines() == [
+        "Named Configurations (doc):",
+        "  rude  # A rude named config",
+    ]
     bare = tmp_path / "bare.py"
-    bare.write_text("from sacred import Experiment\nex = Experiment('b')\n"
-                    "@ex.automain\ndef main():\n    pass\n")
+    bare.write_text(
+        "from sacred import Experiment\nex = Experiment('b')\n@ex.automain\ndef main():\n    pass\n"
+    )
     out = run(bare, "print_named_configs", "-l", "ERROR")
     assert out.stdout.splitlines() == ["Named Configurations (doc):", "  No named configs"]
 
@@ -198,12 +216,31 @@ def test_save_config(script, filename):
 @pytest.mark.parametrize(
     "flags",
     [
-        ["-c", "a comment", "-P", "3", "-n", "renamed", "-b", "0.5", "-C", "sys", "-o",
-         "-M", "hi"],
-        ["--comment=a comment", "--priority=3", "--name=renamed", "--beat_interval=0.5",
-         "--capture=sys", "--own-flag", "--message=hi"],
-        ["--comment", "a comment", "--priority", "3", "--name", "renamed", "--beat-interval",
-         "0.5", "--capture", "sys", "--own_flag", "--message", "hi"],
+        ["-c", "a comment", "-P", "3", "-n", "renamed", "-b", "0.5", "-C", "sys", "-o", "-M", "hi"],
+        [
+            "--comment=a comment",
+            "--priority=3",
+            "--name=renamed",
+            "--beat_interval=0.5",
+            "--capture=sys",
+            "--own-flag",
+            "--message=hi",
+        ],
+        [
+            "--comment",
+            "a comment",
+            "--priority",
+            "3",
+            "--name",
+            "renamed",
+            "--beat-interval",
+            "0.5",
+            "--capture",
+            "sys",
+            "--own_flag",
+            "--message",
+            "hi",
+        ],
     ],
 )
 def test_flags_in_every_spelling(script, flags):
@@ -248,8 +285,10 @@ def test_force_silences_suspicious_change_warnings(script):
 
 def test_failed_run_exits_1_with_a_filtered_trace(tmp_path):
     path = tmp_path / "failing.py"
-    path.write_text("from sacred import Experiment\nex = Experiment('f')\n"
-                    "@ex.automain\ndef main():\n    raise ValueError('boom')\n")
+    path.write_text(
+        "from sacred import Experiment\nex = Experiment('f')\n"
+        "@ex.automain\ndef main():\n    raise ValueError('boom')\n"
+    )
     out = run(path, "-l", "ERROR")
     assert out.returncode == 1
     assert "Traceback (most recent calls WITHOUT Sacred internals)" in out.stderr
@@ -261,8 +300,10 @@ def test_failed_run_exits_1_with_a_filtered_trace(tmp_path):
 
 def test_pdb_flag_starts_the_debugger(tmp_path):
     path = tmp_path / "failing.py"
-    path.write_text("from sacred import Experiment\nex = Experiment('f')\n"
-                    "@ex.automain\ndef main():\n    x = 41\n    raise ValueError('boom')\n")
+    path.write_text(
+        "from sacred import Experiment\nex = Experiment('f')\n"
+        "@ex.automain\ndef main():\n    x = 41\n    raise ValueError('boom')\n"
+    )
     out = run(path, "-D", "-l", "ERROR", stdin="p x + 1\nq\n")
     assert "(Pdb)" in out.stdout and "42" in out.stdout
 
@@ -271,8 +312,10 @@ def test_enforce_clean(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     script = repo / "exp.py"
-    script.write_text("from sacred import Experiment\nex = Experiment('e')\n"
-                      "@ex.automain\ndef main():\n    print('ran')\n")
+    script.write_text(
+        "from sacred import Experiment\nex = Experiment('e')\n"
+        "@ex.automain\ndef main():\n    print('ran')\n"
+    )
 
     def git(*args):
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
@@ -319,9 +362,13 @@ def test_mistakes_exit_2_with_one_clear_message(script, args, fragment):
 
 
 def test_strict_parsing(script):
-    script.write_text(SCRIPT.replace("from sacred import Experiment, cli_option",
-                                     "from sacred import Experiment, cli_option, SETTINGS\n"
-                                     "SETTINGS.COMMAND_LINE.STRICT_PARSING = True"))
+    script.write_text(
+        SCRIPT.replace(
+            "from sacred import Experiment, cli_option",
+            "from sacred import Experiment, cli_option, SETTINGS\n"
+            "SETTINGS.COMMAND_LINE.STRICT_PARSING = True",
+        )
+    )
     out = run(script, "with", "recipient=Bob")
     assert out.returncode == 2
     assert "is not a Python literal" in out.stderr and "STRICT_PARSING" in out.stderr
@@ -365,8 +412,12 @@ def test_strict_parsing_unit():
 
 
 def test_parse_args_result_keys():
-    args = parse_args(["greet", "with", "a=1", "-l", "ERROR", "--unobserved"],
-                      commands={"greet": ""}, options=DEFAULT_OPTIONS, program_name="x.py")
+    args = parse_args(
+        ["greet", "with", "a=1", "-l", "ERROR", "--unobserved"],
+        commands={"greet": ""},
+        options=DEFAULT_OPTIONS,
+        program_name="x.py",
+    )
     assert args["COMMAND"] == "greet" and args["UPDATE"] == ["a=1"] and args["with"] is True
     assert args["--loglevel"] == "ERROR" and args["--unobserved"] is True
     assert args["--queue"] is False and args["--comment"] is None
@@ -377,9 +428,13 @@ def test_run_options_take_long_names_and_reject_unknown_keys():
         {"--beat-interval": 3, "loglevel": "ERROR", "--print_config": True, "-u": True},
         DEFAULT_OPTIONS,
     )
-    assert normalized == {"--beat_interval": 3, "--loglevel": "ERROR", "--print_config": True,
-                          "--unobserved": True}
-    with pytest.raises(CommandLineError, match="Did you mean \"--loglevel\""):
+    assert normalized == {
+        "--beat_interval": 3,
+        "--loglevel": "ERROR",
+        "--print_config": True,
+        "--unobserved": True,
+    }
+    with pytest.raises(CommandLineError, match='Did you mean "--loglevel"'):
         normalize_options({"--loglevl": "ERROR"}, DEFAULT_OPTIONS)
 
 
