@@ -59,6 +59,15 @@ def test_a_new_database_on_a_local_disk_uses_the_write_ahead_log(tmp_path):
     assert journal_mode(database) == "wal"
 
 
+def test_an_engine_given_by_the_user_keeps_its_settings(tmp_path):
+    import sqlalchemy as sa
+
+    database = tmp_path / "runs.db"
+    engine = sa.create_engine(f"sqlite:///{database}")
+    SqlObserver.create_from(engine)
+    assert journal_mode(database) == "delete"
+
+
 def test_an_existing_database_keeps_its_journal_mode(tmp_path):
     database = tmp_path / "runs.db"
     sqlite3.connect(database).close()  # an empty database, rollback journal

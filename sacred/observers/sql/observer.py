@@ -96,6 +96,7 @@ class SqlObserver(RunObserver):
 
         from sacred.observers.sql.schema import create_tables, get_tables
 
+        owns_engine = engine is None
         if engine is None:
             if not url:
                 raise ObserverError(
@@ -116,7 +117,8 @@ class SqlObserver(RunObserver):
         self.tables = get_tables()
         self._durable_by_checkpoint = False
         try:
-            if engine.dialect.name == "sqlite":
+            # An engine the user made keeps the user's settings.
+            if owns_engine and engine.dialect.name == "sqlite":
                 database = engine.url.database
                 is_new_file = bool(database) and not os.path.exists(database)
                 self._durable_by_checkpoint = use_write_ahead_log(engine, is_new_file)

@@ -10,7 +10,8 @@ observer syncs its files at those two moments. WAL also lets readers (the store,
 dashboard) read while a run writes.
 
 WAL needs all processes on one host (shared memory), so it is chosen only for a
-database the observer creates, on a filesystem known to be local (Linux mount
+database the observer creates (from a URL: an engine given to ``create_from`` is
+left as it is), on a filesystem known to be local (Linux mount
 table; elsewhere, or on NFS, CIFS, Lustre, FUSE and the like, the rollback journal
 stays). An existing database keeps the journal mode it has: WAL is a property of
 the file, set once.
