@@ -65,7 +65,7 @@ def _micros(stamp: datetime.datetime | None) -> int:
 
 
 def pack_metric(series: dict) -> Iterator[tuple[int, int, int, bytes, bytes, bytes]]:
-    """``(count, first_step, last_step, steps, vals, times)`` for each chunk of a
+    """``(points, first_step, last_step, steps, vals, times)`` for each chunk of a
     ``{"steps", "values", "timestamps"}`` batch."""
     steps, values, stamps = series["steps"], series["values"], series["timestamps"]
     try:
