@@ -20,15 +20,9 @@ def round_trip(series: dict) -> list[dict]:
 
 def test_points_come_back_exactly_with_non_numbers_as_nan():
     stamps = [T0, T0 + datetime.timedelta(microseconds=1), None, T0]
-    ((chunk,),) = [
-        round_trip(
-            {
-                "steps": [0, 1, 2, 2**40],
-                "values": [1 / 3, math.inf, None, "x"],
-                "timestamps": stamps,
-            }
-        )
-    ]
+    (chunk,) = round_trip(
+        {"steps": [0, 1, 2, 2**40], "values": [1 / 3, math.inf, None, "x"], "timestamps": stamps}
+    )
     assert chunk["steps"] == [0, 1, 2, 2**40]
     assert chunk["values"][:2] == [1 / 3, math.inf]
     assert all(map(math.isnan, chunk["values"][2:]))
