@@ -6,13 +6,17 @@ Hierarchy::
     ├── ConfigError                  something is wrong with the configuration
     │   ├── ConfigAddedError         an update adds an entry no config or function uses (KeyError)
     │   ├── InvalidConfigError       a key or value that cannot be stored (bad key, not JSON)
-    │   ├── ConfigFileError          a config file is missing, unsupported or malformed
+    │   ├── ConfigFileError          a config file is unsupported or malformed (ValueError)
+    │   │   └── ConfigFileNotFoundError  a config file that does not exist (FileNotFoundError)
     │   ├── ConfigScopeError         a config scope that cannot be used (return/yield, no source)
-    │   └── NamedConfigNotFoundError an unknown named config (KeyError)
+    │   ├── NamedConfigNotFoundError an unknown named config (KeyError)
+    │   └── InvalidConfigHookError   a config hook with the wrong signature (ValueError)
     ├── ReadOnlyConfigError          a captured function wrote to the read-only config (TypeError)
     ├── SignatureError               a captured function got missing or extra args (TypeError)
+    │   └── MissingConfigError       a parameter found neither in the call nor the config
     ├── CommandNotFoundError         an unknown command name (KeyError)
     ├── CommandLineError             a mistake on the command line (exit code 2)
+    ├── InvalidOptionHookError       an option hook without an ``options`` parameter (KeyError)
     ├── CircularDependencyError      ingredients that include each other
     ├── InteractiveModeError         running from a REPL/notebook without interactive=True
     ├── RepositoryDirtyError         --enforce_clean with uncommitted changes
@@ -21,7 +25,12 @@ Hierarchy::
         └── QueryError               a malformed store query (points at the position)
 
     SacredInterrupt                  raise (a subclass) to end a run with a custom STATUS
-    └── TimeoutInterrupt             ends a run with status TIMED_OUT
+    └── TimeoutInterrupt             ends a run with status TIMEOUT
+
+Each error derives from the builtin exception a user would catch for it (in
+parentheses above), so ``except KeyError`` or ``except FileNotFoundError`` keep
+working for code written against the original. Messages START with the short
+sentence of the original (what users search for), then give the details.
 
 Each error's message says what was wrong, where (the config key, the file, the
 flag) and, where possible, what to do, including "did you mean …?" suggestions.
@@ -38,6 +47,10 @@ __all__ = [
     "ConfigAddedError",
     "InvalidConfigError",
     "ConfigFileError",
+    "ConfigFileNotFoundError",
+    "InvalidConfigHookError",
+    "InvalidOptionHookError",
+    "MissingConfigError",
     "ConfigScopeError",
     "NamedConfigNotFoundError",
     "ReadOnlyConfigError",
@@ -91,8 +104,12 @@ class InvalidConfigError(ConfigError):
     """A config key or value that cannot be stored (forbidden key, not JSON-serializable)."""
 
 
-class ConfigFileError(ConfigError):
-    """A config file that is missing, has an unsupported extension or cannot be parsed."""
+class ConfigFileError(ConfigError, ValueError):
+    """A config file that has an unsupported extension or cannot be parsed."""
+
+
+class ConfigFileNotFoundError(ConfigFileError, FileNotFoundError):
+    """A config file that does not exist."""
 
 
 class ConfigScopeError(ConfigError):
@@ -101,6 +118,10 @@ class ConfigScopeError(ConfigError):
 
 class NamedConfigNotFoundError(ConfigError, KeyError):
     """A named config (or config file) that does not exist."""
+
+
+class InvalidConfigHookError(ConfigError, ValueError):
+    """A config hook whose signature is not ``(config, command_name, logger)``."""
 
 
 class ReadOnlyConfigError(SacredError, TypeError):
@@ -112,12 +133,21 @@ class SignatureError(SacredError, TypeError):
     or too many positional arguments."""
 
 
+class MissingConfigError(SignatureError):
+    """A captured function's parameter that was neither passed nor found in the
+    configuration and has no default."""
+
+
 class CommandNotFoundError(SacredError, KeyError):
     """An unknown command name."""
 
 
 class CommandLineError(SacredError):
     """A mistake on the command line; the CLI prints the message and exits with status 2."""
+
+
+class InvalidOptionHookError(SacredError, KeyError):
+    """An option hook that does not take the ``options`` parameter."""
 
 
 class CircularDependencyError(SacredError):
@@ -158,6 +188,7 @@ class SacredInterrupt(Exception):
 
 
 class TimeoutInterrupt(SacredInterrupt):
-    """Signal that the run exceeded its time limit: it ends with status TIMED_OUT."""
+    """Signal that the run exceeded its time limit: it ends with status TIMEOUT (the
+    status string stores written by the original show)."""
 
-    STATUS = "TIMED_OUT"
+    STATUS = "TIMEOUT"

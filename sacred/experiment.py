@@ -102,8 +102,14 @@ class Experiment(Ingredient):
         before a run is created; it may change the flags (keys starting with '--')."""
         import inspect
 
-        if "options" not in inspect.signature(function).parameters:
-            raise TypeError(f"option hook {function.__name__!r} must have a parameter 'options'")
+        params = list(inspect.signature(function).parameters)
+        if "options" not in params:
+            from sacred.exceptions import InvalidOptionHookError
+
+            raise InvalidOptionHookError(
+                f"option_hook functions must have an argument called 'options': "
+                f"{function.__name__!r} takes ({', '.join(params)})."
+            )
         self.option_hooks.append(function)
         return function
 

@@ -9,7 +9,11 @@ import sys
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
-from sacred.exceptions import CircularDependencyError, ConfigError, InteractiveModeError
+from sacred.exceptions import (
+    CircularDependencyError,
+    InteractiveModeError,
+    InvalidConfigHookError,
+)
 
 __all__ = ["Ingredient"]
 
@@ -176,9 +180,9 @@ class Ingredient:
         """
         params = list(inspect.signature(func).parameters)
         if params[:3] != ["config", "command_name", "logger"] or len(params) != 3:
-            raise ConfigError(
-                f"config hook {func.__name__!r} must take exactly the parameters "
-                f"(config, command_name, logger), not ({', '.join(params)})"
+            raise InvalidConfigHookError(
+                f"Wrong signature for config hook {func.__name__!r}: it must take exactly "
+                f"the parameters (config, command_name, logger), not ({', '.join(params)})"
             )
         self.config_hooks.append(func)
         return func
@@ -289,18 +293,24 @@ class Ingredient:
     def traverse_ingredients(self) -> Generator[tuple[Ingredient, int], None, None]:
         """Recursively traverse this ingredient and its sub-ingredients (preorder),
         yielding (ingredient, depth). Raises CircularDependencyError on cycles."""
-        if self._is_traversing:
+        yield from self._traverse([])
+
+    def _traverse(self, chain: list[Ingredient]) -> Generator[tuple[Ingredient, int], None, None]:
+        # The chain of the current descent finds cycles; a flag on the ingredient would
+        # also fire for a second traversal started while a first one is suspended.
+        if any(ing is self for ing in chain):
+            cycle = [ing.path for ing in chain[next(i for i, c in enumerate(chain) if c is self) :]]
             raise CircularDependencyError(
-                f"Circular dependency among ingredients: {self.path!r} includes itself"
+                f"Circular dependency detected: {'->'.join([*cycle, self.path])}. An ingredient "
+                "cannot (directly or indirectly) include itself; remove one of these links."
             )
-        self._is_traversing = True
+        chain.append(self)
         try:
-            yield self, 0
+            yield self, len(chain) - 1
             for ingredient in self.ingredients:
-                for sub, depth in ingredient.traverse_ingredients():
-                    yield sub, depth + 1
+                yield from ingredient._traverse(chain)
         finally:
-            self._is_traversing = False
+            chain.pop()
 
 
 def globals_of_caller() -> dict:

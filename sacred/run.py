@@ -4,7 +4,7 @@ Lifecycle (statuses are :class:`RunStatus`)::
 
     created ─► queue_only? ─► queued_event ─► QUEUED (done)
             └► started_event ─► RUNNING ─► heartbeats/metrics/resources/artifacts
-               ─► COMPLETED | FAILED | INTERRUPTED | TIMED_OUT | <custom SacredInterrupt.STATUS>
+               ─► COMPLETED | FAILED | INTERRUPTED | TIMEOUT | <custom SacredInterrupt.STATUS>
 
 The run never loses its record silently: the final events are delivered to every
 observer even if some of them fail, a failing heartbeat is logged and retried at the
@@ -45,7 +45,10 @@ class RunStatus(str, enum.Enum):
     COMPLETED = "COMPLETED"  # the main function returned
     FAILED = "FAILED"  # the main function raised an exception
     INTERRUPTED = "INTERRUPTED"  # KeyboardInterrupt or SIGTERM
-    TIMED_OUT = "TIMED_OUT"  # a TimeoutInterrupt was raised
+    # A TimeoutInterrupt was raised. Stores written by the original hold "TIMEOUT"
+    # (its docs also say TIMED_OUT); TIMED_OUT stays as an alias of the member.
+    TIMEOUT = "TIMEOUT"
+    TIMED_OUT = "TIMEOUT"
 
     def __str__(self) -> str:
         return self.value

@@ -6,26 +6,34 @@ Entries are read and written with dict or attribute notation::
     SETTINGS.HOST_INFO.INCLUDE_GPU_INFO = False  # equivalent
 
 Every key is known in advance: assigning an unknown key (a typo) or a value of
-the wrong kind raises :class:`SettingsError` instead of being silently ignored.
+the wrong kind raises :class:`SettingError` instead of being silently ignored, and so
+does assigning to a whole group (``SETTINGS.CONFIG = {...}``): that would drop the
+group's other entries. ``SETTINGS`` survives ``copy.deepcopy`` and pickling (a copy
+is an independent Settings object with the same values).
 
 This module is a leaf: it imports nothing from sacred.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SETTINGS", "Settings", "SettingsError"]
+__all__ = ["SETTINGS", "Settings", "SettingError", "SettingsError"]
 
 
-class SettingsError(KeyError):
-    """An unknown settings key, or a value of the wrong kind for a known key."""
+class SettingError(KeyError):
+    """An unknown settings key, a value of the wrong kind for a known key, or an
+    assignment to a whole group of settings."""
 
     def __str__(self) -> str:  # KeyError would wrap the message in quotes
         return str(self.args[0]) if self.args else ""
+
+
+SettingsError = SettingError  # the name this project used first
 
 
 def _is_bool(value: Any) -> bool:
@@ -107,14 +115,14 @@ class Settings(dict):
                 default = spec[0]
                 dict.__setitem__(self, key, list(default) if isinstance(default, list) else default)
 
-    def _unknown(self, key: Any) -> SettingsError:
+    def _unknown(self, key: Any) -> SettingError:
         msg = f"{self._path} has no setting {key!r}."
         close = difflib.get_close_matches(str(key), list(self._schema), n=3)
         if close:
             msg += " Did you mean " + " or ".join(repr(c) for c in close) + "?"
         else:
             msg += " Valid settings are: " + ", ".join(sorted(self._schema)) + "."
-        return SettingsError(msg)
+        return SettingError(msg)
 
     def __getitem__(self, key: Any) -> Any:
         try:
@@ -127,33 +135,31 @@ class Settings(dict):
             raise self._unknown(key)
         spec = self._schema[key]
         if isinstance(spec, dict):
-            if not isinstance(value, dict):
-                raise SettingsError(
-                    f"{self._path}.{key} is a group of settings; assign its entries "
-                    f"individually, e.g. {self._path}.{key}.{next(iter(spec))} = ..."
-                )
-            section = dict.__getitem__(self, key)
-            for sub_key, sub_value in value.items():
-                section[sub_key] = sub_value
-            return
+            raise SettingError(
+                f"Cannot assign to the group of settings {self._path}.{key}: it would drop "
+                f"its other entries. Assign its entries individually, e.g. "
+                f"{self._path}.{key}.{next(iter(spec))} = ..."
+            )
         check = spec[1]
         if not check(value):
-            raise SettingsError(f"{self._path}.{key} must be {_describe(check)}, got {value!r}.")
+            raise SettingError(f"{self._path}.{key} must be {_describe(check)}, got {value!r}.")
         dict.__setitem__(self, key, list(value) if isinstance(value, tuple) else value)
 
     def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
+        # Private and dunder names are never settings; copy and pickle probe them on
+        # half-built objects, where looking them up as settings would recurse.
+        if key.startswith("_"):
             raise AttributeError(key)
         try:
             return self[key]
-        except SettingsError as e:
+        except SettingError as e:
             raise AttributeError(str(e)) from None
 
     def __setattr__(self, key: str, value: Any) -> None:
         self[key] = value
 
     def __delitem__(self, key: Any) -> None:
-        raise SettingsError(f"Settings cannot be deleted ({self._path}.{key}); assign a value.")
+        raise SettingError(f"Settings cannot be deleted ({self._path}.{key}); assign a value.")
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         for key, value in dict(*args, **kwargs).items():
@@ -162,11 +168,46 @@ class Settings(dict):
     def setdefault(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
         return self[key]
 
+    def __reduce__(self) -> tuple:
+        # The schema holds validator closures that cannot be pickled: rebuild from the
+        # module's schema by path and restore the values.
+        return (_rebuild, (self._path, _plain(self)))
+
+    def __copy__(self) -> Settings:
+        return _rebuild(self._path, _plain(self))
+
+    def __deepcopy__(self, memo: dict) -> Settings:
+        return _rebuild(self._path, _plain(self))
+
     def reset(self) -> None:
         """Restore every setting below this one to its default (useful in tests)."""
         fresh = Settings(self._schema, self._path)
         for key in self._schema:
             dict.__setitem__(self, key, dict.__getitem__(fresh, key))
+
+
+def _plain(settings: Settings) -> dict:
+    return {
+        key: _plain(value) if isinstance(value, Settings) else copy.deepcopy(value)
+        for key, value in dict.items(settings)
+    }
+
+
+def _rebuild(path: str, values: dict) -> Settings:
+    schema = _SCHEMA
+    for part in path.split(".")[1:]:
+        schema = schema[part]
+    settings = Settings(schema, path)
+    _restore(settings, values)
+    return settings
+
+
+def _restore(settings: Settings, values: dict) -> None:
+    for key, value in values.items():
+        if isinstance(value, dict):
+            _restore(settings[key], value)
+        else:
+            settings[key] = value
 
 
 SETTINGS = Settings(_SCHEMA)

@@ -1,8 +1,9 @@
 """Documented helpers of sacred, re-exported from the small modules that own them.
 
 ``from sacred.utils import apply_backspaces_and_linefeeds, SacredInterrupt,
-TimeoutInterrupt`` are the documented imports; the dotted-path helpers are here for
-users who process configurations themselves.
+TimeoutInterrupt`` are the documented imports; the errors are importable from here as
+from the original (``from sacred.utils import ConfigAddedError``), and the dotted-path
+helpers are here for users who process configurations themselves.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ from sacred.config.utils import (
 )
 from sacred.exceptions import (
     CircularDependencyError,
+    CommandNotFoundError,
     ConfigAddedError,
     ConfigError,
+    ConfigFileError,
     InvalidConfigError,
+    MissingConfigError,
+    NamedConfigNotFoundError,
+    ReadOnlyConfigError,
     SacredError,
     SacredInterrupt,
+    SignatureError,
     TimeoutInterrupt,
 )
 
@@ -32,7 +39,13 @@ __all__ = [
     "SacredError",
     "ConfigError",
     "ConfigAddedError",
+    "ConfigFileError",
     "InvalidConfigError",
+    "MissingConfigError",
+    "NamedConfigNotFoundError",
+    "ReadOnlyConfigError",
+    "SignatureError",
+    "CommandNotFoundError",
     "CircularDependencyError",
     "get_by_dotted_path",
     "set_by_dotted_path",

@@ -530,7 +530,7 @@ MISTAKES = [
     (["scream", "loudly"], ["Unexpected 'loudly' after the command 'scream'"]),
     (["with", "=3"], ["Malformed config update '=3'"]),
     (["with", "a.=1"], ["Malformed config update 'a.=1'"]),
-    (["with", "rudee"], ['Named config "rudee" not found', 'Did you mean "rude"']),
+    (["with", "rudee"], ['Named config not found: "rudee"', 'Did you mean "rude"']),
     (["with", "missing.json"], ['"missing.json"', "does not exist"]),
     (["with", "recipent=Bob"], ["recipent"]),
 ]

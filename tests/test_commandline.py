@@ -63,6 +63,12 @@ def scream():
     print("AAAaaaaaaaahhhhhh...")
 
 
+@ex.capture
+def describe(d):
+    """Takes d, so an update adding an entry to d is "added", not a typo."""
+    return sorted(d)
+
+
 @ex.command
 def greet(name="John"):
     """Print a simple greet message."""
@@ -340,7 +346,7 @@ def test_enforce_clean(tmp_path):
         ),
         (["-Z"], "Unknown flag '-Z'"),
         (["-b"], "Flag -b needs a value"),
-        (["with", "rood"], 'Named config "rood" not found. Did you mean "rude"?'),
+        (["with", "rood"], 'Named config not found: "rood". Did you mean "rude"?'),
         (["with", "missing.json"], 'Config file "missing.json" does not exist'),
         (
             ["with", "reciptient=Bob"],

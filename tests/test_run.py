@@ -101,8 +101,9 @@ def test_status_values_are_the_stored_strings():
         "COMPLETED",
         "FAILED",
         "INTERRUPTED",
-        "TIMED_OUT",
+        "TIMEOUT",
     ]
+    assert RunStatus.TIMED_OUT is RunStatus.TIMEOUT  # the documented name, as an alias
     assert RunStatus.COMPLETED == "COMPLETED"
 
 
@@ -137,7 +138,7 @@ def test_debug_flag_keeps_the_full_trace(ex, recorder):
     "exception, status",
     [
         (KeyboardInterrupt(), "INTERRUPTED"),
-        (TimeoutInterrupt(), "TIMED_OUT"),
+        (TimeoutInterrupt(), "TIMEOUT"),  # what stores of the original hold
         (
             type("BudgetExceeded", (SacredInterrupt,), {"STATUS": "MY_CUSTOM_STATUS"})(),
             "MY_CUSTOM_STATUS",

@@ -32,7 +32,11 @@ class ConfigDict:
         return self.evaluate(fixed, preset, fallback)[0]
 
     def evaluate(
-        self, fixed: dict | None = None, preset: dict | None = None, fallback: dict | None = None
+        self,
+        fixed: dict | None = None,
+        preset: dict | None = None,
+        fallback: dict | None = None,
+        logger: Any = None,
     ) -> tuple[dict, dict[str, Any]]:
         result = copy.deepcopy(self._conf)
         attempted = {}

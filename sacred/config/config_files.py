@@ -7,7 +7,7 @@ import os
 import pickle
 from typing import Any
 
-from sacred.exceptions import ConfigFileError
+from sacred.exceptions import ConfigFileError, ConfigFileNotFoundError
 
 __all__ = ["load_config_file", "save_config_file", "SUPPORTED_EXTENSIONS", "is_config_file"]
 
@@ -34,7 +34,10 @@ def load_config_file(filename: str | os.PathLike) -> dict:
     filename = os.fspath(filename)
     ext = _extension(filename)
     if not os.path.isfile(filename):
-        raise ConfigFileError(f'Config file "{filename}" does not exist.')
+        raise ConfigFileNotFoundError(
+            f'Config file "{filename}" does not exist (relative paths are taken from the '
+            f"working directory {os.getcwd()!r})."
+        )
     try:
         if ext == ".json":
             with open(filename, encoding="utf-8") as f:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import inspect
 import io
+import logging
 import re
 import textwrap
 import tokenize
@@ -259,8 +260,12 @@ class ConfigScope:
         fixed: dict | None = None,
         preset: dict | None = None,
         fallback: dict | None = None,
+        logger: Any = None,
     ) -> tuple[dict, dict[str, Any]]:
-        """Run the scope; return (its config, {fixed key: value the scope assigned})."""
+        """Run the scope; return (its config, {fixed key: value the scope assigned}).
+
+        A parameter ``_log`` receives ``logger`` (by default the logger named after
+        the scope), as in the documented ``def cfg(_log):``."""
         fixed = fixed or {}
         preset = preset or {}
         fallback = fallback or {}
@@ -272,7 +277,9 @@ class ConfigScope:
             except ValueError:  # an empty cell: the name is not bound yet
                 pass
         for arg in self.args:
-            if arg in preset:  # earlier configs of this ingredient (fixed values applied)
+            if arg == "_log":
+                value = logger if logger is not None else logging.getLogger(self.__name__)
+            elif arg in preset:  # earlier configs of this ingredient (fixed values applied)
                 value = preset[arg]
             elif arg in fallback:  # other ingredients' configs, by name
                 value = fallback[arg]

@@ -17,8 +17,8 @@ __all__ = ["ReadOnlyDict", "ReadOnlyList", "make_read_only"]
 def _refuse(path: str) -> ReadOnlyConfigError:
     where = f' (entry "{path}")' if path else ""
     return ReadOnlyConfigError(
-        f"The configuration is read-only in a captured function{where}: changes could not be "
-        "recorded and would make the run irreproducible. Change it with a config update "
+        f"The configuration is read-only in a captured function!{where} Changes could not "
+        "be recorded and would make the run irreproducible. Change it with a config update "
         "instead, or set SETTINGS.CONFIG.READ_ONLY_CONFIG = False to allow it (not "
         "recommended)."
     )

@@ -32,7 +32,12 @@ from sacred.config.utils import (
     set_by_dotted_path,
     type_name,
 )
-from sacred.exceptions import ConfigAddedError, ConfigFileError, NamedConfigNotFoundError
+from sacred.exceptions import (
+    ConfigAddedError,
+    ConfigFileNotFoundError,
+    InvalidConfigError,
+    NamedConfigNotFoundError,
+)
 from sacred.exceptions import did_you_mean as _did_you_mean
 
 __all__ = ["ConfigNode", "ResolvedConfig", "resolve_config", "SEED_DOC"]
@@ -154,17 +159,101 @@ def _find_named_config(root: ConfigNode, nodes: list[ConfigNode], name: str) -> 
         elif name in node.named_configs:
             return node, "config", node.named_configs[name]
     if name.lower().endswith(SUPPORTED_EXTENSIONS):
-        raise ConfigFileError(f'Config file "{name}" does not exist (named in the updates).')
+        raise ConfigFileNotFoundError(
+            f'Config file "{name}" does not exist (named in the updates).'
+        )
     available = sorted(
         join_paths(node.path, local) for node in nodes for local in node.named_configs
     )
-    message = f'Named config "{name}" not found.' + _did_you_mean(name, available)
+    message = f'Named config not found: "{name}".' + _did_you_mean(name, available)
     if available:
         message += " Available named configs: " + ", ".join(available) + "."
     else:
         message += " This experiment has no named configs."
     message += " (A config file is used as a named config only if the file exists.)"
     raise NamedConfigNotFoundError(message, conflicting_configs=[name])
+
+
+def _visible(config: dict, node: ConfigNode) -> dict:
+    """What the configs and captured functions of ``node`` see: its own subtree, plus
+    the configs of its sub-ingredients by their (relative) names."""
+    visible = dict(_subtree(config, node.path))
+    for other in _descendants(node):
+        visible.setdefault(_relative_name(node, other), _subtree(config, other.path))
+    return visible
+
+
+@dataclass
+class _Configured:
+    config: dict
+    original: dict  # what the configs assigned, before updates: for the summary
+    hook_paths: set
+    doc_sources: list
+    docstrings: list
+
+
+def _configure(
+    nodes: list[ConfigNode],
+    updates: dict,
+    command_name: str | None,
+    logger: logging.Logger,
+    run_hooks: bool = True,
+) -> _Configured:
+    """Step 2: the ingredients' configs in topological order, with ``updates`` fixed."""
+    config: dict = {}
+    original: dict = {}
+    hook_paths: set[str] = set()
+    doc_sources: list = []
+    docstrings: list = []
+    updates = copy.deepcopy(updates)
+    for node in nodes:
+        fixed = _subtree(updates, node.path)
+        fallback = {
+            _relative_name(node, other): copy.deepcopy(_subtree(config, other.path))
+            for other in _descendants(node)
+        }
+        node_config: dict = {}
+        node_original: dict = {}
+        for conf in node.configurations:
+            result, attempted = conf.evaluate(
+                fixed=fixed, preset=copy.deepcopy(node_config), fallback=fallback, logger=logger
+            )
+            recursive_update(node_config, result)
+            recursive_update(node_original, {**result, **attempted})
+            doc_sources.append((node.path, conf))
+            if not node.path and getattr(conf, "docstring", None):
+                docstrings.append(conf.docstring)
+        recursive_update(node_config, copy.deepcopy(fixed))
+        if node.path:
+            existing = _subtree(config, node.path)
+            set_by_dotted_path(config, node.path, recursive_update(node_config, existing))
+            existing_original = _subtree(original, node.path)
+            set_by_dotted_path(
+                original, node.path, recursive_update(node_original, existing_original)
+            )
+        else:
+            config = recursive_update(node_config, config)
+            original = recursive_update(node_original, original)
+        if not run_hooks:
+            continue
+        for hook in node.config_hooks:
+            returned = hook(copy.deepcopy(config), command_name, logger)
+            if returned:
+                returned = _undot(normalize_or_die(dict(returned)))
+                for path, _ in iterate_flattened(returned):
+                    hook_paths.add(path)
+                recursive_update(updates, copy.deepcopy(returned))
+                recursive_update(config, copy.deepcopy(returned))
+    return _Configured(config, original, hook_paths, doc_sources, docstrings)
+
+
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidConfigError(
+            f"The seed must be an int, not {type(seed).__name__} {seed!r}. Give a whole "
+            "number, e.g. 'with seed=12345'.",
+            conflicting_configs=["seed"],
+        )
 
 
 def resolve_config(
@@ -191,69 +280,41 @@ def resolve_config(
         else:
             if isinstance(conf, str):  # a file name registered with add_named_config
                 conf = ConfigDict(load_config_file(conf))
-            values, _ = conf.evaluate(fixed=_subtree(regular, node.path))
+            preset = None
+            if getattr(conf, "args", None):
+                # A named config reading earlier entries (def variant(a): ...) sees the
+                # configuration as it would be with the updates given so far.
+                so_far = recursive_update(copy.deepcopy(named_values), copy.deepcopy(regular))
+                preview = _configure(nodes, so_far, command_name, logger, run_hooks=False)
+                preset = _visible(preview.config, node)
+            values, _ = conf.evaluate(
+                fixed=_subtree(regular, node.path), preset=preset, logger=logger
+            )
         recursive_update(named_values, _nested(node.path, normalize_or_die(values)))
     updates = recursive_update(copy.deepcopy(named_values), copy.deepcopy(regular))
 
     # 2. ingredients in topological order
-    config: dict = {}
-    original: dict = {}  # what the configs assigned, before updates: for the summary
-    hook_paths: set[str] = set()
-    for node in nodes:
-        fixed = _subtree(updates, node.path)
-        fallback = {
-            _relative_name(node, other): copy.deepcopy(_subtree(config, other.path))
-            for other in _descendants(node)
-        }
-        node_config: dict = {}
-        node_original: dict = {}
-        for conf in node.configurations:
-            result, attempted = conf.evaluate(
-                fixed=fixed, preset=copy.deepcopy(node_config), fallback=fallback
-            )
-            recursive_update(node_config, result)
-            recursive_update(node_original, {**result, **attempted})
-            summary.doc_sources.append((node.path, conf))
-            if not node.path and getattr(conf, "docstring", None):
-                summary.docstrings.append(conf.docstring)
-        recursive_update(node_config, copy.deepcopy(fixed))
-        if node.path:
-            existing = _subtree(config, node.path)
-            set_by_dotted_path(config, node.path, recursive_update(node_config, existing))
-            existing_original = _subtree(original, node.path)
-            set_by_dotted_path(
-                original, node.path, recursive_update(node_original, existing_original)
-            )
-        else:
-            config = recursive_update(node_config, config)
-            original = recursive_update(node_original, original)
-        for hook in node.config_hooks:
-            returned = hook(copy.deepcopy(config), command_name, logger)
-            if returned:
-                returned = _undot(normalize_or_die(dict(returned)))
-                for path, _ in iterate_flattened(returned):
-                    hook_paths.add(path)
-                recursive_update(updates, copy.deepcopy(returned))
-                recursive_update(config, copy.deepcopy(returned))
+    configured = _configure(nodes, updates, command_name, logger)
+    config, original, hook_paths = configured.config, configured.original, configured.hook_paths
+    summary.doc_sources.extend(configured.doc_sources)
+    summary.docstrings.extend(configured.docstrings)
 
     # 3. the seed, then the checks of the updates
     if "seed" not in config:
         config["seed"] = get_seed()
+    _check_seed(config["seed"])
     original.setdefault("seed", config["seed"])
     summary.doc_sources.append(("", _SeedDoc))  # after the configs: a scope may document it
-    recursive_update(original, copy.deepcopy(named_values))
 
+    # Named configs and config files are updates like the regular ones: an entry
+    # they add is checked the same way (a typo in a named config is no less a typo).
     unused: list[str] = []
-    for path, new_value in iterate_flattened(regular):
+    for path, new_value in iterate_flattened(updates):
         old_value = get_by_dotted_path(original, path, default=_MISSING)
         if old_value is _MISSING:
             if path in hook_paths:
                 continue
-            parent = path.rpartition(".")[0]
-            parent_value = (
-                get_by_dotted_path(original, parent, default=_MISSING) if parent else None
-            )
-            if isinstance(parent_value, dict) or _is_captured(path, nodes):
+            if _is_captured(path, nodes):
                 summary.added.add(path)
             else:
                 unused.append(path)
@@ -261,9 +322,6 @@ def resolve_config(
         summary.modified.add(path)
         if _type_changed(old_value, new_value):
             summary.typechanged[path] = (type_name(old_value), type_name(new_value))
-    for path, _ in iterate_flattened(named_values):
-        if get_by_dotted_path(original, path, default=_MISSING) is not _MISSING:
-            summary.modified.add(path)
     if unused:
         known = [p for p, _ in iterate_flattened(original)]
         candidates = known + [k.rpartition(".")[2] for k in known]
@@ -271,9 +329,14 @@ def resolve_config(
             f'\n  "{p}" is not used anywhere.{_did_you_mean(p, candidates)}' for p in unused
         )
         raise ConfigAddedError(
-            f"Added new config entr{'y' if len(unused) == 1 else 'ies'} "
+            f"Added new config entr{'y' if len(unused) == 1 else 'ies'} that "
+            f"{'is' if len(unused) == 1 else 'are'} not used anywhere: "
             + ", ".join(f'"{p}"' for p in unused)
-            + " that no config defines and no captured function uses:"
+            + ". No config defines "
+            + ("it" if len(unused) == 1 else "them")
+            + " and no captured function takes "
+            + ("it" if len(unused) == 1 else "them")
+            + ":"
             + hints
             + "\nCheck the spelling, or define the entry in a config scope first.",
             conflicting_configs=unused,
@@ -282,18 +345,18 @@ def resolve_config(
 
     ingredient_configs = {"": config}
     for node in nodes:
-        if not node.path:
-            continue
-        visible = dict(_subtree(config, node.path))
-        for other in _descendants(node):
-            visible.setdefault(_relative_name(node, other), _subtree(config, other.path))
-        ingredient_configs[node.path] = visible
+        if node.path:
+            ingredient_configs[node.path] = _visible(config, node)
     return ResolvedConfig(config=config, summary=summary, ingredient_configs=ingredient_configs)
 
 
 def _is_captured(path: str, nodes: list[ConfigNode]) -> bool:
+    """Whether a captured function can take ``path`` or an entry containing it: an
+    added ``d.baz`` is used if some function takes ``d`` (or ``d.baz``)."""
+    parts = path.split(".")
+    prefixes = {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
     for node in nodes:
         for arg in node.captured_args:
-            if join_paths(node.path, arg) == path:
+            if join_paths(node.path, arg) in prefixes:
                 return True
     return False

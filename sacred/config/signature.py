@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sacred.exceptions import SignatureError
+from sacred.exceptions import MissingConfigError, SignatureError
 
 __all__ = ["Signature", "SPECIAL_VALUES"]
 
@@ -80,10 +80,11 @@ class Signature:
             elif name not in self.defaults:
                 missing.append(name)
         if missing:
-            raise SignatureError(
-                f"{self.name}() is missing value(s) for {', '.join(repr(m) for m in missing)}: "
-                "not passed explicitly, not found in the configuration and without default "
-                f"(signature: {self._text})"
+            raise MissingConfigError(
+                f"{self.name} is missing value(s): {missing}. They were not passed "
+                "explicitly, not found in the configuration and have no default "
+                f"(signature: {self._text}). Add them to a config scope or pass them with "
+                f"'with {missing[0]}=...'."
             )
         # Positional parameters given by keyword stay keywords: Python binds them.
         return args, kwargs

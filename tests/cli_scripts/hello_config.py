@@ -60,6 +60,13 @@ def cfg():
     d = {"foo": 1, "bar": 2}
 
 
+@ex.capture
+def describe(d):
+    """Takes d, so an update adding an entry to d is "added", not a typo (the
+    documented print_config transcript adds d.baz)."""
+    return sorted(d)
+
+
 @ex.named_config
 def rude():
     """A rude named config"""

@@ -57,7 +57,7 @@ def root():
         "",
         [ConfigScope(cfg)],
         {"variant1": ConfigScope(variant1), "variant2": ConfigScope(variant2)},
-        captured_args={"used_somewhere"},
+        captured_args={"used_somewhere", "d"},  # a function takes d: d.baz is "added"
     )
 
 
@@ -299,7 +299,7 @@ def test_captured_function_injection_priority_and_prefix():
 @pytest.mark.parametrize(
     "call, fragment",
     [
-        (lambda f: f(), "some_function() is missing value(s) for 'a'"),
+        (lambda f: f(), "some_function is missing value(s): ['a']"),
         (lambda f: f(1, 2, 3, 4), "takes 3 positional argument(s) but 4 were given"),
         (lambda f: f(1, nope=2), "unexpected keyword argument(s): 'nope'"),
         (lambda f: f(1, a=2), "multiple values for argument 'a'"),
