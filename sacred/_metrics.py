@@ -13,13 +13,43 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-__all__ = ["MetricsBuffer", "Timestamps"]
+__all__ = ["MetricsBuffer", "Timestamps", "check_metric_value"]
 
 _EPOCH = datetime.datetime(1970, 1, 1)
 _PLAIN_NUMBERS = (int, float)
 _PLAIN_TYPES = {int, float}
 _THOUSAND = 1000.0
 _NAME, _VALUE, _STEP, _TIME = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
+
+
+def check_metric_value(name: str, value: Any) -> None:
+    """Raise TypeError unless ``value`` is one real number.
+
+    ints, floats (NaN and infinities too), bools, numpy scalars and 0-d arrays,
+    and other objects that convert to a float (a one-element tensor) are numbers;
+    a list, a string or None is not: it would only fail later, in an observer,
+    far from the call that logged it.
+    """
+    if value is not None and not isinstance(value, (str, bytes, bytearray)):
+        import numbers
+
+        if isinstance(value, numbers.Real):
+            return
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None:
+            if getattr(value, "ndim", 0) == 0 and getattr(dtype, "kind", "") in "biuf":
+                return
+        elif hasattr(type(value), "__float__") or hasattr(type(value), "__index__"):
+            try:
+                float(value)
+                return
+            except (TypeError, ValueError, OverflowError):
+                pass
+    raise TypeError(
+        f"log_scalar({name!r}, ...) needs a real number (int, float, bool or a numpy "
+        f"scalar), not {type(value).__name__} {value!r:.80}. Log one number per call, "
+        f"e.g. _run.log_scalar({name!r}, float(x), step)."
+    )
 
 
 def _plain(value: Any) -> Any:

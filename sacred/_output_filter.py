@@ -14,6 +14,8 @@ Decisions (the spec only says "like a terminal"):
   the start of the line (a terminal does not go back to the previous line either).
 * ``'\\r\\n'`` is a plain newline (the ``'\\r'`` moves to the start, nothing is
   written before the newline).
+* A ``'\\r'`` at the very end of the text is kept (``"abc\\r"`` stays
+  ``"abc\\r"``): a carriage return only erases once text follows it.
 * The function is *line-local*: for any text ``a`` ending with ``'\\n'``,
   ``f(a + b) == f(a) + f(b)``. It carries the attribute ``line_local = True`` so the
   run filters captured output incrementally (complete lines once, only the
@@ -100,6 +102,11 @@ def apply_backspaces_and_linefeeds(text: str) -> str:
     """
     if "\r" not in text and "\b" not in text:
         return text
+    if text.endswith("\r"):
+        # A carriage return erases nothing until text follows it: "abc\r" stays as it
+        # is, so that output filtered before the rest of its line arrives loses nothing.
+        body = text.rstrip("\r")
+        return apply_backspaces_and_linefeeds(body) + text[len(body) :]
     length = len(text)
     if length <= _BLOCK:
         return _apply_lines(text)

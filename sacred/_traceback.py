@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import traceback
 
-__all__ = ["format_filtered_stacktrace", "is_sacred_frame"]
+__all__ = ["format_filtered_stacktrace", "is_sacred_frame", "raised_by_sacred"]
 
 _SACRED_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -44,3 +44,17 @@ def _drop_sacred_frames(tb_exc: traceback.TracebackException, seen: set) -> None
     for chained in (tb_exc.__cause__, tb_exc.__context__):
         if chained is not None:
             _drop_sacred_frames(chained, seen)
+
+
+def raised_by_sacred(exc: BaseException) -> bool:
+    """Whether every frame of ``exc``'s traceback is sacred's own: an error about the
+    user's input or setup (an existing run id, an unknown file extension) that a
+    trace "without Sacred internals" would show as nothing but sacred internals."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb is not None:
+        if not is_sacred_frame(tb.tb_frame.f_code.co_filename):
+            return False
+        tb = tb.tb_next
+    return True

@@ -3,13 +3,20 @@ and a command-line interface."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sacred.exceptions import CommandLineError, CommandNotFoundError, SacredError, did_you_mean
+from sacred.exceptions import (
+    CommandLineError,
+    CommandNotFoundError,
+    SacredError,
+    SacredInterrupt,
+    did_you_mean,
+)
 from sacred.ingredient import Ingredient, PathType, globals_of_caller
 from sacred.run import Run
 
@@ -143,10 +150,9 @@ class Experiment(Ingredient):
         run = self._create_run(
             command_name, config_updates, named_configs, info, meta_info, options
         )
-        try:
-            run()
-        finally:
-            self.current_run = None
+        # current_run keeps pointing at this run after it ended, as in the original:
+        # ex.current_run.result, .info and .config are read after ex.run() returns.
+        run()
         return run
 
     def _create_run(
@@ -183,7 +189,14 @@ class Experiment(Ingredient):
             force=bool(opts.get("--force")),
             log_level=opts.get("--loglevel"),
         )
-        run.meta_info.update({"command": command_name, "options": opts})
+        run.meta_info.update(
+            {
+                "command": command_name,
+                "options": _stored_options(opts, all_options),
+                "config_updates": copy.deepcopy(config_updates or {}),
+                "named_configs": list(named_configs),
+            }
+        )
         if meta_info:
             run.meta_info.update(meta_info)
         if info:
@@ -216,8 +229,10 @@ class Experiment(Ingredient):
         except SacredError as exc:  # a mistake in the call: one message, no traceback
             _exit_with_message(program, str(exc), EXIT_USAGE)
         except Exception as exc:  # the user's config code failed before the run started
-            from sacred._traceback import format_filtered_stacktrace
+            from sacred._traceback import format_filtered_stacktrace, raised_by_sacred
 
+            if raised_by_sacred(exc):
+                _exit_with_message(program, _one_line(exc), EXIT_FAILED)
             print("".join(format_filtered_stacktrace(exc)), file=sys.stderr, end="")
             sys.exit(EXIT_FAILED)
         if run is None:
@@ -225,12 +240,9 @@ class Experiment(Ingredient):
         try:
             run()
         except BaseException as exc:
-            self.current_run = None
             if run.debug or run.pdb:
                 raise
-            _exit_for_failed_run(run, exc)
-        finally:
-            self.current_run = None
+            _exit_for_failed_run(run, exc, program)
         return run
 
     def _run_from_argv(self, args: list[str], program: str) -> Run | None:
@@ -272,14 +284,18 @@ class Experiment(Ingredient):
     # -- inside a run -------------------------------------------------------------------
 
     def _running(self, what: str) -> Run:
-        if self.current_run is None:
+        run = self.current_run
+        if run is None or run.status != "RUNNING":
             raise RuntimeError(f"{what} can only be used while the experiment is running")
-        return self.current_run
+        return run
 
     @property
     def info(self) -> dict:
-        """The info dict of the current run (only while running), same as ``_run.info``."""
-        return self._running("ex.info").info
+        """The info dict of the current run, same as ``_run.info`` (after the run
+        ended: the info of the last run)."""
+        if self.current_run is None:
+            raise RuntimeError("ex.info is only available once the experiment is running")
+        return self.current_run.info
 
     def log_scalar(self, name: str, value: float, step: int | None = None) -> None:
         """Add a new measurement to the current run (see Run.log_scalar)."""
@@ -304,14 +320,44 @@ class Experiment(Ingredient):
         self._running("ex.add_artifact").add_artifact(filename, name, metadata, content_type)
 
 
+# The keys under which the original stores two of the documented flags in
+# meta.options (see the sacred-0.8.7 fixture stores); every other flag is stored
+# under its long flag as declared.
+_STORED_KEYS = {"--beat_interval": "--beat-interval", "--print_config": "--print-config"}
+
+
+def _stored_options(options: dict, all_options: list) -> dict:
+    """The options dict as the original records it in ``meta.options``: one entry per
+    flag (unset flags False or None), plus the command line's own entries."""
+    stored = {}
+    for option in all_options:
+        key = _STORED_KEYS.get(option.key, option.long_flag)
+        stored[key] = options.get(option.key, False if option.is_flag else None)
+    for key in ("COMMAND", "UPDATE", "help", "with"):
+        if key in options:
+            stored[key] = options[key]
+    return stored
+
+
 def _exit_with_message(program: str, message: str, code: int) -> None:
     print(f"{program}: error: {message}", file=sys.stderr)
     sys.exit(code)
 
 
-def _exit_for_failed_run(run: Run, exc: BaseException) -> None:
+def _one_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text if isinstance(exc, SacredError) else f"{type(exc).__name__}: {text}"
+
+
+def _exit_for_failed_run(run: Run, exc: BaseException, program: str) -> None:
     if isinstance(exc, SystemExit):
         raise exc
+    from sacred._traceback import raised_by_sacred
+
+    interrupted = isinstance(exc, (KeyboardInterrupt, SacredInterrupt))
+    if not interrupted and raised_by_sacred(exc):
+        # Only sacred's own frames: the message says all, a trace would only confuse.
+        _exit_with_message(program, _one_line(exc), EXIT_FAILED)
     if run.fail_trace:
         print("".join(run.fail_trace), file=sys.stderr, end="")
     elif run.start_time is None:

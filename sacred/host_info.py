@@ -39,6 +39,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -79,10 +80,12 @@ class HostInfoGetter:
         return f"<HostInfoGetter {self.name!r}>"
 
 
-def host_info_gatherer(name: str) -> Callable[[Callable[[], Any]], HostInfoGetter]:
+def host_info_gatherer(name: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Decorator: turn a function into a host-info entry called ``name``.
 
-    Pass the result to ``Experiment(..., additional_host_info=[...])``.
+    Pass the result to ``Experiment(..., additional_host_info=[...])``. The
+    function itself is returned (still usable as before); it only carries the
+    entry's name in one private attribute.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(
@@ -90,12 +93,24 @@ def host_info_gatherer(name: str) -> Callable[[Callable[[], Any]], HostInfoGette
             "@host_info_gatherer('host IP address')"
         )
 
-    def wrapper(function: Callable[[], Any]) -> HostInfoGetter:
+    def wrapper(function: Callable[[], Any]) -> Callable[[], Any]:
         if not callable(function):
             raise TypeError(f"host_info_gatherer({name!r}) decorates a function, not {function!r}")
-        return HostInfoGetter(function, name)
+        try:
+            function._sacred_host_info_name = name  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # builtins and other objects without __dict__
+            return HostInfoGetter(function, name)
+        return function
 
     return wrapper
+
+
+def _entry_name(getter: Any) -> str:
+    return (
+        getattr(getter, "_sacred_host_info_name", None)
+        or getattr(getter, "name", None)
+        or getattr(getter, "__name__", repr(getter))
+    )
 
 
 host_info_gatherers: dict[str, HostInfoGetter] = {}
@@ -103,16 +118,28 @@ host_info_gatherers: dict[str, HostInfoGetter] = {}
 
 
 def host_info_getter(func: Callable[[], Any] | None = None, name: str | None = None) -> Any:
-    """Add func to the host info of every run (the older, global API).
+    """Add func to the host info of every run (deprecated: the older, global API).
 
     The function is stored in ``sacred.host_info.host_info_gatherers`` under
     ``name`` (default: the function's name) and returned unchanged, so this works
     as ``@host_info_getter``, ``@host_info_getter(name='x')`` and
-    ``host_info_getter(func, 'x')``. Prefer ``host_info_gatherer`` with
-    ``additional_host_info``, which does not affect other experiments.
+    ``host_info_getter(func, 'x')``. Emits a DeprecationWarning: use
+    ``host_info_gatherer`` with ``additional_host_info``, which does not affect
+    other experiments.
     """
+    warnings.warn(
+        "host_info_getter is deprecated: decorate the function with "
+        "@host_info_gatherer('entry name') and pass it to "
+        "Experiment(..., additional_host_info=[...]) instead.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     if func is None:
-        return functools.partial(host_info_getter, name=name)
+        return functools.partial(_register_globally, name=name)
+    return _register_globally(func, name)
+
+
+def _register_globally(func: Callable[[], Any], name: str | None = None) -> Callable[[], Any]:
     if not callable(func):
         raise TypeError(f"host_info_getter registers a function, not {func!r}")
     key = name or func.__name__
@@ -317,7 +344,7 @@ def get_host_info(additional_host_info: Iterable[Callable[[], Any]] | None = Non
             info["gpu"] = gpu
     info["ENV"] = _environment()
     for getter in [*host_info_gatherers.values(), *(additional_host_info or [])]:
-        name = getattr(getter, "name", None) or getattr(getter, "__name__", repr(getter))
+        name = _entry_name(getter)
         try:
             info[name] = getter()
         except Exception as exc:  # a broken custom gatherer must not kill the run

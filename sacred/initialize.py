@@ -122,6 +122,7 @@ def create_run(
         post_run_hooks=post_run_hooks,
         captured_out_filter=experiment.captured_out_filter,
     )
+    run.command_name = command_name
     run.unobserved = bool(getattr(main_function, "unobserved", False))
     run.force = force
     for captured in all_captured:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sacred._events import EventDispatcher
-from sacred._metrics import MetricsBuffer
+from sacred._metrics import MetricsBuffer, check_metric_value
 from sacred._time import utc_now
 from sacred._traceback import format_filtered_stacktrace
 from sacred.exceptions import SacredInterrupt
@@ -35,6 +35,7 @@ from sacred.settings import SETTINGS
 __all__ = ["Run", "RunStatus"]
 
 _now_ns = time.time_ns
+_PLAIN_NUMBERS = frozenset((int, float, bool))
 
 
 class RunStatus(str, enum.Enum):
@@ -129,6 +130,9 @@ class Run:
         """A stacktrace, in case the run failed"""
         self.capture_mode: str | None = None
         """Determines the way the stdout/stderr are captured"""
+        self.command_name: str | None = None
+        """The full name of the command run, e.g. 'dataset.stats' for an ingredient's
+        command (None: the main function's name)"""
 
         self._metrics = MetricsBuffer()
         # The hot path of log_scalar: one bound list.append, no attribute chasing.
@@ -173,10 +177,15 @@ class Run:
     def log_scalar(self, metric_name: str, value: Any, step: int | None = None) -> None:
         """Add a new measurement.
 
+        ``value`` must be a real number (int, float, bool, a numpy scalar; NaN and
+        infinities included): anything else raises TypeError right here.
+
         The measurement is delivered to the observers at the next heartbeat and at
         the end of the run. If ``step`` is omitted, a counter per metric is used,
         incremented by one (continuing after the last explicit step).
         """
+        if type(value) not in _PLAIN_NUMBERS:  # checked here, not in an observer later
+            check_metric_value(metric_name, value)
         # Milliseconds since the epoch: the resolution stored, and no float arithmetic
         # left for the flush at the end of the run.
         self._append_metric((metric_name, value, step, _now_ns() // 1_000_000))
@@ -244,7 +253,7 @@ class Run:
             capture_mode = SETTINGS.CAPTURE_MODE if self.observers else "no"
         self.capture_mode = capture_mode
 
-        self.run_logger.info("Running command '%s'", self.main_function.__name__)
+        self.run_logger.info("Running command '%s'", self._command())
         previous_sigterm = self._install_sigterm_handler()
         output = None
         try:
@@ -274,6 +283,9 @@ class Run:
             self._restore_sigterm_handler(previous_sigterm)
         return self.result
 
+    def _command(self) -> str:
+        return self.command_name or self.main_function.__name__
+
     def _queue(self) -> None:
         queue_time = utc_now()
         self.meta_info["queue_time"] = queue_time
@@ -281,7 +293,7 @@ class Run:
         self._id = self._dispatcher.emit_first(
             "queued_event",
             ex_info=self.experiment_info,
-            command=self.main_function.__name__,
+            command=self._command(),
             host_info=self.host_info,
             queue_time=queue_time,
             config=self.config,
@@ -299,7 +311,7 @@ class Run:
         self._id = self._dispatcher.emit_first(
             "started_event",
             ex_info=self.experiment_info if self.observers else {},
-            command=self.main_function.__name__,
+            command=self._command(),
             host_info=self.host_info if self.observers else {},
             start_time=self.start_time,
             config=self.config,

@@ -4,7 +4,8 @@
 lists; numpy scalars and arrays become numbers and nested lists; pandas objects
 their ``to_dict``/``to_json`` form; datetimes stay datetimes (or ISO strings with
 ``datetimes='iso'``); keys become strings; anything else is stored in jsonpickle's
-form (``{"py/object": ...}``), and as a last resort ``{"py/repr": repr(value)}``.
+form (``{"py/object": ...}``), and as a last resort ``{"py/repr": repr(value)}``
+with a warning (a lambda, for example: never a silent None).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def flatten(obj: Any, datetimes: str = "keep") -> Any:
     try:
         return _flatten(obj, datetimes, depth=0)
     except Exception:
-        return {"py/repr": _safe_repr(obj)}
+        return _unserializable(obj)
 
 
 def _safe_repr(obj: Any) -> str:
@@ -81,7 +82,25 @@ def _flatten(obj: Any, datetimes: str, depth: int) -> Any:
         return {"py/bytes": obj.decode("latin-1")}
     import jsonpickle
 
-    return jsonpickle.Pickler(unpicklable=True, make_refs=False).flatten(obj)
+    flat = jsonpickle.Pickler(unpicklable=True, make_refs=False).flatten(obj)
+    if flat is None:
+        # jsonpickle gives None for what it cannot name (lambdas, local functions):
+        # storing None would silently lose the value, so store its repr and say so.
+        return _unserializable(obj)
+    return flat
+
+
+def _unserializable(obj: Any) -> dict:
+    import warnings
+
+    text = _safe_repr(obj)
+    warnings.warn(
+        f"{text} cannot be serialized to JSON; it is stored as its repr "
+        f'{{"py/repr": {text!r}}}. Return or store plain values (numbers, strings, '
+        "lists, dicts) to keep them readable.",
+        stacklevel=3,
+    )
+    return {"py/repr": text}
 
 
 def _key(key: Any) -> str:

@@ -257,7 +257,7 @@ def test_flags_in_every_spelling(script, flags):
     assert record["meta"]["priority"] == 3
     assert record["experiment"]["name"] == "renamed"
     options = record["meta"]["options"]
-    assert options["--beat_interval"] == "0.5" and options["--capture"] == "sys"
+    assert options["--beat-interval"] == "0.5" and options["--capture"] == "sys"
     info = json.loads((script.parent / "runs" / "1" / "info.json").read_text())
     assert info == {"own_flag": True, "message": "hi"}
 

@@ -176,10 +176,8 @@ def test_host_info_gatherer_decorator(no_gpu: None) -> None:
         """The address."""
         return "10.0.0.1"
 
-    assert isinstance(ip, HostInfoGetter)
-    assert ip.name == "host IP address"
     assert ip.__name__ == "ip" and ip.__doc__ == "The address."
-    assert ip() == "10.0.0.1" and ip.get_info() == "10.0.0.1"
+    assert ip() == "10.0.0.1"  # the decorated function stays usable
     assert get_host_info([ip])["host IP address"] == "10.0.0.1"
     assert "host IP address" not in get_host_info()  # not registered globally
 
@@ -197,6 +195,32 @@ def test_plain_function_as_additional_host_info(no_gpu: None) -> None:
     assert get_host_info([gpu_count])["gpu_count"] == 0
 
 
+def test_host_info_gatherer_returns_the_function_itself() -> None:
+    def ip() -> str:
+        return "10.0.0.1"
+
+    assert host_info_gatherer("host IP address")(ip) is ip
+
+
+def test_host_info_gatherer_wraps_what_cannot_carry_a_name(no_gpu: None) -> None:
+    getter = host_info_gatherer("cwd")(os.getcwd)  # a builtin: no attributes can be set
+    assert isinstance(getter, HostInfoGetter) and getter() == os.getcwd()
+    assert get_host_info([getter])["cwd"] == os.getcwd()
+
+
+def test_host_info_getter_is_deprecated(no_gpu: None) -> None:
+    with pytest.warns(DeprecationWarning, match="use|instead"):
+
+        @host_info_getter
+        def legacy() -> str:
+            return "old"
+
+    with pytest.warns(DeprecationWarning):
+        host_info_getter(lambda: 1, name="one_more")
+    assert get_host_info()["legacy"] == "old"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_host_info_getter_registers_globally(no_gpu: None) -> None:
     @host_info_getter
     def greeting() -> str:
@@ -207,6 +231,7 @@ def test_host_info_getter_registers_globally(no_gpu: None) -> None:
     assert get_host_info()["greeting"] == "hi"
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_host_info_getter_with_name(no_gpu: None) -> None:
     host_info_getter(lambda: 1, name="one")
 
@@ -237,6 +262,7 @@ def test_failing_gatherer_logs_and_records_nothing(
     assert "OSError: network unreachable" in caplog.text
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize(
     ("call", "message"),
     [

@@ -47,7 +47,10 @@ def terminal(text: str) -> str:
         ("\bx", "x"),
         ("a\n\b\bb", "a\nb"),  # a backspace never goes back to the previous line
         ("abc\b\b\b\b\bX\rY", "Ybc"),
-        ("progress\r", "progress"),
+        ("progress\r", "progress\r"),  # a trailing \r erases nothing until text follows
+        ("abc\r", "abc\r"),
+        ("ab\rc\r", "cb\r"),
+        ("abc\r\n", "abc\n"),
         ("a\rb\bc\n\n\rx\by", "c\n\ny"),
         ("[###   ]" + "\b" * 8 + "\r[######]\n", "[######]\n"),  # Keras-style erase
         ("ünïcödé 50%\rünïcödé 99%\n", "ünïcödé 99%\n"),
@@ -97,7 +100,9 @@ _TEXT = st.lists(_ALPHABET, max_size=60).map("".join)
 @given(_TEXT)
 @settings(max_examples=400, deadline=None)
 def test_matches_a_terminal(text: str) -> None:
-    assert apply_backspaces_and_linefeeds(text) == terminal(text)
+    # What a terminal shows, plus the carriage returns at the very end still pending.
+    body = text.rstrip("\r")
+    assert apply_backspaces_and_linefeeds(text) == terminal(body) + text[len(body) :]
 
 
 @given(_TEXT, _TEXT)
