@@ -14,6 +14,7 @@ from sacred.exceptions import (
     CircularDependencyError,
     CommandNotFoundError,
     ConfigAddedError,
+    InvalidConfigError,
     NamedConfigNotFoundError,
 )
 
@@ -428,3 +429,330 @@ def test_name_defaults_to_the_main_file(tmp_path):
     script.write_text("from sacred import Experiment\nex = Experiment()\nprint(ex.path)\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert out.stdout.strip() == "my_script", out.stderr
+
+
+# -- drop-in behaviour of the original ------------------------------------------------
+
+
+def test_config_scope_may_take_the_logger(caplog):
+    ex = Experiment("hello_cs", save_git_info=False)
+
+    @ex.config
+    def cfg(_log):
+        recipient = "world"
+        _log.warning("configuring for %s", recipient)
+
+    @ex.named_config
+    def loud(_log):
+        _log.warning("loud variant")
+        recipient = "WORLD"
+
+    @ex.main
+    def main(recipient):
+        return recipient
+
+    with caplog.at_level("WARNING"):
+        run = ex.run(named_configs=["loud"], options={"--loglevel": "WARNING"})
+    assert run.result == "WORLD"
+    assert without_seed(run.config) == {"recipient": "WORLD"}  # _log is no entry
+    assert "configuring for WORLD" in caplog.text and "loud variant" in caplog.text
+
+
+def test_named_config_may_read_earlier_configuration():
+    dataset = Ingredient("dataset", interactive=True)
+
+    @dataset.config
+    def dataset_cfg():
+        size = 10
+
+    ex = Experiment("variants", ingredients=[dataset], save_git_info=False)
+
+    @ex.config
+    def cfg():
+        a = 2
+        b = 0
+
+    @ex.named_config
+    def double(a, dataset):
+        b = a * 2
+        c = dataset["size"] + a
+
+    @ex.named_config
+    def shift(b):  # sees what the named configs before it set
+        a = b + 1
+
+    ex.main(lambda a, b, c=None: (a, b, c))
+    run = ex.run(named_configs=["double"], options=QUIET)
+    assert (run.config["a"], run.config["b"]) == (2, 4)
+    assert ex.run(config_updates={"a": 5}, named_configs=["double"], options=QUIET).result == (
+        5,
+        10,
+        15,
+    )
+    assert ex.run(named_configs=["double", "shift"], options=QUIET).config["a"] == 5
+
+
+@pytest.fixture
+def typo_demo():
+    ex = Experiment("typos", save_git_info=False)
+
+    @ex.config
+    def cfg():
+        foo = {"bar": 1}
+        lr = 0.1
+
+    @ex.capture(prefix="opt")
+    def make_optimizer(momentum):
+        return momentum
+
+    @ex.named_config
+    def misspelled():
+        foo = {"baz": 2}
+
+    @ex.main
+    def main(lr):
+        return lr
+
+    return ex
+
+
+@pytest.mark.parametrize(
+    "updates, named, unused",
+    [
+        ({"lrr": 1}, [], "lrr"),  # top level (as before)
+        ({"foo.baz": 1}, [], "foo.baz"),  # under a dict entry nothing uses
+        ({"opt.momentun": 0.9}, [], "opt.momentun"),  # under a captured function's prefix
+        ({}, ["misspelled"], "foo.baz"),  # in a named config
+        ({}, ["typo.json"], "lrr"),  # in a config file given after `with`
+    ],
+)
+def test_unused_updates_are_typos_wherever_they_are(
+    typo_demo, tmp_path, monkeypatch, updates, named, unused
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "typo.json").write_text('{"lrr": 0.5}')
+    with pytest.raises(ConfigAddedError) as info:
+        typo_demo.run(config_updates=updates, named_configs=named, options=QUIET)
+    assert str(info.value).startswith("Added new config entry that is not used anywhere")
+    assert f'"{unused}"' in str(info.value)
+    assert info.value.conflicting_configs == (unused,)
+
+
+def test_updates_a_captured_function_can_take_are_only_added(typo_demo, caplog):
+    run = typo_demo.run(config_updates={"opt.momentum": 0.9}, options=QUIET)
+    assert run.config["opt"] == {"momentum": 0.9}
+    assert run.config_modifications.added == {"opt.momentum"}
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, [1], True, None])
+def test_the_seed_must_be_an_int(typo_demo, seed):
+    with pytest.raises(InvalidConfigError, match="The seed must be an int"):
+        typo_demo.run(config_updates={"seed": seed}, options=QUIET)
+
+
+def test_ingredient_commands_carry_their_dotted_name(recorder, caplog):
+    dataset = Ingredient("dataset", interactive=True)
+
+    @dataset.command
+    def stats():
+        return "stats"
+
+    ex = Experiment("commands", ingredients=[dataset], save_git_info=False)
+    ex.observers.append(recorder)
+    with caplog.at_level("INFO"):
+        run = ex.run("dataset.stats")
+    assert run.result == "stats"
+    assert "Running command 'dataset.stats'" in caplog.text
+    assert recorder.first("started_event")["command"] == "dataset.stats"
+    assert recorder.first("started_event")["meta_info"]["command"] == "dataset.stats"
+
+
+def test_current_run_points_at_the_last_run_after_it_returned():
+    ex = Experiment("current", save_git_info=False)
+    ex.main(lambda: 42)
+    assert ex.current_run is None
+    run = ex.run(options=QUIET)
+    assert ex.current_run is run and ex.current_run.result == 42
+    assert ex.info is run.info
+    with pytest.raises(RuntimeError, match="while the experiment is running"):
+        ex.log_scalar("too late", 1)
+
+
+def test_meta_records_updates_named_configs_and_the_original_option_keys(recorder):
+    ex = Experiment("meta", save_git_info=False)
+
+    @ex.config
+    def cfg():
+        a = 1
+
+    @ex.named_config
+    def big():
+        a = 100
+
+    ex.main(lambda a: a)
+    ex.observers.append(recorder)
+    ex.run(config_updates={"a": 2}, named_configs=["big"], options={"-l": "ERROR", "-b": 3})
+    meta = recorder.first("started_event")["meta_info"]
+    assert meta["command"] == "<lambda>"
+    assert meta["config_updates"] == {"a": 2}
+    assert meta["named_configs"] == ["big"]
+    options = meta["options"]
+    assert options["--beat-interval"] == 3 and options["--loglevel"] == "ERROR"
+    assert options["--print-config"] is False and options["--enforce_clean"] is False
+    assert options["--comment"] is None and options["--file_storage"] is None
+    assert "--beat_interval" not in options and "--print_config" not in options
+
+    ex.run(options={"--queue": True, "--loglevel": "ERROR"})
+    queued = recorder.last("queued_event")["meta_info"]
+    assert queued["config_updates"] == {} and queued["named_configs"] == []
+    assert queued["options"]["--queue"] is True
+
+
+# The flags under meta.options in the run.json files the original wrote
+# (../shared/fixtures/sacred-0.8.7/file_store/*/run.json).
+ORIGINAL_OPTION_KEYS = [
+    "--beat-interval",
+    "--capture",
+    "--comment",
+    "--debug",
+    "--enforce_clean",
+    "--file_storage",
+    "--force",
+    "--help",
+    "--id",
+    "--loglevel",
+    "--mongo_db",
+    "--name",
+    "--pdb",
+    "--print-config",
+    "--priority",
+    "--queue",
+    "--sql",
+    "--tiny_db",
+    "--unobserved",
+]
+
+
+def test_meta_options_use_the_keys_of_the_original_stores():
+    ex = Experiment("meta", save_git_info=False)
+    ex.main(lambda: None)
+    run = ex.run(options=QUIET)
+    assert sorted(run.meta_info["options"]) == ORIGINAL_OPTION_KEYS
+
+
+def _read_only_write():
+    ex = Experiment("ro", save_git_info=False)
+
+    @ex.config
+    def cfg():
+        d = {"a": 1}
+
+    @ex.main
+    def main(d):
+        d["a"] = 2
+
+    ex.run(options=QUIET)
+
+
+def _missing_value():
+    ex = Experiment("missing", save_git_info=False)
+    ex.main(lambda needed: needed)
+    ex.run(options=QUIET)
+
+
+def _circular():
+    ing = Ingredient("ing", interactive=True)
+    ex = Experiment("exp", ingredients=[ing], save_git_info=False)
+    ing.ingredients.append(ex)
+    ex.main(lambda: None)
+    ex.run(options=QUIET)
+
+
+def _bad_config_hook():
+    ex = Experiment("hooks", save_git_info=False)
+    ex.config_hook(lambda config: {})
+
+
+def _bad_option_hook():
+    ex = Experiment("hooks", save_git_info=False)
+    ex.option_hook(lambda opts: None)
+
+
+def _named(name):
+    def run_it():
+        ex = Experiment("named", save_git_info=False)
+        ex.main(lambda: None)
+        ex.run(named_configs=[name], options=QUIET)
+
+    return run_it
+
+
+def _bad_package_version():
+    Experiment("deps", save_git_info=False).add_package_dependency("numpy", 1.2)
+
+
+def _unknown_config_file():
+    Experiment("files", save_git_info=False).add_config("no_such_config.yaml")
+
+
+@pytest.mark.parametrize(
+    "action, error, builtin, start",
+    [
+        (
+            _read_only_write,
+            "ReadOnlyConfigError",
+            TypeError,
+            "The configuration is read-only in a captured function!",
+        ),
+        (_missing_value, "MissingConfigError", TypeError, "<lambda> is missing value(s):"),
+        (_circular, "CircularDependencyError", Exception, "Circular dependency detected: "),
+        (_named("nothing"), "NamedConfigNotFoundError", KeyError, "Named config not found:"),
+        (
+            _named("nothing.json"),
+            "ConfigFileNotFoundError",
+            FileNotFoundError,
+            'Config file "nothing',
+        ),
+        (
+            _unknown_config_file,
+            "ConfigFileNotFoundError",
+            OSError,
+            'Config file "no_such_config.yaml"',
+        ),
+        (_bad_config_hook, "InvalidConfigHookError", ValueError, "Wrong signature for config"),
+        (_bad_option_hook, "InvalidOptionHookError", KeyError, "option_hook functions must"),
+        (_bad_package_version, "ValueError", ValueError, "version of 'numpy'"),
+    ],
+)
+def test_errors_derive_from_builtins_and_start_with_the_known_sentence(
+    action, error, builtin, start, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(builtin) as info:
+        action()
+    assert type(info.value).__name__ == error
+    assert str(info.value).startswith(start)
+
+
+def test_circular_dependency_names_the_cycle():
+    inner = Ingredient("ing", interactive=True)
+    ex = Experiment("exp", ingredients=[inner], save_git_info=False)
+    inner.ingredients.append(ex)
+    with pytest.raises(CircularDependencyError, match="exp->ing->exp"):
+        list(ex.traverse_ingredients())
+    # A cycle further down names only the cycle.
+    a, b = Ingredient("a", interactive=True), Ingredient("b", interactive=True)
+    a.ingredients.append(b)
+    b.ingredients.append(a)
+    top = Experiment("top", ingredients=[a], save_git_info=False)
+    with pytest.raises(CircularDependencyError, match="a->b->a"):
+        list(top.traverse_ingredients())
+
+
+def test_nested_traversals_are_not_cycles():
+    dataset = Ingredient("dataset", interactive=True)
+    ex = Experiment("exp", ingredients=[dataset], save_git_info=False)
+    pairs = [
+        (x.path, y.path) for x, _ in ex.traverse_ingredients() for y, _ in ex.traverse_ingredients()
+    ]
+    assert len(pairs) == 4

@@ -22,6 +22,16 @@ DOCUMENTED_PATHS = [
     "sacred.utils.apply_backspaces_and_linefeeds",
     "sacred.utils.SacredInterrupt",
     "sacred.utils.TimeoutInterrupt",
+    "sacred.utils.MissingConfigError",
+    "sacred.utils.NamedConfigNotFoundError",
+    "sacred.utils.ConfigAddedError",
+    "sacred.utils.ConfigError",
+    "sacred.utils.InvalidConfigError",
+    "sacred.utils.ReadOnlyConfigError",
+    "sacred.utils.CircularDependencyError",
+    "sacred.utils.SacredError",
+    "sacred.settings.SettingError",
+    "sacred.settings.SettingsError",
     "sacred.settings.SETTINGS",
     "sacred.run.Run",
     "sacred.ingredient.Ingredient",
@@ -106,3 +116,48 @@ def test_import_sacred_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_utils_reexports_the_same_error_classes():
+    import sacred.exceptions
+    import sacred.utils
+
+    for name in ("SacredInterrupt", "TimeoutInterrupt", "ConfigAddedError", "MissingConfigError"):
+        assert getattr(sacred.utils, name) is getattr(sacred.exceptions, name)
+
+
+def test_settings_survive_deepcopy_and_pickle():
+    import copy
+    import pickle
+
+    sacred.SETTINGS.CONFIG.READ_ONLY_CONFIG = False
+    sacred.SETTINGS.HOST_INFO.CAPTURED_ENV = ["HOME"]
+    for twin in (copy.deepcopy(sacred.SETTINGS), pickle.loads(pickle.dumps(sacred.SETTINGS))):
+        assert twin == sacred.SETTINGS
+        assert twin.CONFIG.READ_ONLY_CONFIG is False
+        twin.HOST_INFO.CAPTURED_ENV.append("PATH")  # an independent copy
+        twin.CONFIG.READ_ONLY_CONFIG = True
+        with pytest.raises(sacred.settings.SettingError):  # still validated
+            twin.CONFIG.NO_SUCH_KEY = 1
+    assert sacred.SETTINGS.HOST_INFO.CAPTURED_ENV == ["HOME"]
+    assert sacred.SETTINGS.CONFIG.READ_ONLY_CONFIG is False
+    assert copy.copy(sacred.SETTINGS) == sacred.SETTINGS
+
+
+@pytest.mark.parametrize(
+    "assign, fragment",
+    [
+        (lambda s: setattr(s, "CONFIG", {"READ_ONLY_CONFIG": False}), "group of settings"),
+        (lambda s: s.__setitem__("HOST_INFO", {}), "group of settings"),
+        (lambda s: setattr(s, "CAPTURE_MOD", "sys"), "Did you mean 'CAPTURE_MODE'"),
+        (lambda s: setattr(s.CONFIG, "READ_ONLY", False), "has no setting 'READ_ONLY'"),
+    ],
+)
+def test_wrong_settings_assignments_raise_setting_error(assign, fragment):
+    from sacred.settings import SettingError, SettingsError
+
+    assert SettingsError is SettingError
+    with pytest.raises(SettingError) as info:
+        assign(sacred.SETTINGS)
+    assert fragment in str(info.value)
+    assert sacred.SETTINGS.CONFIG.READ_ONLY_CONFIG is True  # nothing was changed
