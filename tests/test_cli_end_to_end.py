@@ -560,3 +560,49 @@ def test_bare_string_update_without_strict_parsing(workdir):
 
 def test_mistakes_in_a_minimal_script_name_that_script(workdir):
     assert_usage_error(cli(workdir, "nope", script="minimal.py"), program="minimal.py")
+
+
+# -- drop-in behaviour of the original ------------------------------------------------
+
+
+def test_ingredient_commands_are_named_by_their_dotted_name_everywhere(workdir):
+    result = cli(workdir, "dataset.show", "-F", "fs_runs")
+    assert_ok(result)
+    assert "INFO - hello_config - Running command 'dataset.show'" in result.stderr.splitlines()
+    run = json.loads((workdir / "fs_runs" / "1" / "run.json").read_text())
+    assert run["command"] == "dataset.show"
+    assert run["meta"]["command"] == "dataset.show"
+
+
+def test_meta_has_the_layout_of_the_original(workdir):
+    result = cli(workdir, "-F", "fs_runs", "-b", "2", "with", "recipient=you", "rude")
+    assert_ok(result)
+    meta = json.loads((workdir / "fs_runs" / "1" / "run.json").read_text())["meta"]
+    assert sorted(meta) == ["command", "config_updates", "named_configs", "options"]
+    assert meta["command"] == "main"
+    assert meta["config_updates"] == {"recipient": "you"}
+    assert meta["named_configs"] == ["rude"]
+    options = meta["options"]
+    assert options["--beat-interval"] == "2"  # as given on the command line
+    assert options["--file_storage"] == "fs_runs"
+    assert options["--print-config"] is False and options["--name"] is None
+    assert options["--own-flag"] is False and options["--own-message"] is None
+    assert options["UPDATE"] == ["recipient=you", "rude"]
+    assert (options["COMMAND"], options["help"], options["with"]) == (None, False, True)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["save_config", "with", "config_filename=conf.xml"], 'Config file "conf.xml" has an'),
+        (["-F", "fs_runs", "-i", "1"], "already holds a run"),  # the second run with id 1
+    ],
+)
+def test_errors_of_sacred_itself_are_one_line_not_a_trace(workdir, args, fragment):
+    cli(workdir, "-F", "fs_runs", "-i", "1", "-l", "ERROR")
+    result = cli(workdir, *args, "-l", "ERROR")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith(f"{PROGRAM}: error: ")
+    assert fragment in errors[0]

@@ -425,3 +425,59 @@ def test_sigterm_ends_the_run_as_interrupted_with_a_complete_record(tmp_path):
     assert names[-1] == "interrupted_event"
     assert records[-1][1]["status"] == "INTERRUPTED"
     assert "ready" in [kw for name, kw in records if name == "heartbeat_event"][-1]["captured_out"]
+
+
+@pytest.mark.parametrize("value", [[1.0], "0.5", None, {"a": 1}, 1j])
+def test_log_scalar_rejects_what_is_not_a_number_at_the_call(ex, recorder, value):
+    @ex.main
+    def main(_run):
+        _run.log_scalar("loss", value)
+
+    ex.observers.append(recorder)
+    with pytest.raises(TypeError, match=r"log_scalar\('loss', \.\.\.\) needs a real number"):
+        ex.run(options=quiet())
+    assert recorder.last("failed_event")  # the run failed at the call, with a trace
+    assert "log_metrics" not in recorder.names()
+
+
+def test_log_scalar_takes_every_kind_of_real_number(ex, recorder):
+    np = pytest.importorskip("numpy")
+    values = [
+        1,
+        2.5,
+        True,
+        float("nan"),
+        float("inf"),
+        np.float32(0.5),
+        np.int64(3),
+        np.bool_(False),
+        np.array(4.0),
+    ]
+
+    @ex.main
+    def main(_run):
+        for value in values:
+            _run.log_scalar("m", value)
+
+    ex.observers.append(recorder)
+    ex.run(options=quiet())
+    logged = recorder.last("log_metrics")["metrics_by_name"]["m"]["values"]
+    assert len(logged) == len(values)
+    assert logged[:3] == [1, 2.5, True] and logged[5:] == [0.5, 3, False, 4.0]
+
+
+def test_an_unserializable_result_is_stored_as_its_repr_with_a_warning(ex, tmp_path):
+    from sacred.observers import FileStorageObserver
+
+    @ex.main
+    def main():
+        return lambda x: x
+
+    ex.observers.append(FileStorageObserver(str(tmp_path / "runs")))
+    with pytest.warns(UserWarning, match="cannot be serialized to JSON"):
+        ex.run(options=quiet())
+    import json
+
+    stored = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
+    assert list(stored["result"]) == ["py/repr"]
+    assert "<lambda>" in stored["result"]["py/repr"]

@@ -80,3 +80,10 @@ def test_never_raises():
 
     flat = flatten({"x": Broken()})
     json.dumps(flat)
+
+
+def test_what_jsonpickle_cannot_name_becomes_its_repr_never_none():
+    value = lambda x: x  # noqa: E731 - the point is a lambda
+    with pytest.warns(UserWarning, match="stored as its repr"):
+        flat = flatten({"result": value})
+    assert flat["result"] == {"py/repr": repr(value)}
