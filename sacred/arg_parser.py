@@ -17,9 +17,6 @@ docstring that happens to contain "usage:" changes nothing.
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -219,6 +216,8 @@ def _check_positional(positional: list[str], commands: dict, program: str) -> No
 
 
 def _convert_value(text: str, key: str) -> Any:
+    import ast
+
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -296,6 +295,8 @@ _FLAG_COLUMN = 30
 
 
 def _first_line(doc: str | None) -> str:
+    import inspect
+
     doc = inspect.cleandoc(doc or "")
     return doc.splitlines()[0].strip() if doc else ""
 
@@ -307,6 +308,8 @@ def _option_spelling(option: Any) -> str:
 
 def _format_rows(rows: list[tuple[str, str]]) -> list[str]:
     """Two columns; a name too long for the first column puts its text on the next line."""
+    import textwrap
+
     lines = []
     indent = " " * (_FLAG_COLUMN + 2)
     for name, text in rows:
@@ -327,6 +330,8 @@ def format_usage(program_name: str, description: str | None, commands: dict, opt
     every option with all its spellings, the arguments, and the commands with the
     first line of their docstrings (ingredient commands by their dotted names).
     """
+    import inspect
+
     parts = []
     if description and description.strip():
         parts.append(inspect.cleandoc(description))
@@ -369,6 +374,9 @@ def format_usage(program_name: str, description: str | None, commands: dict, opt
 def format_command_help(name: str, function: Callable) -> str:
     """The text of ``help COMMAND``: the signature line, e.g. ``greet(name)``, followed
     by the command's docstring."""
+    import inspect
+    import textwrap
+
     wrapped = inspect.unwrap(function)
     try:
         signature = str(inspect.signature(wrapped))

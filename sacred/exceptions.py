@@ -38,7 +38,6 @@ flag) and, where possible, what to do, including "did you mean …?" suggestions
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = [
@@ -71,6 +70,8 @@ __all__ = [
 
 def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
     """Return ' Did you mean "x" or "y"?' for close matches of name, or ''."""
+    import difflib
+
     unique = list(dict.fromkeys(str(c) for c in choices))
     close = difflib.get_close_matches(str(name), unique, n=n, cutoff=0.5)
     if not close:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -220,6 +219,8 @@ class Experiment(Ingredient):
         if argv is None:
             argv = sys.argv
         elif isinstance(argv, str):
+            import shlex
+
             argv = shlex.split(argv)
         argv = list(argv)
         program = os.path.basename(argv[0]) if argv else self.path

@@ -3,7 +3,6 @@ named configurations, captured functions, commands and hooks."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from collections.abc import Callable, Generator, Sequence
@@ -178,6 +177,8 @@ class Ingredient:
         The returned dict updates the configuration; hooks run after the
         configuration of this ingredient, before further ingredients are configured.
         """
+        import inspect
+
         params = list(inspect.signature(func).parameters)
         if params[:3] != ["config", "command_name", "logger"] or len(params) != 3:
             raise InvalidConfigHookError(

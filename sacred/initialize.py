@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import random
 from typing import TYPE_CHECKING, Any
@@ -22,13 +21,13 @@ __all__ = ["create_run", "build_config_node"]
 
 def _config_args(captured: Any) -> list[str]:
     """Parameter names a captured function can take from the configuration."""
-    function = getattr(captured, "__wrapped__", captured)
-    names = []
-    for param in inspect.signature(function).parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name.startswith("_"):
-            continue
-        names.append(join_paths(getattr(captured, "prefix", None) or "", param.name))
-    return names
+    signature = getattr(captured, "signature", None)
+    if signature is None:
+        from sacred.config.signature import Signature
+
+        signature = Signature(getattr(captured, "__wrapped__", captured))
+    prefix = getattr(captured, "prefix", None) or ""
+    return [join_paths(prefix, name) for name in signature.arguments if not name.startswith("_")]
 
 
 def build_config_node(ingredient: Ingredient, is_root: bool = True) -> ConfigNode:
@@ -97,7 +96,9 @@ def create_run(
             # A plain random.Random only draws the per-call seeds; _rnd itself (numpy's
             # generator, when installed) is created on demand, so numpy is not imported
             # by runs that never ask for it.
-            captured.rnd = random.Random(derive_seed(seed, path, captured.__name__))
+            # Only functions taking _seed or _rnd draw from it (hashing costs start-up).
+            if getattr(captured, "_uses_randomness", True):
+                captured.rnd = random.Random(derive_seed(seed, path, captured.__name__))
             all_captured.append(captured)
         pre_run_hooks.extend(ingredient.pre_run_hooks)
         post_run_hooks.extend(ingredient.post_run_hooks)

@@ -11,7 +11,6 @@ importing numpy only to seed it would cost every run 80+ ms of start-up.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.abc
 import importlib.util
 import random
@@ -47,6 +46,8 @@ def get_seed(rnd: Any = None) -> int:
 
 def derive_seed(root_seed: int, *names: str) -> int:
     """A seed for a named part of a run; stable across processes and Python versions."""
+    import hashlib
+
     text = "\x1f".join([str(root_seed), *names]).encode("utf-8")
     digest = hashlib.sha256(text).digest()
     return int.from_bytes(digest[:8], "big") % (SEEDRANGE[1] - 1) + 1

@@ -17,7 +17,6 @@ This module is a leaf: it imports nothing from sacred.
 from __future__ import annotations
 
 import copy
-import difflib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -116,6 +115,8 @@ class Settings(dict):
                 dict.__setitem__(self, key, list(default) if isinstance(default, list) else default)
 
     def _unknown(self, key: Any) -> SettingError:
+        import difflib
+
         msg = f"{self._path} has no setting {key!r}."
         close = difflib.get_close_matches(str(key), list(self._schema), n=3)
         if close:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import pickle
 from typing import Any
 
 from sacred.exceptions import ConfigFileError, ConfigFileNotFoundError
@@ -40,6 +38,8 @@ def load_config_file(filename: str | os.PathLike) -> dict:
         )
     try:
         if ext == ".json":
+            import json
+
             with open(filename, encoding="utf-8") as f:
                 data: Any = json.load(f)
         elif ext in (".yaml", ".yml"):
@@ -53,6 +53,8 @@ def load_config_file(filename: str | os.PathLike) -> dict:
             with open(filename, "rb") as f:
                 data = tomllib.load(f)
         else:
+            import pickle
+
             with open(filename, "rb") as f:
                 data = pickle.load(f)
     except ConfigFileError:
@@ -76,6 +78,8 @@ def save_config_file(config: dict, filename: str | os.PathLike) -> None:
     filename = os.fspath(filename)
     ext = _extension(filename)
     if ext == ".json":
+        import json
+
         with open(filename, "w", encoding="utf-8") as f:
             json.dump(config, f, indent=2, sort_keys=True)
             f.write("\n")
@@ -94,6 +98,8 @@ def save_config_file(config: dict, filename: str | os.PathLike) -> None:
         with open(filename, "wb") as f:
             tomli_w.dump(_without_none(config), f)
     else:
+        import pickle
+
         with open(filename, "wb") as f:
             pickle.dump(config, f)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,18 +12,57 @@ __all__ = ["Signature", "SPECIAL_VALUES"]
 SPECIAL_VALUES = ("_config", "_seed", "_rnd", "_log", "_run")
 
 
+_CO_VARARGS = 0x04
+_CO_VARKEYWORDS = 0x08
+
+
 class Signature:
     """The parameters of a function and how to fill them from a configuration."""
 
     def __init__(self, function: Callable) -> None:
         self.name = getattr(function, "__name__", repr(function))
-        sig = inspect.signature(function)
+        self._function = function
         self.positional: list[str] = []
         self.keyword_only: list[str] = []
         self.defaults: dict[str, Any] = {}
         self.var_positional: str | None = None
         self.var_keyword: str | None = None
-        for param in sig.parameters.values():
+        if not self._read_code(function):
+            self._read_inspect(function)
+        self.arguments = self.positional + self.keyword_only
+
+    def _read_code(self, function: Callable) -> bool:
+        """Read a plain function's parameters from its code object: what
+        inspect.signature would say, without importing inspect (and with it ast,
+        dis and tokenize) at every start-up. False for anything else."""
+        code = getattr(function, "__code__", None)
+        if (
+            type(function).__name__ != "function"
+            or code is None
+            or hasattr(function, "__wrapped__")  # inspect follows it; so do we, below
+            or hasattr(function, "__signature__")
+        ):
+            return False
+        names = code.co_varnames
+        n_positional, n_keyword_only = code.co_argcount, code.co_kwonlyargcount
+        self.positional = list(names[:n_positional])
+        self.keyword_only = list(names[n_positional : n_positional + n_keyword_only])
+        index = n_positional + n_keyword_only
+        if code.co_flags & _CO_VARARGS:
+            self.var_positional = names[index]
+            index += 1
+        if code.co_flags & _CO_VARKEYWORDS:
+            self.var_keyword = names[index]
+        defaults = function.__defaults__ or ()
+        if defaults:
+            self.defaults.update(zip(self.positional[-len(defaults) :], defaults))
+        self.defaults.update(function.__kwdefaults__ or {})
+        return True
+
+    def _read_inspect(self, function: Callable) -> None:
+        import inspect
+
+        for param in inspect.signature(function).parameters.values():
             if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
                 self.positional.append(param.name)
             elif param.kind == param.KEYWORD_ONLY:
@@ -35,8 +73,16 @@ class Signature:
                 self.var_keyword = param.name
             if param.default is not param.empty:
                 self.defaults[param.name] = param.default
-        self.arguments = self.positional + self.keyword_only
-        self._text = f"{self.name}{sig}"
+
+    @property
+    def _text(self) -> str:
+        """'name(a, b=1)', for messages (inspect is imported only when one is shown)."""
+        import inspect
+
+        try:
+            return f"{self.name}{inspect.signature(self._function)}"
+        except (TypeError, ValueError):
+            return f"{self.name}(...)"
 
     def __str__(self) -> str:
         return self._text
