@@ -11,18 +11,19 @@ namespace's real dict storage, which is also what global lookups read.
 
 from __future__ import annotations
 
-import ast
-import inspect
-import io
 import logging
 import re
-import textwrap
-import tokenize
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sacred.config.utils import _MISSING, check_keys, normalize_value
 from sacred.exceptions import ConfigError, ConfigScopeError
 from sacred.settings import SETTINGS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ast
+
+# ast, inspect, textwrap and tokenize are imported where a scope is defined or its
+# docs are read: every experiment imports this module, not every one has a scope.
 
 __all__ = ["ConfigScope", "dogmatize", "undogmatize"]
 
@@ -103,19 +104,25 @@ class _ScopeNamespace(dict):
         dict.__delitem__(self, key)
 
 
-_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+def _nested_scopes() -> tuple:
+    import ast
+
+    return (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def _find_return(body: list[ast.stmt]) -> ast.AST | None:
     """A return statement of this function (not of nested ones). Only statements are
     visited: yields are found through the code object's flags instead, which is far
     cheaper than walking every expression of a 2,000-line scope."""
+    import ast
+
+    nested_scopes = _nested_scopes()
     stack: list[ast.AST] = list(body)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Return):
             return node
-        if isinstance(node, _NESTED_SCOPES):
+        if isinstance(node, nested_scopes):
             continue
         for field in ("body", "orelse", "finalbody", "handlers", "cases"):
             children = getattr(node, field, None)
@@ -125,13 +132,15 @@ def _find_return(body: list[ast.stmt]) -> ast.AST | None:
 
 
 def _find_yield(body: list[ast.stmt]) -> ast.AST | None:
+    import ast
+
     for node in ast.walk(ast.Module(body=body, type_ignores=[])):
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
             return node
     return None
 
 
-_module_trees: dict[tuple[str, float], ast.Module] = {}
+_module_trees: dict[tuple[str, float], Any] = {}
 
 
 def _compile_body(body: list[ast.stmt], funcdef: ast.AST, lines: list[str], filename: str) -> Any:
@@ -140,6 +149,9 @@ def _compile_body(body: list[ast.stmt], funcdef: ast.AST, lines: list[str], file
 
     Compiling the dedented source text is several times faster than compiling the
     AST; the AST is the fallback for bodies whose text cannot be dedented cleanly."""
+    import ast
+    import textwrap
+
     if not body:
         return compile("pass", filename, "exec")
     first, last = body[0].lineno, funcdef.end_lineno or body[-1].end_lineno
@@ -158,6 +170,7 @@ def _function_node(func: Any) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, l
 
     The whole file is parsed once (cached per modification time) instead of asking
     inspect for the function's source, which tokenizes it in pure Python."""
+    import ast
     import linecache
     import os
 
@@ -192,6 +205,9 @@ class ConfigScope:
     """
 
     def __init__(self, func: Any) -> None:
+        import ast
+        import inspect
+
         self._func = func
         self.__name__ = getattr(func, "__name__", "config")
         self.__doc__ = func.__doc__
@@ -317,6 +333,9 @@ def _comment(line: str) -> tuple[str | None, bool]:
     """(the comment on this source line or None, whether the line is only a comment)."""
     if "#" not in line:
         return None, False
+    import io
+    import tokenize
+
     stripped = line.strip()
     if stripped.startswith("#"):
         return stripped.lstrip("#").strip(), True
@@ -330,11 +349,14 @@ def _comment(line: str) -> tuple[str | None, bool]:
 
 
 def _assignments(body: list[ast.stmt]) -> list[tuple[int, str]]:
+    import ast
+
+    nested_scopes = _nested_scopes()
     found: list[tuple[int, str]] = []
     stack: list[ast.AST] = list(body)
     while stack:
         node = stack.pop()
-        if isinstance(node, _NESTED_SCOPES):
+        if isinstance(node, nested_scopes):
             continue
         targets: list[ast.AST] = []
         if isinstance(node, ast.Assign):

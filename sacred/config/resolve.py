@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from sacred.config.config_dict import ConfigDict
@@ -50,23 +49,47 @@ class _SeedDoc:
     docs = {"seed": SEED_DOC}
 
 
-@dataclass(eq=False)
+# Plain classes, not dataclasses: dataclasses imports inspect, which every run would
+# pay for at start-up.
+
+
 class ConfigNode:
     """What the configuration process needs to know about one ingredient."""
 
-    path: str
-    configurations: list = field(default_factory=list)
-    named_configs: dict = field(default_factory=dict)
-    config_hooks: list = field(default_factory=list)
-    captured_args: set = field(default_factory=set)
-    children: list = field(default_factory=list)
+    def __init__(
+        self,
+        path: str,
+        configurations: list | None = None,
+        named_configs: dict | None = None,
+        config_hooks: list | None = None,
+        captured_args: set | None = None,
+        children: list | None = None,
+    ) -> None:
+        self.path = path
+        self.configurations = list(configurations or [])
+        self.named_configs = dict(named_configs or {})
+        self.config_hooks = list(config_hooks or [])
+        self.captured_args = set(captured_args or ())
+        self.children = list(children or [])
+
+    def __repr__(self) -> str:
+        return (
+            f"ConfigNode(path={self.path!r}, configurations={self.configurations!r}, "
+            f"named_configs={self.named_configs!r}, config_hooks={self.config_hooks!r}, "
+            f"captured_args={self.captured_args!r}, children={self.children!r})"
+        )
 
 
-@dataclass
 class ResolvedConfig:
-    config: dict
-    summary: ConfigSummary
-    ingredient_configs: dict[str, dict]
+    """The result of the configuration process (see docs/internals.md)."""
+
+    def __init__(self, config: dict, summary: ConfigSummary, ingredient_configs: dict) -> None:
+        self.config = config
+        self.summary = summary
+        self.ingredient_configs: dict[str, dict] = ingredient_configs
+
+    def __repr__(self) -> str:
+        return f"ResolvedConfig(config={self.config!r}, summary={self.summary!r})"
 
 
 def _topological(root: ConfigNode) -> list[ConfigNode]:
@@ -183,13 +206,15 @@ def _visible(config: dict, node: ConfigNode) -> dict:
     return visible
 
 
-@dataclass
 class _Configured:
-    config: dict
-    original: dict  # what the configs assigned, before updates: for the summary
-    hook_paths: set
-    doc_sources: list
-    docstrings: list
+    def __init__(
+        self, config: dict, original: dict, hook_paths: set, doc_sources: list, docstrings: list
+    ) -> None:
+        self.config = config
+        self.original = original  # what the configs assigned, before updates: for the summary
+        self.hook_paths = hook_paths
+        self.doc_sources = doc_sources
+        self.docstrings = docstrings
 
 
 def _configure(
