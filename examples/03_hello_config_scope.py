@@ -39,14 +39,16 @@ ex = Experiment("hello_cs")  # here we name the experiment explicitly
 
 
 # A ConfigScope is a function like this decorated with @ex.config
-# All local variables of this function will be put into the configuration
+# All local variables of this function will be put into the configuration.
+# A config scope may also take the logger, _log (it does not become an entry).
 @ex.config
-def cfg():
+def cfg(_log):
     # The recipient of the greeting
     recipient = "world"
 
     # The message used for greeting
     message = f"Hello {recipient}!"
+    _log.debug("greeting %s", recipient)
 
 
 # again we can access the message here by taking it as an argument

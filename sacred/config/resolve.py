@@ -306,7 +306,7 @@ def resolve_config(
             if isinstance(conf, str):  # a file name registered with add_named_config
                 conf = ConfigDict(load_config_file(conf))
             preset = None
-            if getattr(conf, "args", None):
+            if any(arg != "_log" for arg in getattr(conf, "args", ())):
                 # A named config reading earlier entries (def variant(a): ...) sees the
                 # configuration as it would be with the updates given so far.
                 so_far = recursive_update(copy.deepcopy(named_values), copy.deepcopy(regular))
