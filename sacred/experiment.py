@@ -13,7 +13,6 @@ from sacred.exceptions import (
     CommandLineError,
     CommandNotFoundError,
     SacredError,
-    SacredInterrupt,
     did_you_mean,
 )
 from sacred.ingredient import Ingredient, PathType, globals_of_caller
@@ -230,10 +229,8 @@ class Experiment(Ingredient):
         except SacredError as exc:  # a mistake in the call: one message, no traceback
             _exit_with_message(program, str(exc), EXIT_USAGE)
         except Exception as exc:  # the user's config code failed before the run started
-            from sacred._traceback import format_filtered_stacktrace, raised_by_sacred
+            from sacred._traceback import format_filtered_stacktrace
 
-            if raised_by_sacred(exc):
-                _exit_with_message(program, _one_line(exc), EXIT_FAILED)
             print("".join(format_filtered_stacktrace(exc)), file=sys.stderr, end="")
             sys.exit(EXIT_FAILED)
         if run is None:
@@ -345,20 +342,16 @@ def _exit_with_message(program: str, message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text if isinstance(exc, SacredError) else f"{type(exc).__name__}: {text}"
-
-
 def _exit_for_failed_run(run: Run, exc: BaseException, program: str) -> None:
     if isinstance(exc, SystemExit):
         raise exc
     from sacred._traceback import raised_by_sacred
 
-    interrupted = isinstance(exc, (KeyboardInterrupt, SacredInterrupt))
-    if not interrupted and raised_by_sacred(exc):
-        # Only sacred's own frames: the message says all, a trace would only confuse.
-        _exit_with_message(program, _one_line(exc), EXIT_FAILED)
+    if isinstance(exc, SacredError) and raised_by_sacred(exc):
+        # A deliberate error of sacred's with only sacred's own frames: the message
+        # says all, a trace would only confuse. (A bug in sacred, an exception of
+        # another type, keeps its trace.)
+        _exit_with_message(program, str(exc), EXIT_FAILED)
     if run.fail_trace:
         print("".join(run.fail_trace), file=sys.stderr, end="")
     elif run.start_time is None:
