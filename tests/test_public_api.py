@@ -118,6 +118,28 @@ def test_import_sacred_stays_light():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_hello_world_run_imports_only_what_it_needs(tmp_path):
+    """The start-up budget (bench/bench_startup.py) depends on these staying lazy:
+    config files, hashing, suggestions and dataclasses are for runs that use them."""
+    script = tmp_path / "hello.py"
+    script.write_text(
+        "import sys\n"
+        "from sacred import Experiment\n"
+        "ex = Experiment('hello')\n"
+        "@ex.main\n"
+        "def main():\n"
+        "    return 1\n"
+        "ex.run_commandline([sys.argv[0], '-l', 'ERROR'])\n"
+        "lazy = ['json', 'pickle', 'hashlib', 'difflib', 'dataclasses', 'shlex',\n"
+        "        'sacred.dependencies', 'sacred.host_info', 'subprocess']\n"
+        "print([m for m in lazy if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_utils_reexports_the_same_error_classes():
     import sacred.exceptions
     import sacred.utils
