@@ -503,7 +503,7 @@ def test_a_given_id_never_overwrites_a_stored_run(tmp_path):
     observer = FileStorageObserver(tmp_path / "runs")
     start(observer, tmp_path)
     observer.completed_event(stamp(1), 1)
-    with pytest.raises(ObserverError, match=r"already holds a run \(COMPLETED\).*--id"):
+    with pytest.raises(ObserverError, match=r"already holds a run with the id 1 \(status COMPLETED\).*--id"):
         start(FileStorageObserver(tmp_path / "runs"), tmp_path, _id=1)
     assert load(tmp_path / "runs" / "1" / "run.json")["result"] == 1
 
@@ -554,7 +554,8 @@ def test_artifacts_in_subdirectories_and_resources_are_deduplicated(tmp_path):
     assert record["artifacts"] == ["plots/art.txt"]
     assert (tmp_path / "runs" / "1" / "plots" / "art.txt").read_text() == "v2"
     assert len(record["resources"]) == 1
-    assert record["resources"][0][1].startswith("_resources/data_")
+    # as the original records it: the basedir as given, joined with _resources/...
+    assert record["resources"][0][1].startswith(str(tmp_path / "runs" / "_resources" / "data_"))
 
 
 def test_copy_artifacts_false_references_resources_inside_basedir(tmp_path):
@@ -573,8 +574,8 @@ def test_copy_artifacts_false_references_resources_inside_basedir(tmp_path):
     outside.write_text("1")
     observer.resource_event(str(outside))
     resources = load(basedir / "2" / "run.json")["resources"]
-    assert resources[0] == [str(basedir / "1" / "model.bin"), "1/model.bin"]
-    assert resources[1][1].startswith("_resources/outside_")
+    assert resources[0] == [str(basedir / "1" / "model.bin")] * 2  # referenced, not copied
+    assert resources[1][1].startswith(str(basedir / "_resources" / "outside_"))
     assert not list((basedir / "_resources").glob("model_*"))
 
 
