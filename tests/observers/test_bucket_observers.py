@@ -102,7 +102,7 @@ def test_s3_observer_needs_a_region(s3_endpoint, monkeypatch):
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     with pytest.raises(ValueError, match="needs a region"):
-        S3Observer(bucket="b", basedir="x", endpoint_url=s3_endpoint)
+        S3Observer(bucket="my-bucket", basedir="x", endpoint_url=s3_endpoint)
 
 
 # -- Google Cloud Storage ------------------------------------------------------------------
@@ -249,6 +249,12 @@ def test_gcs_observer_writes_the_file_layout(gcs, tmp_path):
 def test_gcs_observer_refuses_a_missing_bucket(gcs):
     from sacred.observers import GoogleCloudStorageObserver
 
+    from sacred.exceptions import ObserverError
+
     _, client = gcs
-    with pytest.raises(ValueError, match="does not exist"):
-        GoogleCloudStorageObserver(bucket="nope", basedir="x", client=client)
+    observer = GoogleCloudStorageObserver(bucket="nope", basedir="x", client=client)
+    ex = Experiment("no_bucket", save_git_info=False)
+    ex.main(lambda: 1)
+    ex.observers.append(observer)
+    with pytest.raises(ObserverError, match="the bucket 'nope' does not exist"):
+        ex.run(options=QUIET)  # checked when the run starts, not at construction

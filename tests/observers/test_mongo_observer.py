@@ -85,12 +85,13 @@ def test_run_document_has_the_documented_fields(client, tmp_path):
     assert metric["values"] == [1.0, 0.5, 1 / 3, 0.25]
     assert len(metric["timestamps"]) == 4
     assert doc["info"]["metrics"] == [{"id": str(metric["_id"]), "name": "training.loss"}]
-    resource_name, resource_id = doc["resources"][0]
+    # [path, md5] as the original records it; the content is in GridFS under the path
+    resource_name, resource_md5 = doc["resources"][0]
     assert resource_name.endswith("vocab.txt")
     import gridfs
 
     fs = gridfs.GridFS(db)
-    assert fs.get(resource_id).read() == b"a b c"
+    assert fs.find_one({"filename": resource_name, "md5": resource_md5}).read() == b"a b c"
     artifact = doc["artifacts"][0]
     assert artifact["name"] == "model.pkl"
     stored_artifact = fs.get(artifact["file_id"])

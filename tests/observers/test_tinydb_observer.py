@@ -45,7 +45,8 @@ def recorded(tmp_path):
 
 def test_layout_and_record(recorded):
     raw = json.loads((recorded / "metadata.json").read_text())
-    runs = list(raw["_default"].values())
+    assert list(raw) == ["runs", "metrics"]  # the original's table name for the runs
+    runs = list(raw["runs"].values())
     assert len(runs) == 2
     first = runs[0]
     assert re.fullmatch(r"[0-9a-f]{32}", first["_id"])
@@ -241,7 +242,7 @@ def test_queued_run_is_taken_over_and_stored_runs_are_never_overwritten(tmp_path
     starter.completed_event(T0, 5)
     (run,) = TinyDbReader(tmp_path / "db").fetch_metadata()
     assert (run["_id"], run["status"], run["result"]) == (queued, "COMPLETED", 5)
-    with pytest.raises(ObserverError, match=r"already holds a run .*\(COMPLETED\)"):
+    with pytest.raises(ObserverError, match=r"already holds a run .*\(status COMPLETED\)"):
         TinyDbObserver(tmp_path / "db").started_event(
             event_info(tmp_path), "main", {}, T0, {}, {}, queued
         )
