@@ -247,9 +247,8 @@ def test_gcs_observer_writes_the_file_layout(gcs, tmp_path):
 
 
 def test_gcs_observer_refuses_a_missing_bucket(gcs):
-    from sacred.observers import GoogleCloudStorageObserver
-
     from sacred.exceptions import ObserverError
+    from sacred.observers import GoogleCloudStorageObserver
 
     _, client = gcs
     observer = GoogleCloudStorageObserver(bucket="nope", basedir="x", client=client)

@@ -503,7 +503,8 @@ def test_a_given_id_never_overwrites_a_stored_run(tmp_path):
     observer = FileStorageObserver(tmp_path / "runs")
     start(observer, tmp_path)
     observer.completed_event(stamp(1), 1)
-    with pytest.raises(ObserverError, match=r"already holds a run with the id 1 \(status COMPLETED\).*--id"):
+    expected = r"already holds a run with the id 1 \(status COMPLETED\).*--id"
+    with pytest.raises(ObserverError, match=expected):
         start(FileStorageObserver(tmp_path / "runs"), tmp_path, _id=1)
     assert load(tmp_path / "runs" / "1" / "run.json")["result"] == 1
 

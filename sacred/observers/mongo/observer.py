@@ -27,7 +27,7 @@ does: ``image/png``, ``text/plain``, ...).
 
 Connections: constructing the observer never connects (``connect=False``); the
 server is first contacted when a run starts, with a short server selection timeout
-(``serverSelectionTimeoutMS``, default 5000), so an unreachable server is one clear
+(``serverSelectionTimeoutMS``, default 3000), so an unreachable server is one clear
 error within seconds.
 
 After the first insert the observer only ever ``$set``s its own fields, so fields
@@ -61,7 +61,7 @@ __all__ = ["MongoObserver", "QueuedMongoObserver", "parse_mongo_flag"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_MONGO_PRIORITY = 30
-DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000
+DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 3000
 MAX_DOCUMENT_SIZE = 16 * 1024 * 1024 - 256 * 1024  # leave room for the BSON overhead
 
 
@@ -326,7 +326,7 @@ class MongoObserver(RecordObserver):
             client = self.client if self.client is not None else self.runs.database.client
             raise ObserverError(
                 f"MongoObserver cannot reach the MongoDB server at {_server_of(client)} "
-                f"(no answer within the server selection timeout: {str(exc).split(',')[0]}). "
+                f"(no answer within the server selection timeout: {_first_reason(exc)}). "
                 "Start the server or check the address (-m HOST:PORT:DB_NAME or url=...)."
             ) from None
 
@@ -507,6 +507,11 @@ class MongoObserver(RecordObserver):
 
     def _location(self) -> Any:
         return (self.runs.database.name, self.runs.name, id(self.runs.database.client))
+
+
+def _first_reason(exc: Exception) -> str:
+    """pymongo's message without its list of every server and configured timeout."""
+    return str(exc).split(" (configured timeouts")[0].split(", Timeout:")[0].strip()
 
 
 def _is_key_error(exc: Exception) -> bool:

@@ -326,7 +326,13 @@ class TinyDbObserver(RecordObserver):
     @classmethod
     def from_cli(cls, value: str) -> TinyDbObserver:
         observer = cls(value)
-        observer._opened()  # an unusable path is a command-line error, not a failed run
+        try:
+            observer._opened()  # an unusable path is a command-line error, not a failed run
+        except OSError as exc:
+            raise ObserverError(
+                f"TinyDbObserver cannot store runs in {value!r}: {exc.strerror or exc}. "
+                "Give a directory you can write to."
+            ) from None
         return observer
 
     def _begin(self) -> None:
