@@ -131,34 +131,45 @@ def _indented_list(items: list) -> str:
 
 def encode_metrics_file(metrics: dict) -> bytes:
     """metrics.json as the original writes it: sorted keys, indent 2, timestamps with
-    microseconds, NaN/Infinity as JSON tokens. Equal to ``json.dumps(...,
-    sort_keys=True, indent=2)`` but built from the C encoder's output (an indented
-    json.dumps runs in pure Python, far too slow for 100,000s of points)."""
+    microseconds, NaN/Infinity as JSON tokens; what ``json.dumps(..., sort_keys=True,
+    indent=2)`` writes. An indented json.dumps runs in pure Python, far too slow for
+    100,000s of points, so orjson writes it when installed (it would write NaN as
+    null: not for series holding NaN or infinities), otherwise it is built from the
+    C encoder's one-line output."""
+    converted = {
+        str(name): {
+            "steps": series["steps"],
+            "timestamps": _iso_microseconds(series["timestamps"]),
+            "values": series["values"],
+        }
+        for name, series in metrics.items()
+    }
+    if not converted:
+        return b"{}"
+    if _orjson is not None and _all_finite(converted):
+        try:
+            return _orjson.dumps(converted, option=_orjson.OPT_INDENT_2 | _orjson.OPT_SORT_KEYS)
+        except TypeError:  # a value orjson does not know
+            pass
     parts = []
-    for name in sorted(metrics):
-        series = metrics[name]
-        stamps = _iso_microseconds(series["timestamps"])
-        values = series["values"]
-        if not set(map(type, values)) <= _NUMBERS or not set(map(type, series["steps"])) <= {int}:
-            body = json.dumps(
-                {"steps": series["steps"], "timestamps": stamps, "values": values},
-                indent=2,
-                sort_keys=True,
-                default=_json_default,
-            ).replace("\n", "\n  ")
-        else:
+    for name in sorted(converted):
+        series = converted[name]
+        if set(map(type, series["values"])) <= _NUMBERS and set(map(type, series["steps"])) <= {
+            int
+        }:
             body = (
                 '{\n    "steps": '
                 + _indented_list(series["steps"])
                 + ',\n    "timestamps": '
-                + _indented_list(stamps)
+                + _indented_list(series["timestamps"])
                 + ',\n    "values": '
-                + _indented_list(values)
+                + _indented_list(series["values"])
                 + "\n  }"
             )
-        parts.append(f"  {json.dumps(str(name))}: {body}")
-    if not parts:
-        return b"{}"
+        else:
+            body = json.dumps(series, indent=2, sort_keys=True, default=_json_default)
+            body = body.replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(name)}: {body}")
     return ("{\n" + ",\n".join(parts) + "\n}").encode("utf-8")
 
 
