@@ -440,4 +440,3 @@ def test_the_record_has_the_original_layout(tmp_path):
     assert doc["info"] == {"arr": "{TinyArray}:[0, 1, 2]", "f": 1.5}
     (run,) = TinyDbReader(tmp_path / "db").fetch_metadata()
     assert run["info"]["arr"].tolist() == [0, 1, 2]  # read back as an array
-
