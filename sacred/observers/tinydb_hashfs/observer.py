@@ -277,6 +277,13 @@ class TinyDbObserver(RecordObserver):
                 "directory that holds (or will hold) metadata.json and hashfs/."
             )
         self._init(None, None, overwrite, priority)
+        try:  # a local database, opened (created) right away as the original does
+            self._opened()
+        except OSError as exc:
+            raise ObserverError(
+                f"TinyDbObserver cannot store runs in {self.root!r}: {exc.strerror or exc}. "
+                "Give a directory you can write to."
+            ) from None
 
     def _init(self, db: Any, fs: Any, overwrite: Any, priority: int) -> None:
         self._db = db
@@ -287,8 +294,6 @@ class TinyDbObserver(RecordObserver):
         self._begin()
 
     def _opened(self) -> None:
-        # The database is opened (and its directory created) on first use, so that
-        # constructing an observer (e.g. for print_config) has no side effects.
         if self._db is None:
             self._db, self._fs = open_tinydb(self.basedir)
 
@@ -325,15 +330,7 @@ class TinyDbObserver(RecordObserver):
 
     @classmethod
     def from_cli(cls, value: str) -> TinyDbObserver:
-        observer = cls(value)
-        try:
-            observer._opened()  # an unusable path is a command-line error, not a failed run
-        except OSError as exc:
-            raise ObserverError(
-                f"TinyDbObserver cannot store runs in {value!r}: {exc.strerror or exc}. "
-                "Give a directory you can write to."
-            ) from None
-        return observer
+        return cls(value)  # an unusable path is a command-line error, not a failed run
 
     def _begin(self) -> None:
         super()._begin()

@@ -89,8 +89,8 @@ class TinyDbStoreReader(StoreBackend):
 
     def read_artifact(self, run_id: Any, name: str) -> bytes:
         for artifact in _without_handles(self._doc(run_id).get("artifacts")):
-            if artifact[0] == name:
-                return self._read(artifact[1])
+            if artifact[0] == name:  # [name, source path, md5] (the original's layout)
+                return self._read(artifact[-1])
         raise StoreError(f"Run {run_id} has no artifact {name!r}.")
 
     def read_source(self, run_id: Any, name: str) -> bytes:
