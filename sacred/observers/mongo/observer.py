@@ -506,7 +506,11 @@ class MongoObserver(RecordObserver):
         return {"name": name, "file_id": file_id}
 
     def _location(self) -> Any:
-        return (self.runs.database.name, self.runs.name, id(self.runs.database.client))
+        database = getattr(self.runs, "database", None)
+        client = getattr(database, "client", None)
+        if database is None or client is None:  # collections of some other kind
+            return id(self.runs)
+        return (database.name, self.runs.name, id(client))
 
 
 def _first_reason(exc: Exception) -> str:
