@@ -87,7 +87,7 @@ def encode_numpy_as_original(value: Any, datetimes: str = "keep") -> Any:
         return [encode_numpy_as_original(v, datetimes) for v in value]
     if kind.__module__ == "numpy":
         dtype = getattr(value, "dtype", None)
-        if kind.__name__ == "ndarray" and dtype is not None and dtype.kind in "biufc":
+        if kind.__name__ == "ndarray" and dtype is not None and dtype.kind in "biuf":
             return {"py/object": "numpy.ndarray", "dtype": str(dtype), "values": value.tolist()}
         if dtype is not None and hasattr(value, "item") and dtype.kind in "biuf":
             return {
@@ -95,8 +95,10 @@ def encode_numpy_as_original(value: Any, datetimes: str = "keep") -> Any:
                 "dtype": str(dtype),
                 "value": value.item(),
             }
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # read-only and other dict types
         return {_key(k): encode_numpy_as_original(v, datetimes) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_numpy_as_original(v, datetimes) for v in value]
     return flatten(value, datetimes=datetimes)
 
 
