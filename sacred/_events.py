@@ -10,10 +10,16 @@
   for it and offered again at the next beat, so nothing is lost to a passing outage.
 * final events (:meth:`emit_final`): always attempted for every started observer;
   failures are logged, never allowed to hide the run's own outcome.
+
+Every event is called with the keyword arguments its method accepts: custom
+observers written from the documentation's example (``queued_event`` without
+``host_info``, ``artifact_event(self, name, filename)``) keep working while the
+payloads grow. The signature of each (observer class, event) is inspected once.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -26,6 +32,52 @@ def _name(observer: RunObserver) -> str:
     return type(observer).__name__
 
 
+_ALL = None  # the method takes **kwargs: pass everything
+# (observer class, event) -> the keyword names the method accepts, or _ALL.
+_ACCEPTED: dict[tuple[type, str], frozenset[str] | None] = {}
+_KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _accepted(observer: Any, event: str) -> frozenset[str] | None:
+    key = (type(observer), event)
+    try:
+        return _ACCEPTED[key]
+    except KeyError:
+        pass
+    names = _inspect(getattr(observer, event))
+    _ACCEPTED[key] = names
+    return names
+
+
+def _inspect(method: Any) -> frozenset[str] | None:
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable: cannot tell, pass all
+        return _ALL
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return _ALL
+    return frozenset(p.name for p in parameters if p.kind in _KEYWORD_KINDS)
+
+
+def _no_event(*args: Any, **kwargs: Any) -> None:
+    """Stands in for an event an observer does not define (duck-typed observers)."""
+
+
+def _call(observer: Any, event: str, args: tuple, kwargs: dict) -> Any:
+    """observer.event(*args, **the keyword arguments its signature accepts)."""
+    method = getattr(observer, event, None)
+    if method is None:
+        return _no_event()
+    if kwargs:
+        if event in getattr(observer, "__dict__", ()):  # set on the instance: no cache
+            names = _inspect(method)
+        else:
+            names = _accepted(observer, event)
+        if names is not _ALL and not kwargs.keys() <= names:
+            kwargs = {k: v for k, v in kwargs.items() if k in names}
+    return method(*args, **kwargs)
+
+
 class EventDispatcher:
     def __init__(self, observers: list[RunObserver], logger: logging.Logger) -> None:
         self.observers = observers
@@ -36,7 +88,7 @@ class EventDispatcher:
 
     def emit_first(self, event: str, _id: Any = None, **kwargs: Any) -> Any:
         for observer in self.observers:
-            returned = getattr(observer, event)(_id=_id, **kwargs)
+            returned = _call(observer, event, (), dict(kwargs, _id=_id))
             if _id is None:
                 _id = returned
             self.started.append(observer)
@@ -45,7 +97,7 @@ class EventDispatcher:
     def emit_tolerant(self, event: str, *args: Any, **kwargs: Any) -> None:
         for observer in self.started:
             try:
-                getattr(observer, event)(*args, **kwargs)
+                _call(observer, event, args, kwargs)
             except Exception as exc:
                 self._report(observer, event, exc)
             else:
@@ -58,7 +110,7 @@ class EventDispatcher:
             if not batch:
                 continue
             try:
-                observer.log_metrics(batch, info)
+                _call(observer, "log_metrics", (batch, info), {})
             except Exception as exc:
                 # Keep a private copy: ``new`` is shared with the other observers.
                 self._pending_metrics[id(observer)] = _merge(None, batch)
@@ -69,7 +121,7 @@ class EventDispatcher:
     def emit_final(self, event: str, **kwargs: Any) -> None:
         for observer in self.started:
             try:
-                getattr(observer, event)(**kwargs)
+                _call(observer, event, (), kwargs)
             except Exception:
                 self.logger.exception(
                     "%s failed to record the end of the run (%s); the run's record in "
@@ -89,7 +141,7 @@ class EventDispatcher:
     def join(self) -> None:
         for observer in self.started:
             try:
-                observer.join()
+                _call(observer, "join", (), {})
             except Exception:
                 self.logger.exception("%s failed while finishing its work", _name(observer))
 

@@ -292,7 +292,7 @@ def _missing_package_message(
 
 
 def _observer_option(
-    short: str,
+    short: str | None,
     long: str,
     metavar: str,
     target: str,
@@ -313,51 +313,26 @@ def _observer_option(
     return option
 
 
-mongo_db_option = _observer_option(
-    "-m",
-    "--mongo_db",
-    "DB",
-    "sacred.observers.mongo:MongoObserver",
-    "mongo",
-    "pymongo",
-    """Add a MongoDB observer; DB is [host:port:]db_name[.collection][!priority].
+def _backend_option(kind: str) -> CLIOption:
+    from sacred.observers._registry import backend
 
-    A mongodb:// URL is accepted as well.
-    """,
-)
-file_storage_option = _observer_option(
-    "-F",
-    "--file_storage",
-    "BASEDIR",
-    "sacred.observers.file_storage:FileStorageObserver",
-    "all",
-    None,
-    """Add a file storage observer that stores runs in the directory BASEDIR.""",
-)
-tiny_db_option = _observer_option(
-    "-t",
-    "--tiny_db",
-    "BASEDIR",
-    "sacred.observers.tinydb_hashfs:TinyDbObserver",
-    "tinydb",
-    "tinydb",
-    """Add a TinyDB observer that stores runs in the directory BASEDIR.
+    entry = backend(kind)
+    return _observer_option(
+        entry.short_flag,
+        entry.long_flag,
+        entry.metavar,
+        entry.observer,
+        entry.extra,
+        entry.driver,
+        entry.help,
+    )
 
-    Needs the tinydb, tinydb-serialization and hashfs packages.
-    """,
-)
-sql_option = _observer_option(
-    "-s",
-    "--sql",
-    "DB_URL",
-    "sacred.observers.sql:SqlObserver",
-    "sql",
-    "sqlalchemy",
-    """Add a SQL observer for DB_URL (dialect://user:password@host:port/database).
 
-    Any URL sqlalchemy understands works, e.g. sqlite:///runs.db.
-    """,
-)
+# The observer flags come from the backends' registration (sacred/observers/_registry.py).
+mongo_db_option = _backend_option("mongodb")
+file_storage_option = _backend_option("file")
+tiny_db_option = _backend_option("tinydb")
+sql_option = _backend_option("sql")
 
 
 @_option("-d", "--debug", is_flag=True)

@@ -3,38 +3,41 @@
 Within ``<bucket>/<basedir>/`` numeric run directories are created in ascending
 order, each holding run.json, config.json, cout.txt, info.json, metrics.json and
 the artifacts; sources go to ``_sources/`` and resources to ``_resources/`` (one
-object per distinct content, md5 in the name), exactly like FileStorageObserver.
+object per distinct content, md5 in the name), like FileStorageObserver; the JSON
+files are encoded exactly as the file store encodes them.
 
 Object stores cannot append, so cout.txt and metrics.json are rewritten whole when
 they changed; an object store is meant for durable records rather than for runs
 that log millions of points at 0.1 s heartbeats. Ids are taken as max(existing)+1;
 object stores have no atomic mkdir, so two processes starting at the same instant
 could pick the same id (use --id, or a database observer, for highly parallel
-starts).
+starts). A given id whose run.json exists is refused unless that run is QUEUED.
+
+Constructing an observer never touches the network: the bucket is first contacted
+(and checked) when a run starts.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 from typing import Any
 
 from sacred.dependencies import get_digest
-from sacred.observers.base import RunObserver
-from sacred.serializer import flatten
+from sacred.observers._record import RecordObserver, may_take_over
+from sacred.observers.file_storage.observer import _dumps, encode_metrics_file
 
 __all__ = ["BucketObserver"]
 
+_NOT_IN_RUN_JSON = ("config", "captured_out", "info", "format")
+
 
 def _json(data: Any) -> bytes:
-    return json.dumps(flatten(data, datetimes="iso"), indent=2, sort_keys=True, default=str).encode(
-        "utf-8"
-    )
+    return _dumps(data).encode("utf-8")
 
 
-class BucketObserver(RunObserver):
-    """Shared logic; subclasses implement _put, _list and _exists."""
+class BucketObserver(RecordObserver):
+    """Shared logic; subclasses implement _connect, _put, _get, _list and _exists."""
 
     priority = 20
 
@@ -42,16 +45,24 @@ class BucketObserver(RunObserver):
         self.bucket = bucket
         self.basedir = basedir.strip("/")
         self.priority = priority
-        self.run_id: Any = None
-        self.run_entry: dict = {}
-        self.config: dict = {}
-        self.info: dict = {}
-        self.cout = ""
+        self._connected = False
+        self._begin()
+
+    def _begin(self) -> None:
+        super()._begin()
         self.metrics: dict[str, dict[str, list]] = {}
+        self._info_written: Any = None
+        self._cout_written: Any = None
 
     # -- storage primitives (subclasses) -------------------------------------------------
 
+    def _connect(self) -> None:
+        """Make the client and check the bucket (called once, at the first run start)."""
+
     def _put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        raise NotImplementedError
+
+    def _get(self, key: str) -> bytes | None:
         raise NotImplementedError
 
     def _list(self, prefix: str) -> list[str]:
@@ -85,109 +96,87 @@ class BucketObserver(RunObserver):
         return relative
 
     def _save_run(self) -> None:
-        self._put(self._key(self.run_id, "run.json"), _json(self.run_entry), "application/json")
+        record = {k: v for k, v in self.run_entry.items() if k not in _NOT_IN_RUN_JSON}
+        self._put(self._key(self.run_id, "run.json"), _json(record), "application/json")
 
-    def _start(self, ex_info, command, host_info, config, meta_info, _id, **fields) -> Any:
-        self.run_id = _id if _id is not None else self._next_id()
-        base_dir = ex_info.get("base_dir") or ""
-        experiment = dict(ex_info)
-        experiment["sources"] = []
-        for name, _md5 in ex_info.get("sources", []):
-            path = name if os.path.isabs(name) else os.path.join(base_dir, name)
-            stored = self._upload_once(path, "_sources") if os.path.isfile(path) else None
-            experiment["sources"].append([name, stored])
-        self.run_entry = {
-            "experiment": experiment,
-            "command": command,
-            "host": dict(host_info or {}),
-            "meta": dict(meta_info or {}),
-            "resources": [],
-            "artifacts": [],
-            **fields,
-        }
-        self.config = config
-        self.info = {}
-        self.cout = ""
-        self.metrics = {}
-        self._put(self._key(self.run_id, "config.json"), _json(config), "application/json")
+    def _stored_status(self, _id: Any) -> str | None:
+        data = self._get(self._key(_id, "run.json"))
+        if data is None:
+            return None
+        try:
+            return json.loads(data).get("status") or "unknown status"
+        except ValueError:
+            return "unreadable run.json"
+
+    # -- hooks of RecordObserver ---------------------------------------------------------
+
+    def _ensure_connected(self) -> None:
+        if not self._connected:
+            self._connect()
+            self._connected = True
+
+    def _save_sources(self, ex_info: dict) -> list:
+        self._ensure_connected()
+        return [
+            [name, self._upload_once(path, "_sources") if os.path.isfile(path) else None]
+            for name, _md5, path in self._source_files(ex_info)
+        ]
+
+    def _open(self, entry: dict, _id: Any, queued: bool) -> Any:
+        if _id is None:
+            self.run_id = self._next_id()
+        else:
+            where = f"the bucket {self.bucket!r} ({self._key(_id)}/)"
+            may_take_over(self, where, _id, self._stored_status(_id), queued)
+            self.run_id = _id
+        self._put(self._key(self.run_id, "config.json"), _json(self.config), "application/json")
         self._save_run()
         return self.run_id
 
-    # -- events --------------------------------------------------------------------------
-
-    def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
-        return self._start(
-            ex_info,
-            command,
-            host_info,
-            config,
-            meta_info,
-            _id,
-            status="QUEUED",
-            queue_time=queue_time,
-        )
-
-    def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
-        return self._start(
-            ex_info,
-            command,
-            host_info,
-            config,
-            meta_info,
-            _id,
-            status="RUNNING",
-            start_time=start_time,
-            heartbeat=None,
-            stop_time=None,
-            result=None,
-        )
-
-    def heartbeat_event(self, info, captured_out, beat_time, result):
-        self.run_entry.update({"heartbeat": beat_time, "result": result})
-        if captured_out != self.cout:
-            self.cout = captured_out
-            self._put(
-                self._key(self.run_id, "cout.txt"), captured_out.encode("utf-8"), "text/plain"
-            )
-        if info and info != self.info:
-            self.info = dict(info)
-            self._put(self._key(self.run_id, "info.json"), _json(info), "application/json")
+    def _save(self, fields: tuple[str, ...] | None = None) -> None:
         self._save_run()
 
-    def log_metrics(self, metrics_by_name, info):
+    def _save_heartbeat(self) -> None:
+        if self.cout != self._cout_written:
+            self._put(self._key(self.run_id, "cout.txt"), self.cout.encode("utf-8"), "text/plain")
+            self._cout_written = self.cout
+        info = self.run_entry.get("info")
+        if info and info != self._info_written:
+            self._put(self._key(self.run_id, "info.json"), _json(info), "application/json")
+            self._info_written = info
+        self._save_run()
+
+    def _save_final(self) -> None:
+        self._put(
+            self._key(self.run_id, "metrics.json"),
+            encode_metrics_file(self.metrics),
+            "application/json",
+        )
+        self._save_run()
+
+    def log_metrics(self, metrics_by_name: dict, info: dict) -> None:
         for name, series in metrics_by_name.items():
             stored = self.metrics.setdefault(name, {"steps": [], "values": [], "timestamps": []})
-            stored["steps"].extend(series["steps"])
-            stored["values"].extend(series["values"])
-            stored["timestamps"].extend(
-                t.isoformat() if isinstance(t, datetime.datetime) else t
-                for t in series["timestamps"]
+            for key in ("steps", "values", "timestamps"):
+                stored[key].extend(series[key])
+        if metrics_by_name:
+            self._put(
+                self._key(self.run_id, "metrics.json"),
+                encode_metrics_file(self.metrics),
+                "application/json",
             )
-        self._put(self._key(self.run_id, "metrics.json"), _json(self.metrics), "application/json")
 
-    def _final(self, **fields: Any) -> None:
-        self.run_entry.update(fields)
-        self._save_run()
+    def _store_resource(self, filename: str) -> list:
+        return [filename, self._upload_once(filename, "_resources")]
 
-    def completed_event(self, stop_time, result):
-        self._final(status="COMPLETED", stop_time=stop_time, result=result)
-
-    def interrupted_event(self, interrupt_time, status):
-        self._final(status=status, stop_time=interrupt_time)
-
-    def failed_event(self, fail_time, fail_trace):
-        self._final(status="FAILED", stop_time=fail_time, fail_trace=list(fail_trace))
-
-    def resource_event(self, filename):
-        entry = [filename, self._upload_once(filename, "_resources")]
-        if entry not in self.run_entry["resources"]:
-            self.run_entry["resources"].append(entry)
-            self._save_run()
-
-    def artifact_event(self, name, filename, metadata=None, content_type=None):
+    def _store_artifact(
+        self, name: str, filename: str, metadata: dict | None, content_type: str | None
+    ) -> str:
         with open(filename, "rb") as f:
             self._put(
                 self._key(self.run_id, name), f.read(), content_type or "application/octet-stream"
             )
-        self.run_entry["artifacts"].append(name)
-        self._save_run()
+        return name
+
+    def _location(self) -> Any:
+        return (self.bucket, self.basedir)

@@ -2,7 +2,11 @@
 
 A custom observer subclasses :class:`RunObserver` and overrides any subset of
 the events. Each event receives plain data: dicts of JSON-able values and
-naive ``datetime`` objects that are UTC times.
+naive ``datetime`` objects that are UTC times. Events are called with keyword
+arguments, only those the method's signature accepts (a method with ``**kwargs``
+gets all), so the documentation's signatures (``queued_event`` without
+``host_info``, ``artifact_event(self, name, filename)``) work as written.
+Observers that write a run record build on ``sacred.observers._record``.
 
 Order of events for one run::
 

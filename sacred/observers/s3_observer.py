@@ -3,19 +3,51 @@
     ex.observers.append(S3Observer(bucket="my-awesome-bucket",
                                    basedir="/my-project/my-cool-experiment/"))
 
-The region comes from ``region`` or the AWS configuration; without either the
-constructor fails, as documented. ``endpoint_url`` and further keyword arguments go
-to ``boto3.client("s3", ...)`` (e.g. for S3-compatible servers). The bucket is
-created if it does not exist.
+The bucket name is checked against S3's naming rules and the region is taken from
+``region`` or the AWS configuration when the observer is created (without either
+the constructor fails, as documented); the network is first used when a run starts,
+when the bucket is created if it does not exist. ``endpoint_url`` and further
+keyword arguments go to ``boto3.client("s3", ...)`` (e.g. for S3-compatible servers).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any
 
 from sacred.observers._bucket_layout import BucketObserver
 
-__all__ = ["S3Observer"]
+__all__ = ["S3Observer", "check_bucket_name"]
+
+_BUCKET_CHARACTERS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+
+
+def check_bucket_name(name: str) -> None:
+    """ValueError saying which S3 bucket naming rule ``name`` breaks."""
+    problem = None
+    if not isinstance(name, str) or not 3 <= len(name) <= 63:
+        problem = "it must be 3 to 63 characters long"
+    elif not _BUCKET_CHARACTERS.match(name):
+        problem = (
+            "it may hold only lowercase letters, digits, dots and hyphens, and must begin "
+            "and end with a letter or digit"
+        )
+    elif ".." in name or ".-" in name or "-." in name:
+        problem = "it must not hold two adjacent dots, nor a dot next to a hyphen"
+    elif name.startswith(("xn--", "sthree-")) or name.endswith(("-s3alias", "--ol-s3")):
+        problem = "it must not begin with 'xn--' or 'sthree-' nor end with '-s3alias' or '--ol-s3'"
+    else:
+        try:
+            ipaddress.IPv4Address(name)
+            problem = "it must not look like an IP address"
+        except ValueError:
+            pass
+    if problem:
+        raise ValueError(
+            f"S3Observer: {name!r} is not a valid S3 bucket name: {problem}. "
+            "See https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"
+        )
 
 
 class S3Observer(BucketObserver):
@@ -28,20 +60,20 @@ class S3Observer(BucketObserver):
         endpoint_url: str | None = None,
         **client_kwargs: Any,
     ) -> None:
+        check_bucket_name(bucket)
         import boto3
 
         super().__init__(bucket, basedir, priority)
-        session = boto3.session.Session()
-        self.region = region or session.region_name
+        self._session = boto3.session.Session()
+        self.region = region or self._session.region_name
         if not self.region:
             raise ValueError(
                 "S3Observer needs a region: pass region='eu-central-1' (for example) or set "
                 "one in your AWS configuration ('aws configure')."
             )
-        self.s3 = session.client(
-            "s3", region_name=self.region, endpoint_url=endpoint_url, **client_kwargs
-        )
-        self._ensure_bucket()
+        self.endpoint_url = endpoint_url
+        self.client_kwargs = client_kwargs
+        self.s3: Any = None
 
     @classmethod
     def create(
@@ -49,9 +81,12 @@ class S3Observer(BucketObserver):
     ) -> S3Observer:
         return cls(bucket, basedir, region, **kwargs)
 
-    def _ensure_bucket(self) -> None:
+    def _connect(self) -> None:
         import botocore.exceptions
 
+        self.s3 = self._session.client(
+            "s3", region_name=self.region, endpoint_url=self.endpoint_url, **self.client_kwargs
+        )
         try:
             self.s3.head_bucket(Bucket=self.bucket)
         except botocore.exceptions.ClientError:
@@ -62,6 +97,14 @@ class S3Observer(BucketObserver):
 
     def _put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def _get(self, key: str) -> bytes | None:
+        import botocore.exceptions
+
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except botocore.exceptions.ClientError:
+            return None
 
     def _list(self, prefix: str) -> list[str]:
         keys = []

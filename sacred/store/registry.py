@@ -11,28 +11,15 @@ import os
 from typing import Any
 
 from sacred.exceptions import StoreError, did_you_mean
+from sacred.observers._registry import BACKENDS as _REGISTERED
 
 __all__ = ["open_store", "register_backend", "BACKENDS"]
 
-BACKENDS: dict[str, str] = {
-    "file": "sacred.observers.file_storage.reader:FileStoreReader",
-    "sql": "sacred.observers.sql.reader:SqlReader",
-    "mongodb": "sacred.observers.mongo.reader:MongoReader",
-    "tinydb": "sacred.observers.tinydb_hashfs.reader:TinyDbStoreReader",
-}
-
-_SCHEMES = {
-    "sqlite": "sql",
-    "postgresql": "sql",
-    "postgres": "sql",
-    "mysql": "sql",
-    "mariadb": "sql",
-    "mongodb": "mongodb",
-    "mongodb+srv": "mongodb",
-    "mongomock": "mongodb",
-    "tinydb": "tinydb",
-    "file": "file",
-}
+# Filled from the backends' registration (sacred/observers/_registry.py); more can be
+# added with register_backend.
+BACKENDS: dict[str, str] = {b.kind: b.reader for b in _REGISTERED if b.reader}
+_SCHEMES: dict[str, str] = {scheme: b.kind for b in _REGISTERED for scheme in b.schemes}
+_EXTRAS: dict[str, str] = {b.kind: b.extra for b in _REGISTERED}
 
 
 def register_backend(kind: str, target: str, schemes: tuple[str, ...] = ()) -> None:
@@ -80,7 +67,7 @@ def open_store(location: str | os.PathLike, **options: Any):
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except ImportError as exc:
-        extra = {"sql": "sql", "mongodb": "mongo", "tinydb": "tinydb"}.get(kind, "all")
+        extra = _EXTRAS.get(kind, "all")
         raise StoreError(
             f"Opening {location!r} needs a package that is not installed ({exc.name or exc}): "
             f"pip install 'sacred[{extra}]'"

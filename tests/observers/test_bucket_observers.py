@@ -102,7 +102,7 @@ def test_s3_observer_needs_a_region(s3_endpoint, monkeypatch):
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     with pytest.raises(ValueError, match="needs a region"):
-        S3Observer(bucket="b", basedir="x", endpoint_url=s3_endpoint)
+        S3Observer(bucket="my-bucket", basedir="x", endpoint_url=s3_endpoint)
 
 
 # -- Google Cloud Storage ------------------------------------------------------------------
@@ -247,8 +247,66 @@ def test_gcs_observer_writes_the_file_layout(gcs, tmp_path):
 
 
 def test_gcs_observer_refuses_a_missing_bucket(gcs):
+    from sacred.exceptions import ObserverError
     from sacred.observers import GoogleCloudStorageObserver
 
     _, client = gcs
-    with pytest.raises(ValueError, match="does not exist"):
-        GoogleCloudStorageObserver(bucket="nope", basedir="x", client=client)
+    observer = GoogleCloudStorageObserver(bucket="nope", basedir="x", client=client)
+    ex = Experiment("no_bucket", save_git_info=False)
+    ex.main(lambda: 1)
+    ex.observers.append(observer)
+    with pytest.raises(ObserverError, match="the bucket 'nope' does not exist"):
+        ex.run(options=QUIET)  # checked when the run starts, not at construction
+
+
+# -- S3 bucket names are checked at construction, without the network ----------------------
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("ab", "3 to 63 characters"),
+        ("a" * 64, "3 to 63 characters"),
+        ("My-Bucket", "lowercase letters"),
+        ("my_bucket", "lowercase letters"),
+        ("-bucket", "begin and end"),
+        ("bucket-", "begin and end"),
+        ("my..bucket", "two adjacent dots"),
+        ("my.-bucket", "next to a hyphen"),
+        ("192.168.5.4", "IP address"),
+        ("xn--bucket", "must not begin with 'xn--'"),
+        ("bucket-s3alias", "end with '-s3alias'"),
+    ],
+)
+def test_s3_observer_refuses_an_invalid_bucket_name(name, problem, monkeypatch):
+    pytest.importorskip("boto3")
+    from sacred.observers import S3Observer
+
+    with pytest.raises(ValueError, match=f"not a valid S3 bucket name: .*{re.escape(problem)}"):
+        S3Observer(bucket=name, basedir="x", region="eu-central-1")
+
+
+@pytest.mark.parametrize("name", ["abc", "my-awesome-bucket", "logs.example.com", "a1-b2.c3"])
+def test_s3_observer_accepts_valid_bucket_names(name):
+    pytest.importorskip("boto3")
+    from sacred.observers import S3Observer
+
+    assert S3Observer(bucket=name, basedir="x", region="eu-central-1").bucket == name
+
+
+def test_s3_observer_takes_over_a_queued_run_and_refuses_any_other(s3_endpoint, tmp_path):
+    from sacred.exceptions import ObserverError
+    from sacred.observers import S3Observer
+
+    def observer():
+        return S3Observer(
+            bucket="queue-bucket", basedir="runs", region="eu-central-1", endpoint_url=s3_endpoint
+        )
+
+    ex = experiment(tmp_path)
+    ex.observers.append(observer())
+    queued = ex.run(options={**QUIET, "--queue": True})._id
+    started = ex.run(options={**QUIET, "--id": str(queued)})
+    assert started._id == queued and started.status == "COMPLETED"
+    with pytest.raises(ObserverError, match=r"already holds a run with the id 1 \(status COMPL"):
+        ex.run(options={**QUIET, "--id": "1"})

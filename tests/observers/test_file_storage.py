@@ -503,7 +503,8 @@ def test_a_given_id_never_overwrites_a_stored_run(tmp_path):
     observer = FileStorageObserver(tmp_path / "runs")
     start(observer, tmp_path)
     observer.completed_event(stamp(1), 1)
-    with pytest.raises(ObserverError, match=r"already holds a run \(COMPLETED\).*--id"):
+    expected = r"already holds a run with the id 1 \(status COMPLETED\).*--id"
+    with pytest.raises(ObserverError, match=expected):
         start(FileStorageObserver(tmp_path / "runs"), tmp_path, _id=1)
     assert load(tmp_path / "runs" / "1" / "run.json")["result"] == 1
 
@@ -554,7 +555,8 @@ def test_artifacts_in_subdirectories_and_resources_are_deduplicated(tmp_path):
     assert record["artifacts"] == ["plots/art.txt"]
     assert (tmp_path / "runs" / "1" / "plots" / "art.txt").read_text() == "v2"
     assert len(record["resources"]) == 1
-    assert record["resources"][0][1].startswith("_resources/data_")
+    # as the original records it: the basedir as given, joined with _resources/...
+    assert record["resources"][0][1].startswith(str(tmp_path / "runs" / "_resources" / "data_"))
 
 
 def test_copy_artifacts_false_references_resources_inside_basedir(tmp_path):
@@ -573,8 +575,8 @@ def test_copy_artifacts_false_references_resources_inside_basedir(tmp_path):
     outside.write_text("1")
     observer.resource_event(str(outside))
     resources = load(basedir / "2" / "run.json")["resources"]
-    assert resources[0] == [str(basedir / "1" / "model.bin"), "1/model.bin"]
-    assert resources[1][1].startswith("_resources/outside_")
+    assert resources[0] == [str(basedir / "1" / "model.bin")] * 2  # referenced, not copied
+    assert resources[1][1].startswith(str(basedir / "_resources" / "outside_"))
     assert not list((basedir / "_resources").glob("model_*"))
 
 
@@ -679,3 +681,98 @@ def test_queued_run_from_the_command_line(tmp_path):
     assert record["queue_time"] and "start_time" not in record
     assert record["meta"]["options"]["--queue"] is True
     assert load(tmp_path / "logs" / "1" / "config.json")["lr"] == 0.5
+
+
+# -- the original's layout, permissions, leftovers --------------------------------------------
+
+
+def test_metrics_json_is_written_as_the_original_writes_it(tmp_path):
+    observer = FileStorageObserver(tmp_path / "runs")
+    start(observer, tmp_path)
+    whole_second = datetime.datetime(2026, 11, 25, 20, 28, 34)  # isoformat drops .000000
+    observer.log_metrics(
+        {
+            "train.loss": {"steps": [0, 1], "values": [1.0, 0.5], "timestamps": [whole_second] * 2},
+            "acc": series([10, 20], [float("nan"), float("inf")]),
+        },
+        {},
+    )
+    observer.completed_event(stamp(1), None)
+    text = (tmp_path / "runs" / "1" / "metrics.json").read_text()
+    expected = json.loads(text)
+    assert text == json.dumps(expected, indent=2, sort_keys=True)  # sorted keys, indent 2
+    assert list(expected) == ["acc", "train.loss"]
+    assert list(expected["acc"]) == ["steps", "timestamps", "values"]
+    assert expected["train.loss"]["timestamps"] == ["2026-11-25T20:28:34.000000"] * 2
+    assert "NaN" in text and "Infinity" in text
+
+
+def test_a_run_without_metrics_still_gets_metrics_json(tmp_path):
+    observer = FileStorageObserver(tmp_path / "runs")
+    start(observer, tmp_path)
+    observer.interrupted_event(stamp(1), "INTERRUPTED")
+    assert (tmp_path / "runs" / "1" / "metrics.json").read_text() == "{}"
+
+
+def test_the_metrics_journal_is_removed_when_the_run_ends(tmp_path):
+    from sacred.observers.file_storage.observer import METRICS_JOURNAL
+
+    observer = FileStorageObserver(tmp_path / "runs")
+    start(observer, tmp_path)
+    observer.log_metrics({"loss": series([0], [1.0])}, {})
+    observer.heartbeat_event({}, "", stamp(1), None)
+    run_dir = tmp_path / "runs" / "1"
+    assert (run_dir / METRICS_JOURNAL).exists()
+    observer.failed_event(stamp(2), ["ValueError: x\n"])
+    assert not (run_dir / METRICS_JOURNAL).exists()
+    assert load(run_dir / "metrics.json")["loss"]["steps"] == [0]
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_resources_are_recorded_under_the_basedir_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    observer = FileStorageObserver("file_store")
+    start(observer, tmp_path)
+    data = tmp_path / "resource.csv"
+    data.write_text("a,b\n")
+    observer.resource_event(str(data))
+    digest = hashlib.md5(b"a,b\n").hexdigest()
+    (resource,) = load(tmp_path / "file_store" / "1" / "run.json")["resources"]
+    assert resource == [str(data), f"file_store/_resources/resource_{digest}.csv"]
+    assert (tmp_path / resource[1]).read_text() == "a,b\n"
+
+
+def test_record_files_get_the_permissions_of_the_users_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        ex = make_experiment(tmp_path)
+        ex.observers.append(FileStorageObserver(tmp_path / "runs"))
+        ex.run(options=QUIET)
+    finally:
+        os.umask(previous)
+    run_dir = tmp_path / "runs" / "1"
+    files = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"run.json", "config.json", "metrics.json", "cout.txt"}
+    modes = {p.relative_to(tmp_path).as_posix(): oct(p.stat().st_mode & 0o777) for p in files}
+    assert set(modes.values()) == {"0o644"}, modes
+    assert (run_dir / "run.json").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("flag", ["-F", "-t"])
+@pytest.mark.parametrize("kind", ["virtual", "file"])
+def test_an_unusable_directory_is_a_one_line_command_line_error(tmp_path, capsys, flag, kind):
+    if flag == "-t":
+        pytest.importorskip("tinydb")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    path = "/proc/sacred_test_x" if kind == "virtual" else str(a_file)
+    ex = Experiment("unusable", save_git_info=False)
+    ex.main(lambda: 1)
+    with pytest.raises(SystemExit) as info:
+        ex.run_commandline(["unusable.py", flag, path])
+    assert info.value.code == 2  # a usage error, before any run starts
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    long_flag = "--file_storage" if flag == "-F" else "--tiny_db"
+    assert err.startswith(f"unusable.py: error: {flag}/{long_flag}: cannot use {path!r}: ")
+    assert "Traceback" not in err

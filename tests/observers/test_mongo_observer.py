@@ -85,12 +85,13 @@ def test_run_document_has_the_documented_fields(client, tmp_path):
     assert metric["values"] == [1.0, 0.5, 1 / 3, 0.25]
     assert len(metric["timestamps"]) == 4
     assert doc["info"]["metrics"] == [{"id": str(metric["_id"]), "name": "training.loss"}]
-    resource_name, resource_id = doc["resources"][0]
+    # [path, md5] as the original records it; the content is in GridFS under the path
+    resource_name, resource_md5 = doc["resources"][0]
     assert resource_name.endswith("vocab.txt")
     import gridfs
 
     fs = gridfs.GridFS(db)
-    assert fs.get(resource_id).read() == b"a b c"
+    assert fs.find_one({"filename": resource_name, "md5": resource_md5}).read() == b"a b c"
     artifact = doc["artifacts"][0]
     assert artifact["name"] == "model.pkl"
     stored_artifact = fs.get(artifact["file_id"])
@@ -238,3 +239,120 @@ def test_against_a_real_server(tmp_path):
         assert [r.result for r in store.find('status == "COMPLETED"')] == [42]
     finally:
         real.drop_database(db_name)
+
+
+# -- the constructor, and an unreachable server ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"client": "C", "url": "localhost:27017"}, "either client or url"),
+        ({"client": "C", "ssl": True}, "either client or url"),
+        ({"collection": "runs", "collection_prefix": "x"}, "either collection"),
+    ],
+)
+def test_constructor_refuses_arguments_that_contradict_each_other(client, kwargs, message):
+    kwargs = {k: client if v == "C" else v for k, v in kwargs.items()}
+    with pytest.raises(ValueError, match=message):
+        MongoObserver(**kwargs)
+
+
+def test_collection_prefix_names_runs_and_metrics_but_gridfs_stays_fs(client, tmp_path):
+    ex = make_experiment(tmp_path)
+    ex.observers.append(MongoObserver(client=client, collection_prefix="proj"))
+    ex.run(options=QUIET)
+    db = client["sacred"]
+    assert db.proj_runs.count_documents({}) == 1
+    assert db.proj_metrics.count_documents({}) == 1
+    assert db["fs.files"].count_documents({"filename": {"$regex": "^artifact://proj_runs/1/"}})
+    assert "proj_fs.files" not in db.list_collection_names()
+
+
+def test_an_unreachable_server_is_one_clear_error_at_run_start():
+    from sacred.exceptions import ObserverError
+
+    observer = MongoObserver(url="127.0.0.1:9", db_name="nowhere")  # does not connect
+    assert observer.client.options.server_selection_timeout <= 5
+    ex = Experiment("unreachable", save_git_info=False)
+    ex.main(lambda: 1)
+    ex.observers.append(observer)
+    with pytest.raises(ObserverError) as info:
+        ex.run(options=QUIET)
+    message = str(info.value)
+    assert message.startswith("MongoObserver cannot reach the MongoDB server at 127.0.0.1:9")
+    assert "\n" not in message and "Timeout:" not in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+# -- the original's layout ------------------------------------------------------------------
+
+
+def test_artifacts_get_a_content_type_as_the_original_guesses_it(client, tmp_path):
+    ex = Experiment("types", save_git_info=False)
+    png = tmp_path / "plot.png"
+    png.write_bytes(b"\x89PNG\r\n")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hi")
+    odd = tmp_path / "blob.unknownext"
+    odd.write_bytes(b"?")
+
+    @ex.main
+    def main(_run):
+        _run.add_artifact(str(png))
+        _run.add_artifact(str(notes))
+        _run.add_artifact(str(odd))
+        _run.add_artifact(str(notes), name="given.txt", content_type="application/x-mine")
+
+    ex.observers.append(MongoObserver(client=client))
+    ex.run(options=QUIET)
+    files = {f["filename"]: f for f in client["sacred"]["fs.files"].find()}
+    assert files["artifact://runs/1/plot.png"]["contentType"] == "image/png"
+    assert files["artifact://runs/1/notes.txt"]["contentType"] == "text/plain"
+    assert files["artifact://runs/1/blob.unknownext"]["contentType"] is None
+    assert files["artifact://runs/1/given.txt"]["contentType"] == "application/x-mine"
+    assert files["artifact://runs/1/plot.png"]["metadata"] is None
+
+
+def test_info_keys_numpy_values_and_fail_trace_as_the_original_stores_them(client, tmp_path):
+    np = pytest.importorskip("numpy")
+    ex = Experiment("layout", save_git_info=False)
+
+    @ex.main
+    def main(_run):
+        _run.info["with.dot"] = {"$dollar": 1, "a.b": 2}
+        _run.info["np_array"] = np.arange(3)
+        _run.info["np_float"] = np.float64(1.5)
+
+    ex.observers.append(MongoObserver(client=client))
+    ex.run(options=QUIET)
+    info = client["sacred"].runs.find_one({"_id": 1})["info"]
+    assert info["with.dot"] == {"$dollar": 1, "a.b": 2}  # stored as they are
+    assert info["np_array"] == {"py/object": "numpy.ndarray", "dtype": "int64", "values": [0, 1, 2]}
+    assert info["np_float"] == {"py/object": "numpy.float64", "dtype": "float64", "value": 1.5}
+
+    import datetime
+
+    observer = MongoObserver(client=client)
+    info_ = {"name": "e", "base_dir": str(tmp_path), "sources": [], "dependencies": []}
+    when = datetime.datetime(2020, 1, 1)
+    observer.started_event(info_, "main", {}, when, {}, {}, None)
+    observer.failed_event(when, "Traceback (most recent call last):\nValueError: x\n")
+    stored = client["sacred"].runs.find_one({"_id": 2})["fail_trace"]
+    assert stored == ["Traceback (most recent call last):\n", "ValueError: x\n"]
+
+
+def test_a_started_record_has_the_original_field_order(client, tmp_path):
+    ex = make_experiment(tmp_path)
+    ex.observers.append(MongoObserver(client=client))
+    ex.run(options=QUIET)
+    ex.run(options={**QUIET, "--queue": True})
+    started, queued = client["sacred"].runs.find(sort=[("_id", 1)])
+    assert list(started) == [
+        "_id", "experiment", "format", "command", "host", "start_time", "config", "meta",
+        "status", "resources", "artifacts", "captured_out", "info", "heartbeat", "result",
+        "stop_time",
+    ]  # fmt: skip
+    assert list(queued)[:6] == ["experiment", "command", "host", "config", "meta", "status"]
+    assert list(queued)[-1] == "_id"
+    assert isinstance(queued["meta"]["queue_time"], datetime.datetime)

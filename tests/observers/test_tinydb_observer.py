@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import re
 
@@ -45,7 +46,8 @@ def recorded(tmp_path):
 
 def test_layout_and_record(recorded):
     raw = json.loads((recorded / "metadata.json").read_text())
-    runs = list(raw["_default"].values())
+    assert list(raw) == ["runs", "metrics"]  # the original's table name for the runs
+    runs = list(raw["runs"].values())
     assert len(runs) == 2
     first = runs[0]
     assert re.fullmatch(r"[0-9a-f]{32}", first["_id"])
@@ -241,7 +243,7 @@ def test_queued_run_is_taken_over_and_stored_runs_are_never_overwritten(tmp_path
     starter.completed_event(T0, 5)
     (run,) = TinyDbReader(tmp_path / "db").fetch_metadata()
     assert (run["_id"], run["status"], run["result"]) == (queued, "COMPLETED", 5)
-    with pytest.raises(ObserverError, match=r"already holds a run .*\(COMPLETED\)"):
+    with pytest.raises(ObserverError, match=r"already holds a run .*\(status COMPLETED\)"):
         TinyDbObserver(tmp_path / "db").started_event(
             event_info(tmp_path), "main", {}, T0, {}, {}, queued
         )
@@ -391,3 +393,50 @@ def test_queued_run_from_the_command_line(tmp_path):
     assert isinstance(run["queue_time"], datetime.datetime)
     assert run["config"]["lr"] == 0.5
     assert run["experiment"]["sources"][0][0] == "tiny_queue.py"
+
+
+# -- the documented constructor, and the original's layout -----------------------------------
+
+
+def test_documented_constructors_and_root(tmp_path):
+    by_keyword = TinyDbObserver(path=str(tmp_path / "a"))
+    assert by_keyword.root == str(tmp_path / "a")
+    created = TinyDbObserver.create(path=str(tmp_path / "b"), overwrite="abc")
+    assert (created.root, created.overwrite) == (str(tmp_path / "b"), "abc")
+    observer = TinyDbObserver.create(path=str(tmp_path / "c"))
+    observer.started_event(event_info(tmp_path), "main", {}, T0, {}, {}, None)
+    assert (tmp_path / "c" / "metadata.json").is_file()
+
+
+def test_overwrite_replaces_the_given_run(tmp_path):
+    first = TinyDbObserver(tmp_path / "db")
+    run_id = first.started_event(event_info(tmp_path), "main", {}, T0, {}, {}, None)
+    first.completed_event(T0, 1)
+    again = TinyDbObserver.create(path=str(tmp_path / "db"), overwrite=run_id)
+    again.started_event(event_info(tmp_path), "main", {}, T0, {}, {}, None)
+    again.completed_event(T0, 2)
+    runs = TinyDbReader(tmp_path / "db").fetch_metadata()
+    assert [(r["_id"], r["result"]) for r in runs] == [(run_id, 2)]
+
+
+def test_the_record_has_the_original_layout(tmp_path):
+    np = pytest.importorskip("numpy")
+    observer = TinyDbObserver(tmp_path / "db")
+    observer.started_event(event_info(tmp_path), "main", {"hostname": "h"}, T0, {"a": 1}, {}, None)
+    artifact = tmp_path / "notes.txt"
+    artifact.write_text("hello")
+    observer.artifact_event("notes.txt", str(artifact))
+    observer.heartbeat_event({"arr": np.arange(3), "f": np.float64(1.5)}, "out", T0, None)
+    observer.completed_event(T0, 0.875)
+    raw = json.loads((tmp_path / "db" / "metadata.json").read_text())
+    (doc,) = raw["runs"].values()
+    assert list(doc) == [
+        "experiment", "format", "command", "host", "start_time", "config", "meta", "status",
+        "resources", "artifacts", "captured_out", "info", "heartbeat", "_id", "result",
+        "stop_time",
+    ]  # fmt: skip
+    md5 = hashlib.md5(b"hello").hexdigest()
+    assert doc["artifacts"] == [["notes.txt", str(artifact), md5, f'{{TinyFile}}:"{md5}"']]
+    assert doc["info"] == {"arr": "{TinyArray}:[0, 1, 2]", "f": 1.5}
+    (run,) = TinyDbReader(tmp_path / "db").fetch_metadata()
+    assert run["info"]["arr"].tolist() == [0, 1, 2]  # read back as an array

@@ -10,21 +10,26 @@ Layout (``basedir`` = the directory given with ``-F``)::
         config.json                  the configuration
         cout.txt                     captured output, appended at every heartbeat
         info.json                    the info dict (when not empty)
-        metrics.json                 {name: {"steps", "values", "timestamps"}}
-        .metrics.jsonl               append-only journal of metric batches (see below)
+        metrics.json                 {name: {"steps", "timestamps", "values"}}
+        .metrics.jsonl               journal of metric batches while the run goes on
         <artifact name>              each artifact
         report.html / report.txt     rendered from a mako template, when one exists
 
-run.json holds ``command, status, start_time, heartbeat, stop_time, result,
-experiment, host, meta, resources, artifacts`` (and ``fail_trace`` for failed
-runs, ``queue_time`` for queued ones); datetimes are ISO strings without time
-zone, holding UTC. ``experiment.sources`` are ``[name, "_sources/<file>"]`` pairs,
-``resources`` are ``[filename, "_resources/<file>"]`` pairs.
+run.json holds ``artifacts, command, experiment, heartbeat, host, meta, resources,
+result, start_time, status, stop_time`` (and ``fail_trace`` for failed runs); a queued
+run's holds ``command, experiment, host, meta`` (with ``queue_time``) and ``status``.
+Datetimes are ISO strings without time zone, holding UTC. ``experiment.sources`` are
+``[name, "_sources/<file>"]`` pairs; ``resources`` are ``[filename, "<basedir as
+given>/_resources/<file>"]`` pairs, as the original writes them. JSON files are
+written like the original's: sorted keys, indented by 2; metrics.json too, with
+timestamps always carrying microseconds.
 
 Safety: every JSON file is replaced atomically (written to a temporary file in
 the same directory, then renamed), so a run killed at any instant leaves valid
-files. Run ids are allocated with ``os.mkdir``, which is atomic, so concurrent
-processes starting runs in one basedir get distinct ids.
+files; files get the permissions the user's umask gives (not the 0600 of temporary
+files), so colleagues can read a shared store. Run ids are allocated with
+``os.mkdir``, which is atomic, so concurrent processes starting runs in one basedir
+get distinct ids.
 
 Metrics: rewriting all of metrics.json at every heartbeat costs time proportional
 to everything logged so far. Instead each heartbeat appends the measurements that
@@ -32,12 +37,12 @@ arrived since the previous one as one JSON line ``{name: {"steps", "values",
 "timestamps"}}`` to ``.metrics.jsonl``, and metrics.json is rewritten only at
 exponentially spaced heartbeats (1, 2, 4, 8, ... beats) while it holds at most
 20,000 points (a rewrite then costs a few ms), and at the end of the run (the last
-batch goes only there). While a run is going, or after it was killed,
-metrics.json may lag behind but the journal holds every measurement up to the
-last heartbeat; readers (``sacred.store``) use whichever of the two holds more
-points per metric. A journal line holds only the points that are new at that beat;
-the last line of a killed run may be cut off, and a line that does not parse ends
-the journal. Details and decisions: docs/observers.md.
+batch goes only there), when the journal is removed. While a run is going, or after
+it was killed, metrics.json may lag behind but the journal holds every measurement
+up to the last heartbeat; readers (``sacred.store``) use whichever of the two holds
+more points per metric. A journal line holds only the points that are new at that
+beat; the last line of a killed run may be cut off, and a line that does not parse
+ends the journal. Details and decisions: docs/observers.md.
 
 NaN and infinite values are written as the JSON tokens ``NaN``/``Infinity``
 (Python's json reads them back).
@@ -56,7 +61,7 @@ from typing import Any
 
 from sacred.dependencies import get_digest
 from sacred.exceptions import ObserverError
-from sacred.observers.base import RunObserver
+from sacred.observers._record import RecordObserver, may_take_over
 from sacred.serializer import flatten
 
 try:
@@ -71,6 +76,8 @@ METRICS_JOURNAL = ".metrics.jsonl"
 # Above this many points a mid-run rewrite of metrics.json would make heartbeats slow
 # (tens of ms); from then on it is written at the end only (the journal stays current).
 MIDRUN_METRICS_REWRITE_LIMIT = 20_000
+# Fields of the record kept in files of their own instead of run.json.
+_NOT_IN_RUN_JSON = ("config", "captured_out", "info", "format")
 
 
 def _json_default(obj: Any) -> Any:
@@ -87,9 +94,9 @@ def _all_finite(metrics: dict) -> bool:
 
 
 def _encode_json(metrics: dict) -> bytes:
-    """Metrics as compact JSON, timestamps as ISO strings. orjson (when installed) is
-    ~5x faster than json for the millions of numbers a run can log; it would write
-    NaN as null, so batches with NaN or infinities go through json (NaN, Infinity)."""
+    """Metrics as compact JSON (the journal), timestamps as ISO strings. orjson (when
+    installed) is ~5x faster than json for the millions of numbers a run can log; it
+    would write NaN as null, so batches with NaN or infinities go through json."""
     if _orjson is not None and _all_finite(metrics):
         try:
             return _orjson.dumps(metrics)
@@ -98,10 +105,112 @@ def _encode_json(metrics: dict) -> bytes:
     return json.dumps(metrics, default=_json_default).encode("utf-8")
 
 
+_NUMBERS = {int, float}
+_INDENT_ITEM = ",\n      "
+
+
+def _iso_microseconds(stamps: list) -> list:
+    """ISO strings that always carry microseconds (``isoformat`` drops ``.000000``);
+    one conversion per distinct datetime (measurements share them)."""
+    cache = {
+        stamp: stamp.isoformat(timespec="microseconds")
+        if isinstance(stamp, datetime.datetime)
+        else stamp
+        for stamp in set(stamps)
+    }
+    return list(map(cache.__getitem__, stamps))
+
+
+def _indented_list(items: list) -> str:
+    """``json.dumps(items, indent=2)`` at depth 2 of metrics.json, made from the C
+    encoder's one-line output: splitting at ", " is safe for numbers and ISO strings."""
+    if not items:
+        return "[]"
+    return "[\n      " + _INDENT_ITEM.join(json.dumps(items)[1:-1].split(", ")) + "\n    ]"
+
+
+def encode_metrics_file(metrics: dict) -> bytes:
+    """metrics.json as the original writes it: sorted keys, indent 2, timestamps with
+    microseconds, NaN/Infinity as JSON tokens; what ``json.dumps(..., sort_keys=True,
+    indent=2)`` writes. An indented json.dumps runs in pure Python, far too slow for
+    100,000s of points, so orjson writes it when installed (it would write NaN as
+    null: not for series holding NaN or infinities), otherwise it is built from the
+    C encoder's one-line output."""
+    converted = {
+        str(name): {
+            "steps": series["steps"],
+            "timestamps": _iso_microseconds(series["timestamps"]),
+            "values": series["values"],
+        }
+        for name, series in metrics.items()
+    }
+    if not converted:
+        return b"{}"
+    if _orjson is not None and _all_finite(converted):
+        try:
+            return _orjson.dumps(converted, option=_orjson.OPT_INDENT_2 | _orjson.OPT_SORT_KEYS)
+        except TypeError:  # a value orjson does not know
+            pass
+    parts = []
+    for name in sorted(converted):
+        series = converted[name]
+        if set(map(type, series["values"])) <= _NUMBERS and set(map(type, series["steps"])) <= {
+            int
+        }:
+            body = (
+                '{\n    "steps": '
+                + _indented_list(series["steps"])
+                + ',\n    "timestamps": '
+                + _indented_list(series["timestamps"])
+                + ',\n    "values": '
+                + _indented_list(series["values"])
+                + "\n  }"
+            )
+        else:
+            body = json.dumps(series, indent=2, sort_keys=True, default=_json_default)
+            body = body.replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(name)}: {body}")
+    return ("{\n" + ",\n".join(parts) + "\n}").encode("utf-8")
+
+
 def _dumps(data: Any) -> str:
     return json.dumps(
         flatten(data, datetimes="iso"), indent=2, sort_keys=True, default=_json_default
     )
+
+
+_umask: int | None = None
+
+
+def refresh_umask() -> int:
+    """Read the process umask (kept for atomic_write, read again at each run start)."""
+    global _umask
+    try:  # Linux: read it without changing it (os.umask is set-and-return)
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    _umask = int(line.split()[1], 8)
+                    return _umask
+    except (OSError, ValueError):
+        pass
+    _umask = os.umask(0o022)
+    os.umask(_umask)
+    return _umask
+
+
+def _file_mode() -> int:
+    return 0o666 & ~(refresh_umask() if _umask is None else _umask)
+
+
+def _temporary(directory: str, suffix: str = "") -> tuple[int, str]:
+    """A temporary file for an atomic replace, with the mode a new file would get
+    (mkstemp makes it 0600, which would lock colleagues out of a shared store)."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+    try:
+        os.fchmod(fd, _file_mode())
+    except (AttributeError, OSError):  # pragma: no cover - no fchmod on this platform
+        pass
+    return fd, tmp
 
 
 def atomic_write(path: str, text: str | bytes, durable: bool = False) -> None:
@@ -114,7 +223,7 @@ def atomic_write(path: str, text: str | bytes, durable: bool = False) -> None:
     """
     directory = os.path.dirname(path) or "."
     mode = "wb" if isinstance(text, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    fd, tmp = _temporary(directory, os.path.basename(path))
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
             f.write(text)
@@ -123,10 +232,18 @@ def atomic_write(path: str, text: str | bytes, durable: bool = False) -> None:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
+        raise
+
+
+def _copy_atomically(source: str, target: str) -> None:
+    fd, tmp = _temporary(os.path.dirname(target))
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink_quietly(tmp)
         raise
 
 
@@ -181,7 +298,27 @@ def _check_artifact_name(name: str) -> None:
         )
 
 
-class FileStorageObserver(RunObserver):
+def check_usable_directory(path: str) -> None:
+    """Create ``path`` (and its parents) if needed; ObserverError, saying what to do,
+    when it cannot hold runs (a file, a read-only or virtual file system)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ObserverError(
+            f"FileStorageObserver: {path!r} exists and is not a directory; give the "
+            "directory that holds (or will hold) the runs."
+        )
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = _temporary(path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ObserverError(
+            f"FileStorageObserver cannot store runs in {path!r}: {exc.strerror or exc}. "
+            "Give a directory you can write to."
+        ) from None
+
+
+class FileStorageObserver(RecordObserver):
     """Stores each run in its own directory below ``basedir`` (see module docstring).
 
     Args:
@@ -211,7 +348,15 @@ class FileStorageObserver(RunObserver):
         copy_artifacts: bool = True,
         copy_sources: bool = True,
     ) -> None:
-        self.basedir = os.path.abspath(os.fspath(basedir))
+        # Resource paths are recorded under the basedir as given (relative or not), as
+        # the original records them; the files are written to the absolute path.
+        self.basedir_as_given = os.fspath(basedir)
+        self.basedir = os.path.abspath(self.basedir_as_given)
+        if os.path.exists(self.basedir) and not os.path.isdir(self.basedir):
+            raise ObserverError(
+                f"FileStorageObserver: {self.basedir_as_given!r} exists and is not a "
+                "directory; give the directory that holds (or will hold) the runs."
+            )
         self.resource_dir = os.path.abspath(
             os.fspath(resource_dir) if resource_dir else os.path.join(self.basedir, "_resources")
         )
@@ -229,14 +374,11 @@ class FileStorageObserver(RunObserver):
         self.copy_artifacts = copy_artifacts
         self.copy_sources = copy_sources
         self.dir: str | None = None
-        self.run_id: Any = None
-        self.run_entry: dict = {}
-        self.config: dict = {}
-        self.info: dict | None = None
-        self.cout = ""
-        self._reset_run_state()
+        self._begin()
 
-    def _reset_run_state(self) -> None:
+    def _begin(self) -> None:
+        super()._begin()
+        refresh_umask()
         self._cout_written: str | None = None  # the output cout.txt holds
         self._info_text: str | None = None  # what info.json holds
         self._metrics: dict[str, dict[str, list]] = {}
@@ -245,9 +387,16 @@ class FileStorageObserver(RunObserver):
         self._beats = 0
         self._next_metrics_write = 1
 
+    @property
+    def run_entry_file(self) -> dict:
+        """What run.json holds: the record without the fields kept in their own files."""
+        return {k: v for k, v in self.run_entry.items() if k not in _NOT_IN_RUN_JSON}
+
     @classmethod
     def from_cli(cls, value: str) -> FileStorageObserver:
-        """``-F BASEDIR`` / ``--file_storage=BASEDIR``."""
+        """``-F BASEDIR`` / ``--file_storage=BASEDIR``: checked (and created) right away,
+        so an unusable path is a one-line command-line error, not a failed run."""
+        check_usable_directory(os.path.abspath(value))
         return cls(value)
 
     @classmethod
@@ -262,19 +411,19 @@ class FileStorageObserver(RunObserver):
         directory is taken over; any other existing record is never overwritten),
         otherwise a new directory named max(existing numeric ids) + 1. ``os.mkdir`` is
         atomic, so concurrent processes never get the same one."""
-        os.makedirs(self.basedir, exist_ok=True)
+        try:
+            os.makedirs(self.basedir, exist_ok=True)
+        except OSError as exc:
+            raise ObserverError(
+                f"FileStorageObserver cannot store runs in {self.basedir_as_given!r}: "
+                f"{exc.strerror or exc}. Give a directory you can write to."
+            ) from None
         if _id is not None:
             path = os.path.join(self.basedir, _check_run_id(_id))
             try:
                 os.mkdir(path)
             except FileExistsError:
-                status = self._stored_status(path)
-                if status is not None and (queued or status != "QUEUED"):
-                    raise ObserverError(
-                        f"FileStorageObserver: {path} already holds a run ({status}); a "
-                        f"run with the id {_id!r} would overwrite it. Choose another --id, "
-                        "or let this observer choose the id (give it the highest priority)."
-                    ) from None
+                may_take_over(self, path, _id, self._stored_status(path), queued)
             return _id, path
         while True:
             existing = [int(d) for d in os.listdir(self.basedir) if d.isdigit()]
@@ -299,30 +448,29 @@ class FileStorageObserver(RunObserver):
     # -- files --------------------------------------------------------------------------
 
     def _copy_once(self, filename: str, directory: str) -> str:
-        """Copy filename into directory as <stem>_<md5><ext> unless already there."""
+        """Copy filename into directory as <stem>_<md5><ext> unless already there;
+        returns the path of the copy."""
         digest = get_digest(filename)
         stem, ext = os.path.splitext(os.path.basename(filename))
-        target_name = f"{stem}_{digest}{ext}"
-        target = os.path.join(directory, target_name)
+        target = os.path.join(directory, f"{stem}_{digest}{ext}")
         if not os.path.exists(target):
             os.makedirs(directory, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-            os.close(fd)
-            try:
-                shutil.copyfile(filename, tmp)
-                os.replace(tmp, target)
-            except BaseException:
-                _unlink_quietly(tmp)
-                raise
-        return os.path.relpath(target, self.basedir)
+            _copy_atomically(filename, target)
+        return target
+
+    def _recorded_path(self, target: str) -> str:
+        """``target`` as the record names it: under the basedir as given (a resource_dir
+        outside basedir: its absolute path)."""
+        if os.path.commonpath([target, self.basedir]) != self.basedir:
+            return target
+        return os.path.join(self.basedir_as_given, os.path.relpath(target, self.basedir))
 
     def _save_sources(self, ex_info: dict) -> list:
-        base_dir = ex_info.get("base_dir") or ""
         sources = []
-        for name, _md5 in ex_info.get("sources", []):
-            path = name if os.path.isabs(name) else os.path.join(base_dir, name)
+        for name, _md5, path in self._source_files(ex_info):
             if self.copy_sources and os.path.isfile(path):
-                sources.append([name, self._copy_once(path, self.source_dir)])
+                copy = self._copy_once(path, self.source_dir)
+                sources.append([name, os.path.relpath(copy, self.basedir)])
             else:
                 sources.append([name, None])
         return sources
@@ -335,7 +483,7 @@ class FileStorageObserver(RunObserver):
         self._write_json(filename, obj)
 
     def _save_run(self, durable: bool = False) -> None:
-        self._write_json("run.json", self.run_entry, durable=durable)
+        self._write_json("run.json", self.run_entry_file, durable=durable)
 
     def _save_cout(self) -> None:
         path = os.path.join(self.dir, "cout.txt")
@@ -353,70 +501,37 @@ class FileStorageObserver(RunObserver):
             atomic_write(path, cout.encode("utf-8", errors="replace"))
         self._cout_written = cout
 
-    def _save_info(self, info: dict) -> None:
-        text = _dumps(info)
+    def _save_info(self) -> None:
+        text = _dumps(self.run_entry.get("info") or {})
         if text != self._info_text:
             atomic_write(os.path.join(self.dir, "info.json"), text)
             self._info_text = text
 
     def _save_metrics_file(self, durable: bool = False) -> None:
         atomic_write(
-            os.path.join(self.dir, "metrics.json"), _encode_json(self._metrics), durable=durable
+            os.path.join(self.dir, "metrics.json"),
+            encode_metrics_file(self._metrics),
+            durable=durable,
         )
 
-    # -- events -------------------------------------------------------------------------
+    # -- the record's storage (hooks of RecordObserver) ----------------------------------
 
-    def _initial_entry(self, ex_info: dict, command: str, host_info: dict, meta_info: dict) -> dict:
-        experiment = dict(ex_info)
-        experiment["sources"] = self._save_sources(ex_info)
-        return {
-            "experiment": experiment,
-            "command": command,
-            "host": dict(host_info or {}),
-            "meta": dict(meta_info or {}),
-            "resources": [],
-            "artifacts": [],
-        }
-
-    def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
-        self.run_id, self.dir = self._make_run_dir(_id, queued=True)
-        self.run_entry = self._initial_entry(ex_info, command, host_info, meta_info)
-        self.run_entry.update({"status": "QUEUED", "queue_time": queue_time})
-        self.config = config
-        self._write_json("config.json", config, durable=True)
+    def _open(self, entry: dict, _id: Any, queued: bool) -> Any:
+        run_id, self.dir = self._make_run_dir(_id, queued=queued)
+        self._write_json("config.json", self.config, durable=True)
         self._save_run(durable=True)
-        return self.run_id
+        if not queued:
+            self._save_cout()
+        return run_id
 
-    def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
-        self.run_id, self.dir = self._make_run_dir(_id)
-        self.run_entry = self._initial_entry(ex_info, command, host_info, meta_info)
-        self.run_entry.update(
-            {
-                "status": "RUNNING",
-                "start_time": start_time,
-                "heartbeat": None,
-                "stop_time": None,
-                "result": None,
-            }
-        )
-        self.config = config
-        self.info = {}
-        self.cout = ""
-        self._reset_run_state()
-        self._write_json("config.json", config, durable=True)
-        self._save_run(durable=True)
-        self._save_cout()
-        return self.run_id
+    def _save(self, fields: tuple[str, ...] | None = None) -> None:
+        self._save_run()
 
-    def heartbeat_event(self, info, captured_out, beat_time, result):
-        self.info = info
-        self.run_entry["heartbeat"] = beat_time
-        self.run_entry["result"] = result
-        self.cout = captured_out
+    def _save_heartbeat(self) -> None:
         self._save_cout()
         self._save_run()
-        if info:
-            self._save_info(info)
+        if self.info:
+            self._save_info()
         self._write_journal()
         self._beats += 1
         if (
@@ -427,7 +542,37 @@ class FileStorageObserver(RunObserver):
             self._save_metrics_file()
             self._next_metrics_write *= 2
 
-    def log_metrics(self, metrics_by_name, info):
+    def _save_final(self) -> None:
+        # metrics.json is complete now (the last batch need not go to the journal too),
+        # so the journal goes; like the original, a started run always has metrics.json.
+        self._save_metrics_file(durable=True)
+        self._unjournaled = {}
+        _unlink_quietly(os.path.join(self.dir, METRICS_JOURNAL))
+        self._save_run(durable=True)
+        self._render_template()
+
+    def _store_resource(self, filename: str) -> list:
+        absolute = os.path.abspath(filename)
+        inside_basedir = os.path.commonpath([absolute, self.basedir]) == self.basedir
+        if inside_basedir and not self.copy_artifacts:
+            stored = absolute  # e.g. another run's artifact: referenced where it is
+        else:
+            stored = self._copy_once(filename, self.resource_dir)
+        return [filename, self._recorded_path(stored)]
+
+    def _store_artifact(
+        self, name: str, filename: str, metadata: dict | None, content_type: str | None
+    ) -> str:
+        _check_artifact_name(name)
+        target = os.path.join(self.dir, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.abspath(filename) != os.path.abspath(target):
+            _copy_atomically(filename, target)
+        return name
+
+    # -- metrics --------------------------------------------------------------------------
+
+    def log_metrics(self, metrics_by_name: dict, info: dict) -> None:
         if not metrics_by_name:
             return
         for name, series in metrics_by_name.items():
@@ -446,57 +591,13 @@ class FileStorageObserver(RunObserver):
             # Encoded before the file is opened and appended with one write, so the
             # journal never sits half-written while a large batch is being encoded.
             line = _encode_json(self._unjournaled) + b"\n"
-            with open(os.path.join(self.dir, METRICS_JOURNAL), "ab", buffering=0) as f:
-                f.write(line)
-            self._unjournaled = {}
-
-    def _final(self, status: str, stop_time: datetime.datetime, **extra: Any) -> None:
-        self.run_entry["status"] = status
-        self.run_entry["stop_time"] = stop_time
-        self.run_entry.update(extra)
-        if self._metrics:  # complete: the last batch need not go to the journal too
-            self._save_metrics_file(durable=True)
-        self._unjournaled = {}
-        self._save_run(durable=True)
-        self._render_template()
-
-    def completed_event(self, stop_time, result):
-        self._final("COMPLETED", stop_time, result=result)
-
-    def interrupted_event(self, interrupt_time, status):
-        self._final(status, interrupt_time)
-
-    def failed_event(self, fail_time, fail_trace):
-        self._final("FAILED", fail_time, fail_trace=fail_trace)
-
-    def resource_event(self, filename):
-        absolute = os.path.abspath(filename)
-        inside_basedir = os.path.commonpath([absolute, self.basedir]) == self.basedir
-        if inside_basedir and not self.copy_artifacts:
-            stored = os.path.relpath(absolute, self.basedir)  # e.g. another run's artifact
-        else:
-            stored = self._copy_once(filename, self.resource_dir)
-        entry = [filename, stored]
-        if entry not in self.run_entry["resources"]:
-            self.run_entry["resources"].append(entry)
-        self._save_run()
-
-    def artifact_event(self, name, filename, metadata=None, content_type=None):
-        _check_artifact_name(name)
-        target = os.path.join(self.dir, name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        if os.path.abspath(filename) != os.path.abspath(target):
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
-            os.close(fd)
+            path = os.path.join(self.dir, METRICS_JOURNAL)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
             try:
-                shutil.copyfile(filename, tmp)
-                os.replace(tmp, target)
-            except BaseException:
-                _unlink_quietly(tmp)
-                raise
-        if name not in self.run_entry["artifacts"]:
-            self.run_entry["artifacts"].append(name)
-        self._save_run()
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+            self._unjournaled = {}
 
     # -- report -------------------------------------------------------------------------
 
@@ -527,14 +628,14 @@ class FileStorageObserver(RunObserver):
         ext = os.path.splitext(template)[1] or ".txt"
         try:
             report = Template(filename=template).render(
-                run=self.run_entry,
+                run=self.run_entry_file,
                 config=self.config,
                 info=self.info or {},
                 cout=self.cout,
                 metrics=self._metrics,
                 savedir=self.dir,
                 _id=self.run_id,
-                **self.run_entry,
+                **self.run_entry_file,
             )
         except Exception as exc:
             logger.warning(
@@ -549,10 +650,8 @@ class FileStorageObserver(RunObserver):
             return
         atomic_write(os.path.join(self.dir, "report" + ext), report)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FileStorageObserver) and other.basedir == self.basedir
-
-    __hash__ = RunObserver.__hash__
+    def _location(self) -> Any:
+        return self.basedir
 
 
 def _unlink_quietly(path: str) -> None:

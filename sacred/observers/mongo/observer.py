@@ -6,12 +6,29 @@ Layout in the database (``db_name``, default 'sacred')::
     metrics        {_id, name, run_id, steps: [...], values: [...], timestamps: [...]}
     fs.files/chunks  GridFS: sources (deduplicated by md5), resources, artifacts
 
-A run document: ``_id, format ("MongoObserver-0.7.0"), status, result, start_time,
-heartbeat, stop_time, config, info, resources [[filename, file_id]], artifacts
-[{name, file_id}], captured_out, experiment {name, base_dir, doc, mainfile,
-dependencies, sources [[name, file_id]], repositories}, host, meta, command,
-fail_trace, queue_time``. ``info["metrics"]`` lists ``{"id": str(metric _id),
-"name": ...}`` for each metric of the run.
+A run document, in the original's field order: ``_id, experiment {name, base_dir,
+sources [[name, file_id]], dependencies, repositories, mainfile, ...}, format
+("MongoObserver-0.7.0"), command, host, start_time, config, meta, status, resources
+[[filename, md5]], artifacts [{name, file_id}], captured_out, info, heartbeat,
+result, stop_time`` and ``fail_trace`` (a list of strings) for failed runs. A queued
+run's document is ``experiment, command, host, config, meta (with queue_time),
+status, queue_time, _id``. ``info["metrics"]`` lists ``{"id": str(metric _id),
+"name": ...}`` for each metric of the run. numpy values in ``info`` are stored as
+the original stores them (``{"py/object": "numpy.ndarray", "dtype", "values"}``);
+keys containing ``.`` or starting with ``$`` are stored as they are (MongoDB 5+
+accepts them), and only a server that refuses them gets them with ``.``/``$``
+replaced by the full-width ``．``/``＄``.
+
+GridFS (always the ``fs`` collections, also with ``collection_prefix``): sources
+and resources under their absolute path with an ``md5`` field (stored once per
+content); artifacts under ``artifact://<runs collection>/<run id>/<name>`` with
+``metadata`` and ``contentType`` (given, or guessed from the name like the original
+does: ``image/png``, ``text/plain``, ...).
+
+Connections: constructing the observer never connects (``connect=False``); the
+server is first contacted when a run starts, with a short server selection timeout
+(``serverSelectionTimeoutMS``, default 3000), so an unreachable server is one clear
+error within seconds.
 
 After the first insert the observer only ever ``$set``s its own fields, so fields
 that other tools add (``tags`` and ``note`` from sacred.store) survive a running run.
@@ -27,12 +44,15 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import os
 import re
 import time
 from typing import Any
 
 from sacred.dependencies import get_digest
+from sacred.exceptions import ObserverError
+from sacred.observers._record import RecordObserver, encode_numpy_as_original, may_take_over
 from sacred.observers.base import RunObserver
 from sacred.serializer import flatten
 
@@ -41,13 +61,8 @@ __all__ = ["MongoObserver", "QueuedMongoObserver", "parse_mongo_flag"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_MONGO_PRIORITY = 30
+DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 3000
 MAX_DOCUMENT_SIZE = 16 * 1024 * 1024 - 256 * 1024  # leave room for the BSON overhead
-
-
-def _mongo_value(value: Any) -> Any:
-    """BSON-storable data: flattened, keys without '.' or a leading '$'."""
-    flat = flatten(value, datetimes="keep")
-    return _safe_keys(flat)
 
 
 def _safe_keys(value: Any) -> Any:
@@ -100,7 +115,35 @@ def parse_mongo_flag(value: str) -> dict:
     return kwargs
 
 
-class MongoObserver(RunObserver):
+def _content_type(name: str) -> str | None:
+    """The artifact's content type as the original guesses it (from the file name)."""
+    return mimetypes.guess_type(name, strict=False)[0]
+
+
+def _server_of(client: Any) -> str:
+    try:
+        nodes = client.topology_description.server_descriptions()
+        return ", ".join(f"{host}:{port}" for host, port in nodes) or "the server"
+    except Exception:
+        return "the server"
+
+
+class MongoObserver(RecordObserver):
+    """Stores runs in MongoDB (see the module docstring for the layout).
+
+    Args:
+        url: a ``host:port`` or ``mongodb://`` URL (default localhost:27017).
+        db_name: the database (default 'sacred').
+        collection: the runs collection (default 'runs'); its metrics go to 'metrics'.
+        collection_prefix: instead of ``collection``: collections ``<prefix>_runs``
+            and ``<prefix>_metrics`` (GridFS stays ``fs``).
+        overwrite: the id of a run whose document this run replaces.
+        priority: observers with higher priority are notified first.
+        client: an existing ``MongoClient`` (instead of ``url`` and client options).
+        failure_dir: where the record is dumped as JSON when the final save fails.
+        **kwargs: options for ``pymongo.MongoClient``.
+    """
+
     COLLECTION_NAME_BLACKLIST = {
         "fs.files",
         "fs.chunks",
@@ -110,60 +153,97 @@ class MongoObserver(RunObserver):
         "search_spaces",
     }
     VERSION = "MongoObserver-0.7.0"
+    RECORD_FORMAT = VERSION
 
     def __init__(
         self,
         url: str | None = None,
         db_name: str = "sacred",
-        collection: str = "runs",
-        collection_prefix: str = "",
+        collection: str | None = None,
+        collection_prefix: str | None = None,
         overwrite: int | str | None = None,
         priority: int = DEFAULT_MONGO_PRIORITY,
         client: Any = None,
         failure_dir: str | os.PathLike | None = None,
         **kwargs: Any,
     ) -> None:
+        if client is not None and (url is not None or kwargs):
+            given = ", ".join(["url"] * (url is not None) + sorted(kwargs))
+            raise ValueError(
+                f"MongoObserver: pass either client or url (and client options), not both "
+                f"(got client and {given}). Configure the MongoClient you pass instead."
+            )
+        if collection is not None and collection_prefix is not None:
+            raise ValueError(
+                f"MongoObserver: pass either collection ({collection!r}) or "
+                f"collection_prefix ({collection_prefix!r}), not both: the prefix names the "
+                "collections <prefix>_runs and <prefix>_metrics."
+            )
+        if collection_prefix:
+            runs_name, metrics_name = f"{collection_prefix}_runs", f"{collection_prefix}_metrics"
+        else:
+            runs_name, metrics_name = collection or "runs", "metrics"
+        if runs_name in self.COLLECTION_NAME_BLACKLIST:
+            raise KeyError(
+                f'Collection name "{runs_name}" is reserved; use another one '
+                f"(not {sorted(self.COLLECTION_NAME_BLACKLIST)})."
+            )
         if client is None:
             import pymongo
 
+            # connect=False: constructing an observer (e.g. for print_config) must not
+            # touch the network; a short server selection makes an unreachable server
+            # one clear error at run start instead of a 30 s wait.
+            kwargs.setdefault("serverSelectionTimeoutMS", DEFAULT_SERVER_SELECTION_TIMEOUT_MS)
+            kwargs.setdefault("connect", False)
             client = pymongo.MongoClient(url or "localhost:27017", **kwargs)
-        if collection in self.COLLECTION_NAME_BLACKLIST:
-            raise KeyError(
-                f'Collection name "{collection}" is reserved; use another one '
-                f"(not {sorted(self.COLLECTION_NAME_BLACKLIST)})."
-            )
-        prefix = f"{collection_prefix}_" if collection_prefix else ""
         database = client[db_name]
-        import gridfs
-
         self.client = client
         self.initialize(
-            database[prefix + collection],
-            gridfs.GridFS(database, collection=prefix + "fs" if prefix else "fs"),
+            database[runs_name],
+            None,  # GridFS is made on first use (it may touch the server)
             overwrite=overwrite,
-            metrics_collection=database[prefix + "metrics"],
+            metrics_collection=database[metrics_name],
             failure_dir=failure_dir,
             priority=priority,
         )
+        self._database = database
 
     def initialize(
         self,
-        runs_collection,
-        fs,
-        overwrite=None,
-        metrics_collection=None,
-        failure_dir=None,
-        priority=DEFAULT_MONGO_PRIORITY,
+        runs_collection: Any,
+        fs: Any,
+        overwrite: Any = None,
+        metrics_collection: Any = None,
+        failure_dir: Any = None,
+        priority: int = DEFAULT_MONGO_PRIORITY,
     ) -> None:
         self.runs = runs_collection
         self.metrics = metrics_collection
-        self.fs = fs
+        self._fs = fs
+        self._database = getattr(runs_collection, "database", None)
         self.overwrite = overwrite
         self.failure_dir = os.fspath(failure_dir) if failure_dir else None
         self.priority = priority
-        self.run_entry: dict = {}
+        self._begin()
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            import gridfs
+
+            self._fs = gridfs.GridFS(self._database)  # always "fs", as the original
+        return self._fs
+
+    @fs.setter
+    def fs(self, value: Any) -> None:
+        self._fs = value
+
+    def _begin(self) -> None:
+        super()._begin()
         self._metric_ids: dict[str, Any] = {}
-        self._inserted = False
+        self._unsaved_metrics: dict = {}
+        self._safe_keys = False
 
     @classmethod
     def create(cls, *args: Any, **kwargs: Any) -> MongoObserver:
@@ -180,6 +260,35 @@ class MongoObserver(RunObserver):
     @classmethod
     def from_cli(cls, value: str) -> MongoObserver:
         return cls(**parse_mongo_flag(value))
+
+    # -- encoding -------------------------------------------------------------------------
+
+    def _encode(self, value: Any) -> Any:
+        flat = flatten(value, datetimes="keep")
+        return _safe_keys(flat) if self._safe_keys else flat
+
+    def _encode_info(self, info: dict) -> Any:
+        encoded = encode_numpy_as_original(info)
+        return _safe_keys(encoded) if self._safe_keys else encoded
+
+    def _write(self, operation: Any) -> Any:
+        """Run a write; a server refusing keys with '.' or '$' gets them replaced."""
+        import bson.errors
+        import pymongo.errors
+
+        try:
+            return operation()
+        except (bson.errors.InvalidDocument, pymongo.errors.WriteError) as exc:
+            if self._safe_keys or not _is_key_error(exc):
+                raise
+            logger.warning(
+                "MongoObserver: the server refuses keys containing '.' or starting with "
+                "'$' (%s); they are stored with full-width replacements instead",
+                exc,
+            )
+            self._safe_keys = True
+            self.run_entry = _safe_keys(self.run_entry)
+            return operation()
 
     # -- storing -------------------------------------------------------------------------
 
@@ -207,36 +316,79 @@ class MongoObserver(RunObserver):
             logger.warning("MongoObserver: the info dict was dropped (document too large)")
         return entry
 
-    def insert(self) -> Any:
+    def _check_server(self) -> None:
+        """One clear line when the server cannot be reached (at run start)."""
         import pymongo.errors
 
+        try:
+            self.runs.find_one({}, projection={"_id": 1})
+        except pymongo.errors.ServerSelectionTimeoutError as exc:
+            client = self.client if self.client is not None else self.runs.database.client
+            raise ObserverError(
+                f"MongoObserver cannot reach the MongoDB server at {_server_of(client)} "
+                f"(no answer within the server selection timeout: {_first_reason(exc)}). "
+                "Start the server or check the address (-m HOST:PORT:DB_NAME or url=...)."
+            ) from None
+
+    def _open(self, entry: dict, _id: Any, queued: bool) -> Any:
         if self.overwrite is not None:
-            self.run_entry["_id"] = self.overwrite
-            self.runs.replace_one({"_id": self.overwrite}, self._trimmed(self.run_entry))
-            self._inserted = True
+            self.run_entry = {"_id": self.overwrite, **entry}
+            self._write(
+                lambda: self.runs.replace_one(
+                    {"_id": self.overwrite}, self._trimmed(self.run_entry), upsert=True
+                )
+            )
             return self.overwrite
-        autoinc = "_id" not in self.run_entry
+        if _id is not None:
+            found = self.runs.find_one({"_id": _id}, projection={"status": 1})
+            status = None if found is None else found.get("status", "unknown status")
+            if may_take_over(self, f"the collection {self.runs.name!r}", _id, status, queued):
+                self.run_entry = {"_id": _id, **entry}
+                self._write(
+                    lambda: self.runs.replace_one(
+                        {"_id": _id, "status": "QUEUED"}, self._trimmed(self.run_entry)
+                    )
+                )
+                return _id
+        return self._insert(entry, _id, queued)
+
+    def _insert(self, entry: dict, _id: Any, queued: bool) -> Any:
+        import pymongo.errors
+
+        autoinc = _id is None
         while True:
             if autoinc:
                 last = self.runs.find_one({}, sort=[("_id", -1)], projection={"_id": 1})
-                last_id = last["_id"] if last and isinstance(last["_id"], int) else 0
-                self.run_entry["_id"] = last_id + 1
+                _id = (last["_id"] if last and isinstance(last["_id"], int) else 0) + 1
+            # The original's layout: _id first in a started run, last in a queued one.
+            self.run_entry = {**entry, "_id": _id} if queued else {"_id": _id, **entry}
             try:
-                self.runs.insert_one(self._trimmed(self.run_entry))
+                self._write(lambda: self.runs.insert_one(self._trimmed(self.run_entry)))
             except pymongo.errors.DuplicateKeyError:
                 if not autoinc:
-                    raise
+                    found = self.runs.find_one({"_id": _id}) or {}
+                    status = found.get("status", "unknown status")
+                    where = f"the collection {self.runs.name!r}"
+                    may_take_over(self, where, _id, status, queued)
+                    return self._open(entry, _id, queued)  # a queued run, just created
                 continue  # another process took this id: take the next one
-            self._inserted = True
-            return self.run_entry["_id"]
+            return _id
 
-    def save(self, fields: list[str] | None = None) -> None:
+    def save(self, fields: tuple[str, ...] | list[str] | None = None) -> None:
         """$set the observer's own fields (never replace the whole document)."""
-        entry = self._trimmed(self.run_entry)
-        keys = fields or [k for k in entry if k != "_id"]
-        self.runs.update_one(
-            {"_id": self.run_entry["_id"]}, {"$set": {k: entry[k] for k in keys if k in entry}}
-        )
+
+        def update() -> Any:
+            entry = self._trimmed(self.run_entry)
+            keys = fields or [k for k in entry if k != "_id"]
+            changes = {"$set": {k: entry[k] for k in keys if k in entry}}
+            return self.runs.update_one({"_id": self.run_entry["_id"]}, changes)
+
+        self._write(update)
+
+    _save = save
+
+    def _save_final(self) -> None:
+        self.final_save()
 
     def final_save(self, attempts: int = 3) -> None:
         import pymongo.errors
@@ -270,78 +422,36 @@ class MongoObserver(RunObserver):
             "MongoObserver could not reach the database (%s); the run was saved to %s", error, path
         )
 
-    def _store_file(self, filename: str, name: str | None = None, **extra: Any) -> Any:
-        with open(filename, "rb") as f:
-            return self.fs.put(f, filename=name or filename, **extra)
+    def _store_file_once(self, path: str, md5: str | None = None) -> Any:
+        """The GridFS id of the file ``path`` with this content, stored if needed."""
+        md5 = md5 or get_digest(path)
+        existing = self.fs.find_one({"filename": path, "md5": md5})
+        if existing is not None:
+            return existing._id
+        with open(path, "rb") as f:
+            return self.fs.put(f, filename=path, md5=md5)
 
     def save_sources(self, ex_info: dict) -> list:
-        base_dir = ex_info.get("base_dir") or ""
         sources = []
-        for name, md5 in ex_info.get("sources", []):
-            path = name if os.path.isabs(name) else os.path.join(base_dir, name)
-            existing = self.fs.find_one({"filename": path, "md5": md5})
-            if existing is not None:
-                file_id = existing._id
-            elif os.path.isfile(path):
-                file_id = self._store_file(path, md5=md5)
-            else:
-                file_id = None
+        for name, md5, path in self._source_files(ex_info):
+            file_id = self._store_file_once(path, md5) if os.path.isfile(path) else None
             sources.append([name, file_id])
         return sources
 
+    def _save_sources(self, ex_info: dict) -> list:
+        return self.save_sources(ex_info)
+
     # -- events --------------------------------------------------------------------------
 
-    def _entry(self, ex_info, command, host_info, config, meta_info) -> dict:
-        experiment = _mongo_value(dict(ex_info))
-        experiment["sources"] = self.save_sources(ex_info)  # [name, ObjectId]: BSON as is
-        return {
-            "format": self.VERSION,
-            "experiment": experiment,
-            "command": command,
-            "host": _mongo_value(host_info or {}),
-            "config": _mongo_value(config),
-            "meta": _mongo_value(meta_info or {}),
-            "info": {},
-            "resources": [],
-            "artifacts": [],
-            "captured_out": "",
-        }
+    def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
+        self._check_server()
+        return super().started_event(
+            ex_info, command, host_info, start_time, config, meta_info, _id
+        )
 
     def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
-        self.run_entry = self._entry(ex_info, command, host_info, config, meta_info)
-        self.run_entry.update({"status": "QUEUED", "queue_time": queue_time})
-        if _id is not None:
-            self.run_entry["_id"] = _id
-        self._unsaved_metrics: dict = {}
-        return self.insert()
-
-    def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
-        if _id is not None and self.overwrite is None:
-            queued = self.runs.find_one({"_id": _id, "status": "QUEUED"})
-            if queued is not None:  # a queued run being started takes its record over
-                self.overwrite = _id
-        self.run_entry = self._entry(ex_info, command, host_info, config, meta_info)
-        self.run_entry.update(
-            {
-                "status": "RUNNING",
-                "start_time": start_time,
-                "heartbeat": None,
-                "stop_time": None,
-                "result": None,
-            }
-        )
-        if _id is not None:
-            self.run_entry["_id"] = _id
-        self._metric_ids = {}
-        self._unsaved_metrics = {}
-        return self.insert()
-
-    def heartbeat_event(self, info, captured_out, beat_time, result):
-        self.run_entry["info"] = _mongo_value(info)
-        self.run_entry["captured_out"] = captured_out
-        self.run_entry["heartbeat"] = beat_time
-        self.run_entry["result"] = _mongo_value(result)
-        self.save(["info", "captured_out", "heartbeat", "result"])
+        self._check_server()
+        return super().queued_event(ex_info, command, host_info, queue_time, config, meta_info, _id)
 
     def log_metrics(self, metrics_by_name, info):
         if self.metrics is None:
@@ -374,51 +484,43 @@ class MongoObserver(RunObserver):
                     )
                     metric_id = found["_id"] if found else None
                 self._metric_ids[name] = metric_id
-        entries = [{"id": str(mid), "name": name} for name, mid in self._metric_ids.items()]
+        entries = [{"name": name, "id": str(mid)} for name, mid in self._metric_ids.items()]
         self.run_entry["info"] = dict(self.run_entry.get("info") or {}, metrics=entries)
         info.setdefault("metrics", entries)
 
-    def completed_event(self, stop_time, result):
-        self.run_entry.update(
-            {"stop_time": stop_time, "result": _mongo_value(result), "status": "COMPLETED"}
-        )
-        self.final_save()
-
-    def interrupted_event(self, interrupt_time, status):
-        self.run_entry.update({"stop_time": interrupt_time, "status": status})
-        self.final_save()
-
-    def failed_event(self, fail_time, fail_trace):
-        self.run_entry.update(
-            {"stop_time": fail_time, "status": "FAILED", "fail_trace": list(fail_trace)}
-        )
-        self.final_save()
-
-    def resource_event(self, filename):
+    def _store_resource(self, filename: str) -> list:
         md5 = get_digest(filename)
-        existing = self.fs.find_one({"filename": filename, "md5": md5})
-        file_id = existing._id if existing is not None else self._store_file(filename, md5=md5)
-        entry = [filename, file_id]
-        if entry not in self.run_entry["resources"]:
-            self.run_entry["resources"].append(entry)
-            self.save(["resources"])
+        self._store_file_once(filename, md5)  # its content, for readers (not in the record)
+        return [filename, md5]
 
-    def artifact_event(self, name, filename, metadata=None, content_type=None):
-        extra = {"md5": get_digest(filename)}
-        if metadata is not None:
-            extra["metadata"] = _mongo_value(metadata)
-        if content_type is not None:
-            extra["content_type"] = content_type
-        file_id = self._store_file(
-            filename, name=f"artifact://{self.runs.name}/{self.run_entry['_id']}/{name}", **extra
-        )
-        self.run_entry["artifacts"].append({"name": name, "file_id": file_id})
-        self.save(["artifacts"])
+    def _store_artifact(
+        self, name: str, filename: str, metadata: dict | None, content_type: str | None
+    ) -> dict:
+        with open(filename, "rb") as f:
+            file_id = self.fs.put(
+                f,
+                filename=f"artifact://{self.runs.name}/{self.run_entry['_id']}/{name}",
+                metadata=self._encode(metadata) if metadata is not None else None,
+                contentType=content_type or _content_type(filename),
+            )
+        return {"name": name, "file_id": file_id}
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, MongoObserver) and other.runs == self.runs
+    def _location(self) -> Any:
+        database = getattr(self.runs, "database", None)
+        client = getattr(database, "client", None)
+        if database is None or client is None:  # collections of some other kind
+            return id(self.runs)
+        return (database.name, self.runs.name, id(client))
 
-    __hash__ = RunObserver.__hash__
+
+def _first_reason(exc: Exception) -> str:
+    """pymongo's message without its list of every server and configured timeout."""
+    return str(exc).split(" (configured timeouts")[0].split(", Timeout:")[0].strip()
+
+
+def _is_key_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "key" in text or "field name" in text or "dollar" in text or "dot" in text
 
 
 class QueuedMongoObserver(RunObserver):

@@ -33,16 +33,28 @@ import io
 import json
 import os
 import re
+import sys
 import tempfile
 import textwrap
 import uuid
 from typing import Any
 
 from sacred.exceptions import ObserverError, QueryError, StoreError
-from sacred.observers.base import RunObserver
+from sacred.observers._record import RecordObserver, may_take_over
 from sacred.serializer import flatten
 
-__all__ = ["TinyDbObserver", "TinyDbReader", "BufferedReaderWrapper", "open_tinydb"]
+__all__ = [
+    "TinyDbObserver",
+    "TinyDbReader",
+    "BufferedReaderWrapper",
+    "open_tinydb",
+    "RUNS_TABLE",
+    "METRICS_TABLE",
+]
+
+RUNS_TABLE = "runs"  # the original's table name
+METRICS_TABLE = "metrics"  # an addition: the original stores no metrics in TinyDB
+_VERSION = "0.9.0"
 
 
 class _LazyFile(io.RawIOBase):
@@ -123,7 +135,33 @@ def _serializers(fs: Any) -> list:
                 return None
             return BufferedReaderWrapper(address.abspath, hash_id)
 
-    return [(DateTimeSerializer(), "TinyDate"), (FileSerializer(), "TinyFile")]
+    class _NoArrays:
+        pass
+
+    class ArraySerializer(Serializer):
+        """numpy arrays as the original stores them: ``{TinyArray}:[0, 1, 2]``."""
+
+        @property
+        def OBJ_CLASS(self) -> type:  # noqa: N802 - the name tinydb_serialization reads
+            # Without numpy imported no array can be in the data: no import needed.
+            numpy = sys.modules.get("numpy")
+            return numpy.ndarray if numpy is not None else _NoArrays
+
+        def encode(self, obj: Any) -> str:
+            return json.dumps(obj.tolist())
+
+        def decode(self, s: str) -> Any:
+            try:
+                import numpy
+            except ImportError:  # readable without numpy: the nested lists
+                return json.loads(s)
+            return numpy.array(json.loads(s))
+
+    return [
+        (DateTimeSerializer(), "TinyDate"),
+        (FileSerializer(), "TinyFile"),
+        (ArraySerializer(), "TinyArray"),
+    ]
 
 
 def _atomic_json_storage() -> type:
@@ -186,6 +224,20 @@ def _plain(value: Any) -> Any:
     return flatten(value, datetimes="keep")
 
 
+def _tiny_value(value: Any) -> Any:
+    """What TinyDB stores, as the original: numpy arrays stay arrays (written as
+    ``{TinyArray}:[...]`` by the serializer), numpy scalars become plain numbers,
+    datetimes stay datetimes (``{TinyDate}:``); the rest flattened."""
+    kind = type(value)
+    if kind is dict:
+        return {str(k): _tiny_value(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_tiny_value(v) for v in value]
+    if kind.__module__ == "numpy" and kind.__name__ == "ndarray":
+        return value
+    return flatten(value, datetimes="keep")
+
+
 def _extender(steps: list, values: list, stamps: list) -> Any:
     def extend(doc: dict) -> None:
         doc["steps"] = doc["steps"] + steps
@@ -202,44 +254,90 @@ def _metric_of(run_id: str, name: str) -> Any:
     return (q.run_id == run_id) & (q.name == name)
 
 
-class TinyDbObserver(RunObserver):
-    """Stores runs in a TinyDB database and their files in a hashfs (see module doc)."""
+class TinyDbObserver(RecordObserver):
+    """Stores runs in a TinyDB database and their files in a hashfs (see module doc).
 
-    VERSION = "TinyDbObserver-0.9.0"
+    Args:
+        path: the store's directory (created if needed; default ``./runs_db``).
+        overwrite: the id of a stored run whose record this run replaces.
+        priority: observers with higher priority are notified first.
+    """
+
+    VERSION = f"TinyDbObserver-{_VERSION}"
+    RECORD_FORMAT = VERSION
 
     def __init__(
-        self, basedir: str | os.PathLike = "runs_db", overwrite: Any = None, priority: int = 20
+        self, path: str | os.PathLike = "./runs_db", overwrite: Any = None, priority: int = 20
     ) -> None:
-        self.basedir = os.path.abspath(os.fspath(basedir))
-        db, fs = open_tinydb(self.basedir)
-        self._init(db, fs, overwrite, priority)
+        self.root = os.fspath(path)
+        self.basedir = os.path.abspath(self.root)
+        if os.path.exists(self.basedir) and not os.path.isdir(self.basedir):
+            raise ObserverError(
+                f"TinyDbObserver: {self.root!r} exists and is not a directory; give the "
+                "directory that holds (or will hold) metadata.json and hashfs/."
+            )
+        self._init(None, None, overwrite, priority)
+        try:  # a local database, opened (created) right away as the original does
+            self._opened()
+        except OSError as exc:
+            raise ObserverError(
+                f"TinyDbObserver cannot store runs in {self.root!r}: {exc.strerror or exc}. "
+                "Give a directory you can write to."
+            ) from None
 
     def _init(self, db: Any, fs: Any, overwrite: Any, priority: int) -> None:
-        self.db = db
-        self.runs = db.table("_default")
-        self.metrics = db.table("metrics")
-        self.fs = fs
+        self._db = db
+        self._fs = fs
         self.overwrite = overwrite
         self.priority = priority
-        self.run_entry: dict = {}
         self.db_run_id: int | None = None
+        self._begin()
+
+    def _opened(self) -> None:
+        if self._db is None:
+            self._db, self._fs = open_tinydb(self.basedir)
+
+    @property
+    def db(self) -> Any:
+        self._opened()
+        return self._db
+
+    @property
+    def fs(self) -> Any:
+        self._opened()
+        return self._fs
+
+    @property
+    def runs(self) -> Any:
+        return self.db.table(RUNS_TABLE)
+
+    @property
+    def metrics(self) -> Any:
+        return self.db.table(METRICS_TABLE)
 
     @classmethod
     def create_from(
         cls, db: Any, fs: Any, overwrite: Any = None, priority: int = 20
     ) -> TinyDbObserver:
         self = cls.__new__(cls)
-        self.basedir = None
+        self.root = self.basedir = None
         self._init(db, fs, overwrite, priority)
         return self
 
     @classmethod
-    def create(cls, path: str = "./runs_db", overwrite: Any = None) -> TinyDbObserver:
-        return cls(path, overwrite=overwrite)
+    def create(cls, path: str | os.PathLike = "./runs_db", overwrite: Any = None) -> TinyDbObserver:
+        return cls(path=path, overwrite=overwrite)
 
     @classmethod
     def from_cli(cls, value: str) -> TinyDbObserver:
-        return cls(value)
+        return cls(value)  # an unusable path is a command-line error, not a failed run
+
+    def _begin(self) -> None:
+        super()._begin()
+        self.db_run_id = None
+
+    def _encode_info(self, info: dict) -> Any:
+        return _tiny_value(info)
 
     def _store_file(self, filename: str) -> tuple[str, BufferedReaderWrapper]:
         with open(filename, "rb") as f:
@@ -254,81 +352,33 @@ class TinyDbObserver(RunObserver):
         else:  # only the observer's own fields: tags/note set by the store survive
             self.runs.update(self.run_entry, Query()._id == self.run_entry["_id"])
 
-    def _entry(self, ex_info, command, host_info, config, meta_info, _id) -> dict:
-        base_dir = ex_info.get("base_dir") or ""
-        sources = []
-        for name, md5 in ex_info.get("sources", []):
-            path = name if os.path.isabs(name) else os.path.join(base_dir, name)
-            if os.path.isfile(path):
-                stored_md5, handle = self._store_file(path)
-                sources.append([name, md5, handle])
-        experiment = _plain(dict(ex_info))
-        experiment["sources"] = sources
-        return {
-            "_id": str(_id) if _id is not None else (self.overwrite or uuid.uuid4().hex),
-            "format": self.VERSION,
-            "command": command,
-            "experiment": experiment,
-            "host": _plain(host_info or {}),
-            "config": _plain(config),
-            "meta": _plain(meta_info or {}),
-            "info": {},
-            "captured_out": "",
-            "resources": [],
-            "artifacts": [],
-        }
+    def _save(self, fields: tuple[str, ...] | None = None) -> None:
+        self.save()
 
-    def _existing(self, _id: str, starting: bool) -> int | None:
-        """doc_id of a stored run with this id that may be taken over (a queued run
-        being started); any other stored run is never overwritten."""
+    def _save_sources(self, ex_info: dict) -> list:
+        sources = []
+        for name, md5, path in self._source_files(ex_info):
+            if os.path.isfile(path):
+                _stored, handle = self._store_file(path)
+                sources.append([name, md5, handle])
+        return sources
+
+    def _open(self, entry: dict, _id: Any, queued: bool) -> Any:
         from tinydb import Query
 
-        existing = self.runs.get(Query()._id == _id)
-        if existing is None:
-            return None
-        status = existing.get("status")
-        if starting and status == "QUEUED":
-            return existing.doc_id
-        raise ObserverError(
-            f"TinyDbObserver: the store {self.basedir or self.db} already holds a run with "
-            f"the id {_id!r} ({status}); storing this run under that id would overwrite "
-            "it. Choose another --id, or let the TinyDbObserver choose the id."
-        )
-
-    def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
         self.db_run_id = None
-        self.run_entry = self._entry(ex_info, command, host_info, config, meta_info, _id)
-        self.run_entry.update({"status": "QUEUED", "queue_time": queue_time})
-        self._existing(self.run_entry["_id"], starting=False)
+        run_id = str(_id) if _id is not None else (self.overwrite or uuid.uuid4().hex)
+        existing = self.runs.get(Query()._id == run_id)
+        if existing is not None:
+            where = f"the store {self.root or self.db}"
+            if run_id == self.overwrite or may_take_over(
+                self, where, run_id, existing.get("status", "unknown status"), queued
+            ):
+                self.db_run_id = existing.doc_id
+        # The original's layout: _id after heartbeat in a started run.
+        entry["_id"] = run_id
         self.save()
-        return _id if _id is not None else self.run_entry["_id"]
-
-    def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
-        self.db_run_id = None
-        self.run_entry = self._entry(ex_info, command, host_info, config, meta_info, _id)
-        self.run_entry.update(
-            {
-                "status": "RUNNING",
-                "start_time": start_time,
-                "heartbeat": None,
-                "stop_time": None,
-                "result": None,
-            }
-        )
-        self.db_run_id = self._existing(self.run_entry["_id"], starting=True)
-        self.save()
-        return _id if _id is not None else self.run_entry["_id"]
-
-    def heartbeat_event(self, info, captured_out, beat_time, result):
-        self.run_entry.update(
-            {
-                "info": _plain(info),
-                "captured_out": captured_out,
-                "heartbeat": beat_time,
-                "result": _plain(result),
-            }
-        )
-        self.save()
+        return _id if _id is not None else run_id
 
     def log_metrics(self, metrics_by_name, info):
         """One document per (run, metric name); a beat's batch is stored with at most
@@ -361,41 +411,21 @@ class TinyDbObserver(RunObserver):
         if inserts:
             self.metrics.insert_multiple(inserts)
 
-    def completed_event(self, stop_time, result):
-        self.run_entry.update(
-            {"status": "COMPLETED", "stop_time": stop_time, "result": _plain(result)}
-        )
-        self.save()
-
-    def interrupted_event(self, interrupt_time, status):
-        self.run_entry.update({"status": status, "stop_time": interrupt_time})
-        self.save()
-
-    def failed_event(self, fail_time, fail_trace):
-        self.run_entry.update(
-            {"status": "FAILED", "stop_time": fail_time, "fail_trace": list(fail_trace)}
-        )
-        self.save()
-
-    def resource_event(self, filename):
+    def _store_resource(self, filename: str) -> list:
         md5, handle = self._store_file(filename)
-        if not any(r[0] == filename and r[1] == md5 for r in self.run_entry["resources"]):
-            self.run_entry["resources"].append([filename, md5, handle])
-            self.save()
+        for entry in self.run_entry["resources"]:
+            if entry[0] == filename and entry[1] == md5:
+                return entry
+        return [filename, md5, handle]
 
-    def artifact_event(self, name, filename, metadata=None, content_type=None):
+    def _store_artifact(
+        self, name: str, filename: str, metadata: dict | None, content_type: str | None
+    ) -> list:
         md5, handle = self._store_file(filename)
-        self.run_entry["artifacts"].append([name, md5, handle])
-        self.save()
+        return [name, filename, md5, handle]  # as the original: [name, source, md5, file]
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, TinyDbObserver):
-            return False
-        if self.basedir is not None or other.basedir is not None:
-            return self.basedir == other.basedir
-        return other.db is self.db
-
-    __hash__ = RunObserver.__hash__
+    def _location(self) -> Any:
+        return self.basedir if self.basedir is not None else id(self._db)
 
 
 class TinyDbReader:
@@ -409,7 +439,7 @@ class TinyDbReader:
                 "directory passed to TinyDbObserver or -t (default: runs_db)."
             )
         self.db, self.fs = open_tinydb(self.path)
-        self.runs = self.db.table("_default")
+        self.runs = self.db.table(RUNS_TABLE)
 
     def search(self, *args: Any, **kwargs: Any) -> list:
         return self.fetch_metadata(*args, **kwargs)

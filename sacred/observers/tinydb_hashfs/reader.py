@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sacred.exceptions import StoreError
-from sacred.observers.tinydb_hashfs.observer import open_tinydb
+from sacred.observers.tinydb_hashfs.observer import METRICS_TABLE, RUNS_TABLE, open_tinydb
 from sacred.store.base import StoreBackend
 
 __all__ = ["TinyDbStoreReader"]
@@ -29,8 +29,8 @@ class TinyDbStoreReader(StoreBackend):
         if not os.path.isfile(os.path.join(basedir, "metadata.json")):
             raise StoreError(f"No TinyDB store at {basedir!r} (no metadata.json).")
         self.db, self.fs = open_tinydb(basedir)
-        self.runs = self.db.table("_default")
-        self.metrics_table = self.db.table("metrics")
+        self.runs = self.db.table(RUNS_TABLE)
+        self.metrics_table = self.db.table(METRICS_TABLE)
 
     def _record(self, doc: dict) -> dict:
         record = dict(doc)
@@ -89,8 +89,8 @@ class TinyDbStoreReader(StoreBackend):
 
     def read_artifact(self, run_id: Any, name: str) -> bytes:
         for artifact in _without_handles(self._doc(run_id).get("artifacts")):
-            if artifact[0] == name:
-                return self._read(artifact[1])
+            if artifact[0] == name:  # [name, source path, md5] (the original's layout)
+                return self._read(artifact[-1])
         raise StoreError(f"Run {run_id} has no artifact {name!r}.")
 
     def read_source(self, run_id: Any, name: str) -> bytes:
