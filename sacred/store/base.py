@@ -16,6 +16,7 @@ __all__ = [
     "RECORD_FIELDS",
     "DamagedRunWarning",
     "DamagedRunError",
+    "MissingExtraError",
     "effective_status",
     "sort_records",
     "record_problem",
@@ -44,6 +45,21 @@ class DamagedRunError(StoreError):
         super().__init__(message)
         self.run_id = run_id
         self.file = file
+
+
+class MissingExtraError(StoreError, ImportError):
+    """An optional package that a part of sacred.store needs is not installed."""
+
+    @classmethod
+    def check(cls, module: str, feature: str, extra: str = "store") -> None:
+        import importlib
+
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise cls(
+                f"{feature} needs {module}, which is not installed: pip install 'sacred[{extra}]'"
+            ) from None
 
 
 def damage_message(location: str, run_id: Any, file: str | None, problem: str) -> str:

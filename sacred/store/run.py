@@ -42,6 +42,12 @@ def _values_array(values: Any) -> Any:
         return np.array(values, dtype=object)
 
 
+def _need_pandas(feature: str) -> None:
+    from sacred.store.base import MissingExtraError
+
+    MissingExtraError.check("pandas", feature)
+
+
 class Metrics(Mapping):
     """Metric name -> pandas Series of values indexed by step, loaded on first use.
 
@@ -100,6 +106,7 @@ class Metrics(Mapping):
         return pd.Index(np.asarray(data["steps"]), name="step")
 
     def __getitem__(self, name: str) -> Any:
+        _need_pandas("run.metrics[name]")
         import pandas as pd
 
         data = self._steps_values(name)
@@ -107,6 +114,7 @@ class Metrics(Mapping):
 
     def timestamps(self, name: str) -> Any:
         """The times at which the values of metric name were logged, indexed by step."""
+        _need_pandas("run.metrics.timestamps(name)")
         import pandas as pd
 
         data = self._full(name)
@@ -114,6 +122,7 @@ class Metrics(Mapping):
 
     def frame(self, name: str) -> Any:
         """One metric as a DataFrame with columns step, value and timestamp."""
+        _need_pandas("run.metrics.frame(name)")
         import numpy as np
         import pandas as pd
 

@@ -211,8 +211,8 @@ def test_probably_dead_threshold_is_configurable(tmp_path):
 
 
 def test_the_index_follows_changes(basedir):
-    index = os.path.join(basedir, ".store_index.json")
     store = open_store(basedir)
+    index = store.backend.index_path
     assert [r.id for r in store.find("config.lr > 0.15", sort="id")] == [2, 3]
     assert os.path.isfile(index)
     # A run changes under the index: its run.json is rewritten (atomically).
@@ -240,7 +240,8 @@ def test_without_the_index_nothing_is_written(tmp_path):
     _record(basedir, results=(1.0,))
     store = open_store(basedir, use_index=False)
     assert len(store.find("result == 1.0")) == 1
-    assert not os.path.exists(os.path.join(basedir, ".store_index.json"))
+    assert not os.path.exists(store.backend.index_path)
+    assert not os.path.exists(os.path.dirname(store.backend.index_path))
 
 
 def test_a_killed_run_keeps_the_metrics_of_its_journal(tmp_path):
