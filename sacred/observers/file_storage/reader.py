@@ -267,11 +267,7 @@ class FileStoreReader(StoreBackend):
                 raise _Damaged(filename, f"holds a {type(value).__name__}, not a JSON object")
             else:
                 record[key] = value
-        annotations = _load_run_file(run_dir, ANNOTATIONS)
-        if annotations is _ABSENT:
-            annotations = {}
-        elif not isinstance(annotations, dict):
-            raise _Damaged(ANNOTATIONS, "is not a JSON object")
+        annotations = self._annotations(name, run_dir)
         record["tags"] = annotations.get("tags", [])
         record["note"] = annotations.get("note")
         experiment = record.get("experiment")
@@ -285,9 +281,33 @@ class FileStoreReader(StoreBackend):
         record.pop("captured_out", None)  # read on demand from cout.txt
         problem = record_problem(self._finish(record))
         if problem is not None:
-            annotated = problem.startswith(('"tags"', '"note"'))
-            raise _Damaged(ANNOTATIONS if annotated else "run.json", problem)
+            raise _Damaged("run.json", problem)
         return record
+
+    def _annotations(self, name: str, run_dir: str) -> dict:
+        """{"tags", "note"} of a run. Damaged annotations (our own file) are reported
+        and ignored rather than hiding the run: saving tags or a note replaces them."""
+        try:
+            annotations = _load_run_file(run_dir, ANNOTATIONS)
+        except _Damaged as damage:
+            self._report(name, damage, "its tags and note are ignored")
+            return {}
+        if annotations is _ABSENT:
+            return {}
+        tags = annotations.get("tags", []) if isinstance(annotations, dict) else None
+        note = annotations.get("note") if isinstance(annotations, dict) else None
+        if (
+            not isinstance(tags, list)
+            or not all(isinstance(t, str) for t in tags)
+            or not isinstance(note, (str, type(None)))
+        ):
+            self._report(
+                name,
+                _Damaged(ANNOTATIONS, 'is not {"tags": [strings], "note": string or null}'),
+                "its tags and note are ignored",
+            )
+            return {}
+        return {"tags": tags, "note": note}
 
     def _finish(self, record: dict) -> dict:
         record = dict(record)
