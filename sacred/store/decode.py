@@ -35,8 +35,8 @@ def decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if any(isinstance(key, str) and key.startswith("py/") for key in value):
             decoded = _decode_tagged(value)
-            if decoded is not _UNKNOWN:
-                return decoded
+            # an unknown form is shown exactly as stored, inner values included
+            return value if decoded is _UNKNOWN else decoded
         return {key: decode_value(sub) for key, sub in value.items()}
     if isinstance(value, list):
         return [decode_value(sub) for sub in value]
