@@ -472,6 +472,8 @@ def _run(args) -> int:
         print(f"sacred: error: cannot open {args.store!r}: {_one_line(exc)}", file=sys.stderr)
         return 2
     try:
+        if args.command in ("show", "compare", "metrics") and not args.json:
+            _console()  # says which extra to install when rich is missing
         return args.func(store, args)
     except QueryError as exc:
         print(f"sacred: error: {_one_line(exc)}", file=sys.stderr)
