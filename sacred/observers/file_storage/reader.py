@@ -1,13 +1,30 @@
 """Reading a file-storage directory for ``sacred.store`` (layout: see observer.py).
 
+Reads the layout this project's observer writes and the original release's (queued
+runs' sources as ``{"py/tuple": [name, md5]}`` with copies in the run directory,
+``meta.queue_time`` as a pickled datetime, resources stored relative to the
+directory the experiment ran in).
+
 Tags and the note of a run live in ``<run>/annotations.json`` (``{"tags": [...],
 "note": "..."}``), a file the observer never writes, so editing a running run is safe.
 
+Never reads or writes outside the store: run directories that are symbolic links
+are not listed (and refused by id), record files are opened without following a
+link, and artifacts, sources and resources must resolve inside the store.
+
+Damaged runs (a record file that is not JSON, a field of the wrong type) are left
+out of listings and reported with a DamagedRunWarning; ``get`` raises
+DamagedRunError (see sacred.store.base).
+
 Queries are evaluated in Python (sacred.store.query.compile_query). Reading the
 three JSON files of 10,000 runs for every query would take seconds, so the records
-are cached in ``<basedir>/.store_index.json``::
+are cached in an index that never lives in the store itself:
+``$XDG_CACHE_HOME/sacred/store-index/<sha256 of the store's real path>.json``
+(``~/.cache/...`` without XDG_CACHE_HOME; ``index_dir=`` chooses another
+directory; when it cannot be written the index is kept in memory only)::
 
     {"version": 4,
+     "store": real path of the store,
      "shared": {md5: JSON text},   # experiment/host/meta values, stored once
      "runs": {dir name: {"mtime": ns | null,
                          "fields": {field: value | {"json": JSON text}},
@@ -59,7 +76,6 @@ except ImportError:  # pragma: no cover
 __all__ = ["FileStoreReader"]
 
 ANNOTATIONS = "annotations.json"
-INDEX = ".store_index.json"
 INDEX_VERSION = 4
 RACY_NS = 2_000_000_000  # entries younger than this when saved are re-read
 _TIME_FIELDS = ("start_time", "stop_time", "heartbeat", "queue_time")
