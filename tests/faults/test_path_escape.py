@@ -170,3 +170,11 @@ def test_a_store_reached_through_a_link_works(basedir, tmp_path):
     assert store.get(2).artifacts["sub/ok.txt"].read() == b"fine"
     store.tag(2, "via-link")
     assert [r.id for r in open_store(basedir).find('tags == "via-link"')] == [2]
+
+
+def test_a_source_that_was_not_copied_is_listed_but_not_read(basedir):
+    _edit(basedir, "1", experiment={"name": "escape", "sources": [["exp.py", None]]})
+    run = open_store(basedir).get(1)
+    assert list(run.sources) == ["exp.py"]
+    with pytest.raises(StoreError, match="Run 1 has no stored source 'exp.py'"):
+        run.sources["exp.py"].read()

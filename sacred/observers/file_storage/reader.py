@@ -736,11 +736,13 @@ class FileStoreReader(StoreBackend):
         for source_name, stored in self._sources(run_id):
             if source_name != name:
                 continue
-            if isinstance(stored, str) and os.sep in stored:  # "_sources/<stem>_<md5>.py"
+            if not isinstance(stored, str) or not stored:
+                break  # listed, but the observer did not copy it
+            if "/" in stored or os.sep in stored:  # "_sources/<stem>_<md5>.py"
                 path = self._contained(
                     run_id, self.root, os.path.join(self.root, stored), "source", name
                 )
-            else:  # the original queued run: a copy named like the source in its dir
+            else:  # the original's queued run: an md5, and a copy in the run's directory
                 path = self._inside_run(run_id, os.path.basename(name), "source")
             with open(path, "rb") as f:
                 return f.read()
