@@ -236,7 +236,7 @@ import importlib.abc, sys
 
 class _Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("pandas", "rich"):
+        if name.split(".")[0] in BLOCKED:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
@@ -244,12 +244,14 @@ sys.meta_path.insert(0, _Block())
 """
 
 
-def _minimal_cli(tmp_path, *argv: str) -> subprocess.CompletedProcess:
-    """The console command where pandas and rich cannot be imported (a minimal
-    install without extras)."""
+def _minimal_cli(
+    tmp_path, *argv: str, blocked: tuple = ("pandas", "rich")
+) -> subprocess.CompletedProcess:
+    """The console command where pandas and rich (or the blocked packages) cannot
+    be imported (a minimal install without extras)."""
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(_BLOCKER)
+    (site / "sitecustomize.py").write_text(f"BLOCKED = {blocked!r}\n" + _BLOCKER)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
     return subprocess.run(
@@ -288,3 +290,15 @@ def test_without_rich_and_pandas_json_works_and_tables_name_the_extra(store, tmp
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "pip install 'sacred[store]'" in done.stderr and "--json" in done.stderr
+
+
+def test_a_tinydb_store_without_tinydb_names_the_extra(tmp_path):
+    pytest.importorskip("tinydb")
+    from sacred.observers import TinyDbObserver
+
+    path = str(tmp_path / "tiny")
+    TinyDbObserver(path)
+    done = _minimal_cli(tmp_path, "runs", path, blocked=("tinydb", "tinydb_serialization"))
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "pip install 'sacred[tinydb]'" in done.stderr

@@ -150,7 +150,15 @@ class TinyDbReader:
                 f"No TinyDB store at {self.path!r} (no metadata.json there). Give the "
                 "directory passed to TinyDbObserver or -t (default: runs_db)."
             )
-        self.db, self.fs = open_for_reading(self.path)
+        try:
+            self.db, self.fs = open_for_reading(self.path)
+        except ImportError as exc:
+            from sacred.store.base import MissingExtraError
+
+            raise MissingExtraError(
+                f"Reading the TinyDB store {self.path!r} needs {exc.name or exc}, which is not "
+                "installed: pip install 'sacred[tinydb]'"
+            ) from None
         tables = self._tables()
         self.runs = self.db.table(tables[0] if tables else "runs")
 
