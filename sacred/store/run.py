@@ -190,11 +190,11 @@ class StoredRun:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        if name in ("config", "info"):
+        if name in ("config", "info", "meta"):
             return self._value(name) or {}
         if name == "result":
             return self._value(name)
-        if name in ("host", "experiment", "meta"):
+        if name in ("host", "experiment"):
             return self._record.get(name) or {}
         if name == "tags":
             return list(self._record.get("tags") or [])
@@ -251,7 +251,7 @@ class StoredRun:
 
     def to_dict(self) -> dict:
         record = dict(self._record)
-        for name in ("config", "info", "result"):
+        for name in ("config", "info", "meta", "result"):
             if name in record:
                 record[name] = self._value(name)
         record["captured_out"] = self.captured_out

@@ -166,6 +166,7 @@ def test_the_queued_run(kind):
     assert run.start_time is None and run.stop_time is None
     assert isinstance(run.queue_time, datetime.datetime)
     assert datetime.datetime(2026, 11, 25) < run.queue_time < datetime.datetime(2026, 11, 26)
+    assert run.meta["queue_time"] == run.queue_time
     assert list(run.metrics) == []
     assert run.sources["compat_exp.py"].read() == _file("compat_exp.py")
     assert run.sources["helper.py"].read() == _file("helper.py")
