@@ -335,7 +335,8 @@ def main() -> None:
                 location = os.path.join(workdir, "files")
                 record_template([FileStorageObserver(location)])
                 big_id = populate_file_store(location, args.runs, args.points, args.big)
-                index = os.path.join(location, ".store_index.json")
+                # The reader keeps its index in the user's cache directory.
+                index = open_store(location).backend.index_path
 
                 def reset(index=index):
                     if os.path.exists(index):
@@ -344,6 +345,7 @@ def main() -> None:
                 setup = time.perf_counter() - start
                 rows.append((f"{kind}: populated in", f"{setup:.0f} s"))
                 rows += measure(kind, location, big_id, reset_index=reset)
+                reset()  # the store is deleted below: so is its index
                 continue
             if kind == "sqlite":
                 location = f"sqlite:///{os.path.join(workdir, 'runs.db')}"

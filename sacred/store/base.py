@@ -4,12 +4,124 @@ implementation of querying for backends that cannot push queries down."""
 from __future__ import annotations
 
 import datetime
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sacred.exceptions import StoreError
 from sacred.store.query import MISSING, RECORD_FIELDS, Node, compile_query, get_path
 
-__all__ = ["StoreBackend", "RECORD_FIELDS", "effective_status", "sort_records"]
+__all__ = [
+    "StoreBackend",
+    "RECORD_FIELDS",
+    "DamagedRunWarning",
+    "DamagedRunError",
+    "MissingExtraError",
+    "effective_status",
+    "sort_records",
+    "record_problem",
+    "report_damaged",
+]
+
+
+class DamagedRunWarning(UserWarning):
+    """A run whose stored record cannot be read (a truncated or non-JSON file, a
+    field of the wrong type). Listings leave it out and say so with this warning;
+    ``run_id``, ``file`` and ``problem`` tell which run, which file and what is wrong."""
+
+    def __init__(
+        self, message: str, run_id: Any = None, file: str | None = None, problem: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.file = file
+        self.problem = problem
+
+
+class DamagedRunError(StoreError):
+    """The run asked for exists but its record cannot be read (see DamagedRunWarning)."""
+
+    def __init__(self, message: str, run_id: Any = None, file: str | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.file = file
+
+
+class MissingExtraError(StoreError, ImportError):
+    """An optional package that a part of sacred.store needs is not installed."""
+
+    @classmethod
+    def check(cls, module: str, feature: str, extra: str = "store") -> None:
+        import importlib
+
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise cls(
+                f"{feature} needs {module}, which is not installed: pip install 'sacred[{extra}]'"
+            ) from None
+
+
+def damage_message(location: str, run_id: Any, file: str | None, problem: str) -> str:
+    where = f"{file}: " if file else ""
+    return f"run {run_id} in {location}: {where}{problem}"
+
+
+def report_damaged(
+    location: str,
+    run_id: Any,
+    file: str | None,
+    problem: str,
+    consequence: str | None = None,
+) -> None:
+    """Warn that (a part of) a run is left out because what is stored is damaged."""
+    consequence = consequence or "the run is left out"
+    message = f"{damage_message(location, run_id, file, problem)} ({consequence})"
+    warnings.warn(
+        DamagedRunWarning(message, run_id=run_id, file=file, problem=problem), stacklevel=3
+    )
+
+
+_DICT_FIELDS = ("experiment", "host", "meta", "config", "info")
+_LIST_FIELDS = ("artifacts", "resources", "fail_trace", "tags")
+_TEXT_FIELDS = ("status", "command", "note", "captured_out")
+TIME_FIELDS = ("start_time", "stop_time", "heartbeat", "queue_time")
+
+
+def record_problem(record: Any) -> str | None:
+    """What is wrong with the shape of a record (as a reader built it), or None.
+
+    Times must be datetimes (or null): a reader parses the stored text first and
+    leaves what does not parse as it was, which is reported here."""
+    if not isinstance(record, dict):
+        return f"the record is a {type(record).__name__}, not an object"
+    for field in _DICT_FIELDS:
+        value = record.get(field)
+        if value is not None and not isinstance(value, dict):
+            return f'"{field}" is {_kind(value)}, expected an object'
+    for field in _LIST_FIELDS:
+        value = record.get(field)
+        if value is not None and not isinstance(value, list):
+            return f'"{field}" is {_kind(value)}, expected a list'
+    for field in _TEXT_FIELDS:
+        value = record.get(field)
+        if value is not None and not isinstance(value, str):
+            return f'"{field}" is {_kind(value)}, expected a string'
+    for field in TIME_FIELDS:
+        value = record.get(field)
+        if value is not None and not isinstance(value, datetime.datetime):
+            return f'"{field}" is {_kind(value)}, expected an ISO date and time'
+    tags = record.get("tags") or []
+    if not all(isinstance(tag, str) for tag in tags):
+        return '"tags" holds something other than strings'
+    return None
+
+
+def _kind(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:39] + "…"
+    return f"{type(value).__name__} {text}"
 
 
 def effective_status(record: dict, now: datetime.datetime, dead_after: float) -> str | None:
@@ -117,6 +229,14 @@ class StoreBackend:
         """{"steps", "values", "timestamps"} of one metric, read together so that they
         match even while the run is still logging; None when there is no such metric."""
         return self.metrics(run_id, [name]).get(name)
+
+    def resource_names(self, run_id: Any) -> list[str]:
+        """The names (original file names) of the run's resources."""
+        record = self.get_record(run_id) or {}
+        return [r[0] for r in record.get("resources") or [] if isinstance(r, (list, tuple)) and r]
+
+    def read_resource(self, run_id: Any, name: str) -> bytes:
+        raise StoreError(f"Run {run_id}: this store does not keep the content of resources.")
 
     def artifact_names(self, run_id: Any) -> list[str]:
         record = self.get_record(run_id) or {}

@@ -19,9 +19,11 @@ import argparse
 import datetime
 import json
 import sys
+import warnings
 from typing import Any
 
 from sacred.exceptions import QueryError, StoreError
+from sacred.store.base import DamagedRunWarning, MissingExtraError
 
 __all__ = ["main"]
 
@@ -29,6 +31,8 @@ __all__ = ["main"]
 def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
+    if hasattr(value, "tolist"):  # numpy arrays and scalars decoded from the record
+        return value.tolist()
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
@@ -38,10 +42,29 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=_json_default, sort_keys=True))
 
 
+def _has_rich() -> bool:
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _console():
+    MissingExtraError.check("rich", "Tables and formatted output (use --json without it)")
     from rich.console import Console
 
     return Console()
+
+
+def _plain_table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> str:
+    """A table in plain text, for installs without rich."""
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+
+    def line(cells) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    return "\n".join([title, line(columns), line("-" * w for w in widths), *map(line, rows)])
 
 
 def _short(value: Any, width: int = 40) -> str:
@@ -66,6 +89,7 @@ _STATUS_STYLE = {
     "RUNNING": "cyan",
     "INTERRUPTED": "yellow",
     "TIMED_OUT": "yellow",
+    "TIMEOUT": "yellow",
     "QUEUED": "blue",
     "PROBABLY_DEAD": "magenta",
 }
@@ -85,37 +109,52 @@ def cmd_runs(store, args) -> int:
     if args.json:
         _print_json([run.to_dict() for run in runs])
         return 0
-    from rich.table import Table
-
-    table = Table(title=f"{len(runs)} run(s) in {store.location}")
+    title = f"{len(runs)} run(s) in {store.location}"
     columns = ("id", "experiment", "command", "status", "started", "duration", "result", "tags")
-    for column in columns:
-        table.add_column(
-            column, no_wrap=column in ("id", "status", "started", "duration"), overflow="ellipsis"
-        )
+    rows = []
     for run in runs:
         duration = ""
         if run.start_time and run.stop_time:
             duration = str(run.stop_time - run.start_time).split(".")[0]
-        style = _STATUS_STYLE.get(run.status or "", "")
-        table.add_row(
-            str(run.id),
-            _short(run.experiment.get("name")),
-            _short(run.command),
-            f"[{style}]{run.status}[/]" if style else str(run.status),
-            run.start_time.strftime("%m-%d %H:%M") if run.start_time else "",
-            duration,
-            _short(run.result, 24),
-            ", ".join(run.tags),
+        rows.append(
+            [
+                str(run.id),
+                _short(run.experiment.get("name")),
+                _short(run.command),
+                str(run.status),
+                run.start_time.strftime("%m-%d %H:%M") if run.start_time else "",
+                duration,
+                _short(run.result, 24),
+                ", ".join(run.tags),
+            ]
         )
+    if not _has_rich():
+        print(_plain_table(title, columns, rows))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(
+            column, no_wrap=column in ("id", "status", "started", "duration"), overflow="ellipsis"
+        )
+    for row in rows:
+        style = _STATUS_STYLE.get(row[3], "")
+        row[3] = f"[{style}]{row[3]}[/]" if style else row[3]
+        table.add_row(*row)
     _console().print(table)
     return 0
 
 
-def _summary(series: Any) -> dict:
+def _summary(run: Any, name: str) -> dict:
     """points, last, min and max of a metric's values (NaN and non-numbers left out
-    of min/max), computed by pandas: a metric may hold millions of points."""
-    import pandas as pd
+    of min/max), computed by pandas when installed: a metric may hold millions of
+    points."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return _plain_summary(run.metrics.raw(name)["values"])
+    series = run.metrics[name]
 
     numbers = pd.to_numeric(series, errors="coerce").dropna()
 
@@ -130,10 +169,22 @@ def _summary(series: Any) -> dict:
     }
 
 
+def _plain_summary(values: list) -> dict:
+    numbers = [
+        v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+    ]
+    return {
+        "points": len(values),
+        "last": values[-1] if values else None,
+        "min": min(numbers) if numbers else None,
+        "max": max(numbers) if numbers else None,
+    }
+
+
 def cmd_show(store, args) -> int:
     run = store.get(args.id)
     record = run.to_dict()
-    metrics = {name: _summary(run.metrics[name]) for name in run.metrics}
+    metrics = {name: _summary(run, name) for name in run.metrics}
     if args.json:
         record["metrics"] = metrics
         _print_json(record)
@@ -358,27 +409,88 @@ def _join_sort_values(argv: list[str]) -> list[str]:
     return out
 
 
+def _driver_error(exc: Exception) -> bool:
+    """An error of a database driver or file format (the store cannot be read),
+    rather than a bug of this program."""
+    module = type(exc).__module__ or ""
+    return isinstance(exc, (OSError, ValueError)) or module.split(".")[0] in (
+        "sqlalchemy",
+        "pymongo",
+        "bson",
+        "gridfs",
+        "sqlite3",
+        "tinydb",
+        "psycopg",
+        "pymysql",
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, QueryError):
+        return text  # the query and a caret below the message
+    first = text.splitlines()[0]
+    return first if isinstance(exc, StoreError) else f"{type(exc).__name__}: {first}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(_join_sort_values(sys.argv[1:] if argv is None else list(argv)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DamagedRunWarning)
+        try:
+            return _run(args)
+        finally:
+            _print_warnings(caught)
+
+
+def _print_warnings(caught: list) -> None:
+    """Damaged runs, one line each on stderr (other warnings are shown as usual)."""
+    seen = set()
+    for item in caught:
+        if not issubclass(item.category, DamagedRunWarning):
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+            continue
+        text = str(item.message)
+        if text not in seen:
+            seen.add(text)
+            print(f"sacred: warning: {text}", file=sys.stderr)
+
+
+def _run(args) -> int:
     from sacred.store import open_store
 
     options = {} if args.dead_after is None else {"dead_after": args.dead_after}
     try:
         store = open_store(args.store, **options)
     except StoreError as exc:
-        print(f"sacred: error: {exc}", file=sys.stderr)
+        print(f"sacred: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if not _driver_error(exc):
+            raise
+        print(f"sacred: error: cannot open {args.store!r}: {_one_line(exc)}", file=sys.stderr)
         return 2
     try:
+        if args.command in ("show", "compare", "metrics") and not args.json:
+            _console()  # says which extra to install when rich is missing
         return args.func(store, args)
     except QueryError as exc:
-        print(f"sacred: error: {exc}", file=sys.stderr)
+        print(f"sacred: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except StoreError as exc:
-        print(f"sacred: error: {exc}", file=sys.stderr)
+        print(f"sacred: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if not _driver_error(exc):
+            raise
+        print(f"sacred: error: reading {args.store!r}: {_one_line(exc)}", file=sys.stderr)
         return 1
     finally:
-        store.close()
+        try:
+            store.close()
+        except Exception:
+            pass  # the error that matters was printed
 
 
 if __name__ == "__main__":

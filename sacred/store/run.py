@@ -42,6 +42,12 @@ def _values_array(values: Any) -> Any:
         return np.array(values, dtype=object)
 
 
+def _need_pandas(feature: str) -> None:
+    from sacred.store.base import MissingExtraError
+
+    MissingExtraError.check("pandas", feature)
+
+
 class Metrics(Mapping):
     """Metric name -> pandas Series of values indexed by step, loaded on first use.
 
@@ -100,6 +106,7 @@ class Metrics(Mapping):
         return pd.Index(np.asarray(data["steps"]), name="step")
 
     def __getitem__(self, name: str) -> Any:
+        _need_pandas("run.metrics[name]")
         import pandas as pd
 
         data = self._steps_values(name)
@@ -107,6 +114,7 @@ class Metrics(Mapping):
 
     def timestamps(self, name: str) -> Any:
         """The times at which the values of metric name were logged, indexed by step."""
+        _need_pandas("run.metrics.timestamps(name)")
         import pandas as pd
 
         data = self._full(name)
@@ -114,6 +122,7 @@ class Metrics(Mapping):
 
     def frame(self, name: str) -> Any:
         """One metric as a DataFrame with columns step, value and timestamp."""
+        _need_pandas("run.metrics.frame(name)")
         import numpy as np
         import pandas as pd
 
@@ -161,22 +170,35 @@ class Files(Mapping):
 class StoredRun:
     """One recorded run: ``id, status, config, result, host, experiment, meta, info,
     captured_out, start_time, stop_time, heartbeat, tags, note`` and, loaded lazily,
-    ``metrics``, ``artifacts`` and ``sources``."""
+    ``metrics``, ``artifacts``, ``sources`` and ``resources``."""
 
     def __init__(self, record: dict, backend: StoreBackend) -> None:
         self._record = record
         self._backend = backend
         self._metrics: Metrics | None = None
+        self._decoded: dict[str, Any] = {}
+
+    def _value(self, name: str) -> Any:
+        """A stored value with numpy arrays, numpy scalars, tuples and datetimes that
+        observers stored in jsonpickle's form decoded (safely: sacred.store.decode)."""
+        if name not in self._decoded:
+            from sacred.store.decode import decode_value
+
+            self._decoded[name] = decode_value(self._record.get(name))
+        return self._decoded[name]
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        if name in ("config", "host", "experiment", "meta", "info"):
+        if name in ("config", "info", "meta"):
+            return self._value(name) or {}
+        if name == "result":
+            return self._value(name)
+        if name in ("host", "experiment"):
             return self._record.get(name) or {}
         if name == "tags":
             return list(self._record.get("tags") or [])
         if name in (
-            "result",
             "status",
             "command",
             "start_time",
@@ -219,8 +241,19 @@ class StoredRun:
             lambda name: self._backend.read_source(self.id, name),
         )
 
+    @property
+    def resources(self) -> Files:
+        """Resource file name (as the run opened it) -> its stored content."""
+        return Files(
+            self._backend.resource_names(self.id),
+            lambda name: self._backend.read_resource(self.id, name),
+        )
+
     def to_dict(self) -> dict:
         record = dict(self._record)
+        for name in ("config", "info", "meta", "result"):
+            if name in record:
+                record[name] = self._value(name)
         record["captured_out"] = self.captured_out
         record.setdefault("tags", [])
         record.setdefault("note", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sacred.exceptions import QueryError, StoreError
-from sacred.store.base import StoreBackend, effective_status
+from sacred.store.base import DamagedRunError, MissingExtraError, StoreBackend, effective_status
 from sacred.store.query import parse_query, parse_sort
 from sacred.store.run import StoredRun
 
@@ -54,11 +54,15 @@ class Store:
         """One row per run, config/result flattened into columns like config.lr."""
         from sacred.store.frame import runs_to_dataframe
 
+        MissingExtraError.check("pandas", "store.to_dataframe()")
         return runs_to_dataframe(self.find(query, sort=sort, limit=limit))
 
     def delete(self, run_id: Any) -> None:
-        """Delete the run with its metrics and files."""
-        self.get(run_id)
+        """Delete the run with its metrics and files (also a damaged one)."""
+        try:
+            self.get(run_id)
+        except DamagedRunError:
+            pass  # deleting is one way to deal with it
         self.backend.delete(run_id)
 
     def tag(self, run_id: Any, *tags: str) -> list[str]:

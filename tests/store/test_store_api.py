@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -211,8 +213,8 @@ def test_probably_dead_threshold_is_configurable(tmp_path):
 
 
 def test_the_index_follows_changes(basedir):
-    index = os.path.join(basedir, ".store_index.json")
     store = open_store(basedir)
+    index = store.backend.index_path
     assert [r.id for r in store.find("config.lr > 0.15", sort="id")] == [2, 3]
     assert os.path.isfile(index)
     # A run changes under the index: its run.json is rewritten (atomically).
@@ -240,7 +242,8 @@ def test_without_the_index_nothing_is_written(tmp_path):
     _record(basedir, results=(1.0,))
     store = open_store(basedir, use_index=False)
     assert len(store.find("result == 1.0")) == 1
-    assert not os.path.exists(os.path.join(basedir, ".store_index.json"))
+    assert not os.path.exists(store.backend.index_path)
+    assert not os.path.exists(os.path.dirname(store.backend.index_path))
 
 
 def test_a_killed_run_keeps_the_metrics_of_its_journal(tmp_path):
@@ -335,3 +338,158 @@ def test_run_ids_never_reach_outside_the_store(tmp_path):
     with pytest.raises(StoreError, match="has no artifact"):
         store.backend.read_artifact(1, "../../other/1/run.json")
     assert run.status == "COMPLETED"
+
+
+def test_the_index_lives_in_the_cache_directory_not_in_the_store(basedir, tmp_path):
+    before = sorted(os.listdir(basedir))
+    store = open_store(basedir)
+    assert len(store.find("config.lr > 0")) == 3
+    assert sorted(os.listdir(basedir)) == before
+    cache = os.environ["XDG_CACHE_HOME"]
+    assert store.backend.index_path.startswith(os.path.join(cache, "sacred", "store-index"))
+    assert os.path.isfile(store.backend.index_path)
+    # One index per store (by its real path), and index_dir= puts it elsewhere.
+    other = str(tmp_path / "other_runs")
+    _record(other, results=(1.0,))
+    assert open_store(other).backend.index_path != store.backend.index_path
+    moved = open_store(basedir, index_dir=tmp_path / "indexes")
+    assert [r.id for r in moved.find(sort="id")] == [1, 2, 3]
+    assert os.listdir(tmp_path / "indexes") == [os.path.basename(moved.backend.index_path)]
+
+
+def test_an_unwritable_cache_only_keeps_the_index_in_memory(basedir, tmp_path, monkeypatch):
+    blocked = tmp_path / "not_a_directory"
+    blocked.write_text("a file where the cache directory would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    before = sorted(os.listdir(basedir))
+    store = open_store(basedir)
+    assert [r.id for r in store.find("config.lr > 0.15", sort="id")] == [2, 3]
+    _record(basedir, results=(7.0,))
+    assert [r.id for r in store.find("result == 7.0")] == [4]
+    assert sorted(os.listdir(basedir)) == sorted([*before, "4"])
+
+
+def test_an_index_of_another_store_is_not_used(basedir, tmp_path):
+    store = open_store(basedir)
+    store.find()
+    other = str(tmp_path / "other_runs")
+    _record(other, results=(1.0,))
+    stranger = open_store(other)
+    os.replace(store.backend.index_path, stranger.backend.index_path)
+    assert [r.result for r in stranger.find()] == [1.0]
+
+
+class Boom:
+    made = 0
+
+    def __init__(self, *args):
+        Boom.made += 1
+
+    def __setstate__(self, state):
+        Boom.made += 1
+
+
+def test_stored_numpy_values_are_decoded_and_nothing_else_is_instantiated(basedir):
+    np = pytest.importorskip("numpy")
+    crafted = {
+        "array": {"py/object": "numpy.ndarray", "dtype": "float32", "values": [[1, 2], [3, 4]]},
+        "scalar": {"py/object": "numpy.int32", "dtype": "int32", "value": 7},
+        "pair": {"py/tuple": [1, "a"]},
+        "boom": {"py/object": f"{__name__}.Boom", "py/state": {"x": 1}},
+        "reduce": {"py/reduce": [{"py/function": "os.system"}, {"py/tuple": ["true"]}]},
+        "call": {"py/object": "subprocess.Popen", "py/newargs": {"py/tuple": [["true"]]}},
+        "object_array": {"py/object": "numpy.ndarray", "dtype": "object", "values": [1]},
+    }
+    with open(os.path.join(basedir, "1", "info.json"), "w") as f:
+        json.dump(crafted, f)
+    os.utime(os.path.join(basedir, "1"))
+    run = open_store(basedir).get(1)
+    info = run.info
+    assert isinstance(info["array"], np.ndarray) and info["array"].dtype == np.float32
+    assert info["array"].tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert isinstance(info["scalar"], np.int32) and info["scalar"] == 7
+    assert info["pair"] == (1, "a")
+    for key in ("boom", "reduce", "call", "object_array"):
+        assert info[key] == crafted[key]  # shown as stored
+    assert Boom.made == 0
+    json.dumps(run.to_dict(), default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+
+
+def test_mongo_keys_with_dots_and_dollars_read_back_as_logged():
+    mongomock = pytest.importorskip("mongomock")
+    from mongomock.gridfs import enable_gridfs_integration
+
+    from sacred.observers import MongoObserver
+
+    enable_gridfs_integration()
+    client = mongomock.MongoClient()
+    ex = Experiment("keys", save_git_info=False)
+
+    @ex.main
+    def main(_run):
+        _run.info["scores"] = {"val.acc": 0.5, "$weird": 1, "plain": {"a.b": 2}}
+        return {"test.acc": 0.9}
+
+    ex.observers.append(MongoObserver(client=client, db_name="sacred"))
+    ex.run(options={"--loglevel": "ERROR"})
+    stored = client["sacred"]["runs"].find_one()
+    assert "val.acc" not in stored["info"]["scores"]  # MongoDB cannot hold it as is
+    run = open_store("mongomock://sacred", client=client).get(1)
+    assert run.info["scores"] == {"val.acc": 0.5, "$weird": 1, "plain": {"a.b": 2}}
+    assert run.result == {"test.acc": 0.9}
+
+
+_BLOCKER = """
+import importlib.abc, sys
+
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("pandas", "rich"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def _minimal_python(tmp_path, code: str) -> subprocess.CompletedProcess:
+    """Run code in a Python where pandas and rich cannot be imported (a minimal
+    install: ``pip install sacred`` without extras)."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(_BLOCKER)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_without_pandas_to_dataframe_names_the_extra(basedir, tmp_path):
+    result = _minimal_python(
+        tmp_path,
+        "import sys\n"
+        "from sacred.store import open_store, MissingExtraError\n"
+        f"store = open_store({basedir!r})\n"
+        "print(len(store.find()), store.get(1).config['lr'])\n"
+        "try:\n"
+        "    store.to_dataframe()\n"
+        "except MissingExtraError as exc:\n"
+        "    print('ERROR', exc)\n"
+        "try:\n"
+        "    store.get(1).metrics['loss']\n"
+        "except ImportError as exc:\n"
+        "    print('ERROR', exc)\n"
+        "print(store.get(1).metrics.raw('loss')['values'])\n",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "3 0.1"
+    assert lines[1] == (
+        "ERROR store.to_dataframe() needs pandas, which is not installed: "
+        "pip install 'sacred[store]'"
+    )
+    assert (
+        lines[2].startswith("ERROR run.metrics[name] needs pandas") and "sacred[store]" in lines[2]
+    )
+    assert lines[3] == "[2.0, 1.0]"

@@ -198,3 +198,107 @@ def test_the_console_command_runs_as_a_module(store):
     )
     assert done.returncode == 1
     assert done.stderr.strip() == f"sacred: error: No run with id '99' in {store}."
+
+
+@pytest.mark.parametrize("content", [b"hello, I am not a database\n" * 10, None])
+def test_a_sqlite_url_that_is_no_database_is_one_line(tmp_path, content):
+    pytest.importorskip("sqlalchemy")
+    path = tmp_path / "not-a-database.db"
+    if content is not None:
+        path.write_bytes(content)
+    done = subprocess.run(
+        [sys.executable, "-m", "sacred.store.cli", "runs", f"sqlite:///{path}"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("sacred: error: ") and str(path) in done.stderr
+    assert path.exists() == (content is not None)  # reading never creates a database
+
+
+def test_a_store_error_raised_anywhere_is_one_line(store, capsys, monkeypatch):
+    from sacred.exceptions import StoreError
+    from sacred.store.store import Store
+
+    def broken(self, *args, **kwargs):
+        raise StoreError("the disk is on fire\nsecond line with details")
+
+    monkeypatch.setattr(Store, "find", broken)
+    code, out, err = run_cli(capsys, "runs", store)
+    assert code == 1 and out == ""
+    assert err == "sacred: error: the disk is on fire\n"
+
+
+_BLOCKER = """
+import importlib.abc, sys
+
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def _minimal_cli(
+    tmp_path, *argv: str, blocked: tuple = ("pandas", "rich")
+) -> subprocess.CompletedProcess:
+    """The console command where pandas and rich (or the blocked packages) cannot
+    be imported (a minimal install without extras)."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(f"BLOCKED = {blocked!r}\n" + _BLOCKER)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "sacred.store.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_without_rich_and_pandas_runs_prints_a_plain_table(store, tmp_path):
+    done = _minimal_cli(tmp_path, "runs", store, "--sort", "-result")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"3 run(s) in {store}"
+    assert lines[1].split() == [
+        "id",
+        "experiment",
+        "command",
+        "status",
+        "started",
+        "duration",
+        "result",
+        "tags",
+    ]
+    assert [line.split()[0] for line in lines[3:]] == ["3", "2", "1"]
+    assert all("COMPLETED" in line for line in lines[3:])
+
+
+def test_without_rich_and_pandas_json_works_and_tables_name_the_extra(store, tmp_path):
+    done = _minimal_cli(tmp_path, "show", store, "1", "--json")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["metrics"]["loss"] == {"points": 60, "last": 1 / 60, "min": 1 / 60, "max": 1.0}
+    done = _minimal_cli(tmp_path, "show", store, "1")
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "pip install 'sacred[store]'" in done.stderr and "--json" in done.stderr
+
+
+def test_a_tinydb_store_without_tinydb_names_the_extra(tmp_path):
+    pytest.importorskip("tinydb")
+    from sacred.observers import TinyDbObserver
+
+    path = str(tmp_path / "tiny")
+    TinyDbObserver(path)
+    done = _minimal_cli(tmp_path, "runs", path, blocked=("tinydb", "tinydb_serialization"))
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "pip install 'sacred[tinydb]'" in done.stderr

@@ -23,12 +23,22 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sacred.exceptions import StoreError
-from sacred.store.base import StoreBackend
+from sacred.store.base import (
+    DamagedRunError,
+    StoreBackend,
+    damage_message,
+    record_problem,
+    report_damaged,
+)
+from sacred.store.decode import decode_keys
 from sacred.store.query import And, Exists, Node, Not, Or, as_time
 
 __all__ = ["MongoReader"]
 
 _TIME_FIELDS = {"start_time", "stop_time", "heartbeat", "queue_time"}
+# MongoDB field names may not contain "." or start with "$": the MongoObserver
+# stores them as the full-width characters, which read back as what was logged.
+_KEY_CHARACTERS = {"\uff0e": ".", "\uff04": "$"}
 _ALL = {"_id": {"$exists": True}}
 _NONE = {"_id": {"$exists": False}}
 
@@ -181,19 +191,45 @@ class MongoReader(StoreBackend):
     # -- reading ----------------------------------------------------------------------
 
     def _record(self, doc: dict) -> dict:
-        record = dict(doc)
+        record = {
+            key: value if key == "_id" else decode_keys(value, _KEY_CHARACTERS)
+            for key, value in doc.items()
+        }
         record.pop("format", None)
-        record["artifacts"] = [
-            a["name"] if isinstance(a, dict) else a for a in doc.get("artifacts") or []
-        ]
+        artifacts = doc.get("artifacts")
+        if isinstance(artifacts, list):
+            record["artifacts"] = [a["name"] if isinstance(a, dict) else a for a in artifacts]
         record.setdefault("tags", [])
         record.setdefault("note", None)
         record.pop("captured_out", None)
+        meta = record.get("meta")
+        if "queue_time" not in record and isinstance(meta, dict) and "queue_time" in meta:
+            record["queue_time"] = meta["queue_time"]  # where the original release keeps it
+        for field in _TIME_FIELDS:
+            value = record.get(field)
+            if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+                value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+                record[field] = value
         return record
+
+    def _checked(self, doc: Any) -> dict | None:
+        """The record of a document, or None (reported) when it is damaged."""
+        record = self._record(doc) if isinstance(doc, dict) else doc
+        problem = record_problem(record)
+        if problem is None:
+            return record
+        run_id = doc.get("_id") if isinstance(doc, dict) else "?"
+        report_damaged(self._location(), run_id, f"{self.runs.name} document", problem)
+        return None
+
+    def _location(self) -> str:
+        return f"the MongoDB database {self.db.name!r}"
 
     def iter_records(self) -> Iterator[dict]:
         for doc in self.runs.find({}, {"captured_out": 0}):
-            yield self._record(doc)
+            record = self._checked(doc)
+            if record is not None:
+                yield record
 
     def find_records(self, query, sort, limit, dead_after):
         try:
@@ -225,7 +261,9 @@ class MongoReader(StoreBackend):
         for doc in self.runs.aggregate(pipeline):
             for key in [k for k in doc if k.startswith("_sacred_")]:
                 doc.pop(key)
-            record = self._record(doc)
+            record = self._checked(doc)
+            if record is None:
+                continue
             if record.get("status") == "RUNNING":
                 last = record.get("heartbeat") or record.get("start_time")
                 if isinstance(last, datetime.datetime) and last.replace(tzinfo=None) < limit_time:
@@ -235,7 +273,17 @@ class MongoReader(StoreBackend):
 
     def get_record(self, run_id: Any) -> dict | None:
         doc = self.runs.find_one({"_id": self._key(run_id)}, {"captured_out": 0})
-        return self._record(doc) if doc is not None else None
+        if doc is None:
+            return None
+        record = self._record(doc)
+        problem = record_problem(record)
+        if problem is not None:
+            raise DamagedRunError(
+                damage_message(self._location(), run_id, f"{self.runs.name} document", problem)
+                + ". Repair the document or delete the run.",
+                run_id=run_id,
+            )
+        return record
 
     def _key(self, run_id: Any) -> Any:
         if isinstance(run_id, str) and run_id.isdigit():
@@ -268,18 +316,51 @@ class MongoReader(StoreBackend):
     def metric_names(self, run_id: Any) -> list[str]:
         return sorted(self.metrics_collection.distinct("name", {"run_id": self._key(run_id)}))
 
+    def _read_file(self, run_id: Any, file_id: Any, what: str, name: str) -> bytes:
+        import gridfs
+
+        try:
+            return self.fs.get(file_id).read()
+        except gridfs.errors.NoFile:
+            raise StoreError(
+                f"Run {run_id}: the {what} {name!r} is missing from GridFS (file id {file_id})."
+            ) from None
+
     def read_artifact(self, run_id: Any, name: str) -> bytes:
         for artifact in self._doc(run_id, {"artifacts": 1}).get("artifacts") or []:
             if isinstance(artifact, dict) and artifact.get("name") == name:
-                return self.fs.get(artifact["file_id"]).read()
+                return self._read_file(run_id, artifact.get("file_id"), "artifact", name)
         raise StoreError(f"Run {run_id} has no artifact {name!r}.")
 
     def read_source(self, run_id: Any, name: str) -> bytes:
         doc = self._doc(run_id, {"experiment.sources": 1})
-        for source_name, file_id in (doc.get("experiment") or {}).get("sources") or []:
-            if source_name == name and file_id is not None:
-                return self.fs.get(file_id).read()
+        for entry in (doc.get("experiment") or {}).get("sources") or []:
+            if isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] == name:
+                if entry[1] is not None:
+                    return self._read_file(run_id, entry[1], "source", name)
         raise StoreError(f"Run {run_id} has no stored source {name!r}.")
+
+    def read_resource(self, run_id: Any, name: str) -> bytes:
+        """Ours store [filename, file id]; the original release [filename, md5], with
+        the file in GridFS under its filename (when the driver stored it)."""
+        from bson import ObjectId
+
+        doc = self._doc(run_id, {"resources": 1})
+        for entry in doc.get("resources") or []:
+            if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] == name):
+                continue
+            if isinstance(entry[1], ObjectId):
+                return self._read_file(run_id, entry[1], "resource", name)
+            found = self.fs.find_one({"filename": name, "md5": entry[1]})
+            if found is None:
+                found = self.fs.find_one({"filename": name, "metadata.md5": entry[1]})
+            if found is not None:
+                return found.read()
+            raise StoreError(
+                f"Run {run_id}: the content of the resource {name!r} (md5 {entry[1]}) is not "
+                "in GridFS; the observer that wrote the run did not keep it."
+            )
+        raise StoreError(f"Run {run_id} has no stored resource {name!r}.")
 
     def delete(self, run_id: Any) -> None:
         doc = self._doc(run_id, {"artifacts": 1})

@@ -1,6 +1,7 @@
-"""The TinyDB backend: TinyDbObserver and TinyDbReader (observer.py); the store reader
+"""The TinyDB backend: TinyDbObserver (observer.py); TinyDbReader and the store reader
 (reader.py)."""
 
-from sacred.observers.tinydb_hashfs.observer import TinyDbObserver, TinyDbReader
+from sacred.observers.tinydb_hashfs.observer import TinyDbObserver
+from sacred.observers.tinydb_hashfs.reader import TinyDbReader
 
 __all__ = ["TinyDbObserver", "TinyDbReader"]

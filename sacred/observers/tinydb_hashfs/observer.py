@@ -28,24 +28,20 @@ store with many runs does not open thousands of files.
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
 import os
-import re
 import sys
 import tempfile
-import textwrap
 import uuid
 from typing import Any
 
-from sacred.exceptions import ObserverError, QueryError, StoreError
+from sacred.exceptions import ObserverError
 from sacred.observers._record import RecordObserver, may_take_over
 from sacred.serializer import flatten
 
 __all__ = [
     "TinyDbObserver",
-    "TinyDbReader",
     "BufferedReaderWrapper",
     "open_tinydb",
     "RUNS_TABLE",
@@ -428,141 +424,11 @@ class TinyDbObserver(RecordObserver):
         return self.basedir if self.basedir is not None else id(self._db)
 
 
-class TinyDbReader:
-    """Query a TinyDbObserver's directory: metadata, files and summary reports."""
+def __getattr__(name: str) -> Any:
+    # TinyDbReader lives in reader.py (one reader of the layout, shared with
+    # sacred.store); importing it from here still works.
+    if name == "TinyDbReader":
+        from sacred.observers.tinydb_hashfs.reader import TinyDbReader
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = os.path.abspath(os.fspath(path))
-        if not os.path.isfile(os.path.join(self.path, "metadata.json")):
-            raise StoreError(
-                f"No TinyDB store at {self.path!r} (no metadata.json there). Give the "
-                "directory passed to TinyDbObserver or -t (default: runs_db)."
-            )
-        self.db, self.fs = open_tinydb(self.path)
-        self.runs = self.db.table(RUNS_TABLE)
-
-    def search(self, *args: Any, **kwargs: Any) -> list:
-        return self.fetch_metadata(*args, **kwargs)
-
-    def fetch_metadata(
-        self, exp_name: str | None = None, query: Any = None, indices: int | list[int] | None = None
-    ) -> list[dict]:
-        """Runs selected by indices (like list indexing, in the order run), exp_name (a
-        regular expression searched in the name; a string that is no valid regular
-        expression matches as a substring) or a TinyDB query; all runs if none."""
-        from tinydb import Query
-
-        selectors = {"exp_name": exp_name, "query": query, "indices": indices}
-        given = [name for name, value in selectors.items() if value is not None]
-        if len(given) > 1:
-            raise QueryError(
-                "TinyDbReader: give only one of exp_name, query and indices "
-                f"(got {', '.join(given)})"
-            )
-        if indices is not None:
-            documents = self.runs.all()
-            picks = [indices] if isinstance(indices, int) else list(indices)
-            try:
-                return [documents[i] for i in picks]
-            except IndexError:
-                raise IndexError(
-                    f"index out of range: the store holds {len(documents)} runs"
-                ) from None
-        if exp_name is not None:
-            try:
-                pattern = re.compile(exp_name)
-            except re.error:
-                pattern = re.compile(re.escape(exp_name))
-            return self.runs.search(
-                Query().experiment.name.test(lambda name: bool(pattern.search(name or "")))
-            )
-        if query is not None:
-            return self.runs.search(query)
-        return self.runs.all()
-
-    def fetch_files(
-        self, exp_name: str | None = None, query: Any = None, indices: int | list[int] | None = None
-    ) -> list[dict]:
-        """[{date, exp_id, exp_name, sources: {name: file}, artifacts: ..., resources: ...}]"""
-        results = []
-        for entry in self.fetch_metadata(exp_name, query, indices):
-            item = {
-                "date": entry.get("start_time"),
-                "exp_id": entry["_id"],
-                "exp_name": entry["experiment"]["name"],
-            }
-            for kind, records in (
-                ("sources", entry["experiment"].get("sources", [])),
-                ("artifacts", entry.get("artifacts", [])),
-                ("resources", entry.get("resources", [])),
-            ):
-                files = {record[0]: record[-1] for record in records if record[-1] is not None}
-                if files:
-                    item[kind] = files
-            results.append(item)
-        return results
-
-    def fetch_report(
-        self, exp_name: str | None = None, query: Any = None, indices: int | list[int] | None = None
-    ) -> list[str]:
-        """Summary reports (text) of the selected runs."""
-        return [_report(entry) for entry in self.fetch_metadata(exp_name, query, indices)]
-
-
-def _duration(entry: dict) -> str:
-    start, stop = entry.get("start_time"), entry.get("stop_time")
-    if not isinstance(start, datetime.datetime) or not isinstance(stop, datetime.datetime):
-        return "unknown"
-    seconds = (stop - start).total_seconds()
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{int(hours)}:{int(minutes)}:{seconds:.1f}"
-
-
-def _block(lines: list[str]) -> str:
-    return "\n".join("    " + line for line in lines) if lines else "    None"
-
-
-def _report(entry: dict) -> str:
-    start = entry.get("start_time")
-    date = start.strftime("%a %d %b %Y") if isinstance(start, datetime.datetime) else "unknown"
-    parameters = [f"{k}: {v}" for k, v in sorted(entry.get("config", {}).items())]
-    result = entry.get("result")
-    rule = "-" * 49
-    return textwrap.dedent("""\
-        {rule}
-        Experiment: {name}
-        {rule}
-        ID: {id}
-        Date: {date}    Duration: {duration}
-
-        Parameters:
-        {parameters}
-
-        Result:
-        {result}
-
-        Dependencies:
-        {dependencies}
-
-        Resources:
-        {resources}
-
-        Source Files:
-        {sources}
-
-        Outputs:
-        {outputs}
-        """).format(
-        rule=rule,
-        name=entry["experiment"]["name"],
-        id=entry["_id"],
-        date=date,
-        duration=_duration(entry),
-        parameters=_block(parameters),
-        result=_block([str(result)] if result is not None else []),
-        dependencies=_block(entry["experiment"].get("dependencies", [])),
-        resources=_block([r[0] for r in entry.get("resources", [])]),
-        sources=_block([s[0] for s in entry["experiment"].get("sources", [])]),
-        outputs=_block([a[0] for a in entry.get("artifacts", [])]),
-    )
+        return TinyDbReader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
