@@ -87,10 +87,14 @@ class MetricsBuffer(list):
             return {}
         points = self[:count]
         del self[:count]
-        if len(set(map(_NAME, points))) == 1:
+        names = dict.fromkeys(map(_NAME, points))  # in the order first logged
+        if len(names) == 1:
             groups: list[tuple[str, list]] = [(points[0][0], points)]
-        else:  # a stable sort keeps each metric's measurements in logging order
-            points.sort(key=_NAME)
+        else:
+            # Metrics in the order first logged (as the original delivers them); a
+            # stable sort keeps each metric's measurements in logging order.
+            rank = {name: i for i, name in enumerate(names)}
+            points.sort(key=lambda point: rank[point[0]])
             groups = [(name, list(group)) for name, group in groupby(points, key=_NAME)]
         result = {}
         last_step = self._last_step

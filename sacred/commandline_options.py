@@ -333,6 +333,7 @@ mongo_db_option = _backend_option("mongodb")
 file_storage_option = _backend_option("file")
 tiny_db_option = _backend_option("tinydb")
 sql_option = _backend_option("sql")
+s3_option = _backend_option("s3")
 
 
 @_option("-d", "--debug", is_flag=True)
@@ -445,6 +446,7 @@ DEFAULT_OPTIONS: list[CLIOption] = [
     file_storage_option,
     tiny_db_option,
     sql_option,
+    s3_option,
     debug_option,
     pdb_option,
     beat_interval_option,

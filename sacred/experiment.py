@@ -191,8 +191,9 @@ class Experiment(Ingredient):
             {
                 "command": command_name,
                 "options": _stored_options(opts, all_options),
-                "config_updates": copy.deepcopy(config_updates or {}),
+                # the order the original stores them in (Mongo, TinyDB keep it)
                 "named_configs": list(named_configs),
+                "config_updates": copy.deepcopy(config_updates or {}),
             }
         )
         if meta_info:
@@ -352,13 +353,13 @@ def _exit_for_failed_run(run: Run, exc: BaseException, program: str) -> None:
         # says all, a trace would only confuse. (A bug in sacred, an exception of
         # another type, keeps its trace.)
         _exit_with_message(program, str(exc), EXIT_FAILED)
-    if run.fail_trace:
-        print("".join(run.fail_trace), file=sys.stderr, end="")
-    elif run.start_time is None:
-        # The run did not start: an error in a config scope, a hook or an observer.
+    if run.fail_trace or run.start_time is None:
+        # A failed run, or one that did not start (an error in a config scope, a hook
+        # or an observer): the trace without sacred's own frames unless --debug.
         from sacred._traceback import format_filtered_stacktrace
 
-        print("".join(format_filtered_stacktrace(exc)), file=sys.stderr, end="")
+        trace = format_filtered_stacktrace(exc, filter_traceback=not run.debug)
+        print("".join(trace), file=sys.stderr, end="")
     if isinstance(exc, KeyboardInterrupt):
         sys.exit(EXIT_INTERRUPTED)
     if type(exc).__name__ == "_Terminated":

@@ -253,12 +253,14 @@ class Run:
             capture_mode = SETTINGS.CAPTURE_MODE if self.observers else "no"
         self.capture_mode = capture_mode
 
-        self.run_logger.info("Running command '%s'", self._command())
         previous_sigterm = self._install_sigterm_handler()
         output = None
         try:
             with capture_output(capture_mode) as output:
                 self._output = output
+                # Logged inside the capture: the stored output holds the run's log
+                # lines from "Running command" to "Completed after", as the original's.
+                self.run_logger.info("Running command '%s'", self._command())
                 try:
                     self._start()
                     for hook in self.pre_run_hooks:
@@ -266,6 +268,8 @@ class Run:
                     self.result = self.main_function(*args)
                     for hook in self.post_run_hooks:
                         hook()
+                    self.stop_time = utc_now()
+                    self._log_completion()
                 finally:
                     self._stop_heartbeats()
                     self._output = None
@@ -393,16 +397,16 @@ class Run:
             return
         self._beat(final=True)
 
+    def _log_completion(self) -> None:
+        if self.result is not None:
+            self.run_logger.info("Result: %s", self.result)
+        self.run_logger.info("Completed after %s", td_format(self.stop_time - self.start_time))
+
     def _complete(self) -> None:
-        self.stop_time = utc_now()
         self._final_beat()
         self.status = RunStatus.COMPLETED.value
         self._dispatcher.emit_final("completed_event", stop_time=self.stop_time, result=self.result)
         self._dispatcher.join()
-        elapsed = self.stop_time - self.start_time
-        if self.result is not None:
-            self.run_logger.info("Result: %s", self.result)
-        self.run_logger.info("Completed after %s", td_format(elapsed))
 
     def _end_with_exception(self, exc: BaseException) -> None:
         self.stop_time = utc_now()
@@ -420,7 +424,9 @@ class Run:
             self.run_logger.warning("Aborted after %s with status %s!", elapsed, status)
             return
         self.status = RunStatus.FAILED.value
-        self.fail_trace = format_filtered_stacktrace(exc, filter_traceback=not self.debug)
+        # Stored whole, as the original stores it; the console shows it without
+        # sacred's frames (experiment.py).
+        self.fail_trace = format_filtered_stacktrace(exc, filter_traceback=False)
         self._dispatcher.emit_final(
             "failed_event", fail_time=self.stop_time, fail_trace=self.fail_trace
         )

@@ -49,6 +49,7 @@ DOCUMENTED = [
     ("-F", "--file_storage", "BASEDIR"),
     ("-t", "--tiny_db", "BASEDIR"),
     ("-s", "--sql", "DB_URL"),
+    ("-S", "--s3", "BUCKET_PATH"),  # not in the documented listing; 0.8.7 has it
     ("-d", "--debug", None),
     ("-D", "--pdb", None),
     ("-b", "--beat_interval", "BEAT_INTERVAL"),

@@ -627,6 +627,7 @@ ORIGINAL_OPTION_KEYS = [
     "--print-config",
     "--priority",
     "--queue",
+    "--s3",
     "--sql",
     "--tiny_db",
     "--unobserved",

@@ -95,6 +95,20 @@ BACKENDS: tuple[Backend, ...] = (
         reader="sacred.observers.sql.reader:SqlReader",
         schemes=("sqlite", "postgresql", "postgres", "mysql", "mariadb"),
     ),
+    Backend(
+        kind="s3",
+        observer="sacred.observers.s3_observer:S3Observer",
+        short_flag="-S",
+        long_flag="--s3",
+        metavar="BUCKET_PATH",
+        help="""Add an S3 observer that stores runs under BUCKET_PATH (s3://bucket/basedir).
+
+        The region comes from your AWS configuration. Needs boto3.
+        """,
+        extra="s3",
+        driver="boto3",
+        reader=None,
+    ),
 )
 
 

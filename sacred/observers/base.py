@@ -89,7 +89,7 @@ class RunObserver:
 
     def interrupted_event(self, interrupt_time: datetime.datetime, status: str) -> None:
         """The run was interrupted (KeyboardInterrupt, SIGTERM or a SacredInterrupt);
-        ``status`` is INTERRUPTED, TIMED_OUT or a custom status."""
+        ``status`` is INTERRUPTED, TIMEOUT or a custom status."""
 
     def failed_event(self, fail_time: datetime.datetime, fail_trace: list[str]) -> None:
         """The run raised an exception."""

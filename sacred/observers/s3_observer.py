@@ -76,6 +76,18 @@ class S3Observer(BucketObserver):
         self.s3: Any = None
 
     @classmethod
+    def from_cli(cls, value: str) -> S3Observer:
+        """``-S s3://bucket/basedir`` (the ``s3://`` may be left out)."""
+        path = value.removeprefix("s3://").strip("/")
+        bucket, _, basedir = path.partition("/")
+        if not basedir:
+            raise ValueError(
+                f"--s3 needs s3://bucket/basedir, not {value!r}: name the directory "
+                "inside the bucket that holds the runs."
+            )
+        return cls(bucket, basedir)
+
+    @classmethod
     def create(
         cls, bucket: str, basedir: str, region: str | None = None, **kwargs: Any
     ) -> S3Observer:

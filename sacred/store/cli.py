@@ -88,8 +88,8 @@ _STATUS_STYLE = {
     "FAILED": "red",
     "RUNNING": "cyan",
     "INTERRUPTED": "yellow",
-    "TIMED_OUT": "yellow",
     "TIMEOUT": "yellow",
+    "TIMED_OUT": "yellow",
     "QUEUED": "blue",
     "PROBABLY_DEAD": "magenta",
 }

@@ -84,14 +84,12 @@ def test_run_json_fields(stores, run):
         assert ours_run["fail_trace"][-1] == original_run["fail_trace"][-1] == FAIL_LINE
 
 
-@pytest.mark.xfail(strict=True, reason="needs core fix: the traceback's first line")
 def test_fail_trace_header(stores):
     original, ours, _ = stores
     first = load(ours / "2" / "run.json")["fail_trace"][0]
     assert first == load(original / "2" / "run.json")["fail_trace"][0]
 
 
-@pytest.mark.xfail(strict=True, reason="needs core fix: the TIMEOUT status string")
 def test_the_timeout_status(stores):
     original, ours, _ = stores
     assert load(ours / "4" / "run.json")["status"] == load(original / "4" / "run.json")["status"]
@@ -103,7 +101,6 @@ def test_status(stores, run):
     assert load(ours / run / "run.json")["status"] == load(original / run / "run.json")["status"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs core meta fix")
 @pytest.mark.parametrize("run", ["1", "2", "3", "4"])
 def test_meta(stores, run):
     original, ours, _ = stores
@@ -170,7 +167,6 @@ def test_captured_output_holds_what_the_run_printed(stores):
         assert line in ours_lines
 
 
-@pytest.mark.xfail(strict=True, reason="needs core fix: the run's log lines in captured output")
 def test_captured_output_is_the_originals(stores):
     original, ours, _ = stores
     assert (ours / "1" / "cout.txt").read_text() == (original / "1" / "cout.txt").read_text()

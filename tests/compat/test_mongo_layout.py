@@ -133,7 +133,6 @@ def test_the_queued_run(stores):
     assert same(dict(doc["config"], seed=0), dict(original_doc["config"], seed=0))
 
 
-@pytest.mark.xfail(strict=True, reason="needs core fix: metrics delivered in logging order")
 def test_metrics_in_the_order_first_logged(stores):
     original, ours, _ = stores
     assert [(m["run_id"], m["name"]) for m in ours["metrics"]] == [
@@ -147,13 +146,11 @@ def test_status(stores, index):
     assert ours["runs"][index]["status"] == original["runs"][index]["status"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs core fix: the TIMEOUT status string")
 def test_the_timeout_status(stores):
     original, ours, _ = stores
     assert ours["runs"][3]["status"] == original["runs"][3]["status"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs core meta fix")
 def test_meta(stores):
     original, ours, _ = stores
     for doc, original_doc in zip(ours["runs"], original["runs"]):

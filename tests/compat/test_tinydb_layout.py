@@ -77,13 +77,11 @@ def test_fields_of_the_started_runs(stores):
     assert runs[1]["status"] == original_runs[1]["status"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs core fix: the TIMEOUT status string")
 def test_the_timeout_status(stores):
     original, ours, _ = stores
     assert documents(ours)[1][3]["status"] == documents(original)[1][2]["status"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs core meta fix")
 def test_meta(stores):
     original, ours, _ = stores
     _, runs = documents(ours)
@@ -111,7 +109,7 @@ def test_each_store_is_read_by_the_readers(stores, tmp_path):
     shutil.copytree(original, tmp_path / "original")
     for store, statuses in (
         (tmp_path / "original", ["COMPLETED", "FAILED", "TIMEOUT"]),
-        (ours, ["COMPLETED", "FAILED", "QUEUED", "TIMED_OUT"]),
+        (ours, ["COMPLETED", "FAILED", "QUEUED", "TIMEOUT"]),
     ):
         reader = TinyDbReader(store)
         runs = reader.fetch_metadata()

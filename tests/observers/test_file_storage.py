@@ -112,7 +112,7 @@ def test_completed_run_writes_the_documented_files(tmp_path):
     [
         ("fail", "FAILED", ValueError),
         ("interrupt", "INTERRUPTED", KeyboardInterrupt),
-        ("timeout", "TIMED_OUT", TimeoutInterrupt),
+        ("timeout", "TIMEOUT", TimeoutInterrupt),
         ("custom", "OUT_OF_BUDGET", SacredInterrupt),
     ],
 )

@@ -168,7 +168,7 @@ def make_experiment(tmp_path, observer):
         ("ok", "COMPLETED", None),
         ("fail", "FAILED", ValueError),
         ("interrupt", "INTERRUPTED", KeyboardInterrupt),
-        ("timeout", "TIMED_OUT", TimeoutInterrupt),
+        ("timeout", "TIMEOUT", TimeoutInterrupt),
     ],
 )
 def test_statuses_metrics_info_and_output(tmp_path, mode, status, exception):
