@@ -212,8 +212,23 @@ def replay_into(dump_path: str, target: str, *, new_id: bool = False, out: Any =
         _remove_partial_record(target, start, out)
     observer = observer_for(target)
     run_id = replay_dump(dump_path, observer, new_id=new_id)
-    print(f"replayed run {run_id} from {dump_path} into {target}", file=out)
+    print(
+        f"replayed run {run_id} ({_final_status(dump_path)}) from {dump_path} into {target}",
+        file=out,
+    )
     return run_id
+
+
+def _final_status(dump_path: str) -> str:
+    status = "RUNNING"  # a run killed during the outage never ended
+    for item in read_dump(dump_path):
+        if item["event"] == "completed_event":
+            status = "COMPLETED"
+        elif item["event"] == "failed_event":
+            status = "FAILED"
+        elif item["event"] == "interrupted_event":
+            status = str(item["kwargs"].get("status") or "INTERRUPTED")
+    return status
 
 
 def main_replay(args: Any) -> int:

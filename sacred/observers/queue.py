@@ -249,14 +249,15 @@ class QueueObserver(RunObserver):
             detail = "" if exc is None else f": {' '.join(str(exc).split())[:300]}"
             self.incomplete_record = (
                 f"{type(self._observer).__name__} could not store run {self._run_id} "
-                f"({reason}{detail}); the whole run is in {self.dump_path}"
+                f"({reason}{detail})"
             )
             logger.error(
-                "QueueObserver gave up after %.0f s without a successful delivery: %s. "
-                "The run goes on and everything it reports is kept in that dump. When the "
-                "store is reachable again, deliver it with:\n    %s%s",
+                "QueueObserver gave up after %g s without a successful delivery: %s. The "
+                "run goes on; everything it reports is kept in the dump %s. When the store "
+                "is reachable again, deliver it with:\n    %s%s",
                 self.give_up_after,
                 self.incomplete_record,
+                self.dump_path,
                 self._replay_command(),
                 _password_note(self._observer),
             )
@@ -355,7 +356,7 @@ class QueueObserver(RunObserver):
         if self._gave_up:
             self._close_journal(keep=True)
             logger.error(
-                "The run ended, but %s. Its record is complete in the dump %s; store it "
+                "The run ended, but %s. Its complete record is in the dump %s; store it "
                 "with:\n    %s%s",
                 self.incomplete_record,
                 self.dump_path,

@@ -610,7 +610,7 @@ def test_replay_refuses_to_overwrite_another_run(tmp_path):
     assert "--new-id" in refused.stderr
     accepted = _sacred("replay", str(dump), str(tmp_path / "runs"), "--new-id")
     assert accepted.returncode == 0, accepted.stderr
-    assert "replayed run 2" in accepted.stdout
+    assert "replayed run 2 (COMPLETED)" in accepted.stdout
     from sacred.store import open_store
 
     with open_store(tmp_path / "runs") as store:
