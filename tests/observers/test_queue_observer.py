@@ -618,3 +618,76 @@ def test_replay_refuses_to_overwrite_another_run(tmp_path):
             (1, "other", "COMPLETED", 1),
             (2, "mine", "COMPLETED", 5),
         ]
+
+
+KILLED_SCRIPT = """
+import sys
+from sacred import Experiment
+from sacred.observers import QueueObserver, SqlObserver
+
+ex = Experiment("killed")
+ex.observers.append(
+    QueueObserver(SqlObserver(sys.argv[1]), interval=0.05, dump_dir=sys.argv[2])
+)
+
+
+@ex.main
+def main(_run):
+    i = 0
+    while True:
+        _run.log_scalar("x", i)
+        if i % 1000 == 0:
+            print("line", i, flush=True)
+        i += 1
+
+
+ex.run(options={"--loglevel": "ERROR", "--beat_interval": 0.05})
+"""
+
+
+def _journaled_points_and_output(journals) -> bool:
+    for journal in journals.iterdir():
+        complete = journal.read_text().split("\n")[:-1]  # the last one may be half-written
+        metrics = any('"event": "log_metrics"' in line for line in complete)
+        output = any('"event": "heartbeat_event"' in line and "line 0" in line for line in complete)
+        return metrics and output
+    return False
+
+
+def test_the_journal_of_a_killed_run_replays_as_a_run_that_never_ended(tmp_path):
+    import signal
+
+    pytest.importorskip("sqlalchemy")
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_SCRIPT)
+    journals = tmp_path / "journals"
+    process = subprocess.Popen(
+        [sys.executable, str(script), f"sqlite:///{tmp_path / 'runs.db'}", str(journals)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert process.stdout.readline().startswith("line 0")  # the run is going
+        deadline = time.monotonic() + STATE_TIMEOUT  # hang guard only
+        while time.monotonic() < deadline:  # wait until points and output were journaled
+            if _journaled_points_and_output(journals):
+                break
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=STATE_TIMEOUT)
+    (journal,) = list(journals.iterdir())  # left behind: nothing ended the run
+
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    replayed = _sacred("replay", str(journal), fresh)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "(RUNNING)" in replayed.stdout
+    from sacred.store import open_store
+
+    with open_store(fresh) as store:
+        (run,) = store.find()
+        assert run.status in ("RUNNING", "PROBABLY_DEAD")
+        steps = list(run.metrics.raw("x")["steps"])
+        assert len(steps) > 0 and steps == list(range(len(steps)))
+        assert run.captured_out.startswith("line 0\n")
