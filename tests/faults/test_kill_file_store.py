@@ -58,3 +58,7 @@ def test_a_killed_run_leaves_a_readable_record(trial, killer, artifact_content, 
             assert "line 290 héllo ✓\n" in run.captured_out
         else:
             assert run.captured_out == run.captured_out.strip("\0")
+
+    if record["status"] == "RUNNING":  # its last heartbeat is readable: old enough, it reads dead
+        with open_store(str(basedir), dead_after=0) as store:
+            assert store.get(1).status == "PROBABLY_DEAD"

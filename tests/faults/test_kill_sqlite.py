@@ -49,3 +49,7 @@ def test_a_killed_run_leaves_a_sound_database(trial, killer, artifact_content, t
             assert run.result == 300
             assert len(run.metrics["x"]) == 300
             assert len(lines) == 30 and lines[-1] == "line 290 héllo ✓\n"
+
+    if status == "RUNNING":  # its last heartbeat is readable: old enough, it reads dead
+        with open_store(database_of(tmp_path), dead_after=0) as store:
+            assert store.get(1).status == "PROBABLY_DEAD"
