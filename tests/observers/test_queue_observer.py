@@ -96,7 +96,7 @@ class TcpProxy:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Waits for a state of the run; only reached when something is broken (a hang guard).
-STATE_TIMEOUT = 60.0
+STATE_TIMEOUT = 180.0
 
 
 def read_dump(path) -> list[dict]:
@@ -691,3 +691,13 @@ def test_the_journal_of_a_killed_run_replays_as_a_run_that_never_ended(tmp_path)
         steps = list(run.metrics.raw("x")["steps"])
         assert len(steps) > 0 and steps == list(range(len(steps)))
         assert run.captured_out.startswith("line 0\n")
+
+
+def test_replay_says_which_targets_it_can_build(tmp_path, make_recorder):
+    ex, observer = _dead_run(make_recorder, tmp_path, lambda: 1)
+    ex.run(options=QUIET)
+    refused = _sacred("replay", observer.dump_path, "s3://bucket/runs")
+    assert refused.returncode == 1
+    assert "unknown scheme 's3'" in refused.stderr and "sqlite:///runs.db" in refused.stderr
+    missing = _sacred("replay", str(tmp_path / "nope.jsonl"), str(tmp_path / "runs"))
+    assert missing.returncode == 1 and "Cannot read the dump" in missing.stderr
