@@ -524,7 +524,17 @@ def test_a_database_gone_for_good_ends_the_process_with_a_replay_command(postgre
     go = tmp_path / "go"
     dumps = tmp_path / "dumps"
     process = subprocess.Popen(
-        [sys.executable, str(script), proxied, str(dumps), str(go), "with", "lr=0.25"],
+        [
+            sys.executable,
+            str(script),
+            proxied,
+            str(dumps),
+            str(go),
+            "-b",
+            "0.05",
+            "with",
+            "lr=0.25",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
