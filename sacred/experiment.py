@@ -242,6 +242,10 @@ class Experiment(Ingredient):
             if run.debug or run.pdb:
                 raise
             _exit_for_failed_run(run, exc, program)
+        # An observer that could not store the run (a QueueObserver that gave up and
+        # left a dump; it logged where) makes the command fail: the record is not there.
+        if any(getattr(o, "incomplete_record", None) for o in run.observers):
+            sys.exit(EXIT_FAILED)
         return run
 
     def _run_from_argv(self, args: list[str], program: str) -> Run | None:

@@ -7,6 +7,7 @@
     sacred delete STORE ID... [--yes]
     sacred tag STORE ID TAG... [--remove]
     sacred note STORE ID TEXT
+    sacred replay DUMP URL [--new-id]
 
 Tables are drawn with rich (imported only here); ``--json`` prints machine-readable
 output. Mistakes (unknown store, bad query, missing run) print one message and exit
@@ -392,6 +393,12 @@ def _parser() -> argparse.ArgumentParser:
     p = add("note", cmd_note, "set the note of a run")
     p.add_argument("id")
     p.add_argument("text")
+    # Not a query: delivers a QueueObserver dump into a store (sacred/observers/_replay.py).
+    text = "store a run that a QueueObserver left in a dump (DUMP) in a store (URL)"
+    p = sub.add_parser("replay", help=text, description=text)
+    p.add_argument("dump", metavar="DUMP", help="the dump file the run's log names")
+    p.add_argument("store", metavar="URL", help="a database URL, mongodb://host/db, or a directory")
+    p.add_argument("--new-id", action="store_true", help="give the run a new id there")
     return parser
 
 
@@ -458,6 +465,10 @@ def _print_warnings(caught: list) -> None:
 
 
 def _run(args) -> int:
+    if args.command == "replay":
+        from sacred.observers._replay import main_replay
+
+        return main_replay(args)
     from sacred.store import open_store
 
     options = {} if args.dead_after is None else {"dead_after": args.dead_after}
