@@ -68,6 +68,10 @@ def _is_row_id(_id: Any) -> bool:
     return isinstance(_id, int) and _id >= 0 or isinstance(_id, str) and _id.isdigit()
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
 def _read(filename: str) -> bytes:
     with open(filename, "rb") as f:
         return f.read()
@@ -94,7 +98,9 @@ class SqlObserver(RunObserver):
         """
         import sqlalchemy as sa
 
-        from sacred.observers.sql.schema import create_tables, get_tables
+        from sacred.observers.sql.schema import get_tables
+        from sacred.observers.sql.urls import driver_url
+        from sacred.observers.sql.versioning import SchemaVersionError, ensure_schema
 
         owns_engine = engine is None
         if engine is None:
@@ -104,7 +110,7 @@ class SqlObserver(RunObserver):
                     "or -s sqlite:///runs.db"
                 )
             try:
-                engine = sa.create_engine(url, **engine_kwargs)
+                engine = sa.create_engine(driver_url(url), **engine_kwargs)
             except (sa.exc.ArgumentError, ValueError) as exc:
                 raise ObserverError(
                     f"SqlObserver cannot use the database URL {url!r} ({exc}). URLs look "
@@ -122,12 +128,25 @@ class SqlObserver(RunObserver):
                 database = engine.url.database
                 is_new_file = bool(database) and not os.path.exists(database)
                 self._durable_by_checkpoint = use_write_ahead_log(engine, is_new_file)
-            create_tables(engine)
-        except sa.exc.OperationalError as exc:
+            else:
+                with engine.connect():
+                    pass
+        except sa.exc.DBAPIError as exc:
+            # Only here, opening the connection, is the server or the URL to blame.
             raise ObserverError(
                 f"SqlObserver could not open the database {self.url} "
-                f"({' '.join(str(exc.orig or exc).split())}). Check that the server is running and "
+                f"({_one_line(exc)}). Check that the server is running and "
                 "the URL (user, host, port, database name) is right."
+            ) from None
+        try:
+            ensure_schema(engine)
+        except SchemaVersionError as exc:
+            raise ObserverError(f"SqlObserver: {exc}") from None
+        except (sa.exc.SQLAlchemyError, TimeoutError) as exc:
+            raise ObserverError(
+                f"SqlObserver could not create or migrate its tables in {self.url} "
+                f"({_one_line(exc)}). The database was reached; check that the user may "
+                "create tables there."
             ) from None
         self.run_id: int | None = None
         self._uid: Any = None
