@@ -7,6 +7,7 @@
     sacred delete STORE ID... [--yes]
     sacred tag STORE ID TAG... [--remove]
     sacred note STORE ID TEXT
+    sacred migrate URL [--to URL2] [--drop-legacy]
 
 Tables are drawn with rich (imported only here); ``--json`` prints machine-readable
 output. Mistakes (unknown store, bad query, missing run) print one message and exit
@@ -341,6 +342,13 @@ def _parser() -> argparse.ArgumentParser:
     p = add("note", cmd_note, "set the note of a run")
     p.add_argument("id")
     p.add_argument("text")
+    # `sacred migrate` works on a database, not on an opened store: see
+    # sacred/observers/sql/migrate.py.
+    migrate_help = "convert an SQL database to sacred's current layout (also the original's)"
+    p = sub.add_parser("migrate", help=migrate_help, description=migrate_help)
+    from sacred.observers.sql.migrate import add_arguments as add_migrate_arguments
+
+    add_migrate_arguments(p)
     return parser
 
 
@@ -361,6 +369,10 @@ def _join_sort_values(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(_join_sort_values(sys.argv[1:] if argv is None else list(argv)))
+    if args.command == "migrate":
+        from sacred.observers.sql.migrate import run_cli
+
+        return run_cli(args)
     from sacred.store import open_store
 
     options = {} if args.dead_after is None else {"dead_after": args.dead_after}
