@@ -122,6 +122,7 @@ class SqlObserver(RunObserver):
         self.priority = priority
         self.tables = get_tables()
         self._durable_by_checkpoint = False
+        self._owns_engine = owns_engine
         try:
             # An engine the user made keeps the user's settings.
             if owns_engine and engine.dialect.name == "sqlite":
@@ -336,7 +337,7 @@ class SqlObserver(RunObserver):
             found = self._find_run(_id)
             if found is not None:
                 raise self._taken(_id, found[1])
-        return self._insert_run(
+        queued_id = self._insert_run(
             ex_info,
             command,
             host_info,
@@ -346,6 +347,8 @@ class SqlObserver(RunObserver):
             status="QUEUED",
             queue_time=queue_time,
         )
+        self._finish()  # a queued run's record is complete
+        return queued_id
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
         runs = self.tables["runs"]
@@ -419,17 +422,26 @@ class SqlObserver(RunObserver):
         if self._durable_by_checkpoint:
             make_durable(self.engine)
 
+    def _finish(self) -> None:
+        """The run's record is complete: sync it, and close the pooled connections of an
+        engine the observer made (a process starting many runs, each with its own
+        observer, kept one connection per finished run open and ran into the server's
+        connection limit). The engine reconnects if the observer is used again."""
+        self._make_durable()
+        if self._owns_engine:
+            self.engine.dispose()
+
     def completed_event(self, stop_time, result):
         self._update_run(status="COMPLETED", stop_time=stop_time, result=to_json_value(result))
-        self._make_durable()
+        self._finish()
 
     def interrupted_event(self, interrupt_time, status):
         self._update_run(status=status, stop_time=interrupt_time)
-        self._make_durable()
+        self._finish()
 
     def failed_event(self, fail_time, fail_trace):
         self._update_run(status="FAILED", stop_time=fail_time, fail_trace=list(fail_trace))
-        self._make_durable()
+        self._finish()
 
     def resource_event(self, filename):
         import sqlalchemy as sa

@@ -170,7 +170,10 @@ def ensure_schema(engine: Any, *, allow_legacy: bool = False) -> SchemaState:
         state = read_state(conn)
     if state.kind == "current":
         return state
-    check_usable(state, engine, allow_legacy)
+    if state.kind == "newer":
+        check_usable(state, engine, allow_legacy)
+    # Other states are judged under the lock only: on MariaDB, whose DDL is not
+    # transactional, a process creating the tables shows them one by one.
     from sacred.observers.sql.locking import schema_lock
 
     with schema_lock(engine) as conn:
