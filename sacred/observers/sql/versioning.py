@@ -30,7 +30,9 @@ __all__ = [
     "SchemaState",
     "SchemaVersionError",
     "read_state",
+    "REVISIONS",
     "head_revision",
+    "script_revisions",
     "ensure_schema",
     "upgrade_schema",
 ]
@@ -58,19 +60,22 @@ class SchemaState:
     revision: str | None = None
 
 
-def _script() -> Any:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory(_MIGRATIONS)
+#: The revisions of migrations/versions, oldest first; the last is the schema this
+#: package writes. Spelled out so that the usual start (a database already current)
+#: needs no Alembic import; a test checks them against the scripts.
+REVISIONS = ("0001", "0002", "0003")
 
 
 def head_revision() -> str:
     """The newest revision this package knows."""
-    return _script().get_current_head()
+    return REVISIONS[-1]
 
 
-def _known_revisions() -> set[str]:
-    return {script.revision for script in _script().walk_revisions()}
+def script_revisions() -> list[str]:
+    """The revisions of the migration scripts, oldest first (read by Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    return [script.revision for script in ScriptDirectory(_MIGRATIONS).walk_revisions()][::-1]
 
 
 def read_state(conn: Any) -> SchemaState:
@@ -84,7 +89,7 @@ def read_state(conn: Any) -> SchemaState:
             return SchemaState("current", revision)
         if revision is None:  # the version table was created but never stamped
             return SchemaState("empty") if "runs" not in names else SchemaState("old", None)
-        if revision not in _known_revisions():
+        if revision not in REVISIONS:
             return SchemaState("newer", revision)
         return SchemaState("old", revision)
     if "runs" in names:

@@ -222,6 +222,12 @@ def test_sqlite_json_columns_of_the_earlier_layout_become_text(tmp_path):
         assert new == 10.0 and type(new) is float
 
 
+def test_the_known_revisions_are_those_of_the_scripts():
+    from sacred.observers.sql.versioning import REVISIONS, script_revisions
+
+    assert script_revisions() == list(REVISIONS)
+
+
 def test_the_migration_scripts_are_part_of_the_package():
     import importlib.util
     from pathlib import Path
