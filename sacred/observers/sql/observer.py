@@ -68,6 +68,11 @@ def _is_row_id(_id: Any) -> bool:
     return isinstance(_id, int) and _id >= 0 or isinstance(_id, str) and _id.isdigit()
 
 
+def _in_memory(engine: Any) -> bool:
+    """An SQLite database in memory lives as long as its connection: never dispose it."""
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(getattr(exc, "orig", None) or exc).split())
 
@@ -428,7 +433,7 @@ class SqlObserver(RunObserver):
         observer, kept one connection per finished run open and ran into the server's
         connection limit). The engine reconnects if the observer is used again."""
         self._make_durable()
-        if self._owns_engine:
+        if self._owns_engine and not _in_memory(self.engine):
             self.engine.dispose()
 
     def completed_event(self, stop_time, result):

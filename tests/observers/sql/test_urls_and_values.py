@@ -88,3 +88,28 @@ def test_a_failure_after_connecting_does_not_blame_the_server(tmp_path, monkeypa
 def test_a_server_that_cannot_be_reached_is_blamed():
     with pytest.raises(ObserverError, match="could not open the database.*server is running"):
         SqlObserver("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_an_in_memory_database_keeps_its_runs_after_they_end():
+    ex = Experiment("in_memory", save_git_info=False)
+    ex.main(lambda: 2.5)
+    observer = SqlObserver("sqlite://")
+    ex.observers.append(observer)
+    ex.run(options={"--loglevel": "WARNING"})
+    ex.run(options={"--loglevel": "WARNING"})
+    with observer.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT status, result FROM runs ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("COMPLETED", "2.5"), ("COMPLETED", "2.5")]
+
+
+def test_a_file_database_is_released_after_a_run_and_reused_by_the_next(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    ex = Experiment("reuse", save_git_info=False)
+    ex.main(lambda: 1.0)
+    observer = SqlObserver(url)
+    ex.observers.append(observer)
+    ex.run(options={"--loglevel": "WARNING"})
+    assert observer.engine.pool.checkedin() == 0  # the pool was closed at the end
+    ex.run(options={"--loglevel": "WARNING"})
+    with open_store(url) as store:
+        assert [r.status for r in store.find()] == ["COMPLETED", "COMPLETED"]
