@@ -34,6 +34,7 @@ from sacred.serializer import flatten
 __all__ = ["SqlObserver", "DEFAULT_SQL_PRIORITY", "to_json_value"]
 
 DEFAULT_SQL_PRIORITY = 40
+SQLITE_BUSY_TIMEOUT = 60.0  # seconds
 
 
 def to_json_value(value: Any) -> Any:
@@ -114,8 +115,13 @@ class SqlObserver(RunObserver):
                     "SqlObserver needs a database URL, e.g. SqlObserver('sqlite:///runs.db') "
                     "or -s sqlite:///runs.db"
                 )
+            url = driver_url(url)
+            if url.startswith("sqlite") and "connect_args" not in engine_kwargs:
+                # Wait longer than sqlite3's 5 s for another process's write lock: many
+                # runs starting at once on a busy machine queue up for it.
+                engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
             try:
-                engine = sa.create_engine(driver_url(url), **engine_kwargs)
+                engine = sa.create_engine(url, **engine_kwargs)
             except (sa.exc.ArgumentError, ValueError) as exc:
                 raise ObserverError(
                     f"SqlObserver cannot use the database URL {url!r} ({exc}). URLs look "
@@ -128,31 +134,36 @@ class SqlObserver(RunObserver):
         self.tables = get_tables()
         self._durable_by_checkpoint = False
         self._owns_engine = owns_engine
+        is_new_file = False
+        if owns_engine and engine.dialect.name == "sqlite":
+            database = engine.url.database
+            is_new_file = bool(database) and not os.path.exists(database)
+        try:
+            with engine.connect():
+                pass
+        except sa.exc.DBAPIError as exc:
+            # Only here, opening the connection, is the server or the URL to blame.
+            hint = (
+                "Check that the file's directory exists and is writable."
+                if engine.dialect.name == "sqlite"
+                else "Check that the server is running and the URL (user, host, port, "
+                "database name) is right."
+            )
+            raise ObserverError(
+                f"SqlObserver could not open the database {self.url} ({_one_line(exc)}). {hint}"
+            ) from None
         try:
             # An engine the user made keeps the user's settings.
             if owns_engine and engine.dialect.name == "sqlite":
-                database = engine.url.database
-                is_new_file = bool(database) and not os.path.exists(database)
                 self._durable_by_checkpoint = use_write_ahead_log(engine, is_new_file)
-            else:
-                with engine.connect():
-                    pass
-        except sa.exc.DBAPIError as exc:
-            # Only here, opening the connection, is the server or the URL to blame.
-            raise ObserverError(
-                f"SqlObserver could not open the database {self.url} "
-                f"({_one_line(exc)}). Check that the server is running and "
-                "the URL (user, host, port, database name) is right."
-            ) from None
-        try:
             ensure_schema(engine)
         except SchemaVersionError as exc:
             raise ObserverError(f"SqlObserver: {exc}") from None
         except (sa.exc.SQLAlchemyError, TimeoutError) as exc:
             raise ObserverError(
                 f"SqlObserver could not create or migrate its tables in {self.url} "
-                f"({_one_line(exc)}). The database was reached; check that the user may "
-                "create tables there."
+                f"({_one_line(exc)}). The database was reached, so this is not a "
+                "connection problem: check that the user may create tables there."
             ) from None
         self.run_id: int | None = None
         self._uid: Any = None
@@ -194,7 +205,12 @@ class SqlObserver(RunObserver):
                 inserted = conn.execute(t.insert().values(**unique, **values))
                 return inserted.inserted_primary_key[0], True
         except sa.exc.IntegrityError:  # another process inserted it meanwhile
-            return conn.execute(sa.select(t.c.id).where(where)).scalar_one(), False
+            # A locking read sees the row that process committed; a plain read would
+            # not on MariaDB (REPEATABLE READ keeps this transaction's first snapshot).
+            found = conn.execute(
+                sa.select(t.c.id).where(where).with_for_update(read=True)
+            ).scalar_one()
+            return found, False
 
     def _experiment_id(self, conn: Any, ex_info: dict) -> int:
         digest = _digest(

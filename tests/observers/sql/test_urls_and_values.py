@@ -113,3 +113,10 @@ def test_a_file_database_is_released_after_a_run_and_reused_by_the_next(tmp_path
     ex.run(options={"--loglevel": "WARNING"})
     with open_store(url) as store:
         assert [r.status for r in store.find()] == ["COMPLETED", "COMPLETED"]
+
+
+def test_an_sqlite_file_that_cannot_be_opened_points_at_the_directory(tmp_path):
+    with pytest.raises(ObserverError, match="could not open the database") as error:
+        SqlObserver(f"sqlite:///{tmp_path / 'missing' / 'runs.db'}")
+    assert "directory exists and is writable" in str(error.value)
+    assert "server is running" not in str(error.value)
