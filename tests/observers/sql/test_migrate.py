@@ -106,3 +106,46 @@ def test_nothing_to_migrate(tmp_path, capsys):
     sqlite3.connect(empty).close()
     assert sacred_main(["migrate", f"sqlite:///{empty}"]) == 1
     assert "holds no sacred runs" in capsys.readouterr().err
+
+
+def _copy_legacy_into(sqlite_path, url: str) -> None:
+    """The original's tables and rows, as its SqlObserver would have left them on
+    another server (its column types, made generic for the target dialect)."""
+    from sacred.observers.sql.urls import driver_url
+
+    source = sa.create_engine(f"sqlite:///{sqlite_path}")
+    target = sa.create_engine(driver_url(url))
+    metadata = sa.MetaData()
+    metadata.reflect(source)
+    for table in metadata.tables.values():
+        for column in table.columns:
+            column.type = column.type.as_generic()
+    metadata.create_all(target)
+    with source.connect() as read, target.begin() as write:
+        for table in metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in read.execute(table.select())]
+            if rows:
+                write.execute(table.insert(), rows)
+    source.dispose()
+    target.dispose()
+
+
+def test_the_original_layout_on_every_server_is_read_and_migrated(legacy_db, sql_url, capsys):
+    if sql_url.startswith("sqlite"):
+        url = f"sqlite:///{legacy_db}"
+    else:
+        url = sql_url
+        _copy_legacy_into(legacy_db, url)
+    with open_store(url) as store:
+        assert type(store.backend).__name__ == "LegacySqlReader"
+        assert [(r.id, r.status) for r in store.find()] == [
+            (0, "COMPLETED"),
+            (2, "FAILED"),
+            (3, "QUEUED"),
+        ]
+    before = _everything(url)
+
+    assert sacred_main(["migrate", url]) == 0
+    with open_store(url) as store:
+        assert type(store.backend).__name__ == "SqlReader"
+    assert _everything(url) == before
