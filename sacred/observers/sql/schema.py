@@ -1,5 +1,9 @@
 """The normalized SQL schema of the SqlObserver (SQLite, PostgreSQL, MariaDB/MySQL).
 
+This is the newest schema version; changing it means a new migration in
+migrations/versions/ and a new entry in versioning.REVISIONS (a test compares the
+migrated schema with this one).
+
 Tables::
 
     experiments(id, name, doc, base_dir, mainfile, repositories JSON, digest UNIQUE)
@@ -18,6 +22,7 @@ Tables::
     artifacts(id, run_id, name, filename, content, content_type, metadata JSON)
     metric_chunks(id, run_id, name, points, first_step, last_step, steps BLOB, vals BLOB,
                   times BLOB), INDEX(run_id, name, id)
+    sacred_schema_version(version_num)   the schema version (versioning.py)
 
 JSON columns are JSONB on PostgreSQL, JSON on MariaDB/MySQL and TEXT holding JSON on
 SQLite, so that queries can be pushed down with the database's JSON functions. (A
