@@ -87,11 +87,11 @@ def read_state(conn: Any) -> SchemaState:
         revision = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
         if revision == head_revision():
             return SchemaState("current", revision)
-        if revision is None:  # the version table was created but never stamped
-            return SchemaState("empty") if "runs" not in names else SchemaState("old", None)
-        if revision not in REVISIONS:
-            return SchemaState("newer", revision)
-        return SchemaState("old", revision)
+        if revision is not None:
+            if revision not in REVISIONS:
+                return SchemaState("newer", revision)
+            return SchemaState("old", revision)
+        # A version table without a version: told by the tables, as below.
     if "runs" in names:
         if "metric_chunks" in names:
             return SchemaState("unversioned", "0002")

@@ -240,3 +240,18 @@ def test_the_migration_scripts_are_part_of_the_package():
         "0002_metric_chunks.py",
         "0003_sqlite_json_text.py",
     ]
+
+
+def test_a_version_table_without_a_version_is_told_by_the_tables(sql_url):
+    _build_at(sql_url, "0002")
+    run_id = _insert_run(sql_url)
+    engine = _engine(sql_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DELETE FROM {VERSION_TABLE}"))
+    engine.dispose()
+
+    SqlObserver(sql_url)
+
+    assert _version(sql_url) == head_revision()
+    with open_store(sql_url) as store:
+        assert store.get(run_id).config == {"lr": 0.1}
