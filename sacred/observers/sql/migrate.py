@@ -288,15 +288,10 @@ class _LegacyWriter:
         )
 
     def write(self, records: list[dict]) -> None:
-        import sqlalchemy as sa
+        from sacred.observers.sql.observer import advance_run_ids, keep_zero_ids
 
         conn, t = self.conn, self.t
-        dialect = conn.dialect.name
-        if dialect in ("mysql", "mariadb"):
-            # Run id 0 (the original's first id) must stay 0, not mean "next value".
-            conn.exec_driver_sql(
-                "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')"
-            )
+        keep_zero_ids(conn)  # the original's first run has the id 0
         # Ids that are numbers first, so that the others' automatic ids come after them.
         ordered = sorted(records, key=lambda r: not isinstance(r["_id"], int))
         for record in ordered:
@@ -350,14 +345,7 @@ class _LegacyWriter:
                         content=self.contents.artifacts[(str(record["_id"]), name)],
                     )
                 )
-        if dialect == "postgresql" and records:
-            # Explicit ids do not advance the sequence: move it past them.
-            conn.execute(
-                sa.text(
-                    "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
-                    "(SELECT MAX(id) FROM runs))"
-                )
-            )
+        advance_run_ids(conn)
 
 
 def _as_bytes(value: Any) -> bytes | None:

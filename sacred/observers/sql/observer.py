@@ -31,7 +31,13 @@ from sacred.observers.sql.metric_chunks import pack_metric
 from sacred.observers.sql.sqlite_journal import make_durable, use_write_ahead_log
 from sacred.serializer import flatten
 
-__all__ = ["SqlObserver", "DEFAULT_SQL_PRIORITY", "to_json_value"]
+__all__ = [
+    "SqlObserver",
+    "DEFAULT_SQL_PRIORITY",
+    "to_json_value",
+    "keep_zero_ids",
+    "advance_run_ids",
+]
 
 DEFAULT_SQL_PRIORITY = 40
 SQLITE_BUSY_TIMEOUT = 60.0  # seconds
@@ -60,6 +66,31 @@ def _finite(value: Any) -> Any:
 def _digest(data: Any) -> str:
     text = json.dumps(to_json_value(data), sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def keep_zero_ids(conn: Any) -> None:
+    """MariaDB/MySQL: an explicit id 0 is stored as 0 (by default it means "the next
+    automatic value"). For this session, which only inserts ids it means."""
+    if conn.dialect.name in ("mysql", "mariadb"):
+        conn.exec_driver_sql(
+            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')"
+        )
+
+
+def advance_run_ids(conn: Any) -> None:
+    """PostgreSQL: explicit ids do not advance the sequence of ``runs.id``; move it past
+    them, so that later runs without a given id do not collide (ids start at 1, so a
+    table holding only id 0 leaves it at 1)."""
+    import sqlalchemy as sa
+
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
+                "GREATEST(COALESCE((SELECT MAX(id) FROM runs), 0), 1), "
+                "COALESCE((SELECT MAX(id) FROM runs), 0) >= 1)"
+            )
+        )
 
 
 def _is_row_id(_id: Any) -> bool:
@@ -317,16 +348,11 @@ class SqlObserver(RunObserver):
             with self.engine.begin() as conn:
                 values["experiment_id"] = self._experiment_id(conn, ex_info)
                 values["host_id"] = self._host_id(conn, host_info)
+                if explicit:
+                    keep_zero_ids(conn)
                 self.run_id = conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
-                if explicit and conn.dialect.name == "postgresql":
-                    # an explicit id does not advance PostgreSQL's sequence: do it, so
-                    # that later runs without a given id do not collide with this one
-                    conn.execute(
-                        sa.text(
-                            "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
-                            "(SELECT MAX(id) FROM runs))"
-                        )
-                    )
+                if explicit:
+                    advance_run_ids(conn)
         except sa.exc.IntegrityError:
             raise self._taken(_id, "another process stored it meanwhile") from None
         self._make_durable()

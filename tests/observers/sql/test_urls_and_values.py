@@ -120,3 +120,13 @@ def test_an_sqlite_file_that_cannot_be_opened_points_at_the_directory(tmp_path):
         SqlObserver(f"sqlite:///{tmp_path / 'missing' / 'runs.db'}")
     assert "directory exists and is writable" in str(error.value)
     assert "server is running" not in str(error.value)
+
+
+def test_a_given_id_0_is_kept_on_every_server(sql_url):
+    ex = Experiment("id_zero", save_git_info=False)
+    ex.main(lambda: 1.0)
+    ex.observers.append(SqlObserver(sql_url))
+    run = ex.run(options={"--id": "0", "--loglevel": "WARNING"})
+    following = ex.run(options={"--loglevel": "WARNING"})
+    with open_store(sql_url) as store:
+        assert [r.id for r in store.find()] == [run._id, following._id] == [0, 1]
