@@ -53,13 +53,23 @@ EXPERIMENT = textwrap.dedent(
 )
 
 
-def _crowd(tmp_path, url: str) -> list[subprocess.CompletedProcess]:
+def _url(kind: str, tmp_path, request) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'new.db'}"
+    if kind == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return request.getfixturevalue("mysql_url").replace("mysql+pymysql://", "mysql://")
+
+
+def _crowd(
+    tmp_path, url: str, processes: int = PROCESSES, runs_each: int = RUNS_EACH
+) -> list[subprocess.CompletedProcess]:
     script = tmp_path / "crowd.py"
     script.write_text(EXPERIMENT)
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     procs = []
-    for worker in range(PROCESSES):
+    for worker in range(processes):
         ready = tmp_path / f"ready{worker}"
         procs.append(
             (
@@ -68,7 +78,7 @@ def _crowd(tmp_path, url: str) -> list[subprocess.CompletedProcess]:
                     [
                         sys.executable,
                         str(script),
-                        str(RUNS_EACH),
+                        str(runs_each),
                         str(go),
                         str(ready),
                         "-s",
@@ -104,12 +114,7 @@ def _crowd(tmp_path, url: str) -> list[subprocess.CompletedProcess]:
 def test_processes_starting_together_on_a_new_database_all_record_their_run(
     kind, tmp_path, request
 ):
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'new.db'}"
-    elif kind == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = request.getfixturevalue("mysql_url").replace("mysql+pymysql://", "mysql://")
+    url = _url(kind, tmp_path, request)
 
     finished = _crowd(tmp_path, url)
 
@@ -124,3 +129,41 @@ def test_processes_starting_together_on_a_new_database_all_record_their_run(
         workers = sorted(run.config["worker"] for run in runs)
         assert workers == sorted(list(range(PROCESSES)) * RUNS_EACH)
         assert sorted(run.result for run in runs) == [w * 1.5 for w in workers]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
+def test_processes_starting_together_on_an_old_layout_migrate_it_once(kind, tmp_path, request):
+    from alembic import command
+
+    from sacred.observers.sql.urls import driver_url
+    from sacred.observers.sql.versioning import _alembic_config, head_revision
+
+    url = _url(kind, tmp_path, request)
+    engine = sa.create_engine(driver_url(url))
+    with engine.begin() as conn:  # the layout with one row per metric point
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.execute(sa.text("INSERT INTO runs (command, status) VALUES ('main', 'COMPLETED')"))
+        run_id = conn.execute(sa.text("SELECT MAX(id) FROM runs")).scalar()
+        conn.execute(
+            sa.text(
+                "INSERT INTO metrics (run_id, name, step, value) VALUES "
+                "(:run, 'loss', 0, 1.0), (:run, 'loss', 1, 0.5)"
+            ),
+            {"run": run_id},
+        )
+
+    finished = _crowd(tmp_path, url, processes=8, runs_each=1)
+
+    failures = [f"exit {p.returncode}: {p.stderr[-2000:]}" for p in finished if p.returncode]
+    assert not failures, "\n\n".join(failures[:3])
+    with engine.connect() as conn:
+        version = conn.execute(sa.text("SELECT version_num FROM sacred_schema_version")).scalar()
+        chunks = conn.execute(sa.text("SELECT points FROM metric_chunks")).scalars().all()
+    engine.dispose()
+    assert version == head_revision()
+    assert chunks == [2]  # moved over once
+    from sacred.store import open_store
+
+    with open_store(url) as store:
+        assert len(store.find('experiment.name == "crowd"')) == 8
