@@ -8,6 +8,7 @@
     sacred tag STORE ID TAG... [--remove]
     sacred note STORE ID TEXT
     sacred replay DUMP URL [--new-id]
+    sacred migrate URL [--to URL2] [--drop-legacy]
 
 Tables are drawn with rich (imported only here); ``--json`` prints machine-readable
 output. Mistakes (unknown store, bad query, missing run) print one message and exit
@@ -399,6 +400,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("dump", metavar="DUMP", help="the dump file the run's log names")
     p.add_argument("store", metavar="URL", help="a database URL, mongodb://host/db, or a directory")
     p.add_argument("--new-id", action="store_true", help="give the run a new id there")
+    # `sacred migrate` works on a database, not on an opened store: see
+    # sacred/observers/sql/migrate.py.
+    migrate_help = "convert an SQL database to sacred's current layout (also the original's)"
+    p = sub.add_parser("migrate", help=migrate_help, description=migrate_help)
+    from sacred.observers.sql.migrate import add_arguments as add_migrate_arguments
+
+    add_migrate_arguments(p)
     return parser
 
 
@@ -469,6 +477,10 @@ def _run(args) -> int:
         from sacred.observers._replay import main_replay
 
         return main_replay(args)
+    if args.command == "migrate":
+        from sacred.observers.sql.migrate import run_cli
+
+        return run_cli(args)
     from sacred.store import open_store
 
     options = {} if args.dead_after is None else {"dead_after": args.dead_after}

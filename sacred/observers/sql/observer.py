@@ -31,9 +31,16 @@ from sacred.observers.sql.metric_chunks import pack_metric
 from sacred.observers.sql.sqlite_journal import make_durable, use_write_ahead_log
 from sacred.serializer import flatten
 
-__all__ = ["SqlObserver", "DEFAULT_SQL_PRIORITY", "to_json_value"]
+__all__ = [
+    "SqlObserver",
+    "DEFAULT_SQL_PRIORITY",
+    "to_json_value",
+    "keep_zero_ids",
+    "advance_run_ids",
+]
 
 DEFAULT_SQL_PRIORITY = 40
+SQLITE_BUSY_TIMEOUT = 60.0  # seconds
 
 
 def to_json_value(value: Any) -> Any:
@@ -61,11 +68,45 @@ def _digest(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def keep_zero_ids(conn: Any) -> None:
+    """MariaDB/MySQL: an explicit id 0 is stored as 0 (by default it means "the next
+    automatic value"). For this session, which only inserts ids it means."""
+    if conn.dialect.name in ("mysql", "mariadb"):
+        conn.exec_driver_sql(
+            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')"
+        )
+
+
+def advance_run_ids(conn: Any) -> None:
+    """PostgreSQL: explicit ids do not advance the sequence of ``runs.id``; move it past
+    them, so that later runs without a given id do not collide (ids start at 1, so a
+    table holding only id 0 leaves it at 1)."""
+    import sqlalchemy as sa
+
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
+                "GREATEST(COALESCE((SELECT MAX(id) FROM runs), 0), 1), "
+                "COALESCE((SELECT MAX(id) FROM runs), 0) >= 1)"
+            )
+        )
+
+
 def _is_row_id(_id: Any) -> bool:
     """Whether a given run id can be the integer primary key."""
     if isinstance(_id, bool):
         return False
     return isinstance(_id, int) and _id >= 0 or isinstance(_id, str) and _id.isdigit()
+
+
+def _in_memory(engine: Any) -> bool:
+    """An SQLite database in memory lives as long as its connection: never dispose it."""
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
 
 
 def _read(filename: str) -> bytes:
@@ -94,7 +135,9 @@ class SqlObserver(RunObserver):
         """
         import sqlalchemy as sa
 
-        from sacred.observers.sql.schema import create_tables, get_tables
+        from sacred.observers.sql.schema import get_tables
+        from sacred.observers.sql.urls import driver_url
+        from sacred.observers.sql.versioning import SchemaVersionError, ensure_schema
 
         owns_engine = engine is None
         if engine is None:
@@ -103,6 +146,11 @@ class SqlObserver(RunObserver):
                     "SqlObserver needs a database URL, e.g. SqlObserver('sqlite:///runs.db') "
                     "or -s sqlite:///runs.db"
                 )
+            url = driver_url(url)
+            if url.startswith("sqlite") and "connect_args" not in engine_kwargs:
+                # Wait longer than sqlite3's 5 s for another process's write lock: many
+                # runs starting at once on a busy machine queue up for it.
+                engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
             try:
                 engine = sa.create_engine(url, **engine_kwargs)
             except (sa.exc.ArgumentError, ValueError) as exc:
@@ -116,18 +164,37 @@ class SqlObserver(RunObserver):
         self.priority = priority
         self.tables = get_tables()
         self._durable_by_checkpoint = False
+        self._owns_engine = owns_engine
+        is_new_file = False
+        if owns_engine and engine.dialect.name == "sqlite":
+            database = engine.url.database
+            is_new_file = bool(database) and not os.path.exists(database)
+        try:
+            with engine.connect():
+                pass
+        except sa.exc.DBAPIError as exc:
+            # Only here, opening the connection, is the server or the URL to blame.
+            hint = (
+                "Check that the file's directory exists and is writable."
+                if engine.dialect.name == "sqlite"
+                else "Check that the server is running and the URL (user, host, port, "
+                "database name) is right."
+            )
+            raise ObserverError(
+                f"SqlObserver could not open the database {self.url} ({_one_line(exc)}). {hint}"
+            ) from None
         try:
             # An engine the user made keeps the user's settings.
             if owns_engine and engine.dialect.name == "sqlite":
-                database = engine.url.database
-                is_new_file = bool(database) and not os.path.exists(database)
                 self._durable_by_checkpoint = use_write_ahead_log(engine, is_new_file)
-            create_tables(engine)
-        except sa.exc.OperationalError as exc:
+            ensure_schema(engine)
+        except SchemaVersionError as exc:
+            raise ObserverError(f"SqlObserver: {exc}") from None
+        except (sa.exc.SQLAlchemyError, TimeoutError) as exc:
             raise ObserverError(
-                f"SqlObserver could not open the database {self.url} "
-                f"({' '.join(str(exc.orig or exc).split())}). Check that the server is running and "
-                "the URL (user, host, port, database name) is right."
+                f"SqlObserver could not create or migrate its tables in {self.url} "
+                f"({_one_line(exc)}). The database was reached, so this is not a "
+                "connection problem: check that the user may create tables there."
             ) from None
         self.run_id: int | None = None
         self._uid: Any = None
@@ -169,7 +236,12 @@ class SqlObserver(RunObserver):
                 inserted = conn.execute(t.insert().values(**unique, **values))
                 return inserted.inserted_primary_key[0], True
         except sa.exc.IntegrityError:  # another process inserted it meanwhile
-            return conn.execute(sa.select(t.c.id).where(where)).scalar_one(), False
+            # A locking read sees the row that process committed; a plain read would
+            # not on MariaDB (REPEATABLE READ keeps this transaction's first snapshot).
+            found = conn.execute(
+                sa.select(t.c.id).where(where).with_for_update(read=True)
+            ).scalar_one()
+            return found, False
 
     def _experiment_id(self, conn: Any, ex_info: dict) -> int:
         digest = _digest(
@@ -276,16 +348,11 @@ class SqlObserver(RunObserver):
             with self.engine.begin() as conn:
                 values["experiment_id"] = self._experiment_id(conn, ex_info)
                 values["host_id"] = self._host_id(conn, host_info)
+                if explicit:
+                    keep_zero_ids(conn)
                 self.run_id = conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
-                if explicit and conn.dialect.name == "postgresql":
-                    # an explicit id does not advance PostgreSQL's sequence: do it, so
-                    # that later runs without a given id do not collide with this one
-                    conn.execute(
-                        sa.text(
-                            "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
-                            "(SELECT MAX(id) FROM runs))"
-                        )
-                    )
+                if explicit:
+                    advance_run_ids(conn)
         except sa.exc.IntegrityError:
             raise self._taken(_id, "another process stored it meanwhile") from None
         self._make_durable()
@@ -317,7 +384,7 @@ class SqlObserver(RunObserver):
             found = self._find_run(_id)
             if found is not None:
                 raise self._taken(_id, found[1])
-        return self._insert_run(
+        queued_id = self._insert_run(
             ex_info,
             command,
             host_info,
@@ -327,6 +394,8 @@ class SqlObserver(RunObserver):
             status="QUEUED",
             queue_time=queue_time,
         )
+        self._finish()  # a queued run's record is complete
+        return queued_id
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
         runs = self.tables["runs"]
@@ -400,17 +469,26 @@ class SqlObserver(RunObserver):
         if self._durable_by_checkpoint:
             make_durable(self.engine)
 
+    def _finish(self) -> None:
+        """The run's record is complete: sync it, and close the pooled connections of an
+        engine the observer made (a process starting many runs, each with its own
+        observer, kept one connection per finished run open and ran into the server's
+        connection limit). The engine reconnects if the observer is used again."""
+        self._make_durable()
+        if self._owns_engine and not _in_memory(self.engine):
+            self.engine.dispose()
+
     def completed_event(self, stop_time, result):
         self._update_run(status="COMPLETED", stop_time=stop_time, result=to_json_value(result))
-        self._make_durable()
+        self._finish()
 
     def interrupted_event(self, interrupt_time, status):
         self._update_run(status=status, stop_time=interrupt_time)
-        self._make_durable()
+        self._finish()
 
     def failed_event(self, fail_time, fail_trace):
         self._update_run(status="FAILED", stop_time=fail_time, fail_trace=list(fail_trace))
-        self._make_durable()
+        self._finish()
 
     def resource_event(self, filename):
         import sqlalchemy as sa

@@ -22,34 +22,87 @@ from sacred.store.sqlquery import SqlTranslator, Unsupported
 __all__ = ["SqlReader"]
 
 
+def _head() -> str:
+    from sacred.observers.sql.versioning import head_revision
+
+    return head_revision()
+
+
+def _open_engine(url: str, engine: Any = None, **engine_kwargs: Any) -> Any:
+    """A connected engine for ``url`` (or ``engine``), or a StoreError saying why not."""
+    import sqlalchemy as sa
+
+    from sacred.observers.sql.urls import driver_url
+
+    if engine is None and url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:" and not os.path.isfile(database):
+            raise StoreError(
+                f"No SQLite database at {database!r} (from {url!r}); check the path "
+                "(sqlite:///relative.db or sqlite:////absolute/path.db)."
+            )
+    try:
+        engine = engine or sa.create_engine(driver_url(url), **engine_kwargs)
+        with engine.connect():
+            pass
+    except Exception as exc:
+        raise StoreError(f"Cannot open the SQL store {url!r}: {exc}") from None
+    return engine
+
+
 class SqlReader(StoreBackend):
     pushes_down = True
+
+    def __new__(cls, url: str, engine: Any = None, **engine_kwargs: Any) -> Any:
+        """A database in the original's layout is read by LegacySqlReader (the layout is
+        told by its tables); every other one by this class."""
+        engine = engine or _open_engine(url, **engine_kwargs)
+        if cls is SqlReader:
+            from sacred.observers.sql.versioning import read_state
+
+            with engine.connect() as conn:
+                kind = read_state(conn).kind
+            if kind == "legacy":
+                from sacred.observers.sql.legacy import LegacySqlReader
+
+                return LegacySqlReader(url, engine)
+        reader = super().__new__(cls)
+        reader._opened_engine = engine
+        return reader
 
     def __init__(self, url: str, engine: Any = None, **engine_kwargs: Any) -> None:
         import sqlalchemy as sa
 
         from sacred.observers.sql.schema import get_tables
+        from sacred.observers.sql.versioning import (
+            SchemaVersionError,
+            check_usable,
+            read_state,
+        )
 
         self.sa = sa
-        if engine is None and url.startswith("sqlite"):
-            database = sa.engine.make_url(url).database
-            if database and database != ":memory:" and not os.path.isfile(database):
-                raise StoreError(
-                    f"No SQLite database at {database!r} (from {url!r}); check the path "
-                    "(sqlite:///relative.db or sqlite:////absolute/path.db)."
-                )
-        try:
-            self.engine = engine or sa.create_engine(url, **engine_kwargs)
-            with self.engine.connect():
-                pass
-        except Exception as exc:
-            raise StoreError(f"Cannot open the SQL store {url!r}: {exc}") from None
+        self.engine = self.__dict__.pop("_opened_engine", None) or _open_engine(
+            url, engine=engine, **engine_kwargs
+        )
         self.t = get_tables()
         self.dialect = self.engine.dialect.name
-        if not sa.inspect(self.engine).has_table("runs"):
+        with self.engine.connect() as conn:
+            state = read_state(conn)
+        try:
+            check_usable(state, self.engine)
+        except SchemaVersionError as exc:
+            raise StoreError(str(exc)) from None
+        if state.kind == "empty":
             raise StoreError(
                 f"{url!r} holds no sacred runs (no 'runs' table); record runs into it "
                 "with the SqlObserver first (-s URL)."
+            )
+        if state.kind in ("old", "unversioned"):
+            raise StoreError(
+                f"{url!r} holds sacred's tables in an older schema version "
+                f"({state.revision}; this sacred writes {_head()}). Migrate them with "
+                f"`sacred migrate {url}` (or by recording a run into it with -s), then "
+                "open it again."
             )
 
         self._metric_cache: tuple | None = None

@@ -1,5 +1,9 @@
 """The normalized SQL schema of the SqlObserver (SQLite, PostgreSQL, MariaDB/MySQL).
 
+This is the newest schema version; changing it means a new migration in
+migrations/versions/ and a new entry in versioning.REVISIONS (a test compares the
+migrated schema with this one).
+
 Tables::
 
     experiments(id, name, doc, base_dir, mainfile, repositories JSON, digest UNIQUE)
@@ -18,9 +22,12 @@ Tables::
     artifacts(id, run_id, name, filename, content, content_type, metadata JSON)
     metric_chunks(id, run_id, name, points, first_step, last_step, steps BLOB, vals BLOB,
                   times BLOB), INDEX(run_id, name, id)
+    sacred_schema_version(version_num)   the schema version (versioning.py)
 
-JSON columns are JSONB on PostgreSQL and JSON elsewhere, so that queries can be
-pushed down with the database's JSON functions. Times are UTC without time zone,
+JSON columns are JSONB on PostgreSQL, JSON on MariaDB/MySQL and TEXT holding JSON on
+SQLite, so that queries can be pushed down with the database's JSON functions. (A
+column declared JSON has NUMERIC affinity in SQLite, which turns the text ``10.0``
+into the integer 10: a result of 10.0 read back as an int.) Times are UTC without time zone,
 with microseconds (DATETIME(6) on MariaDB). Metric points are packed arrays, one row
 per metric and heartbeat batch (see metric_chunks.py).
 ``runs.run_uid`` holds an id given by an earlier observer or ``--id`` when it is not
@@ -32,7 +39,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["get_tables", "create_tables"]
+__all__ = ["get_tables", "create_tables", "sqlite_json_text"]
 
 _TABLES: dict[str, Any] | None = None
 
@@ -45,7 +52,11 @@ def get_tables() -> dict[str, Any]:
     import sqlalchemy as sa
     from sqlalchemy.dialects import mysql, postgresql
 
-    json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    json = (
+        sa.JSON()
+        .with_variant(postgresql.JSONB(), "postgresql")
+        .with_variant(sqlite_json_text(), "sqlite")
+    )
     text = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
     blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
     time = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -181,6 +192,31 @@ def get_tables() -> dict[str, Any]:
     return tables
 
 
+_SQLITE_JSON_TEXT: Any = None
+
+
+def sqlite_json_text() -> Any:
+    """SQLAlchemy's JSON type for SQLite, declared ``TEXT`` so that the column has TEXT
+    affinity and stores the JSON text exactly as written (see the module docstring)."""
+    global _SQLITE_JSON_TEXT
+    if _SQLITE_JSON_TEXT is None:
+        from sqlalchemy.dialects import sqlite
+        from sqlalchemy.ext.compiler import compiles
+
+        class SqliteJsonText(sqlite.JSON):
+            pass
+
+        @compiles(SqliteJsonText, "sqlite")
+        def _text(type_: Any, compiler: Any, **kw: Any) -> str:
+            return "TEXT"
+
+        _SQLITE_JSON_TEXT = SqliteJsonText
+    return _SQLITE_JSON_TEXT()
+
+
 def create_tables(engine: Any) -> None:
-    """Create every table that does not exist yet."""
-    get_tables()["__metadata__"].create_all(engine)
+    """Create the tables, or migrate older ones, safely under concurrency (see
+    versioning.py)."""
+    from sacred.observers.sql.versioning import ensure_schema
+
+    ensure_schema(engine)

@@ -59,8 +59,15 @@ def use_write_ahead_log(engine: Any, is_new_file: bool) -> bool:
     if not database or database == ":memory:":
         return False
     if is_new_file and is_local_filesystem(os.path.dirname(os.path.abspath(database))):
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        except sa.exc.OperationalError as exc:
+            # Processes starting together on a new file: another one holds the lock
+            # (creating the tables, or switching to WAL itself). The file keeps the
+            # mode it gets from them; which one is read below.
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
     with engine.connect() as conn:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     if str(mode).lower() != "wal":

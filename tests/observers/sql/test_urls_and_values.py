@@ -1,0 +1,132 @@
+"""The URL forms the docs show, float values on every SQL server, and error messages
+that blame the server only when the server could not be reached."""
+
+from __future__ import annotations
+
+import pytest
+
+sa = pytest.importorskip("sqlalchemy")
+pytest.importorskip("alembic")
+
+from sacred import Experiment  # noqa: E402
+from sacred.exceptions import ObserverError  # noqa: E402
+from sacred.observers import SqlObserver  # noqa: E402
+from sacred.observers.sql import urls  # noqa: E402
+from sacred.store import open_store  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "url, has_mysqldb, expected",
+    [
+        ("mysql://u:p@db:3306/runs", False, "mysql+pymysql://u:p@db:3306/runs"),
+        ("mariadb://u@db/runs", False, "mariadb+pymysql://u@db/runs"),
+        ("mysql://u@db/runs", True, "mysql://u@db/runs"),
+        ("mysql+mysqldb://u@db/runs", False, "mysql+mysqldb://u@db/runs"),
+        ("postgresql://u@db/runs", False, "postgresql://u@db/runs"),
+        ("sqlite:///runs.db", False, "sqlite:///runs.db"),
+    ],
+)
+def test_mysql_urls_without_a_driver_use_pymysql_when_mysqldb_is_missing(
+    monkeypatch, url, has_mysqldb, expected
+):
+    monkeypatch.setattr(urls, "_has_mysqldb", lambda: has_mysqldb)
+    assert urls.driver_url(url) == expected
+
+
+def test_the_documented_mysql_url_form_works_on_the_command_line(mysql_url):
+    plain = mysql_url.replace("mysql+pymysql://", "mysql://")
+    ex = Experiment("plain_mysql_url", save_git_info=False)
+
+    @ex.main
+    def main():
+        return 1.5
+
+    run = ex.run_commandline(["plain_mysql_url", "-s", plain, "-l", "WARNING"])
+    assert run.status == "COMPLETED"
+    with open_store(plain) as store:
+        assert [(r.id, r.result) for r in store.find()] == [(run._id, 1.5)]
+
+
+def test_whole_floats_stay_floats(sql_url):
+    ex = Experiment("floats", save_git_info=False)
+
+    @ex.config
+    def cfg():
+        x = 10.0
+
+    @ex.main
+    def main(_run, x):
+        _run.info["v"] = 10.0
+        return x
+
+    ex.observers.append(SqlObserver(sql_url))
+    run = ex.run(options={"--loglevel": "WARNING"})
+    with open_store(sql_url) as store:
+        stored = store.get(run._id)
+        assert stored.result == 10.0 and type(stored.result) is float
+        assert type(stored.config["x"]) is float and type(stored.info["v"]) is float
+        assert [r.id for r in store.find("result == 10")] == [run._id]
+
+
+def test_a_failure_after_connecting_does_not_blame_the_server(tmp_path, monkeypatch):
+    from sacred.observers.sql import versioning
+
+    def failing(engine, **kw):
+        raise sa.exc.OperationalError(
+            "CREATE TABLE runs", {}, Exception("table runs already exists")
+        )
+
+    monkeypatch.setattr(versioning, "ensure_schema", failing)
+    with pytest.raises(ObserverError) as error:
+        SqlObserver(f"sqlite:///{tmp_path / 'runs.db'}")
+    message = str(error.value)
+    assert "could not create or migrate its tables" in message
+    assert "table runs already exists" in message
+    assert "server is running" not in message
+
+
+def test_a_server_that_cannot_be_reached_is_blamed():
+    with pytest.raises(ObserverError, match="could not open the database.*server is running"):
+        SqlObserver("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_an_in_memory_database_keeps_its_runs_after_they_end():
+    ex = Experiment("in_memory", save_git_info=False)
+    ex.main(lambda: 2.5)
+    observer = SqlObserver("sqlite://")
+    ex.observers.append(observer)
+    ex.run(options={"--loglevel": "WARNING"})
+    ex.run(options={"--loglevel": "WARNING"})
+    with observer.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT status, result FROM runs ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("COMPLETED", "2.5"), ("COMPLETED", "2.5")]
+
+
+def test_a_file_database_is_released_after_a_run_and_reused_by_the_next(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    ex = Experiment("reuse", save_git_info=False)
+    ex.main(lambda: 1.0)
+    observer = SqlObserver(url)
+    ex.observers.append(observer)
+    ex.run(options={"--loglevel": "WARNING"})
+    assert observer.engine.pool.checkedin() == 0  # the pool was closed at the end
+    ex.run(options={"--loglevel": "WARNING"})
+    with open_store(url) as store:
+        assert [r.status for r in store.find()] == ["COMPLETED", "COMPLETED"]
+
+
+def test_an_sqlite_file_that_cannot_be_opened_points_at_the_directory(tmp_path):
+    with pytest.raises(ObserverError, match="could not open the database") as error:
+        SqlObserver(f"sqlite:///{tmp_path / 'missing' / 'runs.db'}")
+    assert "directory exists and is writable" in str(error.value)
+    assert "server is running" not in str(error.value)
+
+
+def test_a_given_id_0_is_kept_on_every_server(sql_url):
+    ex = Experiment("id_zero", save_git_info=False)
+    ex.main(lambda: 1.0)
+    ex.observers.append(SqlObserver(sql_url))
+    run = ex.run(options={"--id": "0", "--loglevel": "WARNING"})
+    following = ex.run(options={"--loglevel": "WARNING"})
+    with open_store(sql_url) as store:
+        assert [r.id for r in store.find()] == [run._id, following._id] == [0, 1]
