@@ -129,6 +129,7 @@ VALUES = {
     "--file_storage": "runs",
     "--tiny_db": "tinyruns",
     "--sql": "sqlite:///runs.db",
+    "--s3": "s3://bucket/runs",
     "--beat_interval": "2.5",
     "--priority": "-3",
     "--name": "my_run",

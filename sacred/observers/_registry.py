@@ -10,13 +10,12 @@ imports a database driver.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Backend", "BACKENDS", "backend"]
 
 
-@dataclass(frozen=True)
-class Backend:
+class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     kind: str
     """The store kind ('file', 'sql', 'mongodb', 'tinydb')."""
     observer: str

@@ -40,6 +40,8 @@ COMMANDS = [
     ["compat_exp.py", "-q"],
     ["timeout_exp.py"],
 ]
+
+
 def _writable_copy(source: Path, target: Path) -> Path:
     if source.is_dir():
         shutil.copytree(source, target)
@@ -108,6 +110,8 @@ def _plain_numpy(value):
         return {k: _plain_numpy(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain_numpy(v) for v in value]
+    if hasattr(value, "tolist"):  # decoded back to numpy by sacred.store
+        return value.tolist()
     return value
 
 

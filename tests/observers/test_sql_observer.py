@@ -418,7 +418,7 @@ def test_timed_out_run(sql_url):
     with pytest.raises(TimeoutInterrupt):
         ex.run(options=QUIET)
     ((status, stop),) = rows(sql_url, "select status, stop_time from runs")
-    assert status == "TIMED_OUT" and stop is not None
+    assert status == "TIMEOUT" and stop is not None
 
 
 def test_queued_run_from_the_command_line(sql_url, tmp_path):
