@@ -255,6 +255,7 @@ class LabAssistant:
             self._store = open_store(
                 self.location, dead_after=self.dead_after, **self.store_options
             )
+        self._store.dead_after = self.dead_after  # it may have changed since
         return self._store
 
     def _get_claim_observer(self) -> Any:
@@ -423,6 +424,8 @@ class LabAssistant:
                 "space_hash": space.hash,
                 "optimizer": getattr(self.optimizer, "__name__", type(self.optimizer).__name__),
                 "sampler_seed": seed,
+                "direction": self.direction,
+                "space_def": space.to_dict(),
                 "trial": max((t.number for t in trials), default=-1) + 1,
                 "claimed_at": now.isoformat(),
                 "seen_trial_ids": [t.id for t in trials],

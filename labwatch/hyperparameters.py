@@ -350,3 +350,21 @@ class Constant(Hyperparameter):
 
     def _fields(self) -> dict:
         return {"value": self.value}
+
+
+def from_dict(description: dict) -> Hyperparameter:
+    """The hyperparameter described by ``to_dict()``."""
+    fields = dict(description)
+    kind = fields.pop("kind", None)
+    condition = fields.pop("condition", None)
+    if condition is not None:
+        condition = Condition(condition["parent"], condition["values"])
+    if kind == "uniform":
+        return UniformNumber(condition=condition, **fields)
+    if kind == "gaussian":
+        return Gaussian(condition=condition, **fields)
+    if kind == "categorical":
+        return Categorical(condition=condition, **fields)
+    if kind == "constant":
+        return Constant(condition=condition, **fields)
+    raise SearchSpaceError(f"unknown kind of hyperparameter {kind!r} in {description!r}")

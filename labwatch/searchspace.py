@@ -77,6 +77,13 @@ class SearchSpace:
                 _flatten(key, value, parameters)
         return cls(name, parameters, doc=(func.__doc__ or "").strip())
 
+    @classmethod
+    def from_dict(cls, name: str, description: dict) -> SearchSpace:
+        """The space described by :meth:`to_dict` (as stored with every trial)."""
+        from labwatch.hyperparameters import from_dict
+
+        return cls(name, {key: from_dict(value) for key, value in description.items()})
+
     def _check_conditions(self) -> None:
         for name, hp in self.parameters.items():
             if hp.condition is None:
