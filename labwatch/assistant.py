@@ -89,6 +89,7 @@ class _TrialObserver(RunObserver):
                 f"as run {claim.id!r}. Do not pass --id to runs of a search space."
             )
         meta_info["labwatch"] = claim.meta
+        self.assistant._last_started = claim.id
         return claim.id
 
     def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
@@ -252,6 +253,8 @@ class LabAssistant:
             from sacred.store import open_store
 
             self._get_claim_observer()  # creates the database/tables before reading
+            if self._kind() == "file":
+                os.makedirs(self._path(), exist_ok=True)
             self._store = open_store(
                 self.location, dead_after=self.dead_after, **self.store_options
             )
@@ -313,6 +316,12 @@ class LabAssistant:
         if stale is not None:  # resolved earlier but never started: give the slot back
             self._discard(stale)
         self._local.options = dict(options)
+        # MongoObserver keeps the id of a queued run it took over in ``overwrite`` and
+        # would write the next run over it: forget the takeover of our previous trial.
+        observer = self._store_observer
+        last = getattr(self, "_last_started", None)
+        if last is not None and getattr(observer, "overwrite", None) == last:
+            observer.overwrite = None
 
     def _on_config(self, config: dict, command_name: str, logger: Any) -> dict:
         claim = getattr(self._local, "claim", None)
