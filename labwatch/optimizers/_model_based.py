@@ -32,8 +32,8 @@ def _sklearn() -> None:
 
 class ModelBasedOptimizer(Optimizer):
     n_initial = 10
-    n_random_candidates = 1000
-    n_local_candidates = 500
+    n_random_candidates = 700
+    n_local_candidates = 300
     random_fraction = 0.0  # share of suggestions drawn at random (SMAC's interleaving)
 
     def _columns(self) -> list[tuple[str, Any]]:
@@ -138,7 +138,7 @@ class BayesianOptimization(ModelBasedOptimizer):
             length_scale=np.full(X.shape[1], 0.3), length_scale_bounds=(1e-2, 1e2), nu=2.5
         ) + WhiteKernel(1e-4, (1e-8, 1e-1))
         model = GaussianProcessRegressor(
-            kernel=kernel, normalize_y=True, n_restarts_optimizer=2, random_state=self.seed
+            kernel=kernel, normalize_y=True, n_restarts_optimizer=1, random_state=self.engine_seed
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -156,7 +156,7 @@ class SMAC(ModelBasedOptimizer):
         import numpy as np
         from sklearn.ensemble import RandomForestRegressor
 
-        seed = None if self.seed is None else self.seed % (2**32)
+        seed = None if self.engine_seed is None else self.engine_seed % (2**32)
         forest = RandomForestRegressor(
             n_estimators=50, min_samples_leaf=2, max_features=0.8, random_state=seed
         )

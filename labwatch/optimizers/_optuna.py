@@ -139,7 +139,7 @@ class TPE(OptunaOptimizer):
     are handled with the constant-liar strategy, so parallel workers spread out."""
 
     def make_sampler(self, optuna: Any) -> Any:
-        return optuna.samplers.TPESampler(seed=self.seed, constant_liar=True)
+        return optuna.samplers.TPESampler(seed=self.engine_seed, constant_liar=True)
 
 
 class CMAES(OptunaOptimizer):
@@ -151,4 +151,4 @@ class CMAES(OptunaOptimizer):
 
         if importlib.util.find_spec("cmaes") is None:
             raise OptimizerError("CMAES needs the cmaes package: pip install cmaes")
-        return optuna.samplers.CmaEsSampler(seed=self.seed, warn_independent_sampling=False)
+        return optuna.samplers.CmaEsSampler(seed=self.engine_seed, warn_independent_sampling=False)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from sacred.randomness import derive_seed
+
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
 
@@ -32,7 +34,11 @@ class Optimizer:
     def __init__(self, search_space: SearchSpace, seed: int | None = None) -> None:
         self.search_space = search_space
         self.seed = seed
-        self.rng = random.Random(seed)
+        # Engines get a hash of the root seed: run seeds may be consecutive numbers
+        # (seed=1, 2, 3, ...), and the first draws of numpy generators seeded with
+        # consecutive numbers are correlated enough to cripple TPE.
+        self.engine_seed = None if seed is None else derive_seed(seed, "labwatch")
+        self.rng = random.Random(self.engine_seed)
         self.state: dict = {}
         self.configs: list[dict] = []
         self.costs: list[float | None] = []
