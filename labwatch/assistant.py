@@ -29,14 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sacred.config.utils import iterate_flattened, set_by_dotted_path
-from sacred.observers.base import RunObserver
-
 from labwatch.exceptions import BudgetExhausted, LabwatchError, OptimizerError
 from labwatch.optimizers.base import Optimizer
 from labwatch.optimizers.random_search import RandomSearch
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus, read_trials
+from sacred.config.utils import iterate_flattened, set_by_dotted_path
+from sacred.observers.base import RunObserver
 
 __all__ = ["LabAssistant"]
 
@@ -400,7 +399,9 @@ class LabAssistant:
         study = self.study_of(space)
         store = self._get_store()
         observer = self._get_claim_observer()
-        lock_options = {"client": self.store_options["client"]} if "client" in self.store_options else {}
+        lock_options = (
+            {"client": self.store_options["client"]} if "client" in self.store_options else {}
+        )
         with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **lock_options):
             trials = read_trials(store, study, space, self.direction)
             retry = self._dead_to_retry(trials)

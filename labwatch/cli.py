@@ -100,10 +100,9 @@ def worker(args: argparse.Namespace) -> int:
 
 def _study_trials(store_location: str, space: str, experiment: str | None) -> list[tuple]:
     """[(study, SearchSpace, [Trial])] of the studies of ``space`` in the store."""
-    from sacred.store import open_store
-
     from labwatch.searchspace import SearchSpace
     from labwatch.trials import read_trials
+    from sacred.store import open_store
 
     store = open_store(store_location)
     query = f'meta.labwatch.space == "{space}"'
@@ -124,9 +123,8 @@ def _study_trials(store_location: str, space: str, experiment: str | None) -> li
 
 
 def trials(args: argparse.Namespace) -> int:
-    from sacred.config.utils import set_by_dotted_path
-
     from labwatch.trials import TrialStatus
+    from sacred.config.utils import set_by_dotted_path
 
     rows = []
     best_overall = None
@@ -183,7 +181,9 @@ def importance(args: argparse.Namespace) -> int:
     for t in found:
         if t.status != TrialStatus.COMPLETED:
             continue
-        names = [n for n in t.config if n in space.parameters and space.parameters[n].kind != "constant"]
+        names = [
+            n for n in t.config if n in space.parameters and space.parameters[n].kind != "constant"
+        ]
         study.add_trial(
             optuna.trial.create_trial(
                 params={n: _encode(space.parameters[n], t.config[n]) for n in names},
@@ -192,13 +192,17 @@ def importance(args: argparse.Namespace) -> int:
             )
         )
     if len(study.trials) < 2:
-        _fail(f"importance needs at least 2 completed trials; {study_name} has {len(study.trials)}", 1)
+        _fail(
+            f"importance needs at least 2 completed trials; {study_name} has {len(study.trials)}", 1
+        )
     if args.evaluator == "fanova":
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
     else:
         evaluator = optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=0)
     result = optuna.importance.get_param_importances(study, evaluator=evaluator)
-    print(f"Hyperparameter importance ({args.evaluator}) in {study_name}, {len(study.trials)} trials:")
+    print(
+        f"Hyperparameter importance ({args.evaluator}) in {study_name}, {len(study.trials)} trials:"
+    )
     for name, value in result.items():
         print(f"  {name:<30} {value:.3f}")
     return 0

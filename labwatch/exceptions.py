@@ -1,9 +1,9 @@
 """labwatch's errors::
 
-    LabwatchError (a sacred.exceptions.SacredError: the command line prints it in one line)
-    ├── SearchSpaceError     a search space or hyperparameter is malformed
-    ├── OptimizerError       an optimizer is unusable (unknown, or its package is missing)
-    └── BudgetExhausted      the study already has its number of trials
+LabwatchError (a sacred.exceptions.SacredError: the command line prints it in one line)
+├── SearchSpaceError     a search space or hyperparameter is malformed
+├── OptimizerError       an optimizer is unusable (unknown, or its package is missing)
+└── BudgetExhausted      the study already has its number of trials
 """
 
 from __future__ import annotations

@@ -111,7 +111,9 @@ class SearchSpace:
             if name in order:
                 return
             if name in visiting:
-                raise SearchSpaceError(f"search space {self.name!r}: circular conditions at {name!r}")
+                raise SearchSpaceError(
+                    f"search space {self.name!r}: circular conditions at {name!r}"
+                )
             visiting.add(name)
             condition = self.parameters[name].condition
             if condition is not None:

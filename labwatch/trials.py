@@ -16,9 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sacred.config.utils import get_by_dotted_path
-
 from labwatch.searchspace import SearchSpace
+from sacred.config.utils import get_by_dotted_path
 
 __all__ = ["Trial", "TrialStatus", "read_trials", "objective_of", "study_query"]
 

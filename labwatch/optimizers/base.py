@@ -11,10 +11,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sacred.randomness import derive_seed
-
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
+from sacred.randomness import derive_seed
 
 __all__ = ["Optimizer"]
 

@@ -23,7 +23,7 @@ def make_experiment(location, options, optimizer=RandomSearch, result=None, **kw
         batch_size = 128
         learning_rate = 0.001
         epochs = 3
-        log_dir = "log/NN{}".format(batch_size)
+        log_dir = f"log/NN{batch_size}"
 
     @assistant.searchspace
     def search_space():
@@ -81,7 +81,9 @@ def test_search_space_runs_are_trials_in_the_store(store_location):
 
 def test_fixed_entry_and_second_search_space(sqlite_location):
     ex, assistant = make_experiment(sqlite_location, {})
-    fixed = ex.run(named_configs=["search_space"], config_updates={"learning_rate": 0.05}, options=QUIET)
+    fixed = ex.run(
+        named_configs=["search_space"], config_updates={"learning_rate": 0.05}, options=QUIET
+    )
     assert fixed.config["learning_rate"] == 0.05
     small = ex.run(named_configs=["small_search_space"], options=QUIET)
     assert small.config["batch_size"] == 128  # not in the small space: untouched
@@ -109,7 +111,9 @@ def test_random_search_is_reproducible_from_the_root_seed(tmp_path):
     for name in ("a", "b"):
         ex, _ = make_experiment(f"sqlite:///{tmp_path / name}.db", {})
         run = ex.run(named_configs=["search_space"], config_updates={"seed": 42}, options=QUIET)
-        suggestions.append((run.config["learning_rate"], run.config["batch_size"], run.config["seed"]))
+        suggestions.append(
+            (run.config["learning_rate"], run.config["batch_size"], run.config["seed"])
+        )
     assert suggestions[0] == suggestions[1]
     assert suggestions[0][2] == 42
 

@@ -120,8 +120,12 @@ def test_tpe_suggests_what_optuna_itself_would():
         "y": optuna.distributions.FloatDistribution(0, 15),
     }
     for t in trials:
-        state = optuna.trial.TrialState.COMPLETE if t.cost is not None else optuna.trial.TrialState.FAIL
+        state = (
+            optuna.trial.TrialState.COMPLETE if t.cost is not None else optuna.trial.TrialState.FAIL
+        )
         study.add_trial(
-            optuna.trial.create_trial(params=t.config, distributions=dists, value=t.cost, state=state)
+            optuna.trial.create_trial(
+                params=t.config, distributions=dists, value=t.cost, state=state
+            )
         )
     assert study.ask(dists).params == suggestion

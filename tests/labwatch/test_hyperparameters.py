@@ -79,7 +79,10 @@ def test_defaults():
     "make, message",
     [
         (lambda: UniformFloat(1.0, 1.0), "lower (1.0) must be smaller than upper (1.0)"),
-        (lambda: UniformFloat(0.0, 1.0, log_scale=True), "log-scale hyperparameter needs lower > 0"),
+        (
+            lambda: UniformFloat(0.0, 1.0, log_scale=True),
+            "log-scale hyperparameter needs lower > 0",
+        ),
         (lambda: UniformFloat(0.0, 1.0, default=2.0), "default 2.0 lies outside"),
         (lambda: UniformNumber(0, 1, type=str), "type must be float or int"),
         (lambda: Gaussian(0.0, 0.0), "sigma must be > 0"),
