@@ -183,6 +183,13 @@ class LabAssistant:
         """Record and read trials in the store at ``location`` (attaching its observer
         to the experiment unless one is there already)."""
         location = os.fspath(location)
+        if location.startswith("tinydb://") or os.path.isfile(
+            os.path.join(location, "metadata.json")
+        ):
+            raise LabwatchError(
+                f"labwatch cannot record trials in the TinyDB store {location!r}: use a file "
+                "store directory, sqlite:///runs.db, PostgreSQL, MariaDB or MongoDB."
+            )
         if self._attached is not None and self._attached in self.experiment.observers:
             self.experiment.observers.remove(self._attached)
         self.location = location

@@ -235,3 +235,46 @@ def test_conditional_hyperparameters_only_when_active(sqlite_location):
     assert seen == {"sgd", "adam"}
     for trial in assistant.trials("space"):
         assert ("momentum" in trial.config) == (trial.config["optimizer"] == "sgd")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"direction": "up"}, LabwatchError, 'direction must be "minimize" or "maximize"'),
+        ({"optimizer": 3}, LabwatchError, "optimizer must be an Optimizer class"),
+        (
+            {"store": "sqlite:///x.db", "database_name": "db"},
+            LabwatchError,
+            "either store= or database_name=",
+        ),
+        ({"store": "tinydb://somewhere"}, LabwatchError, "cannot record trials in the TinyDB"),
+        ({"store": "mongomock://db"}, LabwatchError, "needs the mongomock client"),
+    ],
+)
+def test_construction_errors(kwargs, error, message):
+    ex = Experiment("lw_errors", save_git_info=False)
+    with pytest.raises(error, match=message):
+        LabAssistant(ex, **kwargs)
+
+
+def test_default_store_is_sqlite_next_to_the_experiment(tmp_path):
+    ex = Experiment("lw_default", save_git_info=False, base_dir=tmp_path)
+    assistant = LabAssistant(ex, optimizer=RandomSearch)
+    assert assistant.location == f"sqlite:///{tmp_path / 'runs.db'}"
+    assert [type(o).__name__ for o in ex.observers] == ["_TrialObserver", "SqlObserver"]
+    mongo = LabAssistant(Experiment("lw_mongo", save_git_info=False), database_name="labwatch")
+    assert mongo.location == "mongodb://localhost:27017/labwatch"
+
+
+def test_search_space_name_clash_is_an_error(sqlite_location):
+    ex, assistant = make_experiment(sqlite_location, {})
+
+    @ex.named_config
+    def taken():
+        batch_size = 1
+
+    with pytest.raises(LabwatchError, match='already has a named config "taken"'):
+
+        @assistant.searchspace
+        def taken():  # noqa: F811 - the clash is the point
+            batch_size = UniformInt(1, 2)
