@@ -7,7 +7,14 @@ import pytest
 from labwatch import LabAssistant as TopLevelLabAssistant
 from labwatch.assistant import LabAssistant
 from labwatch.exceptions import BudgetExhausted, LabwatchError
-from labwatch.hyperparameters import Categorical, Condition, UniformFloat, UniformInt, UniformNumber
+from labwatch.hyperparameters import (
+    Categorical,
+    Condition,
+    Gaussian,
+    UniformFloat,
+    UniformInt,
+    UniformNumber,
+)
 from labwatch.optimizers import Optimizer, RandomSearch
 from labwatch.trials import TrialStatus
 from sacred import Experiment
@@ -278,3 +285,29 @@ def test_search_space_name_clash_is_an_error(sqlite_location):
         @assistant.searchspace
         def taken():  # noqa: F811 - the clash is the point
             batch_size = UniformInt(1, 2)
+
+
+def test_search_space_alias_gaussian_prior_and_named_config_listing(sqlite_location, capsys):
+    ex = Experiment("lw_alias", save_git_info=False)
+    assistant = LabAssistant(ex, store=sqlite_location)
+
+    @ex.config
+    def cfg():
+        model = {"width": 1.0, "depth": 2}
+
+    @assistant.search_space
+    def shapes():
+        """Widths around e, depths 2 to 5."""
+        model = {"width": Gaussian(mu=1.0, sigma=0.1, log_scale=True), "depth": UniformInt(2, 5)}
+
+    @ex.main
+    def main(model):
+        return model["width"] * model["depth"]
+
+    run = ex.run(named_configs=["shapes"], options=QUIET)
+    assert run.config["model"]["width"] > 0
+    assert 2 <= run.config["model"]["depth"] <= 5
+    (trial,) = assistant.trials("shapes")
+    assert set(trial.config) == {"model.width", "model.depth"}
+    ex.run("print_named_configs", options=QUIET)
+    assert "shapes  # Widths around e, depths 2 to 5." in capsys.readouterr().out
