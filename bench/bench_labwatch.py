@@ -260,9 +260,8 @@ def benchmark(seeds: int, n: int, engines: list[str], problems: list[str]) -> No
 
 
 def claim_latency(n_trials: int = 100, samples: int = 30) -> None:
-    from sacred import Experiment
-
     from labwatch.assistant import LabAssistant
+    from sacred import Experiment
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp
@@ -272,13 +271,13 @@ def claim_latency(n_trials: int = 100, samples: int = 30) -> None:
 
         @ex.config
         def cfg():
-            x = 0.0
-            y = 0.0
+            x = 0.0  # noqa: F841 - a config entry
+            y = 0.0  # noqa: F841 - a config entry
 
         @assistant.searchspace
         def space():
-            x = UniformFloat(-5, 10)
-            y = UniformFloat(0, 15)
+            x = UniformFloat(-5, 10)  # noqa: F841 - a config entry
+            y = UniformFloat(0, 15)  # noqa: F841 - a config entry
 
         @ex.main
         def main(x, y):
