@@ -322,6 +322,12 @@ class LabAssistant:
         if stale is not None:  # resolved earlier but never started: give the slot back
             self._discard(stale)
         self._local.options = dict(options)
+        # ``ex.observers = [...]`` after the assistant was made drops its observers; a
+        # trial must still start under its claimed id, in the store it was claimed in.
+        if self._trial_observer not in self.experiment.observers:
+            self.experiment.observers.append(self._trial_observer)
+        if self._find_observer() is None:
+            self.experiment.observers.append(self._store_observer)
         # MongoObserver keeps the id of a queued run it took over in ``overwrite`` and
         # would write the next run over it: forget the takeover of our previous trial.
         observer = self._store_observer

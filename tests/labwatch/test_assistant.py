@@ -311,3 +311,13 @@ def test_search_space_alias_gaussian_prior_and_named_config_listing(sqlite_locat
     assert set(trial.config) == {"model.width", "model.depth"}
     ex.run("print_named_configs", options=QUIET)
     assert "shapes  # Widths around e, depths 2 to 5." in capsys.readouterr().out
+
+
+def test_replacing_the_observers_keeps_trials_recorded(sqlite_location, recorder):
+    ex, assistant = make_experiment(sqlite_location, {})
+    ex.observers = [recorder]
+    run = ex.run(named_configs=["search_space"], options=QUIET)
+    (trial,) = assistant.trials("search_space")
+    assert trial.id == run._id
+    assert trial.status == "COMPLETED"
+    assert recorder.first("started_event")["_id"] == run._id
