@@ -63,8 +63,18 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+@pytest.fixture(params=["sqlite", "postgresql", "mysql", "file"])
+def location(request, tmp_path):
+    if request.param == "file":
+        return str(tmp_path / "runs")
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.db'}"
+    return request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url")
+
+
 @pytest.mark.slow
-def test_four_workers_one_killed_share_the_budget_exactly(sql_url, tmp_path):
+def test_four_workers_one_killed_share_the_budget_exactly(location, tmp_path):
+    sql_url = location
     script = tmp_path / "study.py"
     script.write_text(SCRIPT)
     hang_file = tmp_path / "hanging_run_id"
