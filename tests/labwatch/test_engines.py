@@ -15,6 +15,7 @@ from labwatch.trials import Trial, TrialStatus
 
 pytest.importorskip("optuna")
 pytest.importorskip("sklearn")
+pytest.importorskip("cmaes")
 
 ENGINES = [TPE, BayesianOptimization, SMAC, CMAES]
 
