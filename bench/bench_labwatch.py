@@ -234,6 +234,8 @@ def benchmark(seeds: int, n: int, engines: list[str], problems: list[str]) -> No
     if "optuna-tpe" in engines and "tpe" in engines:
         header += f"{'tpe/optuna-tpe':>16}"
     model_based = [e for e in ("tpe", "gp", "smac", "cmaes") if e in engines]
+    if "random" not in engines:
+        model_based = []
     header += "".join(f"{e + '/random':>14}" for e in model_based)
     print(header)
     for problem in results:
