@@ -1,0 +1,330 @@
+#!/usr/bin/env python
+"""labwatch's optimizers against random search and against Optuna used directly.
+
+    python bench/bench_labwatch.py            # 20 seeds x 50 evaluations
+    python bench/bench_labwatch.py --quick    # 5 seeds x 30 evaluations
+    python bench/bench_labwatch.py --only-claim   # just the claim latency
+
+Problems: Branin, Hartmann6, Rosenbrock-4, a log-scale problem, a conditional
+space, and an SVM on scikit-learn's bundled digits (cost: validation error).
+Each engine of ours gets a fresh optimizer per suggestion, told every earlier
+trial (exactly what a LabAssistant does with the store's trials); Optuna's TPE and
+random sampler run the same problems in their own optimize loop, in the same run.
+The report gives the median regret (best cost found minus the optimum; for the SVM
+minus the best cost any engine found) per engine and problem, the ratio of our TPE
+to Optuna's TPE (target <= 1.1) and of each model-based engine to our random
+search (target < 1).
+
+The claim latency (lock, read every trial of the study, suggest, record the new
+trial as QUEUED) is measured on SQLite at 100 trials, against a baseline measured
+in the same run: the same store's plain read of those trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from labwatch.hyperparameters import Categorical, Condition, UniformFloat, UniformInt  # noqa: E402
+from labwatch.optimizers import CMAES, SMAC, TPE, BayesianOptimization, RandomSearch  # noqa: E402
+from labwatch.searchspace import SearchSpace  # noqa: E402
+from labwatch.trials import Trial, TrialStatus  # noqa: E402
+
+# -- problems ---------------------------------------------------------------------------
+
+
+def branin(c: dict) -> float:
+    x, y = c["x"], c["y"]
+    b, r, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (y - b * x**2 + r * x - 6) ** 2 + 10 * (1 - t) * math.cos(x) + 10
+
+
+_H_A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14]]  # fmt: skip
+_H_P = [[0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
+        [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
+        [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
+        [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381]]  # fmt: skip
+_H_ALPHA = [1.0, 1.2, 3.0, 3.2]
+
+
+def hartmann6(c: dict) -> float:
+    x = [c[f"x{i}"] for i in range(6)]
+    total = 0.0
+    for a, p, alpha in zip(_H_A, _H_P, _H_ALPHA):
+        total -= alpha * math.exp(-sum(a[j] * (x[j] - p[j]) ** 2 for j in range(6)))
+    return total
+
+
+def rosenbrock4(c: dict) -> float:
+    x = [c[f"x{i}"] for i in range(4)]
+    return sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(3))
+
+
+def log_problem(c: dict) -> float:
+    return (
+        (math.log10(c["lr"]) + 2.5) ** 2
+        + 0.5 * (math.log10(c["reg"]) + 5) ** 2
+        + (math.log2(c["n"]) - 6) ** 2 / 10
+    )
+
+
+def conditional(c: dict) -> float:
+    shared = (c["c"] - 0.3) ** 2
+    if c["branch"] == "quad":
+        return (c["a"] - 1) ** 2 + 0.5 + shared
+    return math.sin(c["b"]) + 1 + shared
+
+
+_DIGITS: tuple | None = None
+
+
+def svm_digits(c: dict) -> float:
+    global _DIGITS
+    from sklearn.svm import SVC
+
+    if _DIGITS is None:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        digits = load_digits()
+        _DIGITS = train_test_split(digits.data / 16.0, digits.target, test_size=0.4, random_state=0)
+    x_train, x_val, y_train, y_val = _DIGITS
+    model = SVC(C=c["C"], gamma=c["gamma"]).fit(x_train, y_train)
+    return 1.0 - float(model.score(x_val, y_val))
+
+
+PROBLEMS: dict[str, tuple] = {
+    "branin": (
+        {"x": UniformFloat(-5, 10), "y": UniformFloat(0, 15)},
+        branin,
+        0.397887,
+    ),
+    "hartmann6": ({f"x{i}": UniformFloat(0, 1) for i in range(6)}, hartmann6, -3.32237),
+    "rosenbrock4": ({f"x{i}": UniformFloat(-5, 10) for i in range(4)}, rosenbrock4, 0.0),
+    "log_scale": (
+        {
+            "lr": UniformFloat(1e-6, 1.0, log_scale=True),
+            "reg": UniformFloat(1e-8, 1e-1, log_scale=True),
+            "n": UniformInt(1, 1024, log_scale=True),
+        },
+        log_problem,
+        0.0,
+    ),
+    "conditional": (
+        {
+            "branch": Categorical(["quad", "sine"]),
+            "a": UniformFloat(-5, 5, condition=Condition("branch", "quad")),
+            "b": UniformFloat(0, 10, condition=Condition("branch", "sine")),
+            "c": UniformFloat(0, 1),
+        },
+        conditional,
+        0.0,
+    ),
+    "svm_digits": (
+        {
+            "C": UniformFloat(1e-2, 1e4, log_scale=True),
+            "gamma": UniformFloat(1e-6, 1.0, log_scale=True),
+        },
+        svm_digits,
+        None,  # unknown: regret against the best any engine found
+    ),
+}
+
+OURS = {
+    "random": RandomSearch,
+    "tpe": TPE,
+    "gp": BayesianOptimization,
+    "smac": SMAC,
+    "cmaes": CMAES,
+}
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+def run_ours(engine, space: SearchSpace, objective, seed: int, n: int) -> list[float]:
+    trials: list[Trial] = []
+    for i in range(n):
+        optimizer = engine(space, seed=seed * 100_003 + i)
+        optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
+        config = optimizer.suggest_configuration()
+        labwatch = {"state": optimizer.state} if optimizer.state else {}
+        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, objective(config), None, labwatch))
+    return [t.cost for t in trials]
+
+
+def run_optuna(sampler_name: str, space: SearchSpace, objective, seed: int, n: int) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from sacred.randomness import derive_seed
+
+    # Hashed like our engines' seeds: Optuna's TPE happens to do far better with the
+    # seeds 0..15 than with 100..115 or hashed ones (median regret on Branin 0.12 vs
+    # 0.8), which would make the comparison one of seed values.
+    engine_seed = derive_seed(seed, "optuna-direct")
+    sampler = {
+        "tpe": lambda: optuna.samplers.TPESampler(seed=engine_seed),
+        "random": lambda: optuna.samplers.RandomSampler(seed=engine_seed),
+    }[sampler_name]()
+    study = optuna.create_study(sampler=sampler)
+
+    def wrapped(trial) -> float:
+        config: dict = {}
+        for name in space.order:
+            if not space.is_active(name, config):
+                continue
+            hp = space.parameters[name]
+            if isinstance(hp, Categorical):
+                config[name] = trial.suggest_categorical(name, hp.choices)
+            elif hp.type is int:
+                config[name] = trial.suggest_int(name, hp.lower, hp.upper, log=hp.log_scale)
+            else:
+                config[name] = trial.suggest_float(name, hp.lower, hp.upper, log=hp.log_scale)
+        return objective(config)
+
+    study.optimize(wrapped, n_trials=n)
+    return [t.value for t in study.trials]
+
+
+def benchmark(seeds: int, n: int, engines: list[str], problems: list[str]) -> None:
+    results: dict[str, dict[str, list[float]]] = {}
+    for problem in problems:
+        params, objective, optimum = PROBLEMS[problem]
+        space = SearchSpace(problem, params)
+        best: dict[str, list[float]] = {}
+        started = time.perf_counter()
+        for name in engines:
+            runs = []
+            for seed in range(seeds):
+                if name.startswith("optuna-"):
+                    costs = run_optuna(name.split("-", 1)[1], space, objective, seed, n)
+                else:
+                    costs = run_ours(OURS[name], space, objective, seed, n)
+                runs.append(min(costs))
+            best[name] = runs
+        floor = optimum if optimum is not None else min(min(v) for v in best.values())
+        results[problem] = {k: [b - floor for b in v] for k, v in best.items()}
+        print(f"  {problem}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+
+    print(f"\nMedian regret after {n} evaluations over {seeds} seeds")
+    print(f"{'problem':<13}" + "".join(f"{e:>14}" for e in engines))
+    for problem, by_engine in results.items():
+        row = "".join(f"{statistics.median(by_engine[e]):>14.4g}" for e in engines)
+        print(f"{problem:<13}{row}")
+
+    def ratio(a: str, b: str, problem: str) -> float:
+        # The smallest regret worth telling apart: ties near the optimum are ties.
+        eps = 1e-6
+        ma = statistics.median(results[problem][a]) + eps
+        mb = statistics.median(results[problem][b]) + eps
+        return ma / mb
+
+    print("\nRatios of median regrets (lower is better)")
+    checks = []
+    header = f"{'problem':<13}"
+    if "optuna-tpe" in engines and "tpe" in engines:
+        header += f"{'tpe/optuna-tpe':>16}"
+    model_based = [e for e in ("tpe", "gp", "smac", "cmaes") if e in engines]
+    if "random" not in engines:
+        model_based = []
+    header += "".join(f"{e + '/random':>14}" for e in model_based)
+    print(header)
+    for problem in results:
+        row = f"{problem:<13}"
+        if "optuna-tpe" in engines and "tpe" in engines:
+            r = ratio("tpe", "optuna-tpe", problem)
+            checks.append(r <= 1.1)
+            row += f"{r:>16.2f}"
+        for e in model_based:
+            r = ratio(e, "random", problem)
+            checks.append(r < 1.0)
+            row += f"{r:>14.2f}"
+        print(row)
+    if "optuna-tpe" in engines and "tpe" in engines:
+        tpe = statistics.median(ratio("tpe", "optuna-tpe", p) for p in results)
+        print(f"\nmedian over problems of tpe/optuna-tpe: {tpe:.2f} (target <= 1.1)")
+    for e in model_based:
+        r = statistics.median(ratio(e, "random", p) for p in results)
+        print(f"median over problems of {e}/random: {r:.2f} (target < 1)")
+    print(f"per-problem targets met: {sum(checks)}/{len(checks)}")
+
+
+# -- claim latency ----------------------------------------------------------------------
+
+
+def claim_latency(n_trials: int = 100, samples: int = 30) -> None:
+    from labwatch.assistant import LabAssistant
+    from sacred import Experiment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["XDG_CACHE_HOME"] = tmp
+        location = f"sqlite:///{tmp}/runs.db"
+        ex = Experiment("bench_claim", save_git_info=False, base_dir=tmp)
+        assistant = LabAssistant(ex, store=location)
+
+        @ex.config
+        def cfg():
+            x = 0.0  # noqa: F841 - a config entry
+            y = 0.0  # noqa: F841 - a config entry
+
+        @assistant.searchspace
+        def space():
+            x = UniformFloat(-5, 10)  # noqa: F841 - a config entry
+            y = UniformFloat(0, 15)  # noqa: F841 - a config entry
+
+        @ex.main
+        def main(x, y):
+            return branin({"x": x, "y": y})
+
+        for _ in range(n_trials):
+            ex.run(named_configs=["space"], options={"--loglevel": "ERROR"})
+        space_ = assistant.search_spaces["space"]
+        store = assistant._get_store()
+        study = assistant.study_of(space_)
+        from labwatch.trials import study_query
+
+        claims, reads = [], []
+        for i in range(samples):
+            started = time.perf_counter()
+            store.find(study_query(study), sort="id")
+            reads.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assistant.claim(space_, seed=i + 1)
+            claims.append(time.perf_counter() - started)
+            assistant._discard(assistant._take_claim())
+        claim_ms = statistics.median(claims) * 1000
+        read_ms = statistics.median(reads) * 1000
+        print(
+            f"\nclaim at {n_trials} trials on SQLite (lock + read + RandomSearch + record): "
+            f"p50 {claim_ms:.1f} ms (target <= 30 ms); plain read of the trials "
+            f"{read_ms:.1f} ms; ratio {claim_ms / read_ms:.2f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5 seeds x 30 evaluations")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--evaluations", type=int, default=None)
+    parser.add_argument("--engines", default="random,tpe,gp,smac,cmaes,optuna-tpe,optuna-random")
+    parser.add_argument("--problems", default=",".join(PROBLEMS))
+    parser.add_argument("--only-claim", action="store_true")
+    args = parser.parse_args()
+    if not args.only_claim:
+        seeds = args.seeds or (5 if args.quick else 20)
+        n = args.evaluations or (30 if args.quick else 50)
+        benchmark(seeds, n, args.engines.split(","), args.problems.split(","))
+    claim_latency()
+
+
+if __name__ == "__main__":
+    main()

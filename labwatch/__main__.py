@@ -1,0 +1,7 @@
+"""python -m labwatch: the labwatch command."""
+
+import sys
+
+from labwatch.cli import main
+
+sys.exit(main())

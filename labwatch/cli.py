@@ -1,0 +1,256 @@
+"""The ``labwatch`` command (also ``python -m labwatch``)::
+
+    labwatch worker SCRIPT SPACE [--store STORE] --n-trials N [--dead-after S]
+    labwatch trials STORE SPACE [--experiment NAME] [--best-config out.json] [--json]
+    labwatch importance STORE SPACE [--experiment NAME] [--evaluator fanova|mdi]
+
+``worker`` loads the experiment script (without running its automain), then
+claims, runs and records trials of the search space SPACE until the study holds N
+trials; the budget is counted in the store, so any number of workers on any number
+of machines share it. A trial whose worker died is retried once.
+
+Errors print one line ``labwatch: error: ...`` and exit with status 2 (usage) or 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from labwatch.exceptions import BudgetExhausted, LabwatchError
+
+__all__ = ["main"]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    print(f"labwatch: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _load_assistant(script: str, space: str) -> Any:
+    import os
+    import runpy
+
+    from labwatch.assistant import LabAssistant
+
+    if not os.path.isfile(script):
+        _fail(f"no such experiment script: {script!r}")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    # Any name but "__main__": the script's automain then defines, and does not run.
+    namespace = runpy.run_path(script, run_name="__labwatch_worker__")
+    assistants = [v for v in namespace.values() if isinstance(v, LabAssistant)]
+    matching = [a for a in assistants if space in a.search_spaces]
+    if not matching:
+        known = sorted({name for a in assistants for name in a.search_spaces})
+        if not assistants:
+            _fail(f"{script} creates no LabAssistant; see docs/labwatch.md")
+        from sacred.exceptions import did_you_mean
+
+        _fail(
+            f"{script} has no search space {space!r}.{did_you_mean(space, known)} "
+            f"Its search spaces: {', '.join(known) or 'none'}."
+        )
+    return matching[0]
+
+
+def _objective_text(run: Any) -> str:
+    from labwatch.trials import objective_of
+
+    value = objective_of(getattr(run, "result", None))
+    return "no objective" if value is None else f"{value:.6g}"
+
+
+def worker(args: argparse.Namespace) -> int:
+    assistant = _load_assistant(args.script, args.space)
+    if args.store:
+        assistant.use_store(args.store)
+    assistant.budget = args.n_trials
+    assistant.dead_after = args.dead_after
+    options: dict = {"--loglevel": args.loglevel}
+    if args.beat_interval:
+        options["--beat_interval"] = args.beat_interval
+    ex = assistant.experiment
+    done = 0
+    failures_in_a_row = 0
+    while args.max_runs is None or done < args.max_runs:
+        try:
+            run = ex.run(named_configs=[args.space], options=options)
+        except BudgetExhausted as exc:
+            if exc.pending == 0:
+                break
+            # Trials still running may die and need their retry: wait for them.
+            time.sleep(args.poll)
+            continue
+        except Exception as exc:  # the trial failed (and is recorded as FAILED)
+            done += 1
+            failures_in_a_row += 1
+            print(f"labwatch: trial failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            if failures_in_a_row >= args.max_failures:
+                _fail(f"{failures_in_a_row} trials in a row failed; stopping this worker", 1)
+            continue
+        done += 1
+        failures_in_a_row = 0
+        print(f"labwatch: run {run._id}: {_objective_text(run)}", flush=True)
+    print(f"labwatch: worker finished after {done} trial(s)", flush=True)
+    return 0
+
+
+def _study_trials(store_location: str, space: str, experiment: str | None) -> list[tuple]:
+    """[(study, SearchSpace, [Trial])] of the studies of ``space`` in the store."""
+    from labwatch.searchspace import SearchSpace
+    from labwatch.trials import read_trials
+    from sacred.store import open_store
+
+    store = open_store(store_location)
+    query = f'meta.labwatch.space == "{space}"'
+    if experiment:
+        query += f' and experiment.name == "{experiment}"'
+    studies: dict[str, dict] = {}
+    for run in store.find(query, sort="id"):
+        meta = run.meta["labwatch"]
+        studies.setdefault(meta["study"], meta)
+    out = []
+    for study, meta in studies.items():
+        definition = SearchSpace.from_dict(space, meta["space_def"])
+        direction = meta.get("direction", "minimize")
+        out.append((study, definition, direction, read_trials(store, study, definition, direction)))
+    if not out:
+        _fail(f"no trials of a search space {space!r} in {store_location}", 1)
+    return out
+
+
+def trials(args: argparse.Namespace) -> int:
+    from labwatch.trials import TrialStatus
+    from sacred.config.utils import set_by_dotted_path
+
+    rows = []
+    best_overall = None
+    for study, _, direction, found in _study_trials(args.store, args.space, args.experiment):
+        sign = 1 if direction == "minimize" else -1
+        for t in found:
+            objective = None if t.cost is None else sign * t.cost
+            rows.append((study, t.number, t.id, t.status, objective, t.config))
+        done = [t for t in found if t.status == TrialStatus.COMPLETED]
+        if done:
+            best = min(done, key=lambda t: t.cost)
+            if best_overall is None or best.number >= 0:
+                best_overall = best
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"study": s, "trial": n, "id": i, "status": st, "objective": o, "config": c}
+                    for s, n, i, st, o, c in rows
+                ],
+                default=str,
+            )
+        )
+    else:
+        print(f"{'study':<28} {'trial':>5} {'run':>6} {'status':<10} {'objective':>12}  config")
+        for s, n, i, st, o, c in rows:
+            text = "" if o is None else f"{o:.6g}"
+            print(f"{s:<28} {n:>5} {i!s:>6} {st:<10} {text:>12}  {json.dumps(c)}")
+    if args.best_config:
+        if best_overall is None:
+            _fail("no completed trial: no best configuration to write", 1)
+        nested: dict = {}
+        for name, value in best_overall.config.items():
+            set_by_dotted_path(nested, name, value)
+        from sacred.config import save_config_file
+
+        save_config_file(nested, args.best_config)
+        print(f"best: run {best_overall.id} -> {args.best_config}", file=sys.stderr)
+    return 0
+
+
+def importance(args: argparse.Namespace) -> int:
+    try:
+        import optuna
+    except ImportError:
+        _fail("importance needs Optuna and scikit-learn: pip install 'sacred[optim]'", 1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from labwatch.optimizers._optuna import _distribution, _encode
+    from labwatch.trials import TrialStatus
+
+    studies = _study_trials(args.store, args.space, args.experiment)
+    study_name, space, _, found = studies[-1]
+    study = optuna.create_study(storage=None, direction="minimize")
+    for t in found:
+        if t.status != TrialStatus.COMPLETED:
+            continue
+        names = [
+            n for n in t.config if n in space.parameters and space.parameters[n].kind != "constant"
+        ]
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={n: _encode(space.parameters[n], t.config[n]) for n in names},
+                distributions={n: _distribution(optuna, space.parameters[n]) for n in names},
+                value=t.cost,
+            )
+        )
+    if len(study.trials) < 2:
+        _fail(
+            f"importance needs at least 2 completed trials; {study_name} has {len(study.trials)}", 1
+        )
+    if args.evaluator == "fanova":
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+    else:
+        evaluator = optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=0)
+    result = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    print(
+        f"Hyperparameter importance ({args.evaluator}) in {study_name}, {len(study.trials)} trials:"
+    )
+    for name, value in result.items():
+        print(f"  {name:<30} {value:.3f}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labwatch", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    w = sub.add_parser("worker", help="claim, run and record trials until the budget is used")
+    w.add_argument("script", help="the experiment script (with a LabAssistant)")
+    w.add_argument("space", help="the name of the search space")
+    w.add_argument("--store", help="store location (default: the assistant's)")
+    w.add_argument("--n-trials", type=int, required=True, help="the study's total budget")
+    w.add_argument("--dead-after", type=float, default=120.0, help="seconds (default 120)")
+    w.add_argument("--beat-interval", type=float, default=None, help="heartbeat seconds")
+    w.add_argument("--poll", type=float, default=1.0, help="seconds between budget checks")
+    w.add_argument("--max-runs", type=int, default=None, help="stop after this many runs")
+    w.add_argument("--max-failures", type=int, default=5, help="stop after N failures in a row")
+    w.add_argument("--loglevel", default="WARNING")
+    w.set_defaults(func=worker)
+    t = sub.add_parser("trials", help="list the trials of a search space with their objective")
+    t.add_argument("store")
+    t.add_argument("space")
+    t.add_argument("--experiment", help="only this experiment's studies")
+    t.add_argument("--best-config", help="write the best configuration to this file")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=trials)
+    i = sub.add_parser("importance", help="hyperparameter importance (Optuna's evaluators)")
+    i.add_argument("store")
+    i.add_argument("space")
+    i.add_argument("--experiment")
+    i.add_argument("--evaluator", choices=("fanova", "mdi"), default="fanova")
+    i.set_defaults(func=importance)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if getattr(args, "n_trials", 1) is not None and getattr(args, "n_trials", 1) < 1:
+        _fail("--n-trials must be at least 1")
+    from sacred.exceptions import SacredError
+
+    try:
+        return args.func(args)
+    except (LabwatchError, SacredError) as exc:
+        _fail(str(exc), 1)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

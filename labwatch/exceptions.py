@@ -1,0 +1,34 @@
+"""labwatch's errors::
+
+LabwatchError (a sacred.exceptions.SacredError: the command line prints it in one line)
+├── SearchSpaceError     a search space or hyperparameter is malformed
+├── OptimizerError       an optimizer is unusable (unknown, or its package is missing)
+└── BudgetExhausted      the study already has its number of trials
+"""
+
+from __future__ import annotations
+
+from sacred.exceptions import SacredError
+
+__all__ = ["LabwatchError", "SearchSpaceError", "OptimizerError", "BudgetExhausted"]
+
+
+class LabwatchError(SacredError):
+    """Base class of labwatch's errors."""
+
+
+class SearchSpaceError(LabwatchError, ValueError):
+    """A search space or a hyperparameter is malformed."""
+
+
+class OptimizerError(LabwatchError):
+    """An optimizer cannot be used."""
+
+
+class BudgetExhausted(LabwatchError):
+    """Every trial of the budget is claimed. ``pending`` counts those still running
+    (one of them may die and be retried, so a worker waits for them)."""
+
+    def __init__(self, message: str, pending: int = 0) -> None:
+        super().__init__(message)
+        self.pending = pending

@@ -1,0 +1,142 @@
+"""Trials: the runs of a study, read from the store, with their cost and state.
+
+A trial is a sacred run whose ``meta.labwatch`` holds::
+
+    {"study", "space", "space_hash", "optimizer", "sampler_seed", "trial",
+     "claimed_at", "seen_trial_ids", "state"?, "retry_of"?}
+
+and whose ``config`` holds the suggested values. The store is the only record:
+nothing about a study lives anywhere else.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from labwatch.searchspace import SearchSpace
+from sacred.config.utils import get_by_dotted_path
+
+__all__ = ["Trial", "TrialStatus", "read_trials", "objective_of", "study_query"]
+
+_MISSING = object()
+
+
+class TrialStatus:
+    """How the optimizer sees a trial (from the run's effective status)."""
+
+    COMPLETED = "COMPLETED"  # finished with a cost
+    FAILED = "FAILED"  # failed, interrupted, timed out, or its result had no usable cost
+    PENDING = "PENDING"  # QUEUED (claimed) or RUNNING with a live heartbeat
+    DEAD = "DEAD"  # its worker died (PROBABLY_DEAD), or it was claimed and never started
+
+
+@dataclass
+class Trial:
+    """One trial of a study. ``config``: its values for the space's active
+    hyperparameters, by dotted name; ``cost``: minimized objective, None unless
+    COMPLETED."""
+
+    id: Any
+    number: int
+    status: str
+    config: dict
+    cost: float | None
+    run: Any = field(repr=False)
+    labwatch: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def retry_of(self) -> Any:
+        return self.labwatch.get("retry_of")
+
+    @property
+    def state(self) -> dict:
+        """What the optimizer stored with the suggestion (e.g. Optuna's system attrs)."""
+        return self.labwatch.get("state") or {}
+
+
+def study_query(study: str) -> str:
+    escaped = study.replace("\\", "\\\\").replace('"', '\\"')
+    return f'meta.labwatch.study == "{escaped}"'
+
+
+def objective_of(result: Any) -> float | None:
+    """The run's result if it is a number, else ``result["optimization_target"]``."""
+    if isinstance(result, dict):
+        result = result.get("optimization_target")
+    if isinstance(result, bool) or not isinstance(result, (int, float)):
+        return None
+    value = float(result)
+    return None if math.isnan(value) else value
+
+
+def _flat_config(space: SearchSpace, config: dict) -> dict:
+    values = {}
+    for name in space.order:
+        value = get_by_dotted_path(config, name, default=_MISSING)
+        if value is not _MISSING:
+            values[name] = value
+    return space.active(values)
+
+
+def read_trials(
+    store: Any,
+    study: str,
+    space: SearchSpace,
+    direction: str = "minimize",
+    stale_after: float | None = None,
+) -> list[Trial]:
+    """Every trial of ``study`` in the store, oldest first.
+
+    A QUEUED trial older than ``stale_after`` seconds (default: the store's
+    ``dead_after``) was claimed by a process that never started it: it reads DEAD.
+    """
+    from sacred._time import utc_now
+
+    stale_after = store.dead_after if stale_after is None else stale_after
+    now = utc_now()
+    trials = []
+    for run in store.find(study_query(study), sort="id"):
+        meta = (run.meta or {}).get("labwatch") or {}
+        status = run.status
+        cost = None
+        if status == "COMPLETED":
+            objective = objective_of(run.result)
+            if objective is None:
+                kind = TrialStatus.FAILED
+            else:
+                kind = TrialStatus.COMPLETED
+                cost = objective if direction == "minimize" else -objective
+        elif status == "RUNNING":
+            kind = TrialStatus.PENDING
+        elif status == "QUEUED":
+            # labwatch writes its claim time itself: readers differ in where (and
+            # whether) they report the observer's queue_time.
+            queued = meta.get("claimed_at")
+            if isinstance(queued, str):
+                try:
+                    queued = datetime.datetime.fromisoformat(queued)
+                except ValueError:
+                    queued = None
+            if isinstance(queued, datetime.datetime) and queued.tzinfo is not None:
+                queued = queued.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            fresh = queued is None or (now - queued).total_seconds() <= stale_after
+            kind = TrialStatus.PENDING if fresh else TrialStatus.DEAD
+        elif status == "PROBABLY_DEAD":
+            kind = TrialStatus.DEAD
+        else:
+            kind = TrialStatus.FAILED
+        trials.append(
+            Trial(
+                id=run.id,
+                number=int(meta.get("trial", len(trials))),
+                status=kind,
+                config=_flat_config(space, run.config or {}),
+                cost=cost,
+                run=run,
+                labwatch=meta,
+            )
+        )
+    return trials

@@ -1,0 +1,271 @@
+"""A named lock shared by every process (and, for database stores, every machine)
+that uses the same store: ``with store_lock(location, name): ...``.
+
+labwatch holds it while it reads a study's trials, asks the optimizer and records
+the new trial, so two workers never draw a suggestion from the same state.
+
+How each kind of store locks (the lock dies with its holder in every case, so a
+killed process never leaves it taken):
+
+* PostgreSQL: ``pg_advisory_xact_lock(key)`` inside a transaction on a connection
+  of its own; advisory locks do not block the observer's writes to ``runs``.
+* MariaDB/MySQL: ``GET_LOCK(name, timeout)`` / ``RELEASE_LOCK(name)`` on a
+  connection of its own.
+* MongoDB: a document in the ``labwatch_locks`` collection taken with
+  ``find_one_and_update`` (free, or expired: the holder gets ``expires_after``
+  seconds, then others may take it over).
+* SQLite and file stores: ``fcntl.flock`` on a lock file in the user's cache
+  directory, keyed by the absolute path of the store. Not a table in the SQLite
+  database itself: SQLite has one writer at a time, so a ``BEGIN IMMEDIATE`` held
+  by the lock would block the observer that records the trial inside the lock.
+  Not a file in the run directory either: that directory holds runs only. Both
+  backends are single-machine (SQLite discourages network file systems).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from sacred.exceptions import StoreError
+
+__all__ = ["store_lock", "lock_kind", "DEFAULT_TIMEOUT"]
+
+#: Seconds to wait for the lock before giving up with a StoreError.
+DEFAULT_TIMEOUT = 120.0
+
+_engines: dict[str, Any] = {}
+_engines_guard = threading.Lock()
+
+
+def lock_kind(location: str) -> str:
+    """'postgresql', 'mysql', 'mongodb', 'sqlite' or 'file' for a store location."""
+    location = os.fspath(location)
+    if "://" not in location:
+        return "file"
+    scheme = location.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    if scheme in ("mysql", "mariadb"):
+        return "mysql"
+    if scheme in ("mongodb", "mongodb+srv", "mongomock"):
+        return "mongodb"
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("file", "tinydb"):
+        return "file"
+    raise StoreError(
+        f"store_lock: cannot lock the store {location!r}: its scheme {scheme!r} is not "
+        "one of postgresql, mysql, mongodb, sqlite, file."
+    )
+
+
+def _key(name: str) -> int:
+    """A signed 64-bit key for PostgreSQL's advisory locks, stable across processes."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def store_lock(
+    location: str | os.PathLike, name: str, timeout: float = DEFAULT_TIMEOUT, **options: Any
+) -> Iterator[None]:
+    """Hold the lock ``name`` of the store at ``location`` for the ``with`` block.
+
+    ``timeout``: seconds to wait before a StoreError. ``options``: ``client=`` for a
+    MongoDB store (e.g. mongomock's), ``expires_after=`` seconds for Mongo locks.
+    """
+    location = os.fspath(location)
+    kind = lock_kind(location)
+    if kind == "postgresql":
+        manager = _postgres_lock(location, name, timeout)
+    elif kind == "mysql":
+        manager = _mysql_lock(location, name, timeout)
+    elif kind == "mongodb":
+        manager = _mongo_lock(location, name, timeout, **options)
+    else:
+        manager = _file_lock(_path_of(location, kind), name, timeout)
+    with manager:
+        yield
+
+
+# -- SQL servers -------------------------------------------------------------------------
+
+
+def _engine(url: str) -> Any:
+    import sqlalchemy as sa
+
+    with _engines_guard:
+        engine = _engines.get(url)
+        if engine is None:
+            # One connection per held lock; pooled so that a lock costs no reconnect.
+            engine = _engines[url] = sa.create_engine(url, pool_pre_ping=True)
+        return engine
+
+
+def _timed_out(location: str, name: str, timeout: float) -> StoreError:
+    return StoreError(
+        f"Could not take the lock {name!r} of the store {location} within {timeout:g} s: "
+        "another process holds it. If no labwatch process is running, check the database "
+        "for stuck sessions; otherwise wait, or pass a longer timeout."
+    )
+
+
+@contextlib.contextmanager
+def _postgres_lock(url: str, name: str, timeout: float) -> Iterator[None]:
+    import sqlalchemy as sa
+
+    with _engine(url).connect() as conn:
+        with conn.begin():
+            conn.execute(sa.text(f"SET LOCAL lock_timeout = {int(timeout * 1000)}"))
+            try:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
+            except sa.exc.OperationalError:
+                raise _timed_out(url, name, timeout) from None
+            # The lock is released with the transaction, also when the process dies.
+            yield
+
+
+@contextlib.contextmanager
+def _mysql_lock(url: str, name: str, timeout: float) -> Iterator[None]:
+    import sqlalchemy as sa
+
+    # MariaDB limits lock names to 64 characters: hash longer ones.
+    lock_name = name if len(name) <= 64 else hashlib.sha256(name.encode()).hexdigest()
+    with _engine(url).connect() as conn:
+        got = conn.execute(
+            sa.text("SELECT GET_LOCK(:name, :timeout)"),
+            {"name": lock_name, "timeout": max(0, int(timeout))},
+        ).scalar()
+        conn.commit()
+        if got != 1:
+            raise _timed_out(url, name, timeout)
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name})
+            conn.commit()
+
+
+# -- MongoDB ---------------------------------------------------------------------------
+
+_mongo_clients: dict[str, Any] = {}
+
+
+def _mongo_collection(location: str, client: Any = None) -> Any:
+    scheme, _, rest = location.partition("://")
+    if scheme == "mongomock":
+        db_name = rest.strip("/") or "sacred"
+        if client is None:
+            client = _mongo_clients.get(location)
+            if client is None:
+                import mongomock
+
+                client = _mongo_clients[location] = mongomock.MongoClient()
+    else:
+        db_name = rest.split("/", 1)[1].split("?", 1)[0] if "/" in rest else ""
+        if client is None:
+            client = _mongo_clients.get(location)
+            if client is None:
+                import pymongo
+
+                client = _mongo_clients[location] = pymongo.MongoClient(location)
+    return client[db_name or "sacred"]["labwatch_locks"]
+
+
+@contextlib.contextmanager
+def _mongo_lock(
+    location: str,
+    name: str,
+    timeout: float,
+    client: Any = None,
+    expires_after: float = 300.0,
+) -> Iterator[None]:
+    import datetime
+
+    import pymongo.errors
+
+    locks = _mongo_collection(location, client)
+    token = f"{os.getpid()}-{threading.get_ident()}-{time.time_ns()}"
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            # Take the lock when it is free or its holder's time is up; the unique _id
+            # makes two concurrent upserts of a free lock collide instead of both winning.
+            locks.find_one_and_update(
+                {"_id": name, "$or": [{"holder": None}, {"expires": {"$lt": now}}]},
+                {
+                    "$set": {
+                        "holder": token,
+                        "expires": now + datetime.timedelta(seconds=expires_after),
+                    }
+                },
+                upsert=True,
+            )
+            break
+        except pymongo.errors.DuplicateKeyError:
+            pass
+        if time.monotonic() > deadline:
+            raise _timed_out(location, name, timeout)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+    try:
+        yield
+    finally:
+        locks.update_one({"_id": name, "holder": token}, {"$set": {"holder": None}})
+
+
+# -- SQLite and file stores -----------------------------------------------------------
+
+
+def _path_of(location: str, kind: str) -> str:
+    if kind == "sqlite":
+        from sqlalchemy.engine import make_url
+
+        database = make_url(location).database or ""
+        return os.path.abspath(database) if database else location
+    if "://" in location:
+        location = location.split("://", 1)[1]
+    return os.path.abspath(location)
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "sacred", "locks")
+
+
+@contextlib.contextmanager
+def _file_lock(store_path: str, name: str, timeout: float) -> Iterator[None]:
+    import fcntl
+
+    directory = _cache_dir()
+    os.makedirs(directory, exist_ok=True)
+    digest = hashlib.sha256(f"{store_path}\x1f{name}".encode()).hexdigest()[:32]
+    path = os.path.join(directory, f"{digest}.lock")
+    # flock locks belong to the open file description: a thread of this process
+    # waiting on its own descriptor blocks like another process would.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise _timed_out(store_path, name, timeout) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

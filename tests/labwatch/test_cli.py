@@ -1,0 +1,110 @@
+"""The labwatch command: worker, trials (--best-config), importance, and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from labwatch.cli import main
+from sacred.store import open_store
+
+SCRIPT = textwrap.dedent(
+    """
+    import os
+    from sacred import Experiment
+    from labwatch.assistant import LabAssistant
+    from labwatch.optimizers import RandomSearch
+    from labwatch.hyperparameters import UniformFloat, Categorical
+
+    ex = Experiment("cli_study", save_git_info=False)
+    la = LabAssistant(ex, optimizer=RandomSearch, store=os.environ["LW_STORE"])
+
+    @ex.config
+    def cfg():
+        x = 1.0
+        kind = "a"
+        untouched = 7
+
+    @la.searchspace
+    def space():
+        x = UniformFloat(-2.0, 2.0)
+        kind = Categorical(["a", "b"])
+
+    @ex.automain
+    def main(x, kind, untouched):
+        if x > 1.9:
+            raise ValueError("too far")
+        return x * x + (0.5 if kind == "b" else 0.0)
+    """
+)
+
+
+@pytest.fixture
+def script(tmp_path, monkeypatch, sqlite_location):
+    path = tmp_path / "study.py"
+    path.write_text(SCRIPT)
+    monkeypatch.setenv("LW_STORE", sqlite_location)
+    return str(path)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "labwatch", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_worker_fills_the_budget_then_trials_and_best_config(script, sqlite_location, tmp_path):
+    assert main(["worker", script, "space", "--n-trials", "6"]) == 0
+    # a second worker finds the budget used and stops at once
+    assert main(["worker", script, "space", "--n-trials", "6"]) == 0
+    runs = open_store(sqlite_location).find('experiment.name == "cli_study"')
+    assert len(runs) == 6
+    assert {r.config["untouched"] for r in runs} == {7}
+
+    best_file = tmp_path / "best.json"
+    listing = run_cli("trials", sqlite_location, "space", "--best-config", str(best_file))
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.strip().splitlines()
+    assert lines[0].split()[:5] == ["study", "trial", "run", "status", "objective"]
+    assert len(lines) == 7
+    completed = [r for r in runs if r.status == "COMPLETED"]
+    best = min(completed, key=lambda r: r.result)
+    assert json.loads(best_file.read_text()) == {"x": best.config["x"], "kind": best.config["kind"]}
+    assert f"best: run {best.id}" in listing.stderr
+
+    as_json = json.loads(run_cli("trials", sqlite_location, "space", "--json").stdout)
+    assert sorted(t["id"] for t in as_json) == sorted(r.id for r in runs)
+
+
+def test_importance_ranks_the_hyperparameters(script, sqlite_location):
+    pytest.importorskip("optuna")
+    pytest.importorskip("sklearn")
+    assert main(["worker", script, "space", "--n-trials", "12", "--max-failures", "12"]) == 0
+    result = run_cli("importance", sqlite_location, "space", "--evaluator", "mdi")
+    assert result.returncode == 0, result.stderr
+    assert "Hyperparameter importance (mdi)" in result.stdout
+    assert {line.split()[0] for line in result.stdout.splitlines()[1:]} == {"x", "kind"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["worker", "missing.py", "space", "--n-trials", "3"], "no such experiment script"),
+        (["worker", "{script}", "spcae", "--n-trials", "3"], "has no search space 'spcae'"),
+        (["worker", "{script}", "space", "--n-trials", "0"], "--n-trials must be at least 1"),
+        (["trials", "{store}", "nothing"], "no trials of a search space 'nothing'"),
+    ],
+)
+def test_errors(args, message, script, sqlite_location):
+    if "{store}" in args:
+        main(["worker", script, "space", "--n-trials", "1"])
+    args = [a.format(script=script, store=sqlite_location) for a in args]
+    result = run_cli(*args)
+    assert result.returncode in (1, 2)
+    assert result.stderr.startswith("labwatch: error: ")
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

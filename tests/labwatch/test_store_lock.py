@@ -1,0 +1,112 @@
+"""sacred.store.locking.store_lock: one holder at a time, across processes; a killed
+holder frees the lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from sacred.exceptions import StoreError
+from sacred.store.locking import lock_kind, store_lock
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from sacred.store.locking import store_lock
+    with store_lock(sys.argv[1], "study-1"):
+        open(sys.argv[2], "w").close()
+        while True:
+            time.sleep(0.05)
+    """
+)
+
+
+@pytest.fixture(params=["file", "sqlite", "postgresql", "mysql"])
+def location(request, tmp_path) -> str:
+    if request.param == "file":
+        (tmp_path / "runs").mkdir()
+        return str(tmp_path / "runs")
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.db'}"
+    return request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url")
+
+
+def test_a_held_lock_times_out_and_a_killed_holder_frees_it(location, tmp_path):
+    held = tmp_path / "held"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, location, str(held)])
+    try:
+        deadline = time.monotonic() + 60
+        while not held.exists():
+            assert time.monotonic() < deadline, "the holder never took the lock"
+            assert holder.poll() is None, "the holder died"
+            time.sleep(0.02)
+        with pytest.raises(StoreError, match="Could not take the lock 'study-1'"):
+            with store_lock(location, "study-1", timeout=0.3):
+                pass
+        with store_lock(location, "another-study", timeout=5):
+            pass  # other names are independent
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    with store_lock(location, "study-1", timeout=30):
+        pass
+
+
+def test_threads_take_turns(location):
+    inside = []
+    overlaps = []
+
+    def work() -> None:
+        for _ in range(5):
+            with store_lock(location, "turns", timeout=60):
+                inside.append(1)
+                if len(inside) > 1:
+                    overlaps.append(len(inside))
+                time.sleep(0.001)
+                inside.pop()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps == []
+
+
+def test_mongo_lock_excludes_and_expires():
+    mongomock = pytest.importorskip("mongomock")
+    client = mongomock.MongoClient()
+    with store_lock("mongomock://locks", "s", client=client, expires_after=60):
+        with pytest.raises(StoreError, match="Could not take the lock"):
+            with store_lock("mongomock://locks", "s", timeout=0.1, client=client):
+                pass
+    with store_lock("mongomock://locks", "s", client=client, expires_after=0):
+        # the holder's time is up: another process may take the lock over
+        with store_lock("mongomock://locks", "s", timeout=1, client=client):
+            pass
+
+
+@pytest.mark.parametrize(
+    "location, kind",
+    [
+        ("runs", "file"),
+        ("sqlite:///runs.db", "sqlite"),
+        ("postgresql+psycopg://u@h/db", "postgresql"),
+        ("mysql+pymysql://u@h/db", "mysql"),
+        ("mongodb://h/db", "mongodb"),
+    ],
+)
+def test_lock_kind(location, kind):
+    assert lock_kind(location) == kind
+
+
+def test_unknown_scheme_is_an_error():
+    with pytest.raises(StoreError, match="'s3' is not one of"):
+        lock_kind("s3://bucket/runs")
