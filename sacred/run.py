@@ -398,6 +398,12 @@ class Run:
         self._beat(final=True)
 
     def _log_completion(self) -> None:
+        # What the main function printed comes before the log lines in the stored
+        # output: stdout may still hold part of a line (stderr is unbuffered).
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError, AttributeError):  # closed or replaced streams
+            pass
         if self.result is not None:
             self.run_logger.info("Result: %s", self.result)
         self.run_logger.info("Completed after %s", td_format(self.stop_time - self.start_time))

@@ -27,8 +27,19 @@ def _everything(url: str) -> list[dict]:
                 name: store.backend.read_source(run.id, name)
                 for name, _md5 in record["experiment"]["sources"]
             }
-            runs.append(record)
+            runs.append(_comparable(record))
         return runs
+
+
+def _comparable(value):
+    """numpy values (sacred.store decodes the original's) as comparable plain data."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_comparable(v) for v in value)
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):
+        return ("numpy", str(value.dtype), value.tolist())
+    return value
 
 
 def _tables(path) -> set[str]:
