@@ -36,6 +36,7 @@ import datetime
 import math
 import operator
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 #: trees (SQLite stops at a depth of 1000), and numbers beyond what JSON readers,
 #: 64-bit columns and BSON hold exactly would compare differently per backend.
 MAX_LENGTH = 20_000  # characters in a query
-MAX_DEPTH = 32  # levels of parentheses, and of and/or/not nesting in the parsed query
+MAX_DEPTH = 16  # levels of parentheses, and of and/or/not nesting in the parsed query
 MAX_TERMS = 256  # conditions, counting each value of an `in` list
 MAX_INTEGER = 2**53  # integers are exact within ±2**53 (float64, JSON, JavaScript)
 
@@ -297,7 +298,9 @@ class _Parser:
                     "=~ needs a regular expression in double quotes", self.text, op.pos
                 )
             try:
-                re.compile(value)
+                with warnings.catch_warnings():  # "possible nested set": still valid
+                    warnings.simplefilter("ignore", FutureWarning)
+                    re.compile(value)
             except (re.error, RecursionError, OverflowError) as exc:
                 reason = exc if isinstance(exc, re.error) else "too complex"
                 raise QueryError(
@@ -521,6 +524,22 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any] | None:
     return None
 
 
+def _scalar_equal(value: Any, literal: Any) -> bool:
+    """value (not a list: a list inside a list is just unequal) == literal."""
+    if value is None or value is MISSING:
+        return literal is None
+    if literal is None or isinstance(value, list):
+        return False
+    pair = _comparable(value, literal)
+    return pair is not None and pair[0] == pair[1]
+
+
+def _search(value: Any, pattern: str) -> bool:
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        value = value.isoformat()
+    return isinstance(value, str) and re.search(pattern, value) is not None
+
+
 def _compare(value: Any, op: str, literal: Any) -> bool:
     if value is MISSING or value is None:  # missing and null are the same thing
         if op == "==":
@@ -529,22 +548,17 @@ def _compare(value: Any, op: str, literal: Any) -> bool:
             return any(item is None for item in literal)
         return False
     if op == "==":
-        if isinstance(value, list):
-            return any(_compare(v, "==", literal) for v in value)  # tags == "x"
-        if literal is None:
-            return False
-        pair = _comparable(value, literal)
-        return pair is not None and pair[0] == pair[1]
+        if isinstance(value, list):  # tags == "x": one level deep, like every database
+            return any(_scalar_equal(v, literal) for v in value)
+        return _scalar_equal(value, literal)
     if op == "!=":
         return not _compare(value, "==", literal)
     if op == "in":
         return any(_compare(value, "==", item) for item in literal)
     if op == "=~":
         if isinstance(value, list):
-            return any(_compare(v, "=~", literal) for v in value)
-        if isinstance(value, (datetime.datetime, datetime.date)):
-            value = value.isoformat()
-        return isinstance(value, str) and re.search(literal, value) is not None
+            return any(_search(v, literal) for v in value)
+        return _search(value, literal)
     pair = _comparable(value, literal)
     if pair is None:
         return False

@@ -101,11 +101,10 @@ class MongoTranslator:
                 raise Unsupported("inside artifacts")
             path = ("artifacts", "name")
         field = ".".join(path)
-        tags = node.path == ("tags",)  # a run without the field has no tags: []
+        # A run's tags and artifacts are lists, never missing: `exists` always holds.
+        listed = path[0] in ("tags", "artifacts")
         if isinstance(node, Exists):
-            if tags:
-                return _ALL
-            return {field: {"$exists": True, "$ne": None}}
+            return _ALL if listed else {"$nor": [_absent(field)]}
         op, value = node.op, node.value
         if node.path == ("status",):
             if op == "==":
@@ -120,26 +119,33 @@ class MongoTranslator:
         if path[0] in _TIME_FIELDS and len(path) == 1:
             value = _time_literal(op, value)
         if op == "==":
-            if tags and value is None:
-                return _NONE
-            return {field: value}
+            if value is None:
+                return _NONE if listed else _null_like(field)
+            return _equal(field, value)
         if op == "!=":
-            if tags:
-                return _ALL if value is None else {field: {"$ne": value}}
-            return {field: {"$ne": None} if value is None else {"$nin": [value, None]}}
+            if value is None:
+                return _ALL if listed else {"$nor": [_null_like(field)]}
+            if listed:
+                return {"$nor": [_equal(field, value)]}
+            return {"$nor": [_equal(field, value), _absent(field)]}
         if op == "in":
-            values = list(value)
-            if tags:
-                values = [v for v in values if v is not None]
-            return {field: {"$in": values}}
+            values = [v for v in value if v is not None]
+            plain = [v for v in values if not _ambiguous(v)]
+            parts = [{field: {"$in": plain}}] if plain else []
+            parts += [_equal(field, v) for v in values if _ambiguous(v)]
+            if None in value and not listed:
+                parts.append(_null_like(field))
+            return {"$or": parts} if parts else _NONE
         if op == "=~":
             return {field: {"$regex": self._regex(value)}}
         if isinstance(value, bool):
             raise Unsupported("ordering booleans")
-        if value is None:
+        if value is None or path[0] == "artifacts":  # a list: never ordered
             return _NONE
         mongo_op = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}[op]
-        return {field: {mongo_op: value, "$not": {"$type": "array"}}}
+        # Ordering never matches a list, nor a value of another kind (mongomock
+        # would order True against 1 like Python does).
+        return {field: {mongo_op: value, "$type": _bson_type(value), "$not": {"$type": "array"}}}
 
     def _regex(self, pattern: str) -> str:
         if self.python_regex:
@@ -148,6 +154,45 @@ class MongoTranslator:
             return translate_regex(pattern, "pcre")
         except RegexUnsupported as exc:
             raise Unsupported(str(exc)) from None
+
+
+def _absent(field: str) -> dict:
+    """Missing, or null itself (a list holding a null is present)."""
+    scalar_null = {"$and": [{field: None}, {field: {"$not": {"$type": "array"}}}]}
+    # $exists too: mongomock misses {field: null} for paths through a scalar.
+    return {"$or": [{field: {"$exists": False}}, scalar_null]}
+
+
+def _null_like(field: str) -> dict:
+    """`field == null`: missing, null, or a list holding a null."""
+    return {"$or": [{field: {"$exists": False}}, {field: None}]}
+
+
+def _ambiguous(value: Any) -> bool:
+    """Python (and so mongomock) finds True == 1 and False == 0.0; MongoDB does not."""
+    return isinstance(value, bool) or (isinstance(value, (int, float)) and value in (0, 1))
+
+
+def _equal(field: str, value: Any) -> dict:
+    """field == value, for a value that is not null: the value itself or, when field
+    holds a list, one of its elements."""
+    if not _ambiguous(value):
+        return {field: value}
+    exact = {"$eq": value, "$type": _bson_type(value), "$not": {"$type": "array"}}
+    scalar = {"$and": [{field: exact}, {field: {"$not": {"$type": "array"}}}]}
+    return {"$or": [scalar, {field: {"$elemMatch": exact}}]}
+
+
+def _bson_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, datetime.datetime):
+        return "date"
+    raise Unsupported(f"a literal of type {type(value).__name__}")
 
 
 def _time_literal(op: str, value: Any) -> Any:

@@ -36,6 +36,7 @@ import itertools
 from typing import Any
 
 from sacred.store.query import And, Exists, Node, Not, Or, as_time
+from sacred.store.regex import RegexUnsupported, translate_regex
 
 __all__ = ["Unsupported", "SqlTranslator"]
 
@@ -227,9 +228,48 @@ class SqlTranslator:
     # -- comparisons -----------------------------------------------------------------
 
     def _regex(self, text: Any, pattern: str) -> Any:
-        if self.dialect == "mysql":
-            pattern = "(?-i)" + pattern  # REGEXP follows the collation: force case
+        # SQLite's REGEXP is Python's re.search itself; PostgreSQL and MariaDB get
+        # the pattern rewritten to mean the same, or the query runs in Python.
+        try:
+            if self.dialect == "postgresql":
+                pattern = translate_regex(pattern, "postgresql")
+            elif self.dialect == "mysql":  # REGEXP follows the collation: force case
+                pattern = "(?-i)" + translate_regex(pattern, "pcre")
+        except RegexUnsupported as exc:
+            raise Unsupported(str(exc)) from None
+        if self.dialect == "sqlite":
+            # SQLite need not skip REGEXP when the type test before it fails, and
+            # Python's re.search refuses numbers: give it text.
+            text = self.sa.cast(text, self.sa.Text)
         return text.regexp_match(pattern)
+
+    def _text(self, text: Any) -> Any:
+        """A string compared like Python compares strings: code point by code point,
+        trailing spaces and case significant (the database's collation may ignore
+        case, pad with spaces or order by language)."""
+        if self.dialect == "postgresql":
+            return text.collate("C")
+        if self.dialect == "mysql":
+            from sqlalchemy.dialects import mysql
+
+            # utf8mb4 bytes order like code points, and BINARY never pads.
+            return self.sa.cast(text, mysql.BINARY())
+        return text
+
+    def _compare_text(self, text: Any, op: str, literal: str) -> Any:
+        if self.dialect == "mysql":
+            return _binary(self._text(text), op, self._text(self.sa.literal(literal)))
+        return _binary(self._text(text), op, literal)
+
+    def _check_literal(self, literal: Any) -> None:
+        """PostgreSQL text cannot hold NUL: its driver refuses such a parameter. No
+        stored string has one there, but the answer is Python's to give (a != on a
+        NUL string is true for every stored string)."""
+        if self.dialect != "postgresql":
+            return
+        values = literal if isinstance(literal, tuple) else (literal,)
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise Unsupported("NUL in a string on PostgreSQL")
 
     def _scalar(self, value: _JsonValue, op: str, literal: Any) -> Any:
         """The JSON value (not a list) compares true with literal."""
@@ -245,8 +285,9 @@ class SqlTranslator:
             return value.is_("true" if literal else "false")
         if kind == "null":
             return sa.false()
-        target = value.number if kind == "number" else value.text
-        return sa.and_(value.is_(kind), _binary(target, op, literal))
+        if kind == "number":
+            return sa.and_(value.is_(kind), _binary(value.number, op, literal))
+        return sa.and_(value.is_(kind), self._compare_text(value.text, op, literal))
 
     def _json_compare(self, column: Any, path: tuple[str, ...], op: str, literal: Any) -> Any:
         sa = self.sa
@@ -258,7 +299,7 @@ class SqlTranslator:
             if literal is None:
                 return self._present(value)
             equal = self._json_compare(column, path, "==", literal)
-            return sa.and_(self._present(value), sa.not_(sa.func.coalesce(equal, False)))
+            return sa.and_(self._present(value), _not_true(sa, equal))
         scalar = self._scalar(value, op, literal)
         if op in ("==", "=~"):  # a list matches when one of its elements does
             elementwise = self.any_element(
@@ -294,9 +335,13 @@ class SqlTranslator:
             literal = None
         if literal is None:  # values of another kind never compare equal or ordered
             return column.is_not(None) if op == "!=" else sa.false()
+        if kind == "string":
+            compare = self._compare_text(column, op, literal)
+        else:
+            compare = _binary(column, op, literal)
         if op == "!=":
-            return sa.and_(column.is_not(None), _binary(column, op, literal))
-        return _binary(column, op, literal)  # NULL (missing) compares as false
+            return sa.and_(column.is_not(None), compare)
+        return compare  # NULL (missing) compares as false
 
     def _id_compare(self, op: str, literal: Any) -> Any:
         """The run id: runs.id, or runs.run_uid when a string id was given."""
@@ -311,7 +356,9 @@ class SqlTranslator:
             return sa.and_(runs.c.run_uid.is_not(None), self._regex(runs.c.run_uid, literal))
         kind = _kind_of_literal(literal)
         if kind == "string":
-            as_uid = sa.and_(runs.c.run_uid.is_not(None), _binary(runs.c.run_uid, op, literal))
+            as_uid = sa.and_(
+                runs.c.run_uid.is_not(None), self._compare_text(runs.c.run_uid, op, literal)
+            )
             return sa.or_(as_uid, runs.c.run_uid.is_(None)) if op == "!=" else as_uid
         if kind == "number":
             as_int = sa.and_(runs.c.run_uid.is_(None), _binary(runs.c.id, op, literal))
@@ -360,7 +407,7 @@ class SqlTranslator:
         if isinstance(node, Or):
             return sa.or_(*[self.where(n) for n in node.items])
         if isinstance(node, Not):
-            return sa.not_(sa.func.coalesce(self.where(node.item), False))
+            return _not_true(sa, self.where(node.item))
         kind, column, extra = self.target(node.path)
         tags = node.path == ("tags",)  # never missing: a run without tags has []
         if isinstance(node, Exists):
@@ -372,6 +419,7 @@ class SqlTranslator:
                 return column.is_not(None)
             return self._present(self.json_value(column, extra))
         op, literal = node.op, node.value
+        self._check_literal(literal)
         if kind == "missing":
             none_matches = (op == "==" and literal is None) or (
                 op == "in" and any(item is None for item in literal)
@@ -383,7 +431,7 @@ class SqlTranslator:
             return self._column_compare(column, extra, op, literal)
         if tags and op == "!=" and literal is not None:
             equal = self._json_compare(column, extra, "==", literal)
-            return sa.not_(sa.func.coalesce(equal, False))
+            return _not_true(sa, equal)
         if tags and literal is None and op in ("==", "!="):
             return sa.false() if op == "==" else sa.true()
         return self._json_compare(column, extra, op, literal)
@@ -397,18 +445,28 @@ class SqlTranslator:
         if kind == "id":
             column = self.t["runs"].c.id
         if kind != "json":
-            return [sa.case((column.is_(None), 1), else_=0), _direction(column, descending)]
+            key = self._text(column) if kind == "column" and extra == "string" else column
+            return [sa.case((column.is_(None), 1), else_=0), _direction(key, descending)]
         value = self.json_value(column, extra)
         # The kind first (ascending whatever the direction), then within a kind its
         # value; each key is NULL outside its kind, so ties stay ties.
         return [
             value.rank(),
             _direction(sa.case((value.is_("number"), value.number), else_=None), descending),
-            _direction(sa.case((value.is_("string"), value.text), else_=None), descending),
+            _direction(
+                self._text(sa.case((value.is_("string"), value.text), else_=None)), descending
+            ),
             _direction(
                 sa.case((value.is_("false"), 0), (value.is_("true"), 1), else_=None), descending
             ),
         ]
+
+
+def _not_true(sa: Any, condition: Any) -> Any:
+    """NOT with NULL (unknown) read as false, like Python: `x IS NOT TRUE`, which
+    nests one level less than NOT COALESCE(x, FALSE) (SQLite's parser stack is
+    small)."""
+    return condition.is_not(sa.true())
 
 
 def _direction(key: Any, descending: bool) -> Any:
