@@ -59,6 +59,13 @@ __all__ = [
     "FIELDS",
     "as_time",
     "query_paths",
+    "booleans_ordered",
+    "TIME_FIELDS",
+    "MAX_DEPTH",
+    "MAX_TERMS",
+    "MAX_LENGTH",
+    "MAX_INTEGER",
+    "TIMEOUT_STATUSES",
 ]
 
 
@@ -279,7 +286,10 @@ class _Parser:
             return Exists(path)
         if op.kind == "in":
             self.next()
+            start = self.peek()
             values = self.list_literal()
+            for value in values:
+                self.check_time(path, value, start)
             self.count_terms(max(1, len(values)), token)
             return self.status_alias(Compare(path, "in", values), token)
         if op.kind != "op":
@@ -291,7 +301,10 @@ class _Parser:
                 op.pos,
             )
         self.next()
+        value_token = self.peek()
         value = self.literal()
+        if op.text != "=~":
+            self.check_time(path, value, value_token)
         if op.text == "=~":
             if not isinstance(value, str):
                 raise QueryError(
@@ -323,6 +336,18 @@ class _Parser:
         both = [Compare(node.path, node.op, status) for status in TIMEOUT_STATUSES]
         combined = Or(tuple(both)) if node.op == "==" else And(tuple(both))
         return self.combine(combined, both, token)
+
+    def check_time(self, path: tuple[str, ...], value: Any, token: _Token) -> None:
+        """A time compares with ISO date/time strings; any other string is a mistake."""
+        if path[0] in TIME_FIELDS and len(path) == 1 and isinstance(value, str):
+            if as_time(value) is None:
+                raise QueryError(
+                    f"{path[0]} is a time: {_shorten(repr(value))} is not an ISO date or "
+                    'time in range; write e.g. "2024-03", "2024-03-01" or '
+                    '"2024-03-01T12:00:00+01:00"',
+                    self.text,
+                    token.pos,
+                )
 
     def count_terms(self, count: int, token: _Token) -> None:
         self.terms += count
@@ -443,6 +468,9 @@ RECORD_FIELDS = (
     "note",
 )
 
+#: The top-level fields that hold times (compared with ISO strings as times).
+TIME_FIELDS = frozenset({"start_time", "stop_time", "heartbeat", "queue_time"})
+
 #: The fields a query or sort key may start with: every record field but the captured
 #: output (not loaded for every run), and ``id`` for ``_id``.
 FIELDS = frozenset(RECORD_FIELDS) - {"captured_out"} | {"id"}
@@ -488,13 +516,21 @@ def get_path(record: dict, path: tuple[str, ...]) -> Any:
     return current
 
 
+_YEAR_MONTH = re.compile(r"(\d{4})(?:-(\d{2}))?")
+
+
 def as_time(value: Any) -> datetime.datetime | None:
     """A datetime or an ISO date/time string as a naive UTC datetime, else None.
 
     Stored times are naive UTC; a literal with a time zone is converted to UTC."""
     if isinstance(value, str):
+        text = value.strip()
+        month = _YEAR_MONTH.fullmatch(text)  # "2024" or "2024-03": its first instant
+        if month is not None:
+            year, number = int(month.group(1)), int(month.group(2) or 1)
+            return datetime.datetime(year, number, 1) if year and 1 <= number <= 12 else None
         try:
-            value = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             return None
     if isinstance(value, datetime.datetime):
@@ -522,6 +558,13 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any] | None:
     if isinstance(a, str) and isinstance(b, str):
         return a, b
     return None
+
+
+def booleans_ordered(op: str, literal: bool) -> tuple[bool, ...]:
+    """The stored booleans b for which `b op literal` holds (false < true), for
+    backends that translate ordering comparisons with a boolean."""
+    order = _ORDER[op]
+    return tuple(b for b in (False, True) if order(b, literal))
 
 
 def _scalar_equal(value: Any, literal: Any) -> bool:

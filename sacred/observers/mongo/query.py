@@ -13,8 +13,8 @@ Same answers as the Python reference (:func:`sacred.store.query.evaluate`):
   regexes with Python's ``re`` and gets every pattern as it is.
 
 Anything without a faithful translation (``experiment.sources`` and ``resources``,
-pairs of name and file id; ``=~`` and ordering on ``status``; ``=~`` on a time;
-ordering booleans) raises :class:`Unsupported`, and the reader evaluates that query
+pairs of name and file id; ``=~`` and ordering on ``status``; ``=~`` on a time; a
+regex PCRE would read differently) raises :class:`Unsupported`, and the reader evaluates that query
 in Python instead.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sacred.store.query import And, Exists, Node, Not, Or, as_time
+from sacred.store.query import And, Exists, Node, Not, Or, as_time, booleans_ordered
 from sacred.store.regex import RegexUnsupported, translate_regex
 
 __all__ = ["MongoTranslator", "Unsupported"]
@@ -139,7 +139,10 @@ class MongoTranslator:
         if op == "=~":
             return {field: {"$regex": self._regex(value)}}
         if isinstance(value, bool):
-            raise Unsupported("ordering booleans")
+            matched = booleans_ordered(op, value)
+            if not matched or listed:
+                return _NONE
+            return {field: {"$in": list(matched), "$type": "bool", "$not": {"$type": "array"}}}
         if value is None or path[0] == "artifacts":  # a list: never ordered
             return _NONE
         mongo_op = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}[op]

@@ -25,7 +25,8 @@ like everywhere else. ``status`` is the effective status (a RUNNING run with an 
 heartbeat reads PROBABLY_DEAD), computed in SQL.
 
 Anything without a translation (``experiment.sources``, ``artifacts``, ``=~`` on a
-time, ordering booleans) raises :class:`Unsupported`; the reader then falls back to
+time, a regex that PostgreSQL or MariaDB would read differently, NUL characters on
+PostgreSQL) raises :class:`Unsupported`; the reader then falls back to
 the Python reference for that query.
 """
 
@@ -35,7 +36,7 @@ import datetime
 import itertools
 from typing import Any
 
-from sacred.store.query import And, Exists, Node, Not, Or, as_time
+from sacred.store.query import And, Exists, Node, Not, Or, as_time, booleans_ordered
 from sacred.store.regex import RegexUnsupported, translate_regex
 
 __all__ = ["Unsupported", "SqlTranslator"]
@@ -280,9 +281,10 @@ class SqlTranslator:
         if op == "=~":
             return sa.and_(value.is_("string"), self._regex(value.text, literal))
         if kind == "bool":
-            if op != "==":
-                raise Unsupported("ordering booleans")
-            return value.is_("true" if literal else "false")
+            if op == "==":
+                return value.is_("true" if literal else "false")
+            matched = [value.is_("true" if b else "false") for b in booleans_ordered(op, literal)]
+            return sa.or_(*matched) if matched else sa.false()
         if kind == "null":
             return sa.false()
         if kind == "number":
