@@ -150,7 +150,7 @@ def test_nesting_of_and_or_not_is_limited():
     error = _error(nested(9))
     assert "more than 16 levels" in str(error)
     assert error.position == len("not (")  # the `or` that goes one level too deep
-    assert evaluate(parse_query(nested(8)), RECORD) is True
+    assert evaluate(parse_query(nested(8)), RECORD) is False  # an even number of nots
 
 
 def test_the_number_of_conditions_is_limited():
