@@ -441,8 +441,9 @@ def _shorten(text: str) -> str:
 
 
 def _as_float_hint(text: str) -> str:
+    """A power of ten beyond the integer: 1e23 for a 23-digit number."""
     digits = text.lstrip("-").lstrip("0")
-    return f"{text[0] if text.startswith('-') else ''}{digits[0]}e{len(digits) - 1}"
+    return f"{'-' if text.startswith('-') else ''}1e{len(digits)}"
 
 
 #: The top-level fields of a stored record (the Mongo run document's shape).

@@ -24,7 +24,7 @@ re), PostgreSQL ``~``, MariaDB ``REGEXP`` with ``(?-i)`` so it is case-sensitive
 like everywhere else. ``status`` is the effective status (a RUNNING run with an old
 heartbeat reads PROBABLY_DEAD), computed in SQL.
 
-Anything without a translation (``experiment.sources``, ``artifacts``, ``=~`` on a
+Anything without a translation (``experiment.sources``, ``resources``, ``=~`` on a
 time, a regex that PostgreSQL or MariaDB would read differently, NUL characters on
 PostgreSQL) raises :class:`Unsupported`; the reader then falls back to
 the Python reference for that query.
@@ -410,6 +410,8 @@ class SqlTranslator:
             return sa.or_(*[self.where(n) for n in node.items])
         if isinstance(node, Not):
             return _not_true(sa, self.where(node.item))
+        if node.path[0] == "artifacts":
+            return self._artifacts(node)
         kind, column, extra = self.target(node.path)
         tags = node.path == ("tags",)  # never missing: a run without tags has []
         if isinstance(node, Exists):
@@ -437,6 +439,38 @@ class SqlTranslator:
         if tags and literal is None and op in ("==", "!="):
             return sa.false() if op == "==" else sa.true()
         return self._json_compare(column, extra, op, literal)
+
+    def _artifacts(self, node: Node) -> Any:
+        """`artifacts`, a run's list of artifact names (never missing), from the
+        artifacts table: == and =~ look for one row with a matching name."""
+        sa = self.sa
+        if len(node.path) > 1:
+            raise Unsupported("inside artifacts")
+        if isinstance(node, Exists):
+            return sa.true()
+        op, literal = node.op, node.value
+        self._check_literal(literal)
+        if op == "in":
+            parts = [self._artifact_named(item) for item in literal]
+            return sa.or_(*parts) if parts else sa.false()
+        if op == "=~":
+            return self._artifact_where(lambda name: self._regex(name, literal))
+        if op in ("==", "!="):
+            equal = self._artifact_named(literal)
+            return equal if op == "==" else _not_true(sa, equal)
+        return sa.false()  # a list is never ordered
+
+    def _artifact_named(self, literal: Any) -> Any:
+        if not isinstance(literal, str):
+            return self.sa.false()
+        return self._artifact_where(lambda name: self._compare_text(name, "==", literal))
+
+    def _artifact_where(self, predicate: Any) -> Any:
+        sa = self.sa
+        runs, artifacts = self.t["runs"], self.t["artifacts"]
+        row = artifacts.alias(f"sacred_a{next(_aliases)}")
+        inner = sa.select(sa.literal_column("1")).select_from(row)
+        return sa.exists(inner.where(row.c.run_id == runs.c.id, predicate(row.c.name)))
 
     def order(self, path: tuple[str, ...], descending: bool) -> list:
         """ORDER BY terms: numbers, then strings, missing values last either way."""
