@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import math
 from typing import Any
 
 from sacred.store.query import And, Exists, Node, Not, Or, as_time, booleans_ordered
@@ -288,7 +289,7 @@ class SqlTranslator:
         if kind == "null":
             return sa.false()
         if kind == "number":
-            return sa.and_(value.is_(kind), _binary(value.number, op, literal))
+            return sa.and_(value.is_(kind), self._number_compare(value, op, literal))
         return sa.and_(value.is_(kind), self._compare_text(value.text, op, literal))
 
     def _json_compare(self, column: Any, path: tuple[str, ...], op: str, literal: Any) -> Any:
@@ -309,6 +310,25 @@ class SqlTranslator:
             )
             return sa.or_(scalar, elementwise)
         return scalar
+
+    def _number_compare(self, value: _JsonValue, op: str, literal: Any) -> Any:
+        """A JSON number against a number, as Python compares the value the reader
+        returns: an integer exactly (PostgreSQL prints 1e300 as 301 digits, which
+        Python reads as an int; MariaDB keeps 64-bit integers), a float as a float."""
+        sa = self.sa
+        if self.dialect == "sqlite":  # compares integers with reals exactly itself
+            return _binary(value.number, op, literal)
+        # Python's json reads a number without '.', 'e' or 'E' as an int (MariaDB's
+        # JSON_TYPE says INTEGER for 1e+300 too).
+        is_integer = sa.not_(value.text.regexp_match("[.eE]"))
+        if self.dialect == "postgresql":
+            integer = sa.cast(value.text, sa.Numeric)
+        else:
+            from sqlalchemy.dialects import mysql
+
+            integer = sa.cast(value.text, mysql.DECIMAL(65, 0))
+        as_float = _binary(value.number, op, literal)
+        return sa.case((is_integer, _integer_compare(sa, integer, op, literal)), else_=as_float)
 
     def _present(self, value: _JsonValue) -> Any:
         sa = self.sa
@@ -363,7 +383,9 @@ class SqlTranslator:
             )
             return sa.or_(as_uid, runs.c.run_uid.is_(None)) if op == "!=" else as_uid
         if kind == "number":
-            as_int = sa.and_(runs.c.run_uid.is_(None), _binary(runs.c.id, op, literal))
+            # Typed, or PostgreSQL casts the literal to the column's 32-bit integer.
+            bound = sa.literal(literal, sa.Float if isinstance(literal, float) else sa.BigInteger)
+            as_int = sa.and_(runs.c.run_uid.is_(None), _binary(runs.c.id, op, bound))
             return sa.or_(as_int, runs.c.run_uid.is_not(None)) if op == "!=" else as_int
         return sa.true() if op == "!=" else sa.false()
 
@@ -496,6 +518,25 @@ class SqlTranslator:
                 sa.case((value.is_("false"), 0), (value.is_("true"), 1), else_=None), descending
             ),
         ]
+
+
+def _integer_compare(sa: Any, integer: Any, op: str, literal: int | float) -> Any:
+    """integer op literal, exactly, for a column of whole numbers (at most 64 bits):
+    a float literal becomes the whole number that gives the same answer."""
+    if isinstance(literal, float):
+        if abs(literal) > 2.0**70:  # beyond every stored integer: the answer is known
+            below = literal > 0  # every integer is below the literal
+            holds = {"==": False, "!=": True, "<": below, "<=": below}.get(op, not below)
+            return sa.true() if holds else sa.false()
+        if op in ("==", "!="):
+            if not literal.is_integer():
+                return sa.true() if op == "!=" else sa.false()
+            literal = int(literal)
+        elif op in ("<", ">="):  # n < f  <=>  n < ceil(f)
+            literal = math.ceil(literal)
+        else:  # n <= f  <=>  n <= floor(f);  n > f  <=>  n > floor(f)
+            literal = math.floor(literal)
+    return _binary(integer, op, sa.literal(int(literal), sa.Numeric))
 
 
 def _not_true(sa: Any, condition: Any) -> Any:
