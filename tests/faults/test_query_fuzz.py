@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import random
 
-import pytest
-
 from sacred._time import utc_now
 from sacred.exceptions import QueryError
 from sacred.store.base import effective_status
@@ -397,7 +395,6 @@ def _portable(query: str, dialect: str) -> bool:
     )
 
 
-@pytest.mark.slow
 def test_every_query_gives_results_or_a_query_error(filled_store, canonical_store):
     """On every backend: results equal to the Python reference, or QueryError."""
     answers, fallbacks = _answers(filled_store, _reference(filled_store))

@@ -257,3 +257,30 @@ def test_regexes_read_differently_by_other_engines_are_not_rewritten(pattern):
     for dialect in ("postgresql", "pcre"):
         with pytest.raises(RegexUnsupported):
             translate_regex(pattern, dialect)
+
+
+def test_mongodb_gets_patterns_rewritten_for_pcre_and_mongomock_gets_them_as_they_are():
+    mongomock = pytest.importorskip("mongomock")
+    from sacred.observers.mongo.query import MongoTranslator, Unsupported
+
+    node = parse_query('config.s =~ "^a.$"')
+    server = MongoTranslator(120.0, client=None)  # any client that is not mongomock
+    assert server.match(node) == {"config.s": {"$regex": "^a[^\\n](?=\\n?\\z)"}}
+    with pytest.raises(Unsupported):
+        server.match(parse_query('config.s =~ "(?i)a"'))
+    mock = MongoTranslator(120.0, client=mongomock.MongoClient())
+    assert mock.match(node) == {"config.s": {"$regex": "^a.$"}}
+
+
+def test_mongodb_never_equates_booleans_and_numbers():
+    from sacred.observers.mongo.query import MongoTranslator
+
+    match = MongoTranslator(120.0).match(parse_query("config.flag == true"))
+    exact = {"$eq": True, "$type": "bool", "$not": {"$type": "array"}}
+    assert match == {
+        "$or": [
+            {"$and": [{"config.flag": exact}, {"config.flag": {"$not": {"$type": "array"}}}]},
+            {"config.flag": {"$elemMatch": exact}},
+        ]
+    }
+    assert MongoTranslator(120.0).match(parse_query("config.n == 5")) == {"config.n": 5}
