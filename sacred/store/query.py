@@ -21,9 +21,19 @@ comparison with a missing or null field is false (``!=`` included: ``a != 1`` me
 "a has a value and it is not 1"). Values compare only with values of the same kind
 (numbers with numbers, strings with strings, booleans with booleans; ``1 == true`` is
 false). When the stored value is a list, ``==``, ``=~`` and ``in`` match when any
-element matches (``tags == "paper"``); ``!=`` is their negation; ordering
+element matches, one level deep (``tags == "paper"``); ``!=`` is their negation; ordering
 comparisons never match lists. Stored times compare with ISO strings as times
 (naive UTC; a literal with a zone is converted).
+
+``status == "TIMEOUT"`` and ``status == "TIMED_OUT"`` (also ``!=`` and ``in``) are
+one query: the original release stores the first, its documentation says the
+second. Times compare with ISO strings only (``"2024"``, ``"2024-03"``,
+``"2024-03-01T12:00"``); another string is a QueryError. Booleans order false < true.
+
+Limits, the same for every backend (MAX_* below, docs/store.md "Limits"): 20,000
+characters, 16 levels of parentheses and of and/or/not nesting, 256 conditions
+(each value of an ``in`` list counts), integers within ±2**53, finite floats, no
+lone surrogates. Any input ends in an AST or a QueryError with a position.
 
 The parser produces a small AST (:class:`Compare`, :class:`Exists`, :class:`And`,
 :class:`Or`, :class:`Not`); :func:`evaluate` is the reference semantics in Python,
