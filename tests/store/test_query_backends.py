@@ -5,6 +5,9 @@ database or driver error."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from sacred import Experiment
@@ -179,3 +182,33 @@ def test_strings_regexes_and_booleans_compare_like_python(store):
     for query, expected in LIKE_PYTHON:
         assert names(store.find(query)) == sorted(expected), query
         assert reference(store, query) == sorted(expected), query
+
+
+ORIGINAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "sacred-0.8.7"
+
+
+def _original_stores(tmp_path):
+    """(location, options) of the stores sacred 0.8.7 wrote that this reader reads."""
+    shutil.copytree(ORIGINAL / "file_store", tmp_path / "file_store")
+    yield str(tmp_path / "file_store"), {}
+    mongomock = pytest.importorskip("mongomock")
+    bson = pytest.importorskip("bson")
+    from mongomock.gridfs import enable_gridfs_integration
+
+    enable_gridfs_integration()
+    client = mongomock.MongoClient()
+    with open(ORIGINAL / "mongo.bson", "rb") as dump:
+        for item in bson.decode_file_iter(dump):
+            client["sacred"][item["coll"]].insert_one(item["doc"])
+    yield "mongomock://sacred", {"client": client}
+
+
+@pytest.mark.skipif(not ORIGINAL.is_dir(), reason="the sacred-0.8.7 fixtures are not here")
+def test_the_original_releases_timeout_runs_are_found_with_either_spelling(tmp_path):
+    for location, options in _original_stores(tmp_path):
+        with open_store(location, **options) as opened:
+            timeout = [run.id for run in opened.find() if run.status == "TIMEOUT"]
+            assert timeout == [4], location
+            assert [run.id for run in opened.find('status == "TIMED_OUT"')] == timeout
+            assert [run.id for run in opened.find('status == "TIMEOUT"')] == timeout
+            assert 4 not in [run.id for run in opened.find('status != "TIMED_OUT"')]
