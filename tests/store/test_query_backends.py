@@ -212,3 +212,78 @@ def test_the_original_releases_timeout_runs_are_found_with_either_spelling(tmp_p
             assert [run.id for run in opened.find('status == "TIMED_OUT"')] == timeout
             assert [run.id for run in opened.find('status == "TIMEOUT"')] == timeout
             assert 4 not in [run.id for run in opened.find('status != "TIMED_OUT"')]
+
+
+# -- regex rewriting, checked against the engines themselves ------------------------
+
+SUBJECTS = [
+    "", "a", "A", "ab", "ab\n", "a\nb", "\n", "line\n", "é", "É", "日本", "😀", "a.b",
+    "a-b", "a]b", "[x]", "{1}", "aaa", "a{,3}", "x\x01y", "tab\there", "a b ", "\\",
+    "$", "^", "ab\r\n", "b\n\n", "_", "a^b",
+]  # fmt: skip
+ATOMS = [
+    "a", "b", "A", "é", "日", "😀", ".", " ", "\\n", "\\t", "\\.", "\\-", "\\\\", "\\$",
+    "\\^", "\\[", "\\]", "\\{", "\\x01", "[ab]", "[^a]", "[a-c]", "[\\]\\-]", "[.]",
+    "[é-ü]", "[\\n]", "[]a]", "[-a]", "[a-]", "_", "\\u00e9",
+]  # fmt: skip
+
+
+def _pattern(rng) -> str:
+    parts = []
+    for _ in range(rng.randint(1, 4)):
+        r = rng.random()
+        if r < 0.1:
+            part = "(" + "|".join(rng.choice(ATOMS) for _ in range(rng.randint(1, 3))) + ")"
+        elif r < 0.15:
+            part = "(?:" + rng.choice(ATOMS) + rng.choice(ATOMS) + ")"
+        else:
+            part = rng.choice(ATOMS)
+        if rng.random() < 0.3:
+            part += rng.choice(["*", "+", "?", "{2}", "{,2}", "{1,}", "{0,3}", "*?", "+?"])
+        parts.append(part)
+    if rng.random() < 0.3:
+        parts.insert(0, rng.choice(["^", "\\A"]))
+    if rng.random() < 0.3:
+        parts.append(rng.choice(["$", "\\Z"]))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("server", ["postgresql", "mysql"])
+def test_rewritten_patterns_match_what_python_matches(server, request):
+    """300 random patterns of the rewritable subset, each against tricky strings
+    (newlines, brackets, unicode, control characters), in the database itself."""
+    import random
+    import re
+
+    import sqlalchemy as sa
+
+    from sacred.store.regex import translate_regex
+
+    url = request.getfixturevalue("postgres_url" if server == "postgresql" else "mysql_url")
+    engine = sa.create_engine(url)
+    dialect = "postgresql" if server == "postgresql" else "pcre"
+    rng = random.Random(5)
+    mismatches = []
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE subjects (i INTEGER, v TEXT)"))
+        conn.execute(
+            sa.text("INSERT INTO subjects VALUES (:i, :v)"),
+            [{"i": i, "v": v} for i, v in enumerate(SUBJECTS)],
+        )
+        operator = "~" if server == "postgresql" else "REGEXP"
+        select = sa.text(f"SELECT i FROM subjects WHERE v {operator} :p ORDER BY i")
+        for _ in range(300):
+            pattern = _pattern(rng)
+            try:
+                compiled = re.compile(pattern)
+            except re.error:
+                continue
+            rewritten = translate_regex(pattern, dialect)
+            if server == "mysql":
+                rewritten = "(?-i)" + rewritten
+            expected = [i for i, v in enumerate(SUBJECTS) if compiled.search(v)]
+            got = [i for (i,) in conn.execute(select, {"p": rewritten})]
+            if got != expected:
+                mismatches.append((pattern, rewritten, got, expected))
+    engine.dispose()
+    assert not mismatches, mismatches[:5]
