@@ -21,9 +21,19 @@ comparison with a missing or null field is false (``!=`` included: ``a != 1`` me
 "a has a value and it is not 1"). Values compare only with values of the same kind
 (numbers with numbers, strings with strings, booleans with booleans; ``1 == true`` is
 false). When the stored value is a list, ``==``, ``=~`` and ``in`` match when any
-element matches (``tags == "paper"``); ``!=`` is their negation; ordering
+element matches, one level deep (``tags == "paper"``); ``!=`` is their negation; ordering
 comparisons never match lists. Stored times compare with ISO strings as times
 (naive UTC; a literal with a zone is converted).
+
+``status == "TIMEOUT"`` and ``status == "TIMED_OUT"`` (also ``!=`` and ``in``) are
+one query: the original release stores the first, its documentation says the
+second. Times compare with ISO strings only (``"2024"``, ``"2024-03"``,
+``"2024-03-01T12:00"``); another string is a QueryError. Booleans order false < true.
+
+Limits, the same for every backend (MAX_* below, docs/store.md "Limits"): 20,000
+characters, 16 levels of parentheses and of and/or/not nesting, 256 conditions
+(each value of an ``in`` list counts), integers within ±2**53, finite floats, no
+lone surrogates. Any input ends in an AST or a QueryError with a position.
 
 The parser produces a small AST (:class:`Compare`, :class:`Exists`, :class:`And`,
 :class:`Or`, :class:`Not`); :func:`evaluate` is the reference semantics in Python,
@@ -33,8 +43,10 @@ and each backend may translate the AST to its database's query language.
 from __future__ import annotations
 
 import datetime
+import math
 import operator
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +69,13 @@ __all__ = [
     "FIELDS",
     "as_time",
     "query_paths",
+    "booleans_ordered",
+    "TIME_FIELDS",
+    "MAX_DEPTH",
+    "MAX_TERMS",
+    "MAX_LENGTH",
+    "MAX_INTEGER",
+    "TIMEOUT_STATUSES",
 ]
 
 
@@ -98,9 +117,23 @@ _TOKEN = re.compile(
   | (?P<punct>[()\[\],])
   | (?P<name>[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z_0-9][A-Za-z0-9_\-]*)*)
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,
 )
 _KEYWORDS = {"and", "or", "not", "in", "exists", "true", "false", "null"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: The limits every query must respect, the same on every backend (docs/store.md,
+#: "Limits"): deep or huge expressions overflow parsers and database expression
+#: trees (SQLite stops at a depth of 1000), and numbers beyond what JSON readers,
+#: 64-bit columns and BSON hold exactly would compare differently per backend.
+MAX_LENGTH = 20_000  # characters in a query
+MAX_DEPTH = 16  # levels of parentheses, and of and/or/not nesting in the parsed query
+MAX_TERMS = 256  # conditions, counting each value of an `in` list
+MAX_INTEGER = 2**53  # integers are exact within ±2**53 (float64, JSON, JavaScript)
+
+#: The two spellings of a TimeoutInterrupt's status: the original release stores
+#: TIMEOUT, its documentation says TIMED_OUT in places. Queries treat them as one.
+TIMEOUT_STATUSES = ("TIMEOUT", "TIMED_OUT")
 
 
 @dataclass
@@ -111,6 +144,21 @@ class _Token:
 
 
 def _tokenize(text: str) -> list[_Token]:
+    if len(text) > MAX_LENGTH:
+        raise QueryError(
+            f"The query is {len(text):,} characters long; at most {MAX_LENGTH:,} are "
+            "accepted: split it into several queries",
+            text[:80] + "…",
+            0,
+        )
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        raise QueryError(
+            f"Invalid character {surrogate.group()!r} (a lone UTF-16 surrogate, which no "
+            "store can hold); remove it",
+            text,
+            surrogate.start(),
+        )
     tokens = []
     pos = 0
     while pos < len(text):
@@ -131,10 +179,16 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 class _Parser:
+    """Recursive descent over the tokens. Recursion is bounded: parentheses nest at
+    most MAX_DEPTH levels and chains of `not` are read in a loop."""
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
+        self.parens = 0  # open parentheses around the current token
+        self.terms = 0
+        self.depth: dict[int, int] = {}  # id(node) -> and/or/not levels below it
 
     def peek(self) -> _Token:
         return self.tokens[self.i]
@@ -162,35 +216,68 @@ class _Parser:
             )
         return node
 
+    def combine(self, node: Node, children: list[Node], token: _Token) -> Node:
+        """node, after checking how deep it nests (token: where to point)."""
+        depth = 1 + max(self.depth.get(id(child), 0) for child in children)
+        if depth > MAX_DEPTH:
+            raise QueryError(
+                f"The query nests 'and', 'or' and 'not' more than {MAX_DEPTH} levels "
+                "deep; write it flatter",
+                self.text,
+                token.pos,
+            )
+        self.depth[id(node)] = depth
+        return node
+
     def or_expr(self) -> Node:
+        first = self.peek()
         items = [self.and_expr()]
         while self.peek().kind == "or":
             self.next()
             items.append(self.and_expr())
-        return items[0] if len(items) == 1 else Or(tuple(items))
+        if len(items) == 1:
+            return items[0]
+        return self.combine(Or(tuple(items)), items, first)
 
     def and_expr(self) -> Node:
+        first = self.peek()
         items = [self.not_expr()]
         while self.peek().kind == "and":
             self.next()
             items.append(self.not_expr())
-        return items[0] if len(items) == 1 else And(tuple(items))
+        if len(items) == 1:
+            return items[0]
+        return self.combine(And(tuple(items)), items, first)
 
     def not_expr(self) -> Node:
-        if self.peek().kind == "not":
+        # `not not x` is x: a chain of any length is one `not` or none.
+        first = self.peek()
+        negations = 0
+        while self.peek().kind == "not":
             self.next()
-            return Not(self.not_expr())
-        return self.primary()
+            negations += 1
+        node = self.primary()
+        if negations % 2:
+            return self.combine(Not(node), [node], first)
+        return node
 
     def primary(self) -> Node:
         token = self.peek()
         if token.kind == "punct" and token.text == "(":
+            if self.parens >= MAX_DEPTH:
+                raise QueryError(
+                    f"More than {MAX_DEPTH} levels of parentheses; write the query flatter",
+                    self.text,
+                    token.pos,
+                )
             self.next()
+            self.parens += 1
             node = self.or_expr()
             closing = self.peek()
             if not (closing.kind == "punct" and closing.text == ")"):
                 raise QueryError("Expected ')'", self.text, closing.pos)
             self.next()
+            self.parens -= 1
             return node
         if token.kind != "name":
             found = "the end of the query" if token.kind == "end" else repr(token.text)
@@ -205,10 +292,16 @@ class _Parser:
         op = self.peek()
         if op.kind == "exists":
             self.next()
+            self.count_terms(1, token)
             return Exists(path)
         if op.kind == "in":
             self.next()
-            return Compare(path, "in", self.list_literal())
+            start = self.peek()
+            values = self.list_literal()
+            for value in values:
+                self.check_time(path, value, start)
+            self.count_terms(max(1, len(values)), token)
+            return self.status_alias(Compare(path, "in", values), token)
         if op.kind != "op":
             found = "the end of the query" if op.kind == "end" else repr(op.text)
             raise QueryError(
@@ -218,17 +311,63 @@ class _Parser:
                 op.pos,
             )
         self.next()
+        value_token = self.peek()
         value = self.literal()
+        if op.text != "=~":
+            self.check_time(path, value, value_token)
         if op.text == "=~":
             if not isinstance(value, str):
                 raise QueryError(
                     "=~ needs a regular expression in double quotes", self.text, op.pos
                 )
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise QueryError(f"Invalid regular expression: {exc}", self.text, op.pos) from None
-        return Compare(path, op.text, value)
+                with warnings.catch_warnings():  # "possible nested set": still valid
+                    warnings.simplefilter("ignore", FutureWarning)
+                    re.compile(value)
+            except (re.error, RecursionError, OverflowError) as exc:
+                reason = exc if isinstance(exc, re.error) else "too complex"
+                raise QueryError(
+                    f"Invalid regular expression: {reason}", self.text, op.pos
+                ) from None
+        self.count_terms(1, token)
+        return self.status_alias(Compare(path, op.text, value), token)
+
+    def status_alias(self, node: Compare, token: _Token) -> Node:
+        """status == "TIMEOUT" also matches "TIMED_OUT" (and the other way round); so
+        do != and in. Ordering and =~ compare the stored text."""
+        if node.path != ("status",) or node.op not in ("==", "!=", "in"):
+            return node
+        values = node.value if node.op == "in" else (node.value,)
+        if not any(isinstance(value, str) and value in TIMEOUT_STATUSES for value in values):
+            return node
+        if node.op == "in":
+            extra = tuple(status for status in TIMEOUT_STATUSES if status not in values)
+            return Compare(node.path, "in", values + extra)
+        both = [Compare(node.path, node.op, status) for status in TIMEOUT_STATUSES]
+        combined = Or(tuple(both)) if node.op == "==" else And(tuple(both))
+        return self.combine(combined, both, token)
+
+    def check_time(self, path: tuple[str, ...], value: Any, token: _Token) -> None:
+        """A time compares with ISO date/time strings; any other string is a mistake."""
+        if path[0] in TIME_FIELDS and len(path) == 1 and isinstance(value, str):
+            if as_time(value) is None:
+                raise QueryError(
+                    f"{path[0]} is a time: {_shorten(repr(value))} is not an ISO date or "
+                    'time in range; write e.g. "2024-03", "2024-03-01" or '
+                    '"2024-03-01T12:00:00+01:00"',
+                    self.text,
+                    token.pos,
+                )
+
+    def count_terms(self, count: int, token: _Token) -> None:
+        self.terms += count
+        if self.terms > MAX_TERMS:
+            raise QueryError(
+                f"The query has more than {MAX_TERMS} conditions (each value of an 'in' "
+                "list counts); split it into several queries",
+                self.text,
+                token.pos,
+            )
 
     def check_field(self, head: str, pos: int) -> None:
         if head == "captured_out":
@@ -251,8 +390,7 @@ class _Parser:
         if token.kind == "string":
             return _unescape(token.text[1:-1])
         if token.kind == "number":
-            text = token.text
-            return float(text) if any(c in text for c in ".eE") else int(text)
+            return self.number(token)
         if token.kind == "true":
             return True
         if token.kind == "false":
@@ -262,6 +400,30 @@ class _Parser:
         found = "the end of the query" if token.kind == "end" else repr(token.text)
         hint = " (strings need double quotes)" if token.kind == "name" else ""
         raise QueryError(f"Expected a value, found {found}{hint}", self.text, token.pos)
+
+    def number(self, token: _Token) -> int | float:
+        text = token.text
+        if not any(c in text for c in ".eE"):
+            # Check the length first: int() of thousands of digits is refused anyway.
+            digits = text.lstrip("-").lstrip("0")
+            if len(digits) <= len(str(MAX_INTEGER)) and abs(int(text)) <= MAX_INTEGER:
+                return int(text)
+            raise QueryError(
+                f"The integer {_shorten(text)} is out of range: integers are exact within "
+                f"±{MAX_INTEGER:,} (2**53) on every store; write a float such as "
+                f"{_as_float_hint(text)} for a larger bound",
+                self.text,
+                token.pos,
+            )
+        value = float(text)
+        if math.isinf(value):
+            raise QueryError(
+                f"The number {_shorten(text)} is out of range: numbers are 64-bit floats "
+                "(at most about 1.8e308)",
+                self.text,
+                token.pos,
+            )
+        return value
 
     def list_literal(self) -> tuple:
         self.expect_punct("[")
@@ -282,6 +444,16 @@ class _Parser:
         if not (token.kind == "punct" and token.text == char):
             raise QueryError(f"Expected '{char}'", self.text, token.pos)
         self.next()
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 30 else f"{text[:12]}…{text[-6:]} ({len(text)} characters)"
+
+
+def _as_float_hint(text: str) -> str:
+    """A power of ten beyond the integer: 1e23 for a 23-digit number."""
+    digits = text.lstrip("-").lstrip("0")
+    return f"{'-' if text.startswith('-') else ''}1e{len(digits)}"
 
 
 #: The top-level fields of a stored record (the Mongo run document's shape).
@@ -307,6 +479,9 @@ RECORD_FIELDS = (
     "note",
 )
 
+#: The top-level fields that hold times (compared with ISO strings as times).
+TIME_FIELDS = frozenset({"start_time", "stop_time", "heartbeat", "queue_time"})
+
 #: The fields a query or sort key may start with: every record field but the captured
 #: output (not loaded for every run), and ``id`` for ``_id``.
 FIELDS = frozenset(RECORD_FIELDS) - {"captured_out"} | {"id"}
@@ -321,7 +496,7 @@ def _canonical_path(text: str) -> tuple[str, ...]:
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: m.group(1), text)
+    return re.sub(r"\\(.)", lambda m: m.group(1), text, flags=re.DOTALL)
 
 
 def parse_query(text: str | None) -> Node | None:
@@ -352,18 +527,29 @@ def get_path(record: dict, path: tuple[str, ...]) -> Any:
     return current
 
 
+_YEAR_MONTH = re.compile(r"(\d{4})(?:-(\d{2}))?")
+
+
 def as_time(value: Any) -> datetime.datetime | None:
     """A datetime or an ISO date/time string as a naive UTC datetime, else None.
 
     Stored times are naive UTC; a literal with a time zone is converted to UTC."""
     if isinstance(value, str):
+        text = value.strip()
+        month = _YEAR_MONTH.fullmatch(text)  # "2024" or "2024-03": its first instant
+        if month is not None:
+            year, number = int(month.group(1)), int(month.group(2) or 1)
+            return datetime.datetime(year, number, 1) if year and 1 <= number <= 12 else None
         try:
-            value = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             return None
     if isinstance(value, datetime.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            try:
+                value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            except OverflowError:  # "0001-01-01T00:00+01:00" is before year 1 in UTC
+                return None
         return value
     if isinstance(value, datetime.date):
         return datetime.datetime(value.year, value.month, value.day)
@@ -385,6 +571,29 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any] | None:
     return None
 
 
+def booleans_ordered(op: str, literal: bool) -> tuple[bool, ...]:
+    """The stored booleans b for which `b op literal` holds (false < true), for
+    backends that translate ordering comparisons with a boolean."""
+    order = _ORDER[op]
+    return tuple(b for b in (False, True) if order(b, literal))
+
+
+def _scalar_equal(value: Any, literal: Any) -> bool:
+    """value (not a list: a list inside a list is just unequal) == literal."""
+    if value is None or value is MISSING:
+        return literal is None
+    if literal is None or isinstance(value, list):
+        return False
+    pair = _comparable(value, literal)
+    return pair is not None and pair[0] == pair[1]
+
+
+def _search(value: Any, pattern: str) -> bool:
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        value = value.isoformat()
+    return isinstance(value, str) and re.search(pattern, value) is not None
+
+
 def _compare(value: Any, op: str, literal: Any) -> bool:
     if value is MISSING or value is None:  # missing and null are the same thing
         if op == "==":
@@ -393,22 +602,17 @@ def _compare(value: Any, op: str, literal: Any) -> bool:
             return any(item is None for item in literal)
         return False
     if op == "==":
-        if isinstance(value, list):
-            return any(_compare(v, "==", literal) for v in value)  # tags == "x"
-        if literal is None:
-            return False
-        pair = _comparable(value, literal)
-        return pair is not None and pair[0] == pair[1]
+        if isinstance(value, list):  # tags == "x": one level deep, like every database
+            return any(_scalar_equal(v, literal) for v in value)
+        return _scalar_equal(value, literal)
     if op == "!=":
         return not _compare(value, "==", literal)
     if op == "in":
         return any(_compare(value, "==", item) for item in literal)
     if op == "=~":
         if isinstance(value, list):
-            return any(_compare(v, "=~", literal) for v in value)
-        if isinstance(value, (datetime.datetime, datetime.date)):
-            value = value.isoformat()
-        return isinstance(value, str) and re.search(literal, value) is not None
+            return any(_search(v, literal) for v in value)
+        return _search(value, literal)
     pair = _comparable(value, literal)
     if pair is None:
         return False

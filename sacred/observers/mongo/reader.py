@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sacred.exceptions import StoreError
+from sacred.observers.mongo.query import MongoTranslator, Unsupported
 from sacred.store.base import (
     DamagedRunError,
     StoreBackend,
@@ -31,7 +32,6 @@ from sacred.store.base import (
     report_damaged,
 )
 from sacred.store.decode import decode_keys
-from sacred.store.query import And, Exists, Node, Not, Or, as_time
 
 __all__ = ["MongoReader"]
 
@@ -39,12 +39,6 @@ _TIME_FIELDS = {"start_time", "stop_time", "heartbeat", "queue_time"}
 # MongoDB field names may not contain "." or start with "$": the MongoObserver
 # stores them as the full-width characters, which read back as what was logged.
 _KEY_CHARACTERS = {"\uff0e": ".", "\uff04": "$"}
-_ALL = {"_id": {"$exists": True}}
-_NONE = {"_id": {"$exists": False}}
-
-
-class _Unsupported(Exception):
-    pass
 
 
 class MongoReader(StoreBackend):
@@ -82,111 +76,6 @@ class MongoReader(StoreBackend):
             self.runs.find_one({}, {"_id": 1})
         except Exception as exc:
             raise StoreError(f"Cannot open the MongoDB store {location!r}: {exc}") from None
-
-    # -- query translation ------------------------------------------------------------
-
-    def _dead_limit(self, dead_after: float) -> datetime.datetime:
-        from sacred._time import utc_now
-
-        return utc_now() - datetime.timedelta(seconds=dead_after)
-
-    def _dead(self, dead_after: float) -> dict:
-        limit = self._dead_limit(dead_after)
-        return {
-            "status": "RUNNING",
-            "$or": [
-                {"heartbeat": {"$lt": limit}},
-                {"heartbeat": None, "start_time": {"$lt": limit}},
-            ],
-        }
-
-    def _status_eq(self, value: Any, dead_after: float) -> dict:
-        if value == "PROBABLY_DEAD":
-            return self._dead(dead_after)
-        if value == "RUNNING":
-            return {"$and": [{"status": "RUNNING"}, {"$nor": [self._dead(dead_after)]}]}
-        return {"status": value}
-
-    def _effective_status(self, dead_after: float) -> dict:
-        """The effective status as an aggregation expression (for sorting)."""
-        limit = self._dead_limit(dead_after)
-        last = {"$ifNull": ["$heartbeat", "$start_time"]}
-        dead = {
-            "$and": [
-                {"$eq": ["$status", "RUNNING"]},
-                {"$ne": [last, None]},
-                {"$lt": [last, limit]},
-            ]
-        }
-        return {"$cond": [dead, "PROBABLY_DEAD", "$status"]}
-
-    def _translate(self, node: Node, dead_after: float) -> dict:
-        if isinstance(node, And):
-            return {"$and": [self._translate(n, dead_after) for n in node.items]}
-        if isinstance(node, Or):
-            return {"$or": [self._translate(n, dead_after) for n in node.items]}
-        if isinstance(node, Not):
-            return {"$nor": [self._translate(node.item, dead_after)]}
-        path = node.path
-        if path[0] in ("resources",) or path[:2] == ("experiment", "sources"):
-            raise _Unsupported("pairs of name and file id")
-        if path[0] == "artifacts":
-            if len(path) > 1:
-                raise _Unsupported("inside artifacts")
-            path = ("artifacts", "name")
-        field = ".".join(path)
-        tags = node.path == ("tags",)  # a run without the field has no tags: []
-        if isinstance(node, Exists):
-            if tags:
-                return _ALL
-            return {field: {"$exists": True, "$ne": None}}
-        op, value = node.op, node.value
-        if node.path == ("status",):
-            if op == "==":
-                return self._status_eq(value, dead_after)
-            if op == "!=":
-                if value is None:
-                    return {"status": {"$ne": None}}
-                return {"$nor": [self._status_eq(value, dead_after), {"status": None}]}
-            if op == "in":
-                return {"$or": [self._status_eq(v, dead_after) for v in value] or [_NONE]}
-            raise _Unsupported("status " + op)
-        if path[0] in _TIME_FIELDS and len(path) == 1:
-            value = self._time_literal(op, value)
-        if op == "==":
-            if tags and value is None:
-                return _NONE
-            return {field: value}
-        if op == "!=":
-            if tags:
-                return _ALL if value is None else {field: {"$ne": value}}
-            return {field: {"$ne": None} if value is None else {"$nin": [value, None]}}
-        if op == "in":
-            values = list(value)
-            if tags:
-                values = [v for v in values if v is not None]
-            return {field: {"$in": values}}
-        if op == "=~":
-            return {field: {"$regex": value}}
-        if isinstance(value, bool):
-            raise _Unsupported("ordering booleans")
-        if value is None:
-            return _NONE
-        mongo_op = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}[op]
-        return {field: {mongo_op: value, "$not": {"$type": "array"}}}
-
-    @staticmethod
-    def _time_literal(op: str, value: Any) -> Any:
-        if op == "=~":
-            raise _Unsupported("=~ on a time")
-        if op == "in":
-            return tuple(MongoReader._time_literal("==", v) for v in value)
-        if isinstance(value, str):
-            time = as_time(value)
-            if time is None:
-                raise _Unsupported("a time compared with a non-ISO string")
-            return time
-        return value
 
     # -- reading ----------------------------------------------------------------------
 
@@ -232,9 +121,10 @@ class MongoReader(StoreBackend):
                 yield record
 
     def find_records(self, query, sort, limit, dead_after):
+        translator = MongoTranslator(dead_after, self.client)
         try:
-            match = self._translate(query, dead_after) if query is not None else {}
-        except _Unsupported:
+            match = translator.match(query)
+        except Unsupported:
             return super().find_records(query, sort, limit, dead_after)
         pipeline: list[dict] = [{"$match": match}, {"$project": {"captured_out": 0}}]
         if sort:
@@ -243,7 +133,7 @@ class MongoReader(StoreBackend):
             for i, (path, descending) in enumerate(sort):
                 field = ".".join(path)
                 if path == ("status",):
-                    added["_sacred_status"] = self._effective_status(dead_after)
+                    added["_sacred_status"] = translator.effective_status()
                     field = "_sacred_status"
                 elif path == ("artifacts",):
                     field = "artifacts.name"
@@ -257,7 +147,7 @@ class MongoReader(StoreBackend):
         if limit is not None:
             pipeline.append({"$limit": limit})
         records = []
-        limit_time = self._dead_limit(dead_after)
+        limit_time = translator.dead_limit
         for doc in self.runs.aggregate(pipeline):
             for key in [k for k in doc if k.startswith("_sacred_")]:
                 doc.pop(key)

@@ -16,8 +16,8 @@ from typing import Any
 
 from sacred.exceptions import StoreError
 from sacred.observers.sql.metric_chunks import chunks_to_arrays
+from sacred.observers.sql.sqlquery import SqlTranslator, Unsupported
 from sacred.store.base import StoreBackend
-from sacred.store.sqlquery import SqlTranslator, Unsupported
 
 __all__ = ["SqlReader"]
 

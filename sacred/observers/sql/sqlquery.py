@@ -24,8 +24,9 @@ re), PostgreSQL ``~``, MariaDB ``REGEXP`` with ``(?-i)`` so it is case-sensitive
 like everywhere else. ``status`` is the effective status (a RUNNING run with an old
 heartbeat reads PROBABLY_DEAD), computed in SQL.
 
-Anything without a translation (``experiment.sources``, ``artifacts``, ``=~`` on a
-time, ordering booleans) raises :class:`Unsupported`; the reader then falls back to
+Anything without a translation (``experiment.sources``, ``resources``, ``=~`` on a
+time, a regex that PostgreSQL or MariaDB would read differently, NUL characters on
+PostgreSQL) raises :class:`Unsupported`; the reader then falls back to
 the Python reference for that query.
 """
 
@@ -33,9 +34,11 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import math
 from typing import Any
 
-from sacred.store.query import And, Exists, Node, Not, Or, as_time
+from sacred.store.query import And, Exists, Node, Not, Or, as_time, booleans_ordered
+from sacred.store.regex import RegexUnsupported, translate_regex
 
 __all__ = ["Unsupported", "SqlTranslator"]
 
@@ -227,9 +230,48 @@ class SqlTranslator:
     # -- comparisons -----------------------------------------------------------------
 
     def _regex(self, text: Any, pattern: str) -> Any:
-        if self.dialect == "mysql":
-            pattern = "(?-i)" + pattern  # REGEXP follows the collation: force case
+        # SQLite's REGEXP is Python's re.search itself; PostgreSQL and MariaDB get
+        # the pattern rewritten to mean the same, or the query runs in Python.
+        try:
+            if self.dialect == "postgresql":
+                pattern = translate_regex(pattern, "postgresql")
+            elif self.dialect == "mysql":  # REGEXP follows the collation: force case
+                pattern = "(?-i)" + translate_regex(pattern, "pcre")
+        except RegexUnsupported as exc:
+            raise Unsupported(str(exc)) from None
+        if self.dialect == "sqlite":
+            # SQLite need not skip REGEXP when the type test before it fails, and
+            # Python's re.search refuses numbers: give it text.
+            text = self.sa.cast(text, self.sa.Text)
         return text.regexp_match(pattern)
+
+    def _text(self, text: Any) -> Any:
+        """A string compared like Python compares strings: code point by code point,
+        trailing spaces and case significant (the database's collation may ignore
+        case, pad with spaces or order by language)."""
+        if self.dialect == "postgresql":
+            return text.collate("C")
+        if self.dialect == "mysql":
+            from sqlalchemy.dialects import mysql
+
+            # utf8mb4 bytes order like code points, and BINARY never pads.
+            return self.sa.cast(text, mysql.BINARY())
+        return text
+
+    def _compare_text(self, text: Any, op: str, literal: str) -> Any:
+        if self.dialect == "mysql":
+            return _binary(self._text(text), op, self._text(self.sa.literal(literal)))
+        return _binary(self._text(text), op, literal)
+
+    def _check_literal(self, literal: Any) -> None:
+        """PostgreSQL text cannot hold NUL: its driver refuses such a parameter. No
+        stored string has one there, but the answer is Python's to give (a != on a
+        NUL string is true for every stored string)."""
+        if self.dialect != "postgresql":
+            return
+        values = literal if isinstance(literal, tuple) else (literal,)
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise Unsupported("NUL in a string on PostgreSQL")
 
     def _scalar(self, value: _JsonValue, op: str, literal: Any) -> Any:
         """The JSON value (not a list) compares true with literal."""
@@ -240,13 +282,15 @@ class SqlTranslator:
         if op == "=~":
             return sa.and_(value.is_("string"), self._regex(value.text, literal))
         if kind == "bool":
-            if op != "==":
-                raise Unsupported("ordering booleans")
-            return value.is_("true" if literal else "false")
+            if op == "==":
+                return value.is_("true" if literal else "false")
+            matched = [value.is_("true" if b else "false") for b in booleans_ordered(op, literal)]
+            return sa.or_(*matched) if matched else sa.false()
         if kind == "null":
             return sa.false()
-        target = value.number if kind == "number" else value.text
-        return sa.and_(value.is_(kind), _binary(target, op, literal))
+        if kind == "number":
+            return sa.and_(value.is_(kind), self._number_compare(value, op, literal))
+        return sa.and_(value.is_(kind), self._compare_text(value.text, op, literal))
 
     def _json_compare(self, column: Any, path: tuple[str, ...], op: str, literal: Any) -> Any:
         sa = self.sa
@@ -258,7 +302,7 @@ class SqlTranslator:
             if literal is None:
                 return self._present(value)
             equal = self._json_compare(column, path, "==", literal)
-            return sa.and_(self._present(value), sa.not_(sa.func.coalesce(equal, False)))
+            return sa.and_(self._present(value), _not_true(sa, equal))
         scalar = self._scalar(value, op, literal)
         if op in ("==", "=~"):  # a list matches when one of its elements does
             elementwise = self.any_element(
@@ -266,6 +310,25 @@ class SqlTranslator:
             )
             return sa.or_(scalar, elementwise)
         return scalar
+
+    def _number_compare(self, value: _JsonValue, op: str, literal: Any) -> Any:
+        """A JSON number against a number, as Python compares the value the reader
+        returns: an integer exactly (PostgreSQL prints 1e300 as 301 digits, which
+        Python reads as an int; MariaDB keeps 64-bit integers), a float as a float."""
+        sa = self.sa
+        if self.dialect == "sqlite":  # compares integers with reals exactly itself
+            return _binary(value.number, op, literal)
+        # Python's json reads a number without '.', 'e' or 'E' as an int (MariaDB's
+        # JSON_TYPE says INTEGER for 1e+300 too).
+        is_integer = sa.not_(value.text.regexp_match("[.eE]"))
+        if self.dialect == "postgresql":
+            integer = sa.cast(value.text, sa.Numeric)
+        else:
+            from sqlalchemy.dialects import mysql
+
+            integer = sa.cast(value.text, mysql.DECIMAL(65, 0))
+        as_float = _binary(value.number, op, literal)
+        return sa.case((is_integer, _integer_compare(sa, integer, op, literal)), else_=as_float)
 
     def _present(self, value: _JsonValue) -> Any:
         sa = self.sa
@@ -294,9 +357,13 @@ class SqlTranslator:
             literal = None
         if literal is None:  # values of another kind never compare equal or ordered
             return column.is_not(None) if op == "!=" else sa.false()
+        if kind == "string":
+            compare = self._compare_text(column, op, literal)
+        else:
+            compare = _binary(column, op, literal)
         if op == "!=":
-            return sa.and_(column.is_not(None), _binary(column, op, literal))
-        return _binary(column, op, literal)  # NULL (missing) compares as false
+            return sa.and_(column.is_not(None), compare)
+        return compare  # NULL (missing) compares as false
 
     def _id_compare(self, op: str, literal: Any) -> Any:
         """The run id: runs.id, or runs.run_uid when a string id was given."""
@@ -311,10 +378,14 @@ class SqlTranslator:
             return sa.and_(runs.c.run_uid.is_not(None), self._regex(runs.c.run_uid, literal))
         kind = _kind_of_literal(literal)
         if kind == "string":
-            as_uid = sa.and_(runs.c.run_uid.is_not(None), _binary(runs.c.run_uid, op, literal))
+            as_uid = sa.and_(
+                runs.c.run_uid.is_not(None), self._compare_text(runs.c.run_uid, op, literal)
+            )
             return sa.or_(as_uid, runs.c.run_uid.is_(None)) if op == "!=" else as_uid
         if kind == "number":
-            as_int = sa.and_(runs.c.run_uid.is_(None), _binary(runs.c.id, op, literal))
+            # Typed, or PostgreSQL casts the literal to the column's 32-bit integer.
+            bound = sa.literal(literal, sa.Float if isinstance(literal, float) else sa.BigInteger)
+            as_int = sa.and_(runs.c.run_uid.is_(None), _binary(runs.c.id, op, bound))
             return sa.or_(as_int, runs.c.run_uid.is_not(None)) if op == "!=" else as_int
         return sa.true() if op == "!=" else sa.false()
 
@@ -360,7 +431,9 @@ class SqlTranslator:
         if isinstance(node, Or):
             return sa.or_(*[self.where(n) for n in node.items])
         if isinstance(node, Not):
-            return sa.not_(sa.func.coalesce(self.where(node.item), False))
+            return _not_true(sa, self.where(node.item))
+        if node.path[0] == "artifacts":
+            return self._artifacts(node)
         kind, column, extra = self.target(node.path)
         tags = node.path == ("tags",)  # never missing: a run without tags has []
         if isinstance(node, Exists):
@@ -372,6 +445,7 @@ class SqlTranslator:
                 return column.is_not(None)
             return self._present(self.json_value(column, extra))
         op, literal = node.op, node.value
+        self._check_literal(literal)
         if kind == "missing":
             none_matches = (op == "==" and literal is None) or (
                 op == "in" and any(item is None for item in literal)
@@ -383,10 +457,42 @@ class SqlTranslator:
             return self._column_compare(column, extra, op, literal)
         if tags and op == "!=" and literal is not None:
             equal = self._json_compare(column, extra, "==", literal)
-            return sa.not_(sa.func.coalesce(equal, False))
+            return _not_true(sa, equal)
         if tags and literal is None and op in ("==", "!="):
             return sa.false() if op == "==" else sa.true()
         return self._json_compare(column, extra, op, literal)
+
+    def _artifacts(self, node: Node) -> Any:
+        """`artifacts`, a run's list of artifact names (never missing), from the
+        artifacts table: == and =~ look for one row with a matching name."""
+        sa = self.sa
+        if len(node.path) > 1:
+            raise Unsupported("inside artifacts")
+        if isinstance(node, Exists):
+            return sa.true()
+        op, literal = node.op, node.value
+        self._check_literal(literal)
+        if op == "in":
+            parts = [self._artifact_named(item) for item in literal]
+            return sa.or_(*parts) if parts else sa.false()
+        if op == "=~":
+            return self._artifact_where(lambda name: self._regex(name, literal))
+        if op in ("==", "!="):
+            equal = self._artifact_named(literal)
+            return equal if op == "==" else _not_true(sa, equal)
+        return sa.false()  # a list is never ordered
+
+    def _artifact_named(self, literal: Any) -> Any:
+        if not isinstance(literal, str):
+            return self.sa.false()
+        return self._artifact_where(lambda name: self._compare_text(name, "==", literal))
+
+    def _artifact_where(self, predicate: Any) -> Any:
+        sa = self.sa
+        runs, artifacts = self.t["runs"], self.t["artifacts"]
+        row = artifacts.alias(f"sacred_a{next(_aliases)}")
+        inner = sa.select(sa.literal_column("1")).select_from(row)
+        return sa.exists(inner.where(row.c.run_id == runs.c.id, predicate(row.c.name)))
 
     def order(self, path: tuple[str, ...], descending: bool) -> list:
         """ORDER BY terms: numbers, then strings, missing values last either way."""
@@ -397,18 +503,47 @@ class SqlTranslator:
         if kind == "id":
             column = self.t["runs"].c.id
         if kind != "json":
-            return [sa.case((column.is_(None), 1), else_=0), _direction(column, descending)]
+            key = self._text(column) if kind == "column" and extra == "string" else column
+            return [sa.case((column.is_(None), 1), else_=0), _direction(key, descending)]
         value = self.json_value(column, extra)
         # The kind first (ascending whatever the direction), then within a kind its
         # value; each key is NULL outside its kind, so ties stay ties.
         return [
             value.rank(),
             _direction(sa.case((value.is_("number"), value.number), else_=None), descending),
-            _direction(sa.case((value.is_("string"), value.text), else_=None), descending),
+            _direction(
+                self._text(sa.case((value.is_("string"), value.text), else_=None)), descending
+            ),
             _direction(
                 sa.case((value.is_("false"), 0), (value.is_("true"), 1), else_=None), descending
             ),
         ]
+
+
+def _integer_compare(sa: Any, integer: Any, op: str, literal: int | float) -> Any:
+    """integer op literal, exactly, for a column of whole numbers (at most 64 bits):
+    a float literal becomes the whole number that gives the same answer."""
+    if isinstance(literal, float):
+        if abs(literal) > 2.0**70:  # beyond every stored integer: the answer is known
+            below = literal > 0  # every integer is below the literal
+            holds = {"==": False, "!=": True, "<": below, "<=": below}.get(op, not below)
+            return sa.true() if holds else sa.false()
+        if op in ("==", "!="):
+            if not literal.is_integer():
+                return sa.true() if op == "!=" else sa.false()
+            literal = int(literal)
+        elif op in ("<", ">="):  # n < f  <=>  n < ceil(f)
+            literal = math.ceil(literal)
+        else:  # n <= f  <=>  n <= floor(f);  n > f  <=>  n > floor(f)
+            literal = math.floor(literal)
+    return _binary(integer, op, sa.literal(int(literal), sa.Numeric))
+
+
+def _not_true(sa: Any, condition: Any) -> Any:
+    """NOT with NULL (unknown) read as false, like Python: `x IS NOT TRUE`, which
+    nests one level less than NOT COALESCE(x, FALSE) (SQLite's parser stack is
+    small)."""
+    return condition.is_not(sa.true())
 
 
 def _direction(key: Any, descending: bool) -> Any:
