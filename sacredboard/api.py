@@ -48,11 +48,18 @@ def routes(board: Any) -> list[Route]:
         limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
         cursor = request.query_params.get("cursor") or None
         with_total = request.query_params.get("total", "1") != "0"
+        metrics = [m for m in request.query_params.get("metrics", "").split(",") if m][:20]
 
         def read() -> dict:
+            from sacredboard.export import metric_summary
+
             page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
             total = count(store, query) if with_total else None
-            return {"runs": [summary(r) for r in page.runs], "total": total, "next": page.next}
+            rows = [summary(r) for r in page.runs]
+            if metrics:
+                for row in rows:
+                    row["metrics"] = metric_summary(store, row["id"], metrics)
+            return {"runs": rows, "total": total, "next": page.next}
 
         return JSON(await locked(read))
 
@@ -150,6 +157,22 @@ def routes(board: Any) -> list[Route]:
         prefix = request.query_params.get("prefix", "config")
         return JSON(await locked(distinct_keys, store, prefix))
 
+    async def export(request: Request) -> Response:
+        from sacredboard.export import export_rows, to_csv, to_json
+
+        query = request.query_params.get("filter") or None
+        sort = request.query_params.get("sort") or "-id"
+        kind = request.query_params.get("format", "csv")
+        if kind not in ("csv", "json"):
+            raise QueryError(f"format must be csv or json, not {kind!r}", kind, 0)
+        rows = await locked(export_rows, store, query, sort)
+        if kind == "csv":
+            body, media = to_csv(rows).encode(), "text/csv; charset=utf-8"
+        else:
+            body, media = to_json(rows), "application/json"
+        headers = {"Content-Disposition": f'attachment; filename="runs.{kind}"'}
+        return Response(body, media_type=media, headers=headers)
+
     async def not_found(request: Request) -> Response:
         return _error(404, f"No API endpoint {request.url.path}; see docs/sacredboard.md.")
 
@@ -158,6 +181,7 @@ def routes(board: Any) -> list[Route]:
         Route("/api/changes", changes),
         Route("/api/keys", keys),
         Route("/api/runs", runs),
+        Route("/api/export", export),
         Route("/api/runs/{run_id}", run),
         Route("/api/runs/{run_id}/metrics", metric_names),
         Route("/api/runs/{run_id}/metrics/{name:path}", metric),

@@ -192,3 +192,27 @@ def test_index_page_is_served(client):
     assert page.status_code == 200
     assert "<title>Sacredboard</title>" in page.text
     assert client.get("/run/1").status_code == 200
+
+
+def test_metric_summary_columns(client):
+    rows = client.get("/api/runs", params={"sort": "id", "metrics": "loss,nope"}).json()["runs"]
+    first = rows[0]["metrics"]
+    assert list(first) == ["loss"]
+    assert first["loss"]["points"] == 20
+    assert first["loss"]["min"] <= first["loss"]["last"] <= first["loss"]["max"]
+    assert rows[4]["metrics"] == {}  # the failed run logged nothing
+
+
+def test_export_the_current_view_as_csv_and_json(client):
+    import csv
+    import io
+
+    params = {"filter": "config.lr < 1", "sort": "config.lr", "format": "csv"}
+    response = client.get("/api/export", params=params)
+    assert response.headers["content-disposition"] == 'attachment; filename="runs.csv"'
+    table = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["config.lr"] for row in table] == ["0.05", "0.1", "0.2", "0.3"]
+    assert table[0]["status"] == "COMPLETED" and table[0]["config.model.hidden"] == "16"
+    rows = client.get("/api/export", params={**params, "format": "json"}).json()
+    assert [r["config"]["lr"] for r in rows] == [0.05, 0.1, 0.2, 0.3]
+    assert client.get("/api/export", params={"format": "xml"}).status_code == 400

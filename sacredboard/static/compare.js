@@ -1,0 +1,91 @@
+// Compare 2–50 runs: config differences side by side ("only differences" by
+// default), results and status, and one metric of all of them overlaid.
+
+import { getJSON, runPath } from "./api.js";
+import { flatten, formatValue, h, statusBadge } from "./format.js";
+import { color, metricPlot, plotControls } from "./plot.js";
+
+export function compareView(root, params, ctx) {
+  const ids = (params.get("ids") || "").split(",").filter(Boolean);
+  const state = {
+    all: params.get("all") === "1",
+    metric: params.get("metric") || "",
+    x: params.get("x") || "step",
+    log: params.get("log") === "1",
+    smooth: Number(params.get("smooth")) || 0,
+  };
+  let runs = [];
+  let plot = null;
+  let destroyed = false;
+  const diffBox = h("div", { class: "diff" });
+  const plotBox = h("div", { class: "overlay" });
+  const picker = h("select", { class: "metric-select", onchange: (e) => { state.metric = e.target.value; save(); drawPlot(); } });
+
+  root.append(
+    h("a", { href: "/", "data-nav": true, class: "back" }, "‹ All runs"),
+    h("h1", {}, `Compare ${ids.length} runs`),
+    h("label", { class: "only-diff" }, h("input", { type: "checkbox", checked: !state.all, onchange: (e) => { state.all = !e.target.checked; save(); renderDiff(); } }), " only differences"),
+    diffBox,
+    h("h2", {}, "Metrics"),
+    h("div", { class: "plot-line" }, h("label", {}, "metric ", picker), plotControls(state, (changes) => { Object.assign(state, changes); save(); plot && plot.update(changes); })),
+    plotBox,
+  );
+
+  function save() {
+    ctx.setParams({ ids: ids.join(","), all: state.all ? "1" : "", metric: state.metric, x: state.x === "step" ? "" : state.x, log: state.log ? "1" : "", smooth: state.smooth || "" });
+  }
+
+  function renderDiff() {
+    const flat = runs.map((r) => flatten(r.config || {}));
+    const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
+    const differs = (key) => new Set(flat.map((f) => JSON.stringify(f[key]))).size > 1;
+    const shown = state.all ? keys : keys.filter(differs);
+    diffBox.replaceChildren(
+      h("table", { class: "compare" },
+        h("thead", {}, h("tr", {}, h("th", {}, "run"), runs.map((r, i) =>
+          h("th", {}, h("span", { class: "swatch", style: `background:${color(i)}` }), h("a", { href: `/run/${encodeURIComponent(r.id)}`, "data-nav": true }, String(r.id)))))),
+        h("tbody", {},
+          h("tr", { class: "status-row" }, h("th", {}, "status"), runs.map((r) => h("td", {}, statusBadge(r.status)))),
+          h("tr", { class: "result-row" }, h("th", {}, "result"), runs.map((r) => h("td", { class: "num" }, formatValue(r.result)))),
+          shown.map((key) => h("tr", { class: differs(key) ? "differs" : "same", dataset: { key } }, h("th", {}, `config.${key}`), flat.map((f) => h("td", {}, key in f ? formatValue(f[key]) : "—")))),
+          shown.length ? null : h("tr", {}, h("td", { colspan: runs.length + 1, class: "muted" }, "The configurations are identical.")),
+        ),
+      ),
+    );
+  }
+
+  function drawPlot() {
+    if (plot) plot.destroy();
+    plot = null;
+    if (!state.metric) return;
+    const withMetric = runs.filter((r) => r.metrics.includes(state.metric));
+    plot = metricPlot(plotBox, {
+      name: state.metric,
+      runs: runs.map((r) => ({ id: r.id, label: `run ${r.id}` })).filter((r) => withMetric.some((w) => w.id === r.id)),
+      x: state.x,
+      log: state.log,
+      smooth: state.smooth,
+      height: 320,
+    });
+  }
+
+  async function load(first) {
+    try {
+      const fresh = await Promise.all(ids.map((id) => getJSON(runPath(id))));
+      if (destroyed) return;
+      runs = fresh;
+      renderDiff();
+      const names = [...new Set(runs.flatMap((r) => r.metrics))].sort();
+      if (!state.metric || !names.includes(state.metric)) state.metric = names[0] || "";
+      picker.replaceChildren(...names.map((n) => h("option", { value: n, selected: n === state.metric }, n)));
+      if (first) drawPlot();
+      else if (plot) await plot.refresh();
+    } catch (error) {
+      ctx.error(error.message);
+    }
+  }
+
+  if (ids.length < 2 || ids.length > 50) ctx.error("Select 2 to 50 runs to compare (ids=1,2,3 in the URL).");
+  load(true);
+  return { refresh: () => load(false), destroy() { destroyed = true; if (plot) plot.destroy(); } };
+}
