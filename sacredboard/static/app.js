@@ -2,6 +2,7 @@
 // compare), all state in the URL, and one poll a second for "anything changed?".
 
 import { getJSON } from "./api.js";
+import { fill } from "./format.js";
 import { tableView } from "./table.js";
 import { detailView } from "./detail.js";
 import { compareView } from "./compare.js";
@@ -40,7 +41,7 @@ const ctx = {
 function route() {
   if (current && current.destroy) current.destroy();
   showError("");
-  view.replaceChildren();
+  fill(view);
   const params = new URLSearchParams(location.search);
   const detail = location.pathname.match(/^\/run\/(.+)$/);
   if (detail) current = detailView(view, decodeURIComponent(detail[1]), params, ctx);

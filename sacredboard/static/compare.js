@@ -2,7 +2,7 @@
 // default), results and status, and one metric of all of them overlaid.
 
 import { getJSON, runPath } from "./api.js";
-import { flatten, formatValue, h, statusBadge } from "./format.js";
+import { fill, flatten, formatValue, h, statusBadge } from "./format.js";
 import { color, metricPlot, plotControls } from "./plot.js";
 
 export function compareView(root, params, ctx) {
@@ -40,7 +40,7 @@ export function compareView(root, params, ctx) {
     const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
     const differs = (key) => new Set(flat.map((f) => JSON.stringify(f[key]))).size > 1;
     const shown = state.all ? keys : keys.filter(differs);
-    diffBox.replaceChildren(
+    fill(diffBox, 
       h("table", { class: "compare" },
         h("thead", {}, h("tr", {}, h("th", {}, "run"), runs.map((r, i) =>
           h("th", {}, h("span", { class: "swatch", style: `background:${color(i)}` }), h("a", { href: `/run/${encodeURIComponent(r.id)}`, "data-nav": true }, String(r.id)))))),
@@ -77,7 +77,7 @@ export function compareView(root, params, ctx) {
       renderDiff();
       const names = [...new Set(runs.flatMap((r) => r.metrics))].sort();
       if (!state.metric || !names.includes(state.metric)) state.metric = names[0] || "";
-      picker.replaceChildren(...names.map((n) => h("option", { value: n, selected: n === state.metric }, n)));
+      fill(picker, ...names.map((n) => h("option", { value: n, selected: n === state.metric }, n)));
       if (first) drawPlot();
       else if (plot) await plot.refresh();
     } catch (error) {

@@ -2,7 +2,7 @@
 // captured output, fail trace, info, artifacts (previews) and sources.
 
 import { filePath, getJSON, runPath, send } from "./api.js";
-import { formatTime, h, statusBadge } from "./format.js";
+import { fill, formatTime, h, statusBadge } from "./format.js";
 import { metricPlot, plotControls } from "./plot.js";
 import { tree } from "./tree.js";
 import { highlight } from "./highlight.js";
@@ -51,7 +51,7 @@ export function detailView(root, runId, params, ctx) {
   function syncPlots() {
     const names = record.metrics;
     const chosen = state.metrics.length ? state.metrics.filter((m) => names.includes(m)) : names.slice(0, 6);
-    metricPicker.replaceChildren(
+    fill(metricPicker, 
       ...names.map((name) =>
         h("label", { class: "chip" }, h("input", {
           type: "checkbox",
@@ -66,7 +66,7 @@ export function detailView(root, runId, params, ctx) {
         }), name),
       ),
     );
-    if (!names.length) metricPicker.replaceChildren(h("span", { class: "muted" }, "This run logged no metrics."));
+    if (!names.length) fill(metricPicker, h("span", { class: "muted" }, "This run logged no metrics."));
     for (const [name, plot] of plots) {
       if (!chosen.includes(name)) {
         plot.destroy();
@@ -83,7 +83,7 @@ export function detailView(root, runId, params, ctx) {
   function renderHeader() {
     const r = record;
     const boards = ((r.info || {}).tensorflow || {}).logdirs || [];
-    header.replaceChildren(
+    fill(header, 
       h("h1", {}, `Run ${r.id}`, " ", h("span", { class: "muted" }, `${r.experiment?.name ?? ""} · ${r.command ?? ""}`), " ", statusBadge(r.status)),
       h(
         "dl",
@@ -112,7 +112,7 @@ export function detailView(root, runId, params, ctx) {
       await edit(() => send("POST", "/api/edit/tags", { ids: [record.id], add: [tag] }));
     }
     const note = h("textarea", { class: "note", rows: 2, placeholder: "note", readonly: !editable }, record.note || "");
-    editsBox.replaceChildren(
+    fill(editsBox, 
       h("div", { class: "tags" }, "Tags: ", (record.tags || []).map((t) =>
         h("span", { class: "tag" }, t, editable && h("button", { class: "icon", title: `Remove ${t}`, onclick: () => edit(() => send("POST", "/api/edit/tags", { ids: [record.id], remove: [t] })) }, "×")),
       ), editable && tagInput),
@@ -163,7 +163,7 @@ export function detailView(root, runId, params, ctx) {
   function renderSections() {
     const r = record;
     const exp = r.experiment || {};
-    rest.replaceChildren(
+    fill(rest, 
       section("Config", tree(r.config || {}, { open: 3 }), { cls: "config" }),
       r.fail_trace && section("Fail trace", h("pre", { class: "fail-trace" }, [].concat(r.fail_trace).join("")), { cls: "fail" }),
       section("Captured output", h("pre", { class: "captured-out" }, r.captured_out || ""), { cls: "output" }),

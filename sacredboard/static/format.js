@@ -80,3 +80,11 @@ export function download(name, text, type) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+// Like el.replaceChildren(...), but skipping null/false children (which the DOM
+// method would insert as the text "null").
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}

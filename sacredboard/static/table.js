@@ -2,7 +2,7 @@
 // side sorting and keyset paging, selection for compare/tag/delete, export.
 
 import { getJSON, send } from "./api.js";
-import { STATUSES, ago, download, formatTime, formatValue, h, statusBadge } from "./format.js";
+import { STATUSES, ago, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
 import { OPERATORS, buildQuery } from "./query.js";
 
 const COLUMNS = [
@@ -88,7 +88,7 @@ export function tableView(root, params, ctx) {
   const keysList = h("datalist", { id: "filter-keys" });
   const rowsBox = h("div", { class: "filter-rows" });
   function renderRows() {
-    rowsBox.replaceChildren(
+    fill(rowsBox, 
       ...state.rows.map((row, i) =>
         h(
           "div",
@@ -192,7 +192,7 @@ export function tableView(root, params, ctx) {
   );
   renderRows();
   getJSON("/api/keys", { prefix: "config" })
-    .then((keys) => keysList.replaceChildren(...keys.map((k) => h("option", { value: k.replace(/^config\./, "") }))))
+    .then((keys) => fill(keysList, ...keys.map((k) => h("option", { value: k.replace(/^config\./, "") }))))
     .catch(() => {});
 
   // -- loading ------------------------------------------------------------------------
@@ -242,7 +242,7 @@ export function tableView(root, params, ctx) {
     const sortKey = state.sort.replace(/^-/, "");
     const arrow = state.sort.startsWith("-") ? " ▼" : " ▲";
     const metricCols = state.metrics;
-    head.replaceChildren(
+    fill(head, 
       h(
         "tr",
         {},
@@ -267,7 +267,7 @@ export function tableView(root, params, ctx) {
       ),
     );
     const now = Date.now();
-    body.replaceChildren(
+    fill(body, 
       ...page.runs.map((run) => {
         const id = String(run.id);
         return h(
@@ -305,7 +305,7 @@ export function tableView(root, params, ctx) {
       body.append(h("tr", {}, h("td", { colspan: COLUMNS.length + 2 + metricCols.length, class: "empty" }, "No runs match.")));
     }
     const first = previous.length * state.limit + (page.runs.length ? 1 : 0);
-    footer.replaceChildren(
+    fill(footer, 
       h("span", { class: "count" }, `${first}–${previous.length * state.limit + page.runs.length} of ${page.total ?? "?"}`),
       h("button", { disabled: !state.cursor, onclick: prevPage }, "‹ Prev"),
       h("button", { disabled: !page.next, onclick: nextPage }, "Next ›"),
@@ -330,7 +330,7 @@ export function tableView(root, params, ctx) {
   function renderActions() {
     const ids = [...selected];
     const editable = !ctx.health.read_only;
-    actions.replaceChildren(
+    fill(actions, 
       h("span", { class: "muted" }, ids.length ? `${ids.length} selected` : "Select runs to compare, tag or delete"),
       h("button", { disabled: ids.length < 2 || ids.length > 50, onclick: () => ctx.navigate(`/compare?ids=${ids.join(",")}`) }, "Compare"),
       editable && h("button", { disabled: !ids.length, onclick: () => tag(ids) }, "Tag…"),

@@ -1,0 +1,202 @@
+"""The board in headless Chromium over stores written by real runs.
+
+Every test checks that the page logged no console error and asked no host but
+127.0.0.1 for anything (no CDN), and saves a screenshot to
+tests/sacredboard/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.sacredboard.browser import Watched, launch, require_browser
+from tests.sacredboard.serve import ROOT, serve
+
+SHOTS = os.path.join(os.path.dirname(__file__), "screenshots")
+
+
+@pytest.fixture(scope="module")
+def browser_context():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context, profile = launch(playwright)
+        yield context
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser_context, request):
+    watched = Watched(browser_context.new_page())
+    watched.page.set_default_timeout(15_000)
+    yield watched
+    os.makedirs(SHOTS, exist_ok=True)
+    name = request.node.name.replace("[", "_").replace("]", "")
+    watched.page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+    watched.page.close()
+    assert watched.errors == [], f"console errors: {watched.errors}"
+    assert watched.blocked == [], f"requests to other hosts: {watched.blocked}"
+
+
+@pytest.fixture
+def board(store_location):
+    with serve(store_location) as (url, _):
+        yield url
+
+
+def row_ids(page) -> list[str]:
+    return page.locator("tr.run").evaluate_all("rows => rows.map(r => r.dataset.id)")
+
+
+def test_rows_appear_with_status_colors_and_legend(board, page):
+    page.page.goto(board)
+    page.page.wait_for_selector("tr.run")
+    assert len(row_ids(page.page)) == 5
+    assert page.page.locator("tr.run .status.s-FAILED").inner_text() == "Failed"
+    assert page.page.locator("tr.run .status.s-COMPLETED").count() == 4
+    legend = page.page.locator(".legend").inner_text()
+    for label in (
+        "Running",
+        "Completed",
+        "Failed",
+        "Interrupted",
+        "Timed out",
+        "Probably dead",
+        "Queued",
+    ):
+        assert label in legend
+    assert "1–5 of 5" in page.page.locator(".pager").inner_text()
+
+
+def test_filters_update_rows_and_url_and_reload_restores_them(board, page):
+    p = page.page
+    p.goto(board)
+    p.wait_for_selector("tr.run")
+    p.locator(".legend input[value=COMPLETED]").check()
+    p.wait_for_function("document.querySelectorAll('tr.run').length === 4")
+    p.click(".add-filter")
+    p.fill(".f-field", "model.hidden")
+    p.select_option(".f-op", "≥")
+    p.fill(".f-value", "32")
+    p.wait_for_function("document.querySelectorAll('tr.run').length === 2")
+    p.locator("th[data-sort='config.lr']").count()  # not a column: sorting by header below
+    p.click("th[data-sort='result']")
+    p.wait_for_function("location.search.includes('sort=result')")
+    params = parse_qs(urlparse(p.url).query)
+    assert params["status"] == ["COMPLETED"]
+    assert params["f"] == ['["model.hidden","≥","32"]']
+    p.fill(".query", ".result < 10")  # a free query box with the full language
+    p.wait_for_function(
+        "document.querySelector('.error').textContent.includes(\"Unexpected character '.'\")"
+    )
+    # The deliberate bad query's 400 is the one console message allowed here.
+    page.errors = [e for e in page.errors if "status of 400" not in e]
+    p.fill(".query", "info.my_dict.my_key >= 128")
+    p.wait_for_function("document.querySelectorAll('tr.run').length === 1")
+    assert p.locator(".error").is_hidden()
+    p.reload()
+    p.wait_for_selector("tr.run")
+    assert len(row_ids(p)) == 1
+    assert p.locator(".legend input[value=COMPLETED]").is_checked()
+    assert p.locator(".f-field").input_value() == "model.hidden"
+    assert p.locator(".f-value").input_value() == "32"
+    assert p.locator(".query").input_value() == "info.my_dict.my_key >= 128"
+
+
+def test_run_detail_shows_record_chart_and_image(board, page):
+    p = page.page
+    p.goto(board + "?sort=id")
+    p.wait_for_selector("tr.run")
+    p.locator("tr.run td.id a").first.click()
+    p.wait_for_selector(".plot.drawn canvas")
+    assert p.url.split("?")[0].endswith("/run/1")
+    assert "Run 1" in p.locator(".run-head h1").inner_text()
+    assert "trained with lr=0.1" in p.locator(".captured-out").inner_text()
+    assert "hidden" in p.locator(".config").inner_text()
+    image = p.locator(".artifact[data-name='plot.png'] img")
+    image.wait_for()
+    p.wait_for_function(
+        "document.querySelector(\".artifact[data-name='plot.png'] img\").naturalWidth > 0"
+    )
+    legends = p.locator(".plot .u-legend").all_inner_texts()
+    assert any("run 1" in text for text in legends)
+
+
+def test_smoothing_changes_the_curve_and_fades_the_raw_one(board, page):
+    p = page.page
+    p.goto(board.rstrip("/") + "/run/1?m=loss")
+    p.wait_for_selector(".plot.drawn canvas")
+    before = p.locator(".plot canvas").evaluate("c => c.toDataURL()")
+    p.locator(".smooth").fill("0.9")
+    p.wait_for_function("document.querySelector('.plot .u-legend').textContent.includes('(raw)')")
+    after = p.locator(".plot canvas").evaluate("c => c.toDataURL()")
+    assert after != before
+    assert "smooth=0.9" in p.url
+    p.reload()
+    p.wait_for_selector(".plot.drawn canvas")
+    assert "(raw)" in p.locator(".plot .u-legend").inner_text()
+
+
+def test_compare_overlays_runs_and_shows_config_differences(board, page):
+    p = page.page
+    p.goto(board + "?sort=id")
+    p.wait_for_selector("tr.run")
+    for i in range(3):
+        p.locator("tr.run td.sel input").nth(i).check()
+    p.click("text=Compare")
+    p.wait_for_selector(".overlay .plot.drawn canvas")
+    assert "ids=1%2C2%2C3" in p.url or "ids=1,2,3" in p.url
+    legend = p.locator(".overlay .u-legend").inner_text()
+    assert all(f"run {i}" in legend for i in (1, 2, 3))
+    keys = p.locator("table.compare tr.differs").evaluate_all("rs => rs.map(r => r.dataset.key)")
+    assert "lr" in keys and "model.hidden" in keys and "epochs" not in keys
+    p.locator(".only-diff input").uncheck()
+    p.wait_for_selector("table.compare tr.same[data-key='epochs']")
+
+
+@pytest.fixture
+def sqlite_board(sqlite_location):
+    with serve(sqlite_location) as (url, _):
+        yield url
+
+
+def test_a_running_experiment_appears_and_grows_live(sqlite_board, page, tmp_path, sqlite_location):
+    control = tmp_path / "control"
+    control.mkdir()
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    script = os.path.join(os.path.dirname(__file__), "live_experiment.py")
+    url = sqlite_board
+    p = page.page
+    p.goto(url)
+    p.wait_for_selector("tr.run")
+    assert len(row_ids(p)) == 5
+    experiment = subprocess.Popen([sys.executable, script, sqlite_location, str(control)], env=env)
+    try:
+        p.wait_for_selector("tr.run.s-RUNNING", timeout=20_000)
+        assert len(row_ids(p)) == 6
+        p.locator("tr.run.s-RUNNING td.id a").click()
+        p.wait_for_selector(".plot.drawn canvas")
+        p.wait_for_function(
+            "document.querySelector('.plot-status').textContent.includes('1 points')"
+        )
+        (control / "go_1").touch()
+        p.wait_for_function(
+            "document.querySelector('.plot-status').textContent.includes('2 points')"
+        )
+        (control / "go_2").touch()
+        p.wait_for_function(
+            "document.querySelector('.plot-status').textContent.includes('3 points')"
+        )
+        (control / "stop").touch()
+        p.wait_for_selector(".run-head .status.s-COMPLETED", timeout=20_000)
+    finally:
+        (control / "stop").touch()
+        experiment.wait(timeout=30)
