@@ -49,6 +49,7 @@ def routes(board: Any) -> list[Route]:
         cursor = request.query_params.get("cursor") or None
         with_total = request.query_params.get("total", "1") != "0"
         metrics = [m for m in request.query_params.get("metrics", "").split(",") if m][:20]
+        names = request.query_params.get("names") == "1"
 
         def read() -> dict:
             from sacredboard.export import metric_summary
@@ -56,12 +57,21 @@ def routes(board: Any) -> list[Route]:
             page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
             total = count(store, query) if with_total else None
             rows = [summary(r) for r in page.runs]
+            if names:
+                for row in rows:
+                    row["metric_names"] = store.backend.metric_names(row["id"])
             if metrics:
                 for row in rows:
                     row["metrics"] = metric_summary(store, row["id"], metrics)
             return {"runs": rows, "total": total, "next": page.next}
 
         return JSON(await locked(read))
+
+    async def count_runs(request: Request) -> Response:
+        from sacred.store.paging import count
+
+        query = request.query_params.get("filter") or None
+        return JSON({"total": await locked(count, store, query)})
 
     async def run(request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -91,8 +101,7 @@ def routes(board: Any) -> list[Route]:
     def _one_metric(run_id: Any, name: str, args: tuple) -> dict:
         from sacredboard.metricdata import plot_data
 
-        store.get(run_id)  # a missing run is a 404 naming the run
-        data = store.backend.metric(run_id, name)
+        data = store.backend.metric(run_id, name)  # StoreError when there is no such run
         if data is None:
             raise StoreError(f"Run {run_id} has no metric {name!r}.")
         return plot_data(data, *args)
@@ -182,6 +191,7 @@ def routes(board: Any) -> list[Route]:
         Route("/api/keys", keys),
         Route("/api/runs", runs),
         Route("/api/export", export),
+        Route("/api/count", count_runs),
         Route("/api/runs/{run_id}", run),
         Route("/api/runs/{run_id}/metrics", metric_names),
         Route("/api/runs/{run_id}/metrics/{name:path}", metric),

@@ -164,7 +164,13 @@ def find_page(
     if values is not None:
         keyset = _keyset(keys, values)
         node = keyset if node is None else And((node, keyset))
-    records = store.backend.find_records(node, keys, limit + 1, store.dead_after)
+    records = None
+    if len(keys) == 1:  # by id alone: walk the primary key where there is one
+        from sacred.store._page_sql import find_by_id
+
+        records = find_by_id(store.backend, node, keys[0][1], limit + 1, store.dead_after)
+    if records is None:
+        records = store.backend.find_records(node, keys, limit + 1, store.dead_after)
     from sacred.store.run import StoredRun
 
     runs = [StoredRun(r, store.backend) for r in records[:limit]]

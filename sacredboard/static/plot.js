@@ -41,7 +41,12 @@ export function metricPlot(container, options) {
   let chart = null;
   let zoomTimer = null;
   let destroyed = false;
-  const maxPoints = () => Math.max(400, Math.min(4000, 2 * Math.round(container.clientWidth || 800)));
+  // Two points (a min and a max) per pixel column for a few runs; one for many, whose
+  // curves overlap anyway.
+  const maxPoints = () => {
+    const width = Math.round(container.clientWidth || 800);
+    return Math.max(400, Math.min(4000, opts.runs.length > 10 ? width : 2 * width));
+  };
 
   const status = h("span", { class: "muted plot-status" });
   const box = h("div", { class: "plot-box" });

@@ -95,6 +95,7 @@ export function tableView(root, params, ctx) {
           { class: "filter-row" },
           h("input", {
             class: "f-field",
+            onkeydown: (e) => e.key === "Enter" && changed(),
             placeholder: "lr, model.hidden, .result, .info.key",
             list: "filter-keys",
             value: row.field,
@@ -116,6 +117,7 @@ export function tableView(root, params, ctx) {
           ),
           h("input", {
             class: "f-value",
+            onkeydown: (e) => e.key === "Enter" && changed(),
             placeholder: "value",
             value: row.value,
             oninput: (e) => {
@@ -154,6 +156,7 @@ export function tableView(root, params, ctx) {
   );
   const queryBox = h("input", {
     class: "query",
+    onkeydown: (e) => e.key === "Enter" && changed(),
     placeholder: 'Query: config.lr < 0.1 and result exists or experiment.name =~ "^mnist"',
     value: state.text,
     oninput: (e) => {
@@ -210,7 +213,22 @@ export function tableView(root, params, ctx) {
     load();
   }
 
-  async function load() {
+  // The total is counted apart (on a large store a filtered count costs more than the
+  // page itself) and only when the filter or the store changed.
+  let counted = { query: null, total: null };
+  async function countRuns(query, mine) {
+    try {
+      const { total } = await getJSON("/api/count", { filter: query });
+      if (mine !== generation) return;
+      counted = { query, total };
+      page.total = total;
+      render();
+    } catch (_) {
+      // the page request reports query errors
+    }
+  }
+
+  async function load(recount = true) {
     const mine = ++generation;
     const query = buildQuery(state);
     try {
@@ -220,12 +238,18 @@ export function tableView(root, params, ctx) {
         limit: state.limit,
         cursor: state.cursor,
         metrics: state.metrics.join(","),
+        total: 0,
       });
       if (mine !== generation) return; // a newer request was sent meanwhile
       page = answer;
+      page.total = counted.query === query ? counted.total : null;
+      // What the rows show, for tests and benchmarks waiting for a re-render.
+      table.dataset.query = query;
+      table.dataset.sort = state.sort;
       ctx.error("");
       root.classList.remove("query-error");
       render();
+      if (recount || counted.query !== query) countRuns(query, mine);
     } catch (error) {
       if (mine !== generation) return;
       root.classList.add("query-error");
@@ -306,7 +330,7 @@ export function tableView(root, params, ctx) {
     }
     const first = previous.length * state.limit + (page.runs.length ? 1 : 0);
     fill(footer, 
-      h("span", { class: "count" }, `${first}–${previous.length * state.limit + page.runs.length} of ${page.total ?? "?"}`),
+      h("span", { class: "count" }, `${first}–${previous.length * state.limit + page.runs.length} of ${page.total === null || page.total === undefined ? "…" : page.total.toLocaleString("en")}`),
       h("button", { disabled: !state.cursor, onclick: prevPage }, "‹ Prev"),
       h("button", { disabled: !page.next, onclick: nextPage }, "Next ›"),
     );
@@ -317,12 +341,12 @@ export function tableView(root, params, ctx) {
     previous.push(state.cursor);
     state.cursor = page.next;
     saveState();
-    load();
+    load(false);
   }
   function prevPage() {
     state.cursor = previous.pop() || "";
     saveState();
-    load();
+    load(false);
   }
 
   // -- selection and edits ------------------------------------------------------------

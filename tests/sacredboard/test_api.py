@@ -216,3 +216,12 @@ def test_export_the_current_view_as_csv_and_json(client):
     rows = client.get("/api/export", params={**params, "format": "json"}).json()
     assert [r["config"]["lr"] for r in rows] == [0.05, 0.1, 0.2, 0.3]
     assert client.get("/api/export", params={"format": "xml"}).status_code == 400
+
+
+def test_count_and_pages_without_total(client):
+    assert client.get("/api/count").json() == {"total": 5}
+    assert client.get("/api/count", params={"filter": "config.lr < 0.15"}).json() == {"total": 2}
+    body = client.get("/api/runs", params={"total": 0, "limit": 2}).json()
+    assert body["total"] is None and len(body["runs"]) == 2 and body["next"]
+    bad = client.get("/api/count", params={"filter": "config.lr <"})
+    assert bad.status_code == 400

@@ -73,7 +73,8 @@ def test_rows_appear_with_status_colors_and_legend(board, page):
         "Queued",
     ):
         assert label in legend
-    assert "1–5 of 5" in page.page.locator(".pager").inner_text()
+    # The total is counted in a second request, after the rows are shown.
+    page.page.wait_for_selector(".pager .count:has-text('1–5 of 5')")
 
 
 def test_filters_update_rows_and_url_and_reload_restores_them(board, page):
