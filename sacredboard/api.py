@@ -164,7 +164,7 @@ def routes(board: Any) -> list[Route]:
         from sacred.store.keys import distinct_keys
 
         prefix = request.query_params.get("prefix", "config")
-        return JSON(await locked(distinct_keys, store, prefix))
+        return JSON(await locked(distinct_keys, store, prefix, 50))
 
     async def export(request: Request) -> Response:
         from sacredboard.export import export_rows, to_csv, to_json

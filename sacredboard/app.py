@@ -2,12 +2,12 @@
 
 Every read goes through sacred.store (paging, counting, downsampling and change
 tokens live there too); the board holds no backend code. Store calls run in
-Starlette's thread pool, one at a time (readers keep caches that are not meant to
-be shared between threads).
+Starlette's thread pool.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 import threading
@@ -63,7 +63,9 @@ class Board:
     def __init__(self, store: Any, read_only: bool = False) -> None:
         self.store = store
         self.read_only = read_only
-        self.lock = threading.Lock()
+        # Readers that keep in-memory caches (the file store's index, TinyDB) are
+        # read by one thread at a time; database readers (SQL, Mongo) in parallel.
+        self.lock = contextlib.nullcontext() if store.backend.pushes_down else threading.Lock()
         self.edits = 0  # bumped by edits made through the board
         self._token: tuple[float, str] | None = None
 

@@ -4,8 +4,6 @@
 import { getJSON } from "./api.js";
 import { fill } from "./format.js";
 import { tableView } from "./table.js";
-import { detailView } from "./detail.js";
-import { compareView } from "./compare.js";
 
 const POLL_MS = 1000;
 const view = document.getElementById("view");
@@ -38,15 +36,28 @@ const ctx = {
   },
 };
 
-function route() {
+// The detail and compare views (and uPlot) load on first use: the run table, the
+// first page most people see, needs none of them.
+let routed = 0;
+async function route() {
+  const mine = ++routed;
   if (current && current.destroy) current.destroy();
+  current = null;
   showError("");
   fill(view);
   const params = new URLSearchParams(location.search);
   const detail = location.pathname.match(/^\/run\/(.+)$/);
-  if (detail) current = detailView(view, decodeURIComponent(detail[1]), params, ctx);
-  else if (location.pathname === "/compare") current = compareView(view, params, ctx);
-  else current = tableView(view, params, ctx);
+  let make;
+  if (detail) {
+    const { detailView } = await import("./detail.js");
+    make = () => detailView(view, decodeURIComponent(detail[1]), params, ctx);
+  } else if (location.pathname === "/compare") {
+    const { compareView } = await import("./compare.js");
+    make = () => compareView(view, params, ctx);
+  } else {
+    make = () => tableView(view, params, ctx);
+  }
+  if (mine === routed) current = make();
 }
 
 document.addEventListener("click", (event) => {
@@ -73,15 +84,17 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
-async function start() {
-  try {
-    ctx.health = await getJSON("/api/health");
-    document.getElementById("store-kind").textContent =
-      `${ctx.health.store} store${ctx.health.read_only ? " · read-only" : ""}`;
-  } catch (error) {
-    showError(`Cannot reach the board's API: ${error.message}`);
-  }
-  document.body.classList.toggle("read-only", !!ctx.health.read_only);
+function start() {
+  // The health answer (kind of store, read-only) and the first view load together.
+  getJSON("/api/health")
+    .then((health) => {
+      ctx.health = health;
+      document.getElementById("store-kind").textContent =
+        `${health.store} store${health.read_only ? " · read-only" : ""}`;
+      document.body.classList.toggle("read-only", !!health.read_only);
+      if (current && current.healthChanged) current.healthChanged();
+    })
+    .catch((error) => showError(`Cannot reach the board's API: ${error.message}`));
   route();
   poll();
 }

@@ -204,6 +204,7 @@ export function detailView(root, runId, params, ctx) {
   load();
   return {
     refresh: load,
+    healthChanged: () => record && renderEdits(),
     destroy() {
       destroyed = true;
       for (const plot of plots.values()) plot.destroy();

@@ -398,5 +398,5 @@ export function tableView(root, params, ctx) {
   }
 
   load();
-  return { refresh: load, destroy() { clearTimeout(timer); } };
+  return { refresh: load, healthChanged: renderActions, destroy() { clearTimeout(timer); } };
 }
