@@ -19,6 +19,16 @@ __all__ = ["routes"]
 MAX_RUNS_PER_OVERLAY = 200
 
 
+def _output_filter(request: Request) -> Any:
+    """?output=REGEX[&output_not=1]: the captured output matches (or does not)."""
+    pattern = request.query_params.get("output")
+    if not pattern:
+        return None
+    from sacredboard.outputfilter import OutputFilter
+
+    return OutputFilter(pattern, negate=request.query_params.get("output_not") == "1")
+
+
 def routes(board: Any) -> list[Route]:
     store = board.store
 
@@ -51,11 +61,18 @@ def routes(board: Any) -> list[Route]:
         metrics = [m for m in request.query_params.get("metrics", "").split(",") if m][:20]
         names = request.query_params.get("names") == "1"
 
+        output = _output_filter(request)
+
         def read() -> dict:
             from sacredboard.export import metric_summary
+            from sacredboard.outputfilter import count_by_output, find_page_by_output
 
-            page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
-            total = count(store, query) if with_total else None
+            if output is not None:
+                page = find_page_by_output(store, query, sort, limit, cursor, output)
+                total = count_by_output(store, query, output) if with_total else None
+            else:
+                page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
+                total = count(store, query) if with_total else None
             rows = [summary(r) for r in page.runs]
             if names:
                 for row in rows:
@@ -69,8 +86,12 @@ def routes(board: Any) -> list[Route]:
 
     async def count_runs(request: Request) -> Response:
         from sacred.store.paging import count
+        from sacredboard.outputfilter import count_by_output
 
         query = request.query_params.get("filter") or None
+        output = _output_filter(request)
+        if output is not None:
+            return JSON({"total": await locked(count_by_output, store, query, output)})
         return JSON({"total": await locked(count, store, query)})
 
     async def run(request: Request) -> Response:
@@ -164,7 +185,10 @@ def routes(board: Any) -> list[Route]:
         from sacred.store.keys import distinct_keys
 
         prefix = request.query_params.get("prefix", "config")
-        return JSON(await locked(distinct_keys, store, prefix, 50))
+        try:
+            return JSON(await locked(distinct_keys, store, prefix, 50))
+        except ValueError as exc:
+            raise QueryError(str(exc), prefix, 0) from None
 
     async def export(request: Request) -> Response:
         from sacredboard.export import export_rows, to_csv, to_json
@@ -174,7 +198,7 @@ def routes(board: Any) -> list[Route]:
         kind = request.query_params.get("format", "csv")
         if kind not in ("csv", "json"):
             raise QueryError(f"format must be csv or json, not {kind!r}", kind, 0)
-        rows = await locked(export_rows, store, query, sort)
+        rows = await locked(export_rows, store, query, sort, _output_filter(request))
         if kind == "csv":
             body, media = to_csv(rows).encode(), "text/csv; charset=utf-8"
         else:

@@ -17,13 +17,19 @@ BASE_COLUMNS = [
 ]  # fmt: skip
 
 
-def export_rows(store: Any, query: str | None, sort: str, page_size: int = 1000) -> list[dict]:
-    """Every run matching query in sort order, as table rows (keyset paged)."""
+def export_rows(
+    store: Any, query: str | None, sort: str, output: Any = None, page_size: int = 1000
+) -> list[dict]:
+    """Every run matching query (and the output filter) in sort order, as table rows."""
     from sacred.store.paging import find_page
+    from sacredboard.outputfilter import find_page_by_output
 
     rows, cursor = [], None
     while True:
-        page = find_page(store, query, sort=sort, limit=page_size, cursor=cursor)
+        if output is not None:
+            page = find_page_by_output(store, query, sort, page_size, cursor, output)
+        else:
+            page = find_page(store, query, sort=sort, limit=page_size, cursor=cursor)
         rows.extend(summary(run) for run in page.runs)
         cursor = page.next
         if cursor is None:

@@ -193,3 +193,8 @@ def count(store: Any, query: str | None = None) -> int:
     if counted is not None:
         return counted
     return len(store.backend.find_records(node, [], None, store.dead_after))
+
+
+def cursor_after(run: Any, sort: Any) -> str:
+    """The cursor of the page that starts right after run (in the order of sort)."""
+    return _encode([get_path(run._record, path) for path, _ in sort_keys(sort)])

@@ -30,8 +30,19 @@ export function literal(text, op) {
   return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
+// The captured output is not in the query language (it is not loaded with the runs);
+// the board searches it itself: "=" contains, "≠" does not contain, "regex" matches.
+const isOutput = (row) => (row.field || "").trim() === ".captured_out";
+
+export function outputParams(rows) {
+  const row = rows.find(isOutput);
+  if (!row) return {};
+  const escaped = (row.value || "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return { output: row.op === "regex" ? row.value : escaped, output_not: row.op === "≠" ? 1 : "" };
+}
+
 export function rowQuery(row) {
-  if (!row.field || !row.field.trim()) return "";
+  if (!row.field || !row.field.trim() || isOutput(row)) return "";
   const op = OP[row.op] || "==";
   return `${fieldPath(row.field)} ${op} ${literal(row.value ?? "", op)}`;
 }

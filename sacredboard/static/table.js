@@ -3,7 +3,7 @@
 
 import { getJSON, send } from "./api.js";
 import { STATUSES, ago, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
-import { OPERATORS, buildQuery } from "./query.js";
+import { OPERATORS, buildQuery, outputParams } from "./query.js";
 
 const COLUMNS = [
   ["id", "Id", "id"],
@@ -218,7 +218,7 @@ export function tableView(root, params, ctx) {
   let counted = { query: null, total: null };
   async function countRuns(query, mine) {
     try {
-      const { total } = await getJSON("/api/count", { filter: query });
+      const { total } = await getJSON("/api/count", { filter: buildQuery(state), ...outputParams(state.rows) });
       if (mine !== generation) return;
       counted = { query, total };
       page.total = total;
@@ -230,21 +230,22 @@ export function tableView(root, params, ctx) {
 
   async function load(recount = true) {
     const mine = ++generation;
-    const query = buildQuery(state);
+    const query = buildQuery(state) + JSON.stringify(outputParams(state.rows));
     try {
       const answer = await getJSON("/api/runs", {
-        filter: query,
+        filter: buildQuery(state),
         sort: state.sort,
         limit: state.limit,
         cursor: state.cursor,
         metrics: state.metrics.join(","),
         total: 0,
+        ...outputParams(state.rows),
       });
       if (mine !== generation) return; // a newer request was sent meanwhile
       page = answer;
       page.total = counted.query === query ? counted.total : null;
       // What the rows show, for tests and benchmarks waiting for a re-render.
-      table.dataset.query = query;
+      table.dataset.query = buildQuery(state);
       table.dataset.sort = state.sort;
       ctx.error("");
       root.classList.remove("query-error");
@@ -393,7 +394,7 @@ export function tableView(root, params, ctx) {
   }
 
   function exportView(format) {
-    const qs = new URLSearchParams({ filter: buildQuery(state), sort: state.sort, format });
+    const qs = new URLSearchParams({ filter: buildQuery(state), sort: state.sort, format, ...outputParams(state.rows) });
     window.location.href = `/api/export?${qs}`;
   }
 

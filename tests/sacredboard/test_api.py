@@ -225,3 +225,50 @@ def test_count_and_pages_without_total(client):
     assert body["total"] is None and len(body["runs"]) == 2 and body["next"]
     bad = client.get("/api/count", params={"filter": "config.lr <"})
     assert bad.status_code == 400
+
+
+def test_keys_for_autocompletion(client):
+    keys = client.get("/api/keys", params={"prefix": "config"}).json()
+    assert {"config.lr", "config.epochs", "config.model.hidden", "config.seed"} <= set(keys)
+    assert "config.model" not in keys  # only leaves
+    info = client.get("/api/keys", params={"prefix": "info"}).json()
+    assert info == ["info.my_dict.my_key"]
+    assert client.get("/api/keys", params={"prefix": "nope"}).status_code == 400
+
+
+def test_tensorboard_logdirs_are_in_the_row(tmp_path):
+    from starlette.testclient import TestClient
+
+    from sacred import Experiment
+    from sacred.observers import FileStorageObserver
+    from sacredboard import create_app
+
+    ex = Experiment("tf", save_git_info=False)
+
+    @ex.main
+    def main(_run):
+        _run.info["tensorflow"] = {"logdirs": ["/tmp/logs/a", "/tmp/logs/b"]}
+
+    ex.observers.append(FileStorageObserver(str(tmp_path / "runs")))
+    ex.run(options={"--loglevel": "WARNING"})
+    with TestClient(create_app(str(tmp_path / "runs"))) as client:
+        row = client.get("/api/runs").json()["runs"][0]
+        assert row["tensorboard"] == ["/tmp/logs/a", "/tmp/logs/b"]
+
+
+def test_filter_by_captured_output(client):
+    params = {"output": r"lr=0\.[12]\b", "sort": "config.lr"}
+    body = client.get("/api/runs", params=params).json()
+    assert [r["config"]["lr"] for r in body["runs"]] == [0.1, 0.2]
+    assert body["total"] == 2
+    both = {**params, "filter": "config.lr > 0.15"}
+    assert [r["config"]["lr"] for r in client.get("/api/runs", params=both).json()["runs"]] == [0.2]
+    negated = client.get("/api/runs", params={**params, "output_not": "1"}).json()
+    assert negated["total"] == 3  # the failed run printed nothing
+    first = client.get("/api/runs", params={**params, "limit": 1}).json()
+    assert len(first["runs"]) == 1 and first["next"]
+    rest = client.get("/api/runs", params={**params, "limit": 1, "cursor": first["next"]}).json()
+    assert [r["config"]["lr"] for r in rest["runs"]] == [0.2]
+    assert client.get("/api/count", params={"output": "trained"}).json() == {"total": 4}
+    bad = client.get("/api/runs", params={"output": "("})
+    assert bad.status_code == 400 and "captured_out" in bad.json()["error"]

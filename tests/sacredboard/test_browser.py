@@ -103,12 +103,20 @@ def test_filters_update_rows_and_url_and_reload_restores_them(board, page):
     p.fill(".query", "info.my_dict.my_key >= 128")
     p.wait_for_function("document.querySelectorAll('tr.run').length === 1")
     assert p.locator(".error").is_hidden()
+    p.click(".add-filter")
+    p.locator(".f-field").nth(1).fill(".captured_out")
+    p.locator(".f-op").nth(1).select_option("regex")
+    p.locator(".f-value").nth(1).fill(r"lr=0\.2")
+    p.wait_for_function("document.querySelectorAll('tr.run').length === 0")
+    p.locator(".f-value").nth(1).fill(r"lr=0\.[23]")
+    p.wait_for_function("document.querySelectorAll('tr.run').length === 1")
     p.reload()
     p.wait_for_selector("tr.run")
     assert len(row_ids(p)) == 1
+    assert p.locator(".f-field").nth(1).input_value() == ".captured_out"
     assert p.locator(".legend input[value=COMPLETED]").is_checked()
-    assert p.locator(".f-field").input_value() == "model.hidden"
-    assert p.locator(".f-value").input_value() == "32"
+    assert p.locator(".f-field").first.input_value() == "model.hidden"
+    assert p.locator(".f-value").first.input_value() == "32"
     assert p.locator(".query").input_value() == "info.my_dict.my_key >= 128"
 
 
