@@ -126,7 +126,7 @@ def _after(path: tuple[str, ...], value: Any, descending: bool) -> Node | None:
             later.append(Compare(path, ">=", ""))  # every string sorts after numbers
     elif kind == "string":
         later.append(Compare(path, "<" if descending else ">", _literal(path, value)))
-    if kind in ("number", "string"):
+    if kind in ("number", "string") and path != ("_id",):  # ids are never booleans
         later.append(Compare(path, "in", (True, False)))
     elif kind == "bool" and value is (not descending):
         pass  # the last boolean: only missing values follow
