@@ -4,6 +4,9 @@
 import { getJSON } from "./api.js";
 import { fill, flatten, formatValue, h, statusBadge } from "./format.js";
 import { color, metricPlot, plotControls } from "./plot.js";
+import { outputDiff, parallelCoordinates } from "./diff.js";
+
+const append = (el, ...kids) => el.append(...kids.filter((k) => k !== null));
 
 export function compareView(root, params, ctx) {
   const ids = (params.get("ids") || "").split(",").filter(Boolean);
@@ -19,16 +22,22 @@ export function compareView(root, params, ctx) {
   let destroyed = false;
   const diffBox = h("div", { class: "diff" });
   const plotBox = h("div", { class: "overlay" });
+  const parallelBox = h("div", { class: "parallel-box" });
   const picker = h("select", { class: "metric-select", onchange: (e) => { state.metric = e.target.value; save(); drawPlot(); } });
 
-  root.append(
+  append(
+    root,
     h("a", { href: "/", "data-nav": true, class: "back" }, "‹ All runs"),
     h("h1", {}, `Compare ${ids.length} runs`),
     h("label", { class: "only-diff" }, h("input", { type: "checkbox", checked: !state.all, onchange: (e) => { state.all = !e.target.checked; save(); renderDiff(); } }), " only differences"),
     diffBox,
+    h("h2", {}, "Config and result"),
+    parallelBox,
     h("h2", {}, "Metrics"),
     h("div", { class: "plot-line" }, h("label", {}, "metric ", picker), plotControls(state, (changes) => { Object.assign(state, changes); save(); plot && plot.update(changes); })),
     plotBox,
+    h("h2", {}, "Output and sources"),
+    ids.length >= 2 ? outputDiff(ids) : null,
   );
 
   function save() {
@@ -80,6 +89,7 @@ export function compareView(root, params, ctx) {
       const missing = ids.filter((id) => !byId.has(id));
       if (missing.length) ctx.error(`No run with id ${missing.join(", ")} in this store.`);
       renderDiff();
+      fill(parallelBox, parallelCoordinates(runs, color));
       const names = [...new Set(runs.flatMap((r) => r.metrics))].sort();
       if (!state.metric || !names.includes(state.metric)) state.metric = names[0] || "";
       fill(picker, ...names.map((n) => h("option", { value: n, selected: n === state.metric }, n)));

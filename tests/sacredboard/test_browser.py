@@ -169,6 +169,14 @@ def test_compare_overlays_runs_and_shows_config_differences(board, page):
     assert "lr" in keys and "model.hidden" in keys and "epochs" not in keys
     p.locator(".only-diff input").uncheck()
     p.wait_for_selector("table.compare tr.same[data-key='epochs']")
+    # Parallel coordinates of config vs result: one line per run.
+    lines = p.locator("svg.parallel polyline").evaluate_all("ls => ls.map(l => l.dataset.run)")
+    assert lines == ["1", "2", "3"]
+    assert "result" in p.locator("svg.parallel").inner_html()
+    # The captured outputs of runs 1 and 2, diffed line by line.
+    p.wait_for_selector(".diffs pre.line-diff .ddel")
+    assert "- trained with lr=0.1" in p.locator(".diffs pre.line-diff").first.inner_text()
+    assert "+ trained with lr=0.05" in p.locator(".diffs pre.line-diff").first.inner_text()
 
 
 @pytest.fixture
