@@ -217,3 +217,75 @@ def test_a_running_experiment_appears_and_grows_live(sqlite_board, page, tmp_pat
     finally:
         (control / "stop").touch()
         experiment.wait(timeout=30)
+
+
+def test_detail_edits_tags_and_note_and_previews_files(board, page):
+    p = page.page
+    p.goto(board.rstrip("/") + "/run/1")
+    p.wait_for_selector(".run-head h1")
+    p.fill(".tag-input", "paper")
+    p.press(".tag-input", "Enter")
+    p.wait_for_selector(".run-edits .tag:has-text('paper')")
+    p.fill("textarea.note", "the baseline")
+    p.click("text=Save note")
+    p.goto(board + "?sort=id")
+    p.wait_for_selector("tr.run[data-id='1'] .tag:has-text('paper')")
+    p.goto(board.rstrip("/") + "/run/1")
+    p.wait_for_function("(document.querySelector('textarea.note') || {}).value === 'the baseline'")
+    # A text artifact previews as text; a stored source is highlighted.
+    p.click(".artifact[data-name='notes.txt'] summary")
+    p.wait_for_selector(".artifact[data-name='notes.txt'] pre:has-text('hidden=8')")
+    p.click(".section.experiment > summary")
+    p.locator(".source summary").filter(has_text="conftest.py").click()
+    p.wait_for_selector(".source code.hljs .hljs-keyword")
+
+
+def test_bulk_delete_asks_first(board, page):
+    p = page.page
+    p.goto(board + "?sort=id")
+    p.wait_for_selector("tr.run")
+    p.locator("tr.run[data-id='5'] td.sel input").check()
+    p.once("dialog", lambda dialog: dialog.dismiss())
+    p.click("text=Delete…")
+    p.wait_for_selector("tr.run[data-id='5']")  # kept: the user said no
+    p.once("dialog", lambda dialog: dialog.accept())
+    p.click("text=Delete…")
+    p.wait_for_selector("tr.run[data-id='5']", state="detached")
+    assert len(row_ids(p)) == 4
+
+
+@pytest.fixture
+def long_metric_board(tmp_path):
+    from sacred import Experiment
+    from sacred.observers import SqlObserver
+
+    ex = Experiment("long", save_git_info=False)
+
+    @ex.main
+    def main(_run):
+        for step in range(20_000):
+            _run.log_scalar("wave", (step % 100) / 100 + (5.0 if step == 12_345 else 0.0), step)
+
+    location = f"sqlite:///{tmp_path / 'long.db'}"
+    ex.observers.append(SqlObserver(location))
+    ex.run(options={"--loglevel": "WARNING"})
+    with serve(location) as (url, _):
+        yield url
+
+
+def test_zoom_refetches_full_resolution(long_metric_board, page):
+    p = page.page
+    p.goto(long_metric_board.rstrip("/") + "/run/1?m=wave")
+    p.wait_for_selector(".plot.drawn canvas")
+    status = p.locator(".plot-status")
+    assert "of 20,000 points" in status.inner_text()  # downsampled, the spike kept
+    over = p.locator(".plot .u-over").bounding_box()
+    y = over["y"] + over["height"] / 2
+    p.mouse.move(over["x"] + over["width"] * 0.60, y)
+    p.mouse.down()
+    p.mouse.move(over["x"] + over["width"] * 0.62, y, steps=5)
+    p.mouse.up()
+    # About 400 steps in the window: fetched again, now every point.
+    p.wait_for_function("/^\\d+ points$/.test(document.querySelector('.plot-status').textContent)")
+    shown = int(status.inner_text().split()[0])
+    assert 100 < shown < 2000
