@@ -136,6 +136,28 @@ def line(value: float, budget: float, baseline: float, what: str) -> str:
     return f"{ms(value)} (budget {ms(budget)}, {verdict}); {ratio}"
 
 
+def live_latency(page, url: str, store) -> float:
+    """Seconds from a run being recorded (the SqlObserver's insert committed) to its
+    row on the open table, median of three."""
+    from sacred import Experiment
+    from sacred.observers import SqlObserver
+
+    location = store.location
+    times = []
+    page.goto(url)
+    page.wait_for_selector("tr.run")
+    for _ in range(3):
+        ex = Experiment("bench_live", save_git_info=False)
+        ex.main(lambda: None)
+        ex.observers.append(SqlObserver(location))
+        ex.run(options={"--loglevel": "ERROR"})
+        written = time.perf_counter()
+        newest = store.find(None, sort="-id", limit=1)[0].id
+        page.wait_for_selector(f"tr.run[data-id='{newest}']", timeout=30_000)
+        times.append(time.perf_counter() - written)
+    return statistics.median(times)
+
+
 def browser_measures(url: str, store) -> list[tuple[str, str]]:
     from playwright.sync_api import sync_playwright
 
@@ -241,6 +263,12 @@ def browser_measures(url: str, store) -> list[tuple[str, str]]:
             (
                 f"overlay {OVERLAY_RUNS} runs x {OVERLAY_POINTS:,} points",
                 line(time_call(overlay, 3), 1.5, time_call(overlay_api, 3), "its API request"),
+            )
+        )
+        rows.append(
+            (
+                "new run visible (live)",
+                line(live_latency(page, url, store), 2.0, 1.0, "the poll interval"),
             )
         )
         context.close()

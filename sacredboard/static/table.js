@@ -86,6 +86,16 @@ export function tableView(root, params, ctx) {
   );
 
   const keysList = h("datalist", { id: "filter-keys" });
+  // Autocompletion of config keys, fetched when a field is first edited (not with
+  // the first page, which it would slow down).
+  let keysLoaded = false;
+  function loadKeys() {
+    if (keysLoaded) return;
+    keysLoaded = true;
+    getJSON("/api/keys", { prefix: "config" })
+      .then((keys) => fill(keysList, ...keys.map((k) => h("option", { value: k.replace(/^config\./, "") }))))
+      .catch(() => {});
+  }
   const rowsBox = h("div", { class: "filter-rows" });
   function renderRows() {
     fill(rowsBox, 
@@ -97,6 +107,7 @@ export function tableView(root, params, ctx) {
             class: "f-field",
             onkeydown: (e) => e.key === "Enter" && changed(),
             placeholder: "lr, model.hidden, .result, .info.key",
+            onfocus: loadKeys,
             list: "filter-keys",
             value: row.field,
             oninput: (e) => {
@@ -194,9 +205,6 @@ export function tableView(root, params, ctx) {
     footer,
   );
   renderRows();
-  getJSON("/api/keys", { prefix: "config" })
-    .then((keys) => fill(keysList, ...keys.map((k) => h("option", { value: k.replace(/^config\./, "") }))))
-    .catch(() => {});
 
   // -- loading ------------------------------------------------------------------------
 

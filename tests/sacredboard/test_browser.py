@@ -84,6 +84,8 @@ def test_filters_update_rows_and_url_and_reload_restores_them(board, page):
     p.locator(".legend input[value=COMPLETED]").check()
     p.wait_for_function("document.querySelectorAll('tr.run').length === 4")
     p.click(".add-filter")
+    # Config keys for autocompletion, fetched when a field is first focused.
+    p.wait_for_selector("#filter-keys option[value='model.hidden']", state="attached")
     p.fill(".f-field", "model.hidden")
     p.select_option(".f-op", "≥")
     p.fill(".f-value", "32")
@@ -152,6 +154,13 @@ def test_smoothing_changes_the_curve_and_fades_the_raw_one(board, page):
     p.reload()
     p.wait_for_selector(".plot.drawn canvas")
     assert "(raw)" in p.locator(".plot .u-legend").inner_text()
+    # x by time and a log scale redraw the curve and go to the URL too.
+    before = p.locator(".plot canvas").evaluate("c => c.toDataURL()")
+    p.select_option(".x-mode", "time")
+    p.locator(".log-y").check()
+    p.wait_for_function("location.search.includes('x=time') && location.search.includes('log=1')")
+    assert "time" in p.locator(".plot .u-legend").inner_text()
+    assert p.locator(".plot canvas").evaluate("c => c.toDataURL()") != before
 
 
 def test_compare_overlays_runs_and_shows_config_differences(board, page):
