@@ -6,6 +6,7 @@ edited. Why per kind of store: polling once a second must cost almost nothing.
 
 - SQLite file: the size and modification time of the database and its WAL/journal
   files (every commit changes one of them): a few ``stat`` calls.
+- file store: the modification times of the run directories (one directory scan).
 - other SQL databases: one aggregate query over the runs table.
 - anything else: the newest heartbeat, start, stop and queue times and the highest
   id, read with sorted, limited queries through the store.
@@ -79,6 +80,10 @@ def change_token(store: Any) -> str:
         raw = str(own())
     elif (files := _sqlite_files(backend)) is not None:
         raw = _stat_token(files)
+    elif hasattr(backend, "_run_dirs"):
+        # The file store: every record file is replaced atomically (a rename), which
+        # changes its run directory's mtime; one scandir pass lists them all.
+        raw = repr(backend._run_dirs())
     else:
         raw = _sql_token(backend) or _generic_token(store)
     return hashlib.sha1(raw.encode()).hexdigest()[:16]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import math
-import os
 
 import pytest
 
@@ -95,7 +94,3 @@ def client(store_location):
 
     with TestClient(create_app(store_location), base_url="http://127.0.0.1") as test_client:
         yield test_client
-
-
-def pytest_configure(config):
-    os.environ.setdefault("SACREDBOARD_TEST", "1")
