@@ -164,11 +164,10 @@ def find_page(
     if values is not None:
         keyset = _keyset(keys, values)
         node = keyset if node is None else And((node, keyset))
-    records = None
-    if len(keys) == 1:  # by id alone: walk the primary key where there is one
-        from sacred.store._page_sql import find_by_id
+    from sacred.store._page_sql import find_sorted
 
-        records = find_by_id(store.backend, node, keys[0][1], limit + 1, store.dead_after)
+    # By id or a plain column: walk an index where there is one.
+    records = find_sorted(store.backend, node, keys, limit + 1, store.dead_after)
     if records is None:
         records = store.backend.find_records(node, keys, limit + 1, store.dead_after)
     from sacred.store.run import StoredRun
