@@ -298,3 +298,20 @@ def test_zoom_refetches_full_resolution(long_metric_board, page):
     p.wait_for_function("/^\\d+ points$/.test(document.querySelector('.plot-status').textContent)")
     shown = int(status.inner_text().split()[0])
     assert 100 < shown < 2000
+
+
+def test_chart_exports_png_and_csv(board, page, tmp_path):
+    p = page.page
+    p.goto(board.rstrip("/") + "/run/1?m=loss")
+    p.wait_for_selector(".plot.drawn canvas")
+    with p.expect_download() as png:
+        p.click(".plot button:has-text('PNG')")
+    assert png.value.suggested_filename == "loss.png"
+    png.value.save_as(tmp_path / "loss.png")
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with p.expect_download() as csv:
+        p.click(".plot button:has-text('CSV')")
+    csv.value.save_as(tmp_path / "loss.csv")
+    lines = (tmp_path / "loss.csv").read_text().splitlines()
+    assert lines[0] == '"step","run 1"'
+    assert len(lines) == 21 and lines[1].startswith("0,1.05")
