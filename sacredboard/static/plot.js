@@ -199,6 +199,14 @@ export function metricPlot(container, options) {
     download(`${opts.name}.csv`, lines.join("\n") + "\n", "text/csv");
   }
 
+  // Follow the page's width (uPlot draws at a fixed size).
+  let resizeTimer = null;
+  const onResize = () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => chart && chart.setSize({ width: Math.max(300, box.clientWidth), height: opts.height || 260 }), 100);
+  };
+  window.addEventListener("resize", onResize);
+
   load();
   return {
     element: wrap,
@@ -215,6 +223,8 @@ export function metricPlot(container, options) {
     destroy() {
       destroyed = true;
       clearTimeout(zoomTimer);
+      clearTimeout(resizeTimer);
+      window.removeEventListener("resize", onResize);
       if (chart) chart.destroy();
       wrap.remove();
     },
