@@ -1,0 +1,351 @@
+"""Speed of sacredboard on an SQLite store of 100,000 runs.
+
+Budgets (issue 10): an API page of 50 rows <= 50 ms; first rows visible in headless
+Chromium after navigation <= 500 ms; a filter/sort change re-rendered <= 200 ms; one
+metric of 1,000,000 points interactive <= 500 ms; an overlay of 100 runs x 10,000
+points <= 1.5 s; start of `python -m sacredboard` to its first response <= 1.5 s.
+Each figure is printed with a baseline measured in the same run (what the figure
+cannot be faster than, or the naive way), as a ratio.
+
+The store is built quickly but in the SqlObserver's exact layout: one real run is
+recorded by the SqlObserver and its row is cloned (configs, results, statuses and
+times varied); metrics are packed chunks as a logging run stores them (1,000 points
+per heartbeat batch).
+
+    python bench/bench_sacredboard.py [--runs 100000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import report, time_call  # noqa: E402
+from bench_store import chunk_rows, make_run, metric_series, record_template  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BIG_POINTS = 1_000_000
+OVERLAY_RUNS = 100
+OVERLAY_POINTS = 10_000
+
+
+def build_store(path: str, runs: int) -> str:
+    import sqlalchemy as sa
+
+    from sacred.observers import SqlObserver
+    from sacred.observers.sql.observer import to_json_value
+    from sacred.observers.sql.schema import get_tables
+
+    url = f"sqlite:///{path}"
+    record_template([SqlObserver(url)])
+    t = get_tables()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        template = dict(conn.execute(sa.select(t["runs"])).first()._mapping)
+        conn.execute(t["metric_chunks"].delete())
+        conn.execute(t["runs"].delete())
+    rng = random.Random(1)
+    start = datetime.datetime(2024, 1, 1)
+    with engine.begin() as conn:
+        rows = []
+        for i in range(1, runs + 1):
+            run = make_run(rng, i, start)
+            row = dict(template)
+            row.update(
+                id=i,
+                run_uid=None,
+                status=run["status"],
+                start_time=run["start_time"],
+                stop_time=run["stop_time"],
+                heartbeat=run["heartbeat"],
+                result=to_json_value(run["result"]),
+                config=to_json_value(run["config"]),
+                info=to_json_value(run["info"]),
+            )
+            rows.append(row)
+            if len(rows) == 5000:
+                conn.execute(t["runs"].insert(), rows)
+                rows = []
+        if rows:
+            conn.execute(t["runs"].insert(), rows)
+        # Run 1: one metric of a million points; runs 2..101: 10,000 points each.
+        conn.execute(
+            t["metric_chunks"].insert(), chunk_rows(1, *metric_series(BIG_POINTS, start), 1000)
+        )
+        for run_id in range(2, 2 + OVERLAY_RUNS):
+            steps, values, stamps = metric_series(OVERLAY_POINTS, start)
+            values = [v * (1 + run_id / 100) for v in values]
+            conn.execute(
+                t["metric_chunks"].insert(), chunk_rows(run_id, steps, values, stamps, 1000)
+            )
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return url
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.read()
+
+
+def start_board(store: str) -> tuple[subprocess.Popen, str, float]:
+    """The server process, its URL, and the seconds from start to its first answer."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sacredboard", store, "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    url = process.stdout.readline().split(" at ", 1)[1].strip()
+    fetch(url + "api/health")
+    return process, url, time.perf_counter() - began
+
+
+def python_baseline(store: str) -> float:
+    """Starting Python, opening the store and reading one run: the floor of a start."""
+    code = f"from sacred.store import open_store; open_store({store!r}).find(limit=1)"
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    return time.perf_counter() - began
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def line(value: float, budget: float, baseline: float, what: str) -> str:
+    verdict = "ok" if value <= budget else "OVER BUDGET"
+    ratio = f"{value / baseline:.1f}x {what} {ms(baseline)}"
+    return f"{ms(value)} (budget {ms(budget)}, {verdict}); {ratio}"
+
+
+def live_latency(page, url: str, store) -> float:
+    """Seconds from a run being recorded (the SqlObserver's insert committed) to its
+    row on the open table, median of three."""
+    from sacred import Experiment
+    from sacred.observers import SqlObserver
+
+    location = store.location
+    times = []
+    page.goto(url)
+    page.wait_for_selector("tr.run")
+    for _ in range(3):
+        ex = Experiment("bench_live", save_git_info=False)
+        ex.main(lambda: None)
+        ex.observers.append(SqlObserver(location))
+        ex.run(options={"--loglevel": "ERROR"})
+        written = time.perf_counter()
+        newest = store.find(None, sort="-id", limit=1)[0].id
+        page.wait_for_selector(f"tr.run[data-id='{newest}']", timeout=30_000)
+        times.append(time.perf_counter() - written)
+    return statistics.median(times)
+
+
+def browser_measures(url: str, store) -> list[tuple[str, str]]:
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    profile = tempfile.mkdtemp(prefix="bench-chromium-")
+    args = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ]  # fmt: skip
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=args,
+            viewport={"width": 1280, "height": 900},
+        )  # fmt: skip
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)  # warm the server's and the browser's caches
+        page.wait_for_selector("tr.run")
+
+        def blank() -> None:
+            page.goto(url + "static/style.css")
+
+        def first_rows() -> None:
+            page.goto(url)
+            page.wait_for_selector("tr.run")
+
+        base = time_call(blank)
+        rows.append(
+            (
+                "first rows visible",
+                line(time_call(first_rows), 0.5, base, "a static file's navigation"),
+            )
+        )
+
+        page.goto(url)
+        page.wait_for_selector("tr.run")
+
+        def api_fetch(params: str) -> Callable[[], None]:
+            return lambda: page.evaluate(f"fetch('/api/runs?{params}').then(r => r.json())")
+
+        for sort_key, kind in (("start_time", "a time column"), ("result", "a JSON value")):
+            times = []
+            for _ in range(3):
+                page.goto(url)
+                page.wait_for_selector("table.runs[data-sort='-id'] tr.run")
+                began = time.perf_counter()
+                page.locator(f"th[data-sort='{sort_key}']").click()
+                page.wait_for_selector(f"table.runs[data-sort='{sort_key}'] tr.run")
+                times.append(time.perf_counter() - began)
+            api = time_call(api_fetch(f"sort={sort_key}&total=0&limit=50"), 3)
+            name = f"sort change re-rendered ({kind})"
+            rows.append((name, line(statistics.median(times), 0.2, api, "its API request")))
+        times = []
+        for value in ("250", "300", "350", "400", "450"):
+            page.goto(url)
+            page.wait_for_selector("tr.run")
+            page.click(".add-filter")
+            page.fill(".f-field", "model.hidden")
+            page.select_option(".f-op", "≥")
+            page.fill(".f-value", value)
+            began = time.perf_counter()
+            page.keyboard.press("Enter")  # applies at once (typing waits for a pause)
+            page.wait_for_selector(f"table.runs[data-query$='>= {value}'] tr.run")
+            times.append(time.perf_counter() - began)
+        query = "filter=config.model.hidden%20%3E%3D%20250&total=0&limit=50"
+        api = time_call(api_fetch(query), 3)
+        rows.append(
+            (
+                "filter change re-rendered",
+                line(statistics.median(times), 0.2, api, "its API request"),
+            )
+        )
+
+        def big_metric() -> None:
+            page.goto(url + "run/1?m=loss")
+            page.wait_for_selector(".plot.drawn canvas")
+
+        def big_store() -> None:
+            store.backend.metric(1, "loss")
+
+        rows.append(
+            (
+                "1,000,000-point metric",
+                line(
+                    time_call(big_metric, 3),
+                    0.5,
+                    time_call(big_store, 3),
+                    "reading it from the store",
+                ),
+            )
+        )
+
+        ids = ",".join(str(i) for i in range(2, 2 + OVERLAY_RUNS))
+
+        def overlay() -> None:
+            page.goto(url + f"compare?ids={ids}&metric=loss")
+            page.wait_for_selector(".overlay .plot.drawn canvas")
+
+        def overlay_api() -> None:
+            fetch(url + f"api/metrics/loss?runs={ids}&max_points=2560")
+
+        rows.append(
+            (
+                f"overlay {OVERLAY_RUNS} runs x {OVERLAY_POINTS:,} points",
+                line(time_call(overlay, 3), 1.5, time_call(overlay_api, 3), "its API request"),
+            )
+        )
+        rows.append(
+            (
+                "new run visible (live)",
+                line(live_latency(page, url, store), 2.0, 1.0, "the poll interval"),
+            )
+        )
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--keep", help="build the store in this directory and keep it")
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    workdir = args.keep or tempfile.mkdtemp(prefix="bench-board-")
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, "runs.db")
+    began = time.perf_counter()
+    if os.path.exists(path):
+        store_url = f"sqlite:///{path}"
+    else:
+        store_url = build_store(path, args.runs)
+    print(f"store: {store_url} ({args.runs:,} runs; ready in {time.perf_counter() - began:.1f} s)")
+
+    from sacred.store import open_store
+
+    store = open_store(store_url)
+    process, url, startup = start_board(store_url)
+    try:
+        rows = [
+            (
+                "start to first response",
+                line(startup, 1.5, python_baseline(store_url), "Python opening the store"),
+            )
+        ]
+        fetch(url + "api/runs")
+        # What the table asks for: the page (total=0), the count in a second request.
+        page = time_call(lambda: fetch(url + "api/runs?limit=50&total=0"), 10)
+        query = "limit=50&total=0&sort=-result&filter=config.model.hidden%20%3E%3D%20250"
+        filtered = time_call(lambda: fetch(url + "api/runs?" + query), 10)
+        by_id = "limit=50&total=0&filter=config.model.hidden%20%3E%3D%20250"
+        filtered_id = time_call(lambda: fetch(url + "api/runs?" + by_id), 10)
+        raw_filtered_id = time_call(
+            lambda: store.find("config.model.hidden >= 250", sort="-id", limit=50), 10
+        )
+        total = time_call(lambda: fetch(url + "api/count"), 10)
+        total_filtered = time_call(lambda: fetch(url + "api/count?" + by_id), 5)
+        raw = time_call(lambda: store.find(None, sort="-id", limit=50), 10)
+        raw_filtered = time_call(
+            lambda: store.find("config.model.hidden >= 250", sort="-result", limit=50), 10
+        )
+        rows.append(
+            ("API page of 50 rows (newest)", line(page, 0.05, raw, "store.find of the same page"))
+        )
+        same = "store.find of the same page"
+        rows.append(("API page, filtered, newest", line(filtered_id, 0.05, raw_filtered_id, same)))
+        rows.append(("API page, filtered, by result", line(filtered, 0.05, raw_filtered, same)))
+        rows.append(("API count, all runs", line(total, 0.05, raw, "store.find of one page")))
+        rows.append(
+            ("API count, filtered", line(total_filtered, 0.05, raw, "store.find of a page"))
+        )
+        cursor = json.loads(fetch(url + "api/runs?limit=50"))["next"]
+        deep = time_call(lambda: fetch(url + f"api/runs?limit=50&total=0&cursor={cursor}"), 10)
+        rows.append(
+            ("API next page (keyset cursor)", line(deep, 0.05, raw, "store.find of the first page"))
+        )
+        changes = time_call(lambda: fetch(url + "api/changes"), 20)
+        rows.append(("idle poll /api/changes", line(changes, 0.05, raw, "store.find of one page")))
+        if not args.no_browser:
+            rows += browser_measures(url, store)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        store.close()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report(f"sacredboard on {args.runs:,} SQLite runs", rows)
+
+
+if __name__ == "__main__":
+    main()

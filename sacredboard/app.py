@@ -1,0 +1,122 @@
+"""The Starlette application: the JSON API over one store, and the static front end.
+
+Every read goes through sacred.store (paging, counting, downsampling and change
+tokens live there too); the board holds no backend code. Store calls run in
+Starlette's thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import os
+import threading
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sacred.exceptions import QueryError, StoreError
+from sacredboard.jsonout import JSON
+from sacredboard.security import SecurityMiddleware
+
+__all__ = ["create_app", "Board"]
+
+STATIC = os.path.join(os.path.dirname(__file__), "static")
+MAX_PAGE = 1000
+
+
+def _error(status: int, message: str) -> JSON:
+    return JSON({"error": message}, status_code=status)
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number, not {raw!r}", raw, 0) from None
+    if not low <= value <= high:
+        raise QueryError(f"{name} must be between {low} and {high}, not {value}", raw, 0)
+    return value
+
+
+def _float_param(request: Request, name: str) -> float | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a number, not {raw!r}", raw, 0) from None
+
+
+class Board:
+    """The store behind the API, with the lock and the change-token cache."""
+
+    def __init__(self, store: Any, read_only: bool = False) -> None:
+        self.store = store
+        self.read_only = read_only
+        # Readers that keep in-memory caches (the file store's index, TinyDB) are
+        # read by one thread at a time; database readers (SQL, Mongo) in parallel.
+        self.lock = contextlib.nullcontext() if store.backend.pushes_down else threading.Lock()
+        self.edits = 0  # bumped by edits made through the board
+        self._token: tuple[float, str] | None = None
+
+    def change_token(self) -> str:
+        """The store's change token, computed at most every 0.3 s however many
+        browsers poll."""
+        from sacred.store.changes import change_token
+
+        now = time.monotonic()
+        if self._token is None or now - self._token[0] > 0.3:
+            self._token = (now, change_token(self.store))
+        return f"{self._token[1]}.{self.edits}"
+
+
+def create_app(store: Any, *, read_only: bool = False, token: str | None = None) -> Starlette:
+    """The dashboard over store (a sacred.store Store, or anything open_store takes)."""
+    if not hasattr(store, "backend"):
+        from sacred.store import open_store
+
+        store = open_store(store)
+    from sacredboard import api, edits
+
+    board = Board(store, read_only=read_only)
+
+    def index(request: Request) -> Response:
+        return FileResponse(os.path.join(STATIC, "index.html"))
+
+    routes = [
+        Route("/", index),
+        Route("/run/{run_id}", index),
+        Route("/compare", index),
+        *api.routes(board),
+        *edits.routes(board),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers=_handlers())
+    app.add_middleware(SecurityMiddleware, token=token)
+    app.state.board = board
+    return app
+
+
+def _handlers() -> dict:
+    async def query_error(request: Request, exc: Exception) -> Response:
+        return _error(400, str(exc))
+
+    async def store_error(request: Request, exc: Exception) -> Response:
+        return _error(404, str(exc))
+
+    return {QueryError: query_error, StoreError: store_error}
+
+
+def guess_type(name: str) -> str:
+    kind, _ = mimetypes.guess_type(name)
+    return kind or "application/octet-stream"

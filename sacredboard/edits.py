@@ -1,0 +1,123 @@
+"""Edits: tags, notes and deletion, for one run or many (refused with --read-only).
+
+Running runs cannot be deleted: their observer would keep writing to a record that
+no longer exists.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sacred.exceptions import QueryError
+from sacredboard.app import _error
+from sacredboard.jsonout import JSON
+
+__all__ = ["routes"]
+
+MAX_BULK = 10_000
+
+
+async def _body(request: Request) -> dict:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError as exc:
+        raise QueryError(f"The request body is not JSON: {exc}", "", 0) from None
+    if not isinstance(data, dict):
+        raise QueryError("The request body must be a JSON object.", "", 0)
+    return data
+
+
+def _ids(data: dict) -> list:
+    ids = data.get("ids")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_BULK:
+        raise QueryError(f"'ids' must be a list of 1 to {MAX_BULK} run ids.", "ids", 0)
+    return ids
+
+
+def _strings(data: dict, key: str) -> list[str]:
+    items = data.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(t, str) and t.strip() for t in items):
+        raise QueryError(f"'{key}' must be a list of non-empty strings.", key, 0)
+    return [t.strip() for t in items]
+
+
+def routes(board: Any) -> list[Route]:
+    store = board.store
+
+    async def edit(fn: Any) -> Any:
+        def call() -> Any:
+            with board.lock:
+                result = fn()
+                board.edits += 1
+                return result
+
+        return await run_in_threadpool(call)
+
+    def refused() -> Response | None:
+        if board.read_only:
+            return _error(403, "This board is read-only (started with --read-only).")
+        return None
+
+    async def tags(request: Request) -> Response:
+        """{"ids": [...], "add": [...], "remove": [...]} -> {"tags": {id: [...]}}."""
+        if (no := refused()) is not None:
+            return no
+        data = await _body(request)
+        ids, add, remove = _ids(data), _strings(data, "add"), _strings(data, "remove")
+
+        def apply() -> dict:
+            runs = [store.get(run_id) for run_id in ids]  # every id checked first
+            out = {}
+            for run in runs:
+                current = store.tag(run.id, *add) if add else run.tags
+                if remove:
+                    current = store.untag(run.id, *remove)
+                out[str(run.id)] = current
+            return {"tags": out}
+
+        return JSON(await edit(apply))
+
+    async def note(request: Request) -> Response:
+        """{"note": "..."} for one run."""
+        if (no := refused()) is not None:
+            return no
+        data = await _body(request)
+        text = data.get("note")
+        if not isinstance(text, str):
+            raise QueryError("'note' must be a string.", "note", 0)
+        run_id = request.path_params["run_id"]
+        await edit(lambda: store.set_note(run_id, text))
+        return JSON({"note": text})
+
+    async def delete(request: Request) -> Response:
+        """{"ids": [...]}: deletes them all, or none when one is missing or running."""
+        if (no := refused()) is not None:
+            return no
+        ids = _ids(await _body(request))
+
+        def apply() -> Response:
+            runs = [store.get(run_id) for run_id in ids]
+            running = [str(r.id) for r in runs if r.status == "RUNNING"]
+            if running:
+                return _error(
+                    409,
+                    f"Runs {', '.join(running)} are still running and were not deleted "
+                    "(nothing was deleted); stop them first or wait until they finish.",
+                )
+            for run in runs:
+                store.delete(run.id)
+            return JSON({"deleted": [r.id for r in runs]})
+
+        return await edit(apply)
+
+    return [
+        Route("/api/edit/tags", tags, methods=["POST"]),
+        Route("/api/edit/delete", delete, methods=["POST"]),
+        Route("/api/runs/{run_id}/note", note, methods=["PUT", "POST"]),
+    ]

@@ -1,0 +1,97 @@
+"""The current view (filter and sort) as CSV or JSON, every matching run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sacredboard.jsonout import dumps
+from sacredboard.runsummary import summary
+
+__all__ = ["export_rows", "to_csv", "to_json", "metric_summary"]
+
+BASE_COLUMNS = [
+    "id", "experiment", "command", "status", "start_time", "stop_time", "heartbeat",
+    "host", "result", "tags", "note", "comment",
+]  # fmt: skip
+
+
+def export_rows(
+    store: Any, query: str | None, sort: str, output: Any = None, page_size: int = 1000
+) -> list[dict]:
+    """Every run matching query (and the output filter) in sort order, as table rows."""
+    from sacred.store.paging import find_page
+    from sacredboard.outputfilter import find_page_by_output
+
+    rows, cursor = [], None
+    while True:
+        if output is not None:
+            page = find_page_by_output(store, query, sort, page_size, cursor, output)
+        else:
+            page = find_page(store, query, sort=sort, limit=page_size, cursor=cursor)
+        rows.extend(summary(run) for run in page.runs)
+        cursor = page.next
+        if cursor is None:
+            return rows
+
+
+def _flat(value: Any, prefix: str, out: dict) -> None:
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            _flat(inner, f"{prefix}.{key}", out)
+    else:
+        out[prefix] = value
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return dumps(value).decode()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def to_csv(rows: list[dict]) -> str:
+    flat_rows, config_columns = [], {}
+    for row in rows:
+        flat: dict = {}
+        _flat(row.get("config") or {}, "config", flat)
+        config_columns.update(dict.fromkeys(flat))
+        flat_rows.append(flat)
+    columns = BASE_COLUMNS + sorted(config_columns)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row, flat in zip(rows, flat_rows):
+        values = {**row, **flat, "tags": ",".join(row.get("tags") or [])}
+        writer.writerow([_cell(values.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def to_json(rows: list[dict]) -> bytes:
+    return dumps(rows)
+
+
+def metric_summary(store: Any, run_id: Any, names: list[str]) -> dict:
+    """{name: {"last", "min", "max", "points"}} of the run's metrics among names."""
+    import numpy as np
+
+    out = {}
+    for name in names:
+        data = store.backend.metric_values(run_id, name)
+        if data is None:
+            continue
+        values = np.asarray(data["values"], dtype=np.float64)
+        if not len(values):
+            continue
+        finite = values[np.isfinite(values)]
+        out[name] = {
+            "last": values[-1],
+            "min": finite.min() if len(finite) else None,
+            "max": finite.max() if len(finite) else None,
+            "points": len(values),
+        }
+    return out

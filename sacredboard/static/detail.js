@@ -1,0 +1,214 @@
+// One run: status, tags and note, metric plots, config tree, host, dependencies,
+// captured output, fail trace, info, artifacts (previews) and sources.
+
+import { filePath, getJSON, runPath, send } from "./api.js";
+import { fill, formatTime, h, statusBadge } from "./format.js";
+import { metricPlot, plotControls } from "./plot.js";
+import { tree } from "./tree.js";
+import { highlight } from "./highlight.js";
+
+const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
+const TEXT = /\.(txt|log|csv|tsv|json|jsonl|ya?ml|md|py|cfg|ini|toml|out)$/i;
+
+function section(title, content, { open = true, cls = "" } = {}) {
+  return h("details", { class: `section ${cls}`, open }, h("summary", {}, title), content);
+}
+
+export function detailView(root, runId, params, ctx) {
+  const state = {
+    metrics: params.getAll("m"),
+    x: params.get("x") || "step",
+    log: params.get("log") === "1",
+    smooth: Number(params.get("smooth")) || 0,
+  };
+  const plots = new Map();
+  let record = null;
+  let destroyed = false;
+
+  const header = h("div", { class: "run-head" });
+  const editsBox = h("div", { class: "run-edits" });
+  const metricsBox = h("div", { class: "metrics" });
+  const metricPicker = h("div", { class: "metric-picker" });
+  const rest = h("div", { class: "run-sections" });
+  root.append(
+    h("a", { href: "/", "data-nav": true, class: "back" }, "‹ All runs"),
+    header,
+    editsBox,
+    section("Metrics", h("div", {}, plotControls(state, changePlots), metricPicker, metricsBox), { cls: "metrics-section" }),
+    rest,
+  );
+
+  function saveState() {
+    ctx.setParams({ m: state.metrics, x: state.x === "step" ? "" : state.x, log: state.log ? "1" : "", smooth: state.smooth || "" });
+  }
+
+  function changePlots(changes) {
+    Object.assign(state, changes);
+    saveState();
+    for (const plot of plots.values()) plot.update(changes);
+  }
+
+  function syncPlots() {
+    const names = record.metrics;
+    const chosen = state.metrics.length ? state.metrics.filter((m) => names.includes(m)) : names.slice(0, 6);
+    fill(metricPicker, 
+      ...names.map((name) =>
+        h("label", { class: "chip" }, h("input", {
+          type: "checkbox",
+          checked: chosen.includes(name),
+          onchange: (e) => {
+            const now = new Set(chosen);
+            e.target.checked ? now.add(name) : now.delete(name);
+            state.metrics = names.filter((n) => now.has(n));
+            saveState();
+            syncPlots();
+          },
+        }), name),
+      ),
+    );
+    if (!names.length) fill(metricPicker, h("span", { class: "muted" }, "This run logged no metrics."));
+    for (const [name, plot] of plots) {
+      if (!chosen.includes(name)) {
+        plot.destroy();
+        plots.delete(name);
+      }
+    }
+    for (const name of chosen) {
+      if (!plots.has(name)) {
+        plots.set(name, metricPlot(metricsBox, { name, runs: [{ id: record.id, label: `run ${record.id}` }], x: state.x, log: state.log, smooth: state.smooth }));
+      }
+    }
+  }
+
+  function renderHeader() {
+    const r = record;
+    const boards = ((r.info || {}).tensorflow || {}).logdirs || [];
+    fill(header, 
+      h("h1", {}, `Run ${r.id}`, " ", h("span", { class: "muted" }, `${r.experiment?.name ?? ""} · ${r.command ?? ""}`), " ", statusBadge(r.status)),
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, "Started"), h("dd", {}, formatTime(r.start_time)),
+        h("dt", {}, "Stopped"), h("dd", {}, formatTime(r.stop_time)),
+        h("dt", {}, "Last activity"), h("dd", {}, formatTime(r.heartbeat)),
+        h("dt", {}, "Host"), h("dd", {}, r.host?.hostname ?? ""),
+        h("dt", {}, "Result"), h("dd", { class: "result" }, JSON.stringify(r.result ?? null)),
+        r.meta?.comment && [h("dt", {}, "Comment"), h("dd", {}, r.meta.comment)],
+      ),
+      boards.length
+        ? h("div", { class: "tensorboard" }, h("button", {
+            onclick: () => prompt("Start TensorBoard for this run with:", `tensorboard --logdir ${boards.join(",")}`),
+          }, "TensorBoard"))
+        : null,
+    );
+  }
+
+  function renderEdits() {
+    const editable = !ctx.health.read_only;
+    const tagInput = h("input", { class: "tag-input", placeholder: "add tag", onkeydown: (e) => e.key === "Enter" && addTag() });
+    async function addTag() {
+      const tag = tagInput.value.trim();
+      if (!tag) return;
+      await edit(() => send("POST", "/api/edit/tags", { ids: [record.id], add: [tag] }));
+    }
+    const note = h("textarea", { class: "note", rows: 2, placeholder: "note", readonly: !editable }, record.note || "");
+    fill(editsBox, 
+      h("div", { class: "tags" }, "Tags: ", (record.tags || []).map((t) =>
+        h("span", { class: "tag" }, t, editable && h("button", { class: "icon", title: `Remove ${t}`, onclick: () => edit(() => send("POST", "/api/edit/tags", { ids: [record.id], remove: [t] })) }, "×")),
+      ), editable && tagInput),
+      h("div", { class: "note-box" }, note, editable && h("button", { onclick: () => edit(() => send("PUT", `${runPath(record.id)}/note`, { note: note.value })) }, "Save note")),
+    );
+  }
+
+  async function edit(action) {
+    try {
+      await action();
+      await load();
+    } catch (error) {
+      ctx.error(error.message);
+    }
+  }
+
+  function artifactItem(name) {
+    const url = filePath(record.id, "artifacts", name);
+    const preview = h("div", { class: "preview" });
+    const open = h("details", { class: "artifact", dataset: { name }, open: IMAGE.test(name) }, h("summary", {}, name, " ", h("a", { href: `${url}?download=1`, class: "small" }, "download")), preview);
+    let shown = false;
+    const show = async () => {
+      if (shown) return;
+      shown = true;
+      if (IMAGE.test(name)) preview.append(h("img", { src: url, alt: name, loading: "lazy" }));
+      else if (/\.html?$/i.test(name)) preview.append(h("iframe", { src: url, sandbox: "", title: name }));
+      else if (TEXT.test(name)) {
+        const text = await (await fetch(url)).text();
+        preview.append(h("pre", { class: "text-preview" }, text.length > 200000 ? `${text.slice(0, 200000)}\n…` : text));
+      } else preview.append(h("span", { class: "muted" }, "No preview for this kind of file."));
+    };
+    open.addEventListener("toggle", () => open.open && show());
+    if (open.open) show();
+    return open;
+  }
+
+  function sourceItem(name) {
+    const code = h("code", { class: "language-python" });
+    const item = h("details", { class: "source" }, h("summary", {}, name), h("pre", {}, code));
+    item.addEventListener("toggle", async () => {
+      if (!item.open || code.textContent) return;
+      code.textContent = await (await fetch(filePath(record.id, "sources", name))).text();
+      highlight(code);
+    });
+    return item;
+  }
+
+  function renderSections() {
+    const r = record;
+    const exp = r.experiment || {};
+    fill(rest, 
+      section("Config", tree(r.config || {}, { open: 3 }), { cls: "config" }),
+      r.fail_trace && section("Fail trace", h("pre", { class: "fail-trace" }, [].concat(r.fail_trace).join("")), { cls: "fail" }),
+      section("Captured output", h("pre", { class: "captured-out" }, r.captured_out || ""), { cls: "output" }),
+      section("Info", tree(r.info || {}), { cls: "info", open: Object.keys(r.info || {}).length > 0 }),
+      section(`Artifacts (${r.artifacts.length})`, h("div", {}, r.artifacts.map(artifactItem)), { cls: "artifacts" }),
+      section("Host", tree(r.host || {}, { open: 1 }), { cls: "host", open: false }),
+      section(
+        "Experiment",
+        h("div", {},
+          tree({ name: exp.name, mainfile: exp.mainfile, base_dir: exp.base_dir, doc: exp.doc, repositories: exp.repositories }, { open: 1 }),
+          h("h4", {}, "Dependencies"), h("ul", { class: "deps" }, (exp.dependencies || []).map((d) => h("li", {}, d))),
+          h("h4", {}, "Sources"), h("div", {}, (r.sources || []).map(sourceItem)),
+        ),
+        { cls: "experiment", open: false },
+      ),
+      section("Meta", tree(r.meta || {}), { cls: "meta", open: false }),
+    );
+  }
+
+  async function load() {
+    try {
+      const fresh = await getJSON(runPath(runId));
+      if (destroyed) return;
+      const first = record === null;
+      const outputChanged = !record || record.captured_out !== fresh.captured_out;
+      record = fresh;
+      document.title = `Run ${record.id} · Sacredboard`;
+      renderHeader();
+      renderEdits();
+      if (first || outputChanged) renderSections();
+      syncPlots();
+      if (!first) await Promise.all([...plots.values()].map((p) => p.refresh()));
+    } catch (error) {
+      ctx.error(error.message);
+    }
+  }
+
+  load();
+  return {
+    refresh: load,
+    healthChanged: () => record && renderEdits(),
+    destroy() {
+      destroyed = true;
+      for (const plot of plots.values()) plot.destroy();
+      document.title = "Sacredboard";
+    },
+  };
+}

@@ -1,0 +1,411 @@
+// The run table: status legend/filter, property filter rows, a free query, server
+// side sorting and keyset paging, selection for compare/tag/delete, export.
+
+import { getJSON, send } from "./api.js";
+import { STATUSES, ago, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
+import { OPERATORS, buildQuery, outputParams } from "./query.js";
+
+const COLUMNS = [
+  ["id", "Id", "id"],
+  ["experiment", "Experiment", "experiment.name"],
+  ["command", "Command", "command"],
+  ["start_time", "Started", "start_time"],
+  ["heartbeat", "Last activity", "heartbeat"],
+  ["host", "Host", "host.hostname"],
+  ["result", "Result", "result"],
+  ["status", "Status", "status"],
+];
+
+function readState(params) {
+  let rows = [];
+  for (const raw of params.getAll("f")) {
+    try {
+      const [field, op, value] = JSON.parse(raw);
+      rows.push({ field, op, value });
+    } catch (_) {
+      // a hand-edited URL: ignore the broken row
+    }
+  }
+  return {
+    statuses: (params.get("status") || "").split(",").filter(Boolean),
+    rows,
+    text: params.get("q") || "",
+    sort: params.get("sort") || "-id",
+    cursor: params.get("cursor") || "",
+    limit: Number(params.get("limit")) || 50,
+    metrics: (params.get("metrics") || "").split(",").filter(Boolean),
+  };
+}
+
+export function tableView(root, params, ctx) {
+  const state = readState(params);
+  const previous = []; // cursors of earlier pages (this session)
+  const selected = new Set();
+  let page = { runs: [], total: 0, next: null };
+  let generation = 0;
+
+  function saveState(push = false) {
+    ctx.setParams(
+      {
+        status: state.statuses.join(","),
+        f: state.rows.filter((r) => r.field).map((r) => JSON.stringify([r.field, r.op, r.value])),
+        q: state.text,
+        sort: state.sort === "-id" ? "" : state.sort,
+        cursor: state.cursor,
+        limit: state.limit === 50 ? "" : state.limit,
+        metrics: state.metrics.join(","),
+      },
+      { push },
+    );
+  }
+
+  // -- the controls ---------------------------------------------------------------------
+
+  const legend = h(
+    "div",
+    { class: "legend", role: "group", "aria-label": "Status filter" },
+    STATUSES.map(([status, label]) =>
+      h(
+        "label",
+        { class: `chip s-${status}` },
+        h("input", {
+          type: "checkbox",
+          value: status,
+          checked: state.statuses.includes(status),
+          onchange: (e) => {
+            state.statuses = STATUSES.map(([s]) => s).filter((s) =>
+              s === status ? e.target.checked : state.statuses.includes(s),
+            );
+            changed();
+          },
+        }),
+        h("span", { class: "dot" }),
+        label,
+      ),
+    ),
+  );
+
+  const keysList = h("datalist", { id: "filter-keys" });
+  // Autocompletion of config keys, fetched when a field is first edited (not with
+  // the first page, which it would slow down).
+  let keysLoaded = false;
+  function loadKeys() {
+    if (keysLoaded) return;
+    keysLoaded = true;
+    getJSON("/api/keys", { prefix: "config" })
+      .then((keys) => fill(keysList, ...keys.map((k) => h("option", { value: k.replace(/^config\./, "") }))))
+      .catch(() => {});
+  }
+  const rowsBox = h("div", { class: "filter-rows" });
+  function renderRows() {
+    fill(rowsBox, 
+      ...state.rows.map((row, i) =>
+        h(
+          "div",
+          { class: "filter-row" },
+          h("input", {
+            class: "f-field",
+            onkeydown: (e) => e.key === "Enter" && changed(),
+            placeholder: "lr, model.hidden, .result, .info.key",
+            onfocus: loadKeys,
+            list: "filter-keys",
+            value: row.field,
+            oninput: (e) => {
+              row.field = e.target.value;
+              changedSoon();
+            },
+          }),
+          h(
+            "select",
+            {
+              class: "f-op",
+              onchange: (e) => {
+                row.op = e.target.value;
+                changed();
+              },
+            },
+            OPERATORS.map(([label]) => h("option", { value: label, selected: row.op === label }, label)),
+          ),
+          h("input", {
+            class: "f-value",
+            onkeydown: (e) => e.key === "Enter" && changed(),
+            placeholder: "value",
+            value: row.value,
+            oninput: (e) => {
+              row.value = e.target.value;
+              changedSoon();
+            },
+          }),
+          h(
+            "button",
+            {
+              class: "icon",
+              title: "Remove this filter",
+              onclick: () => {
+                state.rows.splice(i, 1);
+                renderRows();
+                changed();
+              },
+            },
+            "×",
+          ),
+        ),
+      ),
+    );
+  }
+  const addRow = h(
+    "button",
+    {
+      class: "add-filter",
+      onclick: () => {
+        state.rows.push({ field: "", op: "=", value: "" });
+        renderRows();
+        rowsBox.querySelector(".filter-row:last-child .f-field").focus();
+      },
+    },
+    "+ Filter",
+  );
+  const queryBox = h("input", {
+    class: "query",
+    onkeydown: (e) => e.key === "Enter" && changed(),
+    placeholder: 'Query: config.lr < 0.1 and result exists or experiment.name =~ "^mnist"',
+    value: state.text,
+    oninput: (e) => {
+      state.text = e.target.value;
+      changedSoon();
+    },
+  });
+
+  const actions = h("div", { class: "actions" });
+  const head = h("thead");
+  const body = h("tbody");
+  const table = h("table", { class: "runs" }, head, body);
+  const footer = h("div", { class: "pager" });
+  const metricsInput = h("input", {
+    class: "metric-cols",
+    placeholder: "metric columns: loss,acc",
+    value: state.metrics.join(","),
+    onchange: (e) => {
+      state.metrics = e.target.value.split(",").map((s) => s.trim()).filter(Boolean);
+      changed();
+    },
+  });
+
+  root.append(
+    h(
+      "section",
+      { class: "filters" },
+      legend,
+      rowsBox,
+      h("div", { class: "filter-line" }, addRow, queryBox, metricsInput),
+      keysList,
+    ),
+    actions,
+    h("div", { class: "table-wrap" }, table),
+    footer,
+  );
+  renderRows();
+
+  // -- loading ------------------------------------------------------------------------
+
+  let timer = null;
+  function changedSoon() {
+    clearTimeout(timer);
+    timer = setTimeout(changed, 300);
+  }
+  function changed() {
+    clearTimeout(timer);
+    state.cursor = "";
+    previous.length = 0;
+    saveState();
+    load();
+  }
+
+  // The total is counted apart (on a large store a filtered count costs more than the
+  // page itself) and only when the filter or the store changed.
+  let counted = { query: null, total: null };
+  async function countRuns(query, mine) {
+    try {
+      const { total } = await getJSON("/api/count", { filter: buildQuery(state), ...outputParams(state.rows) });
+      if (mine !== generation) return;
+      counted = { query, total };
+      page.total = total;
+      render();
+    } catch (_) {
+      // the page request reports query errors
+    }
+  }
+
+  async function load(recount = true) {
+    const mine = ++generation;
+    const query = buildQuery(state) + JSON.stringify(outputParams(state.rows));
+    try {
+      const answer = await getJSON("/api/runs", {
+        filter: buildQuery(state),
+        sort: state.sort,
+        limit: state.limit,
+        cursor: state.cursor,
+        metrics: state.metrics.join(","),
+        total: 0,
+        ...outputParams(state.rows),
+      });
+      if (mine !== generation) return; // a newer request was sent meanwhile
+      page = answer;
+      page.total = counted.query === query ? counted.total : null;
+      // What the rows show, for tests and benchmarks waiting for a re-render.
+      table.dataset.query = buildQuery(state);
+      table.dataset.sort = state.sort;
+      ctx.error("");
+      root.classList.remove("query-error");
+      render();
+      if (recount || counted.query !== query) countRuns(query, mine);
+    } catch (error) {
+      if (mine !== generation) return;
+      root.classList.add("query-error");
+      ctx.error(error.message);
+    }
+  }
+
+  function sortBy(key) {
+    state.sort = state.sort === key ? `-${key}` : state.sort === `-${key}` ? key : key === "id" ? "-id" : key;
+    changed();
+  }
+
+  function render() {
+    const sortKey = state.sort.replace(/^-/, "");
+    const arrow = state.sort.startsWith("-") ? " ▼" : " ▲";
+    const metricCols = state.metrics;
+    fill(head, 
+      h(
+        "tr",
+        {},
+        h(
+          "th",
+          { class: "sel" },
+          h("input", {
+            type: "checkbox",
+            title: "Select all on this page",
+            checked: page.runs.length > 0 && page.runs.every((r) => selected.has(String(r.id))),
+            onchange: (e) => {
+              for (const r of page.runs) e.target.checked ? selected.add(String(r.id)) : selected.delete(String(r.id));
+              render();
+            },
+          }),
+        ),
+        COLUMNS.map(([, label, key]) =>
+          h("th", { class: "sortable", dataset: { sort: key }, onclick: () => sortBy(key) }, label, sortKey === key ? arrow : ""),
+        ),
+        metricCols.map((name) => h("th", { class: "metric-col" }, `${name} (last)`)),
+        h("th", {}, "Tags"),
+      ),
+    );
+    const now = Date.now();
+    fill(body, 
+      ...page.runs.map((run) => {
+        const id = String(run.id);
+        return h(
+          "tr",
+          { class: `run s-${run.status}`, dataset: { id } },
+          h(
+            "td",
+            { class: "sel" },
+            h("input", {
+              type: "checkbox",
+              checked: selected.has(id),
+              onchange: (e) => {
+                e.target.checked ? selected.add(id) : selected.delete(id);
+                renderActions();
+              },
+            }),
+          ),
+          h("td", { class: "id" }, h("a", { href: `/run/${encodeURIComponent(id)}`, "data-nav": true }, id)),
+          h("td", {}, run.experiment ?? ""),
+          h("td", {}, run.command ?? ""),
+          h("td", { title: run.start_time || "" }, formatTime(run.start_time)),
+          h("td", { title: formatTime(run.heartbeat) }, ago(run.heartbeat || run.stop_time || run.queue_time, now)),
+          h("td", {}, run.host ?? ""),
+          h("td", { class: "num" }, formatValue(run.result)),
+          h("td", {}, statusBadge(run.status)),
+          metricCols.map((name) => {
+            const m = (run.metrics || {})[name];
+            return h("td", { class: "num", title: m ? `min ${m.min}, max ${m.max}, ${m.points} points` : "" }, m ? formatValue(m.last) : "");
+          }),
+          h("td", { class: "tags" }, (run.tags || []).map((t) => h("span", { class: "tag" }, t))),
+        );
+      }),
+    );
+    if (!page.runs.length) {
+      body.append(h("tr", {}, h("td", { colspan: COLUMNS.length + 2 + metricCols.length, class: "empty" }, "No runs match.")));
+    }
+    const first = previous.length * state.limit + (page.runs.length ? 1 : 0);
+    fill(footer, 
+      h("span", { class: "count" }, `${first}–${previous.length * state.limit + page.runs.length} of ${page.total === null || page.total === undefined ? "…" : page.total.toLocaleString("en")}`),
+      h("button", { disabled: !state.cursor, onclick: prevPage }, "‹ Prev"),
+      h("button", { disabled: !page.next, onclick: nextPage }, "Next ›"),
+    );
+    renderActions();
+  }
+
+  function nextPage() {
+    previous.push(state.cursor);
+    state.cursor = page.next;
+    saveState();
+    load(false);
+  }
+  function prevPage() {
+    state.cursor = previous.pop() || "";
+    saveState();
+    load(false);
+  }
+
+  // -- selection and edits ------------------------------------------------------------
+
+  function renderActions() {
+    const ids = [...selected];
+    const editable = !ctx.health.read_only;
+    fill(actions, 
+      h("span", { class: "muted" }, ids.length ? `${ids.length} selected` : "Select runs to compare, tag or delete"),
+      h("button", { disabled: ids.length < 2 || ids.length > 50, onclick: () => ctx.navigate(`/compare?ids=${ids.join(",")}`) }, "Compare"),
+      editable && h("button", { disabled: !ids.length, onclick: () => tag(ids) }, "Tag…"),
+      editable && h("button", { class: "danger", disabled: !ids.length, onclick: () => remove(ids) }, "Delete…"),
+      h("span", { class: "spacer" }),
+      h("button", { onclick: () => exportView("csv") }, "Export CSV"),
+      h("button", { onclick: () => exportView("json") }, "Export JSON"),
+    );
+  }
+
+  async function tag(ids) {
+    const text = prompt(`Tags to add to ${ids.length} run(s) (comma separated; prefix with - to remove):`);
+    if (!text) return;
+    const words = text.split(",").map((s) => s.trim()).filter(Boolean);
+    try {
+      await send("POST", "/api/edit/tags", {
+        ids,
+        add: words.filter((w) => !w.startsWith("-")),
+        remove: words.filter((w) => w.startsWith("-")).map((w) => w.slice(1)),
+      });
+      await load();
+    } catch (error) {
+      ctx.error(error.message);
+    }
+  }
+
+  async function remove(ids) {
+    if (!confirm(`Delete ${ids.length} run(s) with their metrics and artifacts? This cannot be undone.`)) return;
+    try {
+      await send("POST", "/api/edit/delete", { ids });
+      ids.forEach((id) => selected.delete(id));
+      await load();
+    } catch (error) {
+      ctx.error(error.message);
+    }
+  }
+
+  function exportView(format) {
+    const qs = new URLSearchParams({ filter: buildQuery(state), sort: state.sort, format, ...outputParams(state.rows) });
+    window.location.href = `/api/export?${qs}`;
+  }
+
+  load();
+  return { refresh: load, healthChanged: renderActions, destroy() { clearTimeout(timer); } };
+}
