@@ -89,6 +89,7 @@ class MongoReader(StoreBackend):
         if isinstance(artifacts, list):
             record["artifacts"] = [a["name"] if isinstance(a, dict) else a for a in artifacts]
         record.setdefault("tags", [])
+        record.setdefault("artifacts", [])  # a queued run of the original has none
         record.setdefault("note", None)
         record.pop("captured_out", None)
         meta = record.get("meta")

@@ -31,10 +31,10 @@ __all__ = ["migrate", "run_cli", "add_arguments"]
 def _engine(url: str) -> Any:
     import sqlalchemy as sa
 
-    from sacred.observers.sql.urls import driver_url
+    from sacred.observers.sql.urls import driver_url, engine_options
 
     try:
-        engine = sa.create_engine(driver_url(url))
+        engine = sa.create_engine(driver_url(url), **engine_options(url))
         with engine.connect():
             pass
     except Exception as exc:

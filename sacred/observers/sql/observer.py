@@ -136,7 +136,7 @@ class SqlObserver(RunObserver):
         import sqlalchemy as sa
 
         from sacred.observers.sql.schema import get_tables
-        from sacred.observers.sql.urls import driver_url
+        from sacred.observers.sql.urls import driver_url, engine_options
         from sacred.observers.sql.versioning import SchemaVersionError, ensure_schema
 
         owns_engine = engine is None
@@ -147,6 +147,7 @@ class SqlObserver(RunObserver):
                     "or -s sqlite:///runs.db"
                 )
             url = driver_url(url)
+            engine_kwargs = {**engine_options(url), **engine_kwargs}
             if url.startswith("sqlite") and "connect_args" not in engine_kwargs:
                 # Wait longer than sqlite3's 5 s for another process's write lock: many
                 # runs starting at once on a busy machine queue up for it.

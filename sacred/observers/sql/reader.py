@@ -32,7 +32,7 @@ def _open_engine(url: str, engine: Any = None, **engine_kwargs: Any) -> Any:
     """A connected engine for ``url`` (or ``engine``), or a StoreError saying why not."""
     import sqlalchemy as sa
 
-    from sacred.observers.sql.urls import driver_url
+    from sacred.observers.sql.urls import driver_url, engine_options
 
     if engine is None and url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
@@ -42,7 +42,9 @@ def _open_engine(url: str, engine: Any = None, **engine_kwargs: Any) -> Any:
                 "(sqlite:///relative.db or sqlite:////absolute/path.db)."
             )
     try:
-        engine = engine or sa.create_engine(driver_url(url), **engine_kwargs)
+        if engine is None:
+            url = driver_url(url)
+            engine = sa.create_engine(url, **{**engine_options(url), **engine_kwargs})
         with engine.connect():
             pass
     except Exception as exc:

@@ -68,6 +68,32 @@ def test_whole_floats_stay_floats(sql_url):
         assert [r.id for r in store.find("result == 10")] == [run._id]
 
 
+def test_large_whole_floats_stay_floats_on_every_server(sql_url):
+    # PostgreSQL's JSONB prints 1e16 back as 10000000000000000, an int to a reader.
+    ex = Experiment("big_floats", save_git_info=False)
+
+    @ex.config
+    def cfg():
+        x = 1e16
+        nested = {"y": [-1e300, 2.5e20, 1e-7, 3]}
+
+    @ex.main
+    def main(_run, x):
+        _run.info["v"] = {"big": 1e300, "text": "1e+16"}
+        return x
+
+    ex.observers.append(SqlObserver(sql_url))
+    run = ex.run(options={"--loglevel": "WARNING"})
+    with open_store(sql_url) as store:
+        stored = store.get(run._id)
+        assert stored.result == 1e16 and type(stored.result) is float
+        assert stored.config["nested"]["y"] == [-1e300, 2.5e20, 1e-7, 3]
+        assert [type(v) for v in stored.config["nested"]["y"]] == [float, float, float, int]
+        assert stored.info["v"] == {"big": 1e300, "text": "1e+16"}
+        assert type(stored.info["v"]["big"]) is float
+        assert [r.id for r in store.find("config.x >= 1e15")] == [run._id]
+
+
 def test_a_failure_after_connecting_does_not_blame_the_server(tmp_path, monkeypatch):
     from sacred.observers.sql import versioning
 
