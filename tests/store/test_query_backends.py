@@ -12,7 +12,7 @@ import pytest
 
 from sacred import Experiment
 from sacred._time import utc_now
-from sacred.exceptions import QueryError, SacredInterrupt, TimeoutInterrupt
+from sacred.exceptions import QueryError, SacredInterrupt
 from sacred.store import open_store
 from sacred.store.base import effective_status
 from sacred.store.query import evaluate, parse_query
@@ -21,9 +21,15 @@ BACKENDS = ["file", "sqlite", "postgresql", "mysql", "mongomock", "tinydb"]
 
 
 class OriginalTimeout(SacredInterrupt):
-    """The status the original release stores for a TimeoutInterrupt."""
+    """The status the original release stores for a TimeoutInterrupt (so do we)."""
 
     STATUS = "TIMEOUT"
+
+
+class DocumentedTimeout(SacredInterrupt):
+    """The spelling the documentation uses, which a store may also hold."""
+
+    STATUS = "TIMED_OUT"
 
 
 def _observer(kind: str, tmp_path, request):
@@ -73,7 +79,7 @@ def store(request, tmp_path):
     @ex.main
     def main(name, n, ending):
         if ending == "timeout":
-            raise TimeoutInterrupt()
+            raise DocumentedTimeout()
         if ending == "original_timeout":
             raise OriginalTimeout()
         return n
