@@ -106,7 +106,11 @@ class _SearchSpaceConfig:
         self.docstring = self.__doc__
 
     def evaluate(
-        self, fixed: dict | None = None, preset: dict | None = None, fallback: dict | None = None
+        self,
+        fixed: dict | None = None,
+        preset: dict | None = None,
+        fallback: dict | None = None,
+        logger: Any = None,
     ) -> tuple[dict, dict]:
         return self.assistant._configure(self.space, fixed or {}), {}
 
