@@ -164,10 +164,11 @@ def find_page(
     if values is not None:
         keyset = _keyset(keys, values)
         node = keyset if node is None else And((node, keyset))
-    from sacred.store._page_sql import find_sorted
-
-    # By id or a plain column: walk an index where there is one.
-    records = find_sorted(store.backend, node, keys, limit + 1, store.dead_after)
+    # By id or a plain column: a backend may walk an index (the SQL reader does).
+    find_sorted = getattr(store.backend, "find_sorted", None)
+    records = None
+    if find_sorted is not None:
+        records = find_sorted(node, keys, limit + 1, store.dead_after)
     if records is None:
         records = store.backend.find_records(node, keys, limit + 1, store.dead_after)
     from sacred.store.run import StoredRun
@@ -185,12 +186,9 @@ def count(store: Any, query: str | None = None) -> int:
     node = parse_query(query)
     counter = getattr(store.backend, "count_records", None)
     if counter is not None:
-        return counter(node, store.dead_after)
-    from sacred.store._count_sql import count_sql
-
-    counted = count_sql(store.backend, node, store.dead_after)
-    if counted is not None:
-        return counted
+        counted = counter(node, store.dead_after)
+        if counted is not None:
+            return counted
     return len(store.backend.find_records(node, [], None, store.dead_after))
 
 

@@ -208,22 +208,9 @@ class _LegacyWriter:
 
         import sqlalchemy as sa
 
-        from sacred.observers.sql.observer import _digest
+        from sacred.observers.sql.observer import experiment_digest
 
-        digest = _digest(
-            {
-                k: experiment.get(k)
-                for k in (
-                    "name",
-                    "base_dir",
-                    "mainfile",
-                    "sources",
-                    "dependencies",
-                    "repositories",
-                    "doc",
-                )
-            }
-        )
+        digest = experiment_digest(experiment)
         t = self.t
         found = self.conn.execute(
             sa.select(t["experiments"].c.id).where(t["experiments"].c.digest == digest)

@@ -68,6 +68,22 @@ def _digest(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_EXPERIMENT_IDENTITY = (
+    "name",
+    "base_dir",
+    "mainfile",
+    "sources",
+    "dependencies",
+    "repositories",
+    "doc",
+)
+
+
+def experiment_digest(ex_info: dict) -> str:
+    """What makes two runs' experiments one row of ``experiments``."""
+    return _digest({k: ex_info.get(k) for k in _EXPERIMENT_IDENTITY})
+
+
 def keep_zero_ids(conn: Any) -> None:
     """MariaDB/MySQL: an explicit id 0 is stored as 0 (by default it means "the next
     automatic value"). For this session, which only inserts ids it means."""
@@ -245,20 +261,7 @@ class SqlObserver(RunObserver):
             return found, False
 
     def _experiment_id(self, conn: Any, ex_info: dict) -> int:
-        digest = _digest(
-            {
-                k: ex_info.get(k)
-                for k in (
-                    "name",
-                    "base_dir",
-                    "mainfile",
-                    "sources",
-                    "dependencies",
-                    "repositories",
-                    "doc",
-                )
-            }
-        )
+        digest = experiment_digest(ex_info)
         experiment_id, created = self._get_or_create_flag(
             conn,
             "experiments",

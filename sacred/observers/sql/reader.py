@@ -432,5 +432,19 @@ class SqlReader(StoreBackend):
                 self.t["runs"].update().where(self.t["runs"].c.id == row_id).values(note=note)
             )
 
+    def count_records(self, query: Any, dead_after: float) -> int | None:
+        """How many runs match query, counted in the database (None: the query has no
+        SQL translation; the caller counts what find_records returns)."""
+        from sacred.observers.sql.pages import count_sql
+
+        return count_sql(self, query, dead_after)
+
+    def find_sorted(self, query: Any, sort: list, limit: int, dead_after: float) -> list | None:
+        """Like find_records for a sort by id, or by a plain column then id, walking the
+        index (None for other sorts and queries)."""
+        from sacred.observers.sql.pages import find_sorted
+
+        return find_sorted(self, query, sort, limit, dead_after)
+
     def close(self) -> None:
         self.engine.dispose()

@@ -1,20 +1,46 @@
-"""Pages sorted by the id or by a plain column, from the SqlObserver's reader,
-walking an index.
+"""Counts and index-walking pages for the SQL reader (sacred.store.paging, the board).
 
-Why: the generic ORDER BY of sacred.store.sqlquery puts missing values last with a
-CASE expression, which keeps the database from using an index, so "the newest 50
-runs" of 100,000 sorted every row (80 ms on SQLite) instead of reading 50 (under
+Why pages: the generic ORDER BY of the query translation puts missing values last
+with a CASE expression, which keeps the database from using an index, so "the newest
+50 runs" of 100,000 sorted every row (80 ms on SQLite) instead of reading 50 (under
 1 ms). The id is never missing, so ordering by the bare column gives the same order;
 a plain column is read in two parts, its values in order and then the runs without
-one. The better home for this is ``SqlTranslator.order``; until then the board's
-paging uses this.
+one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["find_sorted"]
+from sacred.observers.sql.sqlquery import Unsupported
+from sacred.store.query import query_paths
+
+__all__ = ["count_sql", "find_sorted"]
+
+
+def _source(backend: Any, node: Any) -> Any:
+    """The runs table, joined with what the query reads of experiments and hosts."""
+    runs, experiments, hosts = backend.t["runs"], backend.t["experiments"], backend.t["hosts"]
+    heads = {path[0] for path in query_paths(node)}
+    source = runs
+    if "experiment" in heads:
+        source = source.outerjoin(experiments, runs.c.experiment_id == experiments.c.id)
+    if "host" in heads:
+        source = source.outerjoin(hosts, runs.c.host_id == hosts.c.id)
+    return source
+
+
+def count_sql(backend: Any, node: Any, dead_after: float) -> int | None:
+    """The number of runs matching node, or None when the query has no SQL translation."""
+    sa = backend.sa
+    statement = sa.select(sa.func.count()).select_from(_source(backend, node))
+    try:
+        if node is not None:
+            statement = statement.where(backend._translator(dead_after).where(node))
+    except Unsupported:
+        return None
+    with backend.engine.connect() as conn:
+        return int(conn.execute(statement).scalar() or 0)
 
 
 # Plain columns of the runs table (NULL when missing) that a page may be sorted by
@@ -29,11 +55,6 @@ def find_sorted(
     module can do on the bare columns: ``[(("_id",), desc)]`` and ``[((column,),
     desc), (("_id",), False)]`` for a plain column. None when it cannot (the caller
     falls back to the store's generic query)."""
-    translate = getattr(backend, "_translator", None)
-    if translate is None or not getattr(backend, "pushes_down", False):
-        return None
-    if not hasattr(backend, "_select") or not hasattr(backend, "_records"):
-        return None
     runs = backend.t["runs"]
     if len(keys) == 1 and keys[0][0] == ("_id",):
         column = None
@@ -48,19 +69,11 @@ def find_sorted(
         descending = keys[0][1]
     else:
         return None
-    from sacred.store.query import query_paths
-    from sacred.store.sqlquery import Unsupported
-
     sa = backend.sa
-    experiments, hosts = backend.t["experiments"], backend.t["hosts"]
-    translator = translate(dead_after)
-    heads = {path[0] for path in query_paths(node)}
-    source = runs
-    if "experiment" in heads:
-        source = source.outerjoin(experiments, runs.c.experiment_id == experiments.c.id)
-    if "host" in heads:
-        source = source.outerjoin(hosts, runs.c.host_id == hosts.c.id)
-    base = sa.select(runs.c.id, translator.status().label("status")).select_from(source)
+    translator = backend._translator(dead_after)
+    base = sa.select(runs.c.id, translator.status().label("status")).select_from(
+        _source(backend, node)
+    )
     try:
         if node is not None:
             base = base.where(translator.where(node))
