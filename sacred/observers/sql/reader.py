@@ -1,6 +1,6 @@
 """Reading the SqlObserver's schema for ``sacred.store``, with queries pushed down.
 
-Filters and sort keys are translated to SQL by :mod:`sacred.store.sqlquery` (JSON
+Filters and sort keys are translated to SQL by :mod:`sacred.observers.sql.sqlquery` (JSON
 functions of SQLite, PostgreSQL and MariaDB/MySQL); only queries on fields kept in
 link tables (``experiment.sources``, ``experiment.dependencies``, ``resources``,
 ``artifacts``) fall back to the Python reference. The details of the matching runs
