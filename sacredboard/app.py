@@ -67,6 +67,9 @@ class Board:
         # read by one thread at a time; database readers (SQL, Mongo) in parallel.
         self.lock = contextlib.nullcontext() if store.backend.pushes_down else threading.Lock()
         self.edits = 0  # bumped by edits made through the board
+        from sacredboard.tensorboard import TensorBoards
+
+        self.tensorboards = TensorBoards()
         self._token: tuple[float, str] | None = None
 
     def change_token(self) -> str:
@@ -86,7 +89,7 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         from sacred.store import open_store
 
         store = open_store(store)
-    from sacredboard import api, edits
+    from sacredboard import api, edits, tensorboard
 
     board = Board(store, read_only=read_only)
 
@@ -99,9 +102,16 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         Route("/compare", index),
         *api.routes(board),
         *edits.routes(board),
+        *tensorboard.routes(board),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers=_handlers())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        board.tensorboards.stop_all()  # the TensorBoards the board started end with it
+
+    app = Starlette(routes=routes, exception_handlers=_handlers(), lifespan=lifespan)
     app.add_middleware(SecurityMiddleware, token=token)
     app.state.board = board
     return app

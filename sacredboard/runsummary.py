@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["summary"]
+__all__ = ["summary", "tensorboard_dirs"]
 
 
 def summary(run: Any) -> dict:
@@ -25,11 +25,12 @@ def summary(run: Any) -> dict:
         "tags": run.tags,
         "note": run.note,
         "comment": meta.get("comment"),
-        "tensorboard": _tensorboard_dirs(run.info),
+        "tensorboard": tensorboard_dirs(run.info),
     }
 
 
-def _tensorboard_dirs(info: dict) -> list[str]:
+def tensorboard_dirs(info: dict) -> list[str]:
+    """The TensorFlow log directories a run recorded (sacred.stflow.LogFileWriter)."""
     # sacred.stflow records TensorFlow summary writers' log directories here.
     dirs = (info or {}).get("tensorflow", {})
     logdirs = dirs.get("logdirs") if isinstance(dirs, dict) else None

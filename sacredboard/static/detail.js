@@ -10,6 +10,40 @@ import { highlight } from "./highlight.js";
 const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
 const TEXT = /\.(txt|log|csv|tsv|json|jsonl|ya?ml|md|py|cfg|ini|toml|out)$/i;
 
+// The paper's TensorBoard integration: the board starts TensorBoard on the run's log
+// directories and links to it, or shows the command when TensorBoard is not installed
+// (or the board is read-only).
+function tensorBoardButton(run, readOnly) {
+  const dirs = ((run.info || {}).tensorflow || {}).logdirs || [];
+  const shown = h("span", { class: "tensorboard-answer" });
+  const command = (text) => fill(shown, "Run: ", h("code", {}, text));
+  if (readOnly) {
+    const quoted = dirs.map((d) => (/^[\w@%+=:,./-]+$/.test(d) ? d : `'${d.replace(/'/g, "'\\''")}'`));
+    command(`tensorboard --logdir ${quoted.join(",")}`);
+    return h("div", { class: "tensorboard" }, shown);
+  }
+  const button = h("button", {
+    onclick: async () => {
+      button.disabled = true;
+      fill(shown, "starting TensorBoard…");
+      try {
+        const answer = await send("POST", `${runPath(run.id)}/tensorboard`, {});
+        if (answer.available) {
+          fill(shown, h("a", { href: answer.url, target: "_blank", rel: "noopener" }, answer.url));
+          window.open(answer.url, "_blank", "noopener");
+        } else {
+          command(answer.command);
+        }
+      } catch (error) {
+        fill(shown, h("span", { class: "error" }, error.message));
+      } finally {
+        button.disabled = false;
+      }
+    },
+  }, "TensorBoard");
+  return h("div", { class: "tensorboard" }, button, " ", shown);
+}
+
 function section(title, content, { open = true, cls = "" } = {}) {
   return h("details", { class: `section ${cls}`, open }, h("summary", {}, title), content);
 }
@@ -95,11 +129,7 @@ export function detailView(root, runId, params, ctx) {
         h("dt", {}, "Result"), h("dd", { class: "result" }, JSON.stringify(r.result ?? null)),
         r.meta?.comment && [h("dt", {}, "Comment"), h("dd", {}, r.meta.comment)],
       ),
-      boards.length
-        ? h("div", { class: "tensorboard" }, h("button", {
-            onclick: () => prompt("Start TensorBoard for this run with:", `tensorboard --logdir ${boards.join(",")}`),
-          }, "TensorBoard"))
-        : null,
+      boards.length ? tensorBoardButton(r, ctx.health.read_only) : null,
     );
   }
 
