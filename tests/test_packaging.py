@@ -15,8 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # Directories whose Python files the test suite imports or runs.
 SCANNED = ("tests", "examples", "bench")
-# Our own import packages.
-OWN = {"sacred", "labwatch", "sacredboard"}
+# Our own import packages (and the test suite's own, imported as ``tests.…``).
+OWN = {"sacred", "labwatch", "sacredboard", "tests"}
 
 
 def _pyproject() -> dict:
