@@ -197,6 +197,11 @@ class Experiment(Ingredient):
         )
         if meta_info:
             run.meta_info.update(meta_info)
+        if os.environ.get("SACRED_WORKER_META"):  # started by a worker: keep its record's meta
+            from sacred.worker.takeover import inherited_meta
+
+            kept = {k: v for k, v in inherited_meta().items() if k not in ("command", "options")}
+            run.meta_info.update(kept)
         if info:
             run.info.update(info)
         for option in all_options:

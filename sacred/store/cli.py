@@ -341,6 +341,9 @@ def _parser() -> argparse.ArgumentParser:
     p = add("note", cmd_note, "set the note of a run")
     p.add_argument("id")
     p.add_argument("text")
+    from sacred.worker.cli import add_worker_parsers  # worker, rerun: run machinery
+
+    add_worker_parsers(sub)
     return parser
 
 
@@ -361,6 +364,8 @@ def _join_sort_values(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(_join_sort_values(sys.argv[1:] if argv is None else list(argv)))
+    if getattr(args, "opens_store", True) is False:  # worker/rerun open what they need
+        return args.func(args)
     from sacred.store import open_store
 
     options = {} if args.dead_after is None else {"dead_after": args.dead_after}

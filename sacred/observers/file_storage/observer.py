@@ -269,7 +269,11 @@ class FileStorageObserver(RunObserver):
                 os.mkdir(path)
             except FileExistsError:
                 status = self._stored_status(path)
-                if status is not None and (queued or status != "QUEUED"):
+                if (
+                    status is not None
+                    and (queued or status != "QUEUED")
+                    and (queued or not _claimed_by_worker(path))
+                ):
                     raise ObserverError(
                         f"FileStorageObserver: {path} already holds a run ({status}); a "
                         f"run with the id {_id!r} would overwrite it. Choose another --id, "
@@ -560,3 +564,10 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def _claimed_by_worker(path: str) -> bool:
+    """A worker claimed this run for the process now starting it (sacred.worker)."""
+    from sacred.observers.file_storage.claim import claimed_dir
+
+    return claimed_dir(path)
