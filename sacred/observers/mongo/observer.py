@@ -317,7 +317,9 @@ class MongoObserver(RunObserver):
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
         if _id is not None and self.overwrite is None:
-            queued = self.runs.find_one({"_id": _id, "status": "QUEUED"})
+            from sacred.observers.mongo.claim import takeover_filter  # queued or claimed
+
+            queued = self.runs.find_one(takeover_filter(_id))
             if queued is not None:  # a queued run being started takes its record over
                 self.overwrite = _id
         self.run_entry = self._entry(ex_info, command, host_info, config, meta_info)

@@ -1,0 +1,138 @@
+"""Claiming queued runs in MongoDB: one ``find_one_and_update`` on ``status: QUEUED``.
+
+The server applies the filter, the sort (highest ``meta.priority``, then oldest
+``queue_time``) and the update to one document atomically, so two workers never get
+the same run, without locks or transactions (also on a replica set or mongos).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from sacred._time import utc_now
+from sacred.worker.claims import ClaimedRun, lost_claim, new_claim, retries_used
+from sacred.worker.takeover import claim_token
+
+__all__ = ["MongoClaimer", "takeover_filter"]
+
+
+def takeover_filter(_id: Any) -> dict:
+    """The runs a starting run with this id may take over: a queued one, or one a
+    worker claimed for this very process."""
+    token = claim_token()
+    if token is None:
+        return {"_id": _id, "status": "QUEUED"}
+    return {"_id": _id, "$or": [{"status": "QUEUED"}, {"meta.claim.token": token}]}
+
+
+class MongoClaimer:
+    """Args: a ``mongodb://host/db`` (or ``mongomock://db``) URL; ``client`` an existing
+    client (e.g. a mongomock one shared with the observers in tests)."""
+
+    def __init__(
+        self, url: str, client: Any = None, collection: str = "runs", prefix: str = ""
+    ) -> None:
+        scheme, _, rest = url.partition("://")
+        db_name = rest.strip("/").split("/", 1)[-1].split("?", 1)[0] if "/" in rest else ""
+        if scheme == "mongomock":
+            db_name = rest.strip("/") or "sacred"
+            if client is None:
+                import mongomock
+
+                client = mongomock.MongoClient()
+        elif client is None:
+            import pymongo
+
+            client = pymongo.MongoClient(url, serverSelectionTimeoutMS=5000)
+        import gridfs
+
+        prefix = f"{prefix}_" if prefix else ""
+        self.url = url
+        self.client = client
+        self.db = client[db_name or "sacred"]
+        self.runs = self.db[prefix + collection]
+        self.fs = gridfs.GridFS(self.db, collection=prefix + "fs" if prefix else "fs")
+
+    def claim(self, worker: str, experiment: str | None = None) -> ClaimedRun | None:
+        import pymongo
+
+        query: dict = {"status": "QUEUED"}
+        if experiment is not None:
+            query["experiment.name"] = experiment
+        # The token and attempt are made up front; the update applies them atomically.
+        meta = new_claim({}, worker)
+        doc = self.runs.find_one_and_update(
+            query,
+            {
+                "$set": {"status": "RUNNING", "heartbeat": utc_now(), "meta.claim": meta["claim"]},
+                "$push": {"meta.attempts": meta["attempts"][-1]},
+            },
+            sort=[("meta.priority", -1), ("queue_time", 1), ("_id", 1)],
+            return_document=pymongo.ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        return ClaimedRun(
+            run_id=doc["_id"],
+            token=meta["claim"]["token"],
+            command=doc.get("command") or "",
+            config=doc.get("config") or {},
+            meta=doc.get("meta") or {},
+            experiment=doc.get("experiment") or {},
+            handle=doc["_id"],
+        )
+
+    def requeue_stale(self, stale_after: float, max_retries: int) -> list[tuple[Any, str]]:
+        limit = utc_now() - datetime.timedelta(seconds=stale_after)
+        changed = []
+        stale = {
+            "status": "RUNNING",
+            "$or": [
+                {"heartbeat": {"$lt": limit}},
+                {"heartbeat": None, "start_time": {"$lt": limit}},
+            ],
+        }
+        for doc in self.runs.find(stale, {"meta": 1, "heartbeat": 1, "start_time": 1}):
+            last = doc.get("heartbeat") or doc.get("start_time")
+            reason = f"worker lost: no heartbeat since {last.isoformat() if last else '?'}"
+            meta = lost_claim(doc.get("meta") or {}, reason)
+            update: dict = {"meta": meta}
+            if retries_used(meta) >= max_retries:
+                update.update(
+                    status="FAILED",
+                    stop_time=utc_now(),
+                    fail_trace=[f"{reason}; gave up after {len(meta['attempts'])} attempts"],
+                )
+            else:
+                update.update(status="QUEUED", heartbeat=None)
+            # Conditional on the heartbeat we judged: a worker that beat meanwhile wins,
+            # and of two workers re-queueing the same run only one matches.
+            done = self.runs.update_one(
+                {"_id": doc["_id"], "status": "RUNNING", "heartbeat": doc.get("heartbeat")},
+                {"$set": update},
+            )
+            if done.modified_count:
+                changed.append((doc["_id"], update["status"]))
+        return changed
+
+    def release(self, run: ClaimedRun, status: str, reason: str) -> bool:
+        done = self.runs.update_one(
+            {"_id": run.handle, "status": "RUNNING", "meta.claim.token": run.token},
+            {"$set": {"status": status, "stop_time": utc_now(), "fail_trace": [reason]}},
+        )
+        return bool(done.modified_count)
+
+    def sources(self, run: ClaimedRun) -> dict[str, bytes]:
+        out = {}
+        for name, file_id in run.experiment.get("sources") or []:
+            if file_id is not None:
+                out[name] = self.fs.get(file_id).read()
+        return out
+
+    def observer_args(self) -> list[str]:
+        return ["-m", self.url]
+
+    def close(self) -> None:
+        if hasattr(self.client, "close"):
+            self.client.close()
