@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
 
 from sacred.worker.claims import DEFAULT_MAX_RETRIES, ClaimedRun, Claimer, worker_name
 from sacred.worker.restore import RestoreError, child_argv, restore_sources

@@ -136,3 +136,9 @@ def wait_for() -> Callable[..., None]:
     """wait_for(predicate, what): wait until predicate() holds (a state, not a
     duration); fail naming ``what`` when it never does."""
     return _wait_for
+
+
+@pytest.fixture
+def fresh_experiment(experiment_file: Path) -> Callable[[], object]:
+    """fresh_experiment() imports the experiment file anew: its own Experiment object."""
+    return lambda: load_experiment(experiment_file)

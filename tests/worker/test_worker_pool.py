@@ -12,7 +12,16 @@ import pytest
 from sacred.store import open_store
 
 STALE = "4"  # seconds: a killed worker's run is re-queued after this
-WORKER_ARGS = ("--idle-exit", "15", "--stale-after", STALE, "--beat-interval", "0.5", "--poll", "0.2")
+WORKER_ARGS = (
+    "--idle-exit",
+    "15",
+    "--stale-after",
+    STALE,
+    "--beat-interval",
+    "0.5",
+    "--poll",
+    "0.2",
+)
 
 
 def _location(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[str, dict]:

@@ -84,7 +84,9 @@ class FileClaimer:
             and (experiment is None or (entry.get("experiment") or {}).get("name") == experiment)
         ]
         queued.sort(
-            key=lambda item: sort_key((item[1].get("meta") or {}).get("priority"), item[1].get("queue_time"))
+            key=lambda item: sort_key(
+                (item[1].get("meta") or {}).get("priority"), item[1].get("queue_time")
+            )
         )
         for name, entry in queued:
             path = os.path.join(self.basedir, name)
