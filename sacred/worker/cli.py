@@ -7,7 +7,7 @@ import sys
 
 from sacred.worker.claims import DEFAULT_MAX_RETRIES
 
-__all__ = ["add_worker_parsers", "cmd_worker"]
+__all__ = ["add_worker_parsers", "cmd_worker", "cmd_rerun"]
 
 
 def add_worker_parsers(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +47,28 @@ def add_worker_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--poll", type=float, default=0.5, metavar="S", help="poll interval (0.5)")
     p.set_defaults(func=cmd_worker, opens_store=False)
 
+    text = "run a stored run again from its stored sources and compare the outcome"
+    p = sub.add_parser("rerun", help=text, description=text)
+    p.add_argument("store", metavar="STORE", help="the store holding the run")
+    p.add_argument("id", metavar="ID", help="the id of the run to reproduce")
+    p.add_argument("--into", metavar="STORE2", help="record the rerun there (default: STORE)")
+    p.add_argument(
+        "--rtol",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="numbers may differ by this relative tolerance (default 0: exactly)",
+    )
+    p.add_argument(
+        "--ignore-versions",
+        action="store_true",
+        help="run even when installed package versions differ from the recorded ones",
+    )
+    p.add_argument(
+        "--workdir", metavar="DIR", help="run from this working tree, not the stored sources"
+    )
+    p.set_defaults(func=cmd_rerun, opens_store=False)
+
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from sacred.exceptions import StoreError
@@ -77,3 +99,32 @@ def cmd_worker(args: argparse.Namespace) -> int:
         claimer.close()
     print(f"sacred worker: {done} run(s) done", file=sys.stderr)
     return 0
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from sacred.exceptions import SacredError
+    from sacred.worker.rerun import rerun
+
+    run_id = int(args.id) if args.id.isdigit() else args.id
+    try:
+        report = rerun(
+            args.store,
+            run_id,
+            into=args.into,
+            rtol=args.rtol,
+            ignore_versions=args.ignore_versions,
+            workdir=args.workdir,
+        )
+    except SacredError as exc:
+        print(f"sacred: error: {exc}", file=sys.stderr)
+        return 2
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    print(f"rerun of run {report.original_id} recorded as run {report.new_id} ({report.status})")
+    if report.matches:
+        how = "exactly" if not args.rtol else f"within rtol {args.rtol:g}"
+        print(f"result and metrics match the original {how}")
+        return 0
+    for line in report.differences:
+        print(f"differs: {line}")
+    return 1
