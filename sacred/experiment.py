@@ -123,8 +123,9 @@ class Experiment(Ingredient):
     @property
     def all_cli_options(self) -> list:
         from sacred.commandline_options import DEFAULT_OPTIONS
+        from sacred.worker.resume import resume_option
 
-        return list(DEFAULT_OPTIONS) + list(self.additional_cli_options)
+        return list(DEFAULT_OPTIONS) + [resume_option] + list(self.additional_cli_options)
 
     def get_default_options(self) -> dict:
         """Options dict as used with run(): keys like '--beat_interval'; flags are

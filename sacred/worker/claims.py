@@ -13,6 +13,10 @@ A claimer owns one store and offers:
     each such transition is atomic too. Returns ``[(run_id, new_status)]``.
 ``release(run, status, reason)``
     end a claimed run its process left RUNNING (it died before recording its end).
+``claim_for_resume(run_id, worker)``
+    atomically move one stopped run (:data:`RESUMABLE`) to RUNNING under a new claim.
+``resume_state(run_id)``
+    ``(captured_out, {metric: last step})`` of a stored run.
 ``sources(run)``
     the stored source files of a run as ``{relative path: bytes}``.
 ``observer_args()``
@@ -58,6 +62,10 @@ class Claimer(Protocol):
 
     def sources(self, run: ClaimedRun) -> dict[str, bytes]: ...
 
+    def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun: ...
+
+    def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]: ...
+
     def observer_args(self) -> list[str]: ...
 
     def close(self) -> None: ...
@@ -75,6 +83,44 @@ def new_claim(meta: dict, worker: str) -> dict:
     attempts = list(meta.get("attempts") or [])
     attempts.append({"worker": worker, "claimed": now.isoformat()})
     return {**meta, "claim": claim, "attempts": attempts}
+
+
+def resume_claim(meta: dict, worker: str, status: str, stop_time: Any) -> dict:
+    """The meta of a stopped run taken up again: the attempt records what it resumed."""
+    out = new_claim(meta, worker)
+    out["attempts"][-1].update(resumed_after=status, previous_stop_time=str(stop_time))
+    return out
+
+
+# Statuses a run can be resumed from: a QUEUED run is simply started, and a RUNNING
+# one belongs to a live process (or waits for a worker to re-queue it).
+RESUMABLE = ("COMPLETED", "FAILED", "INTERRUPTED", "TIMEOUT")
+
+
+def not_resumable(run_id: Any, status: Any) -> str:
+    return (
+        f"--resume {run_id}: the run is {status}; only a stopped run "
+        f"({', '.join(RESUMABLE)}) can be resumed (a RUNNING one is still going or waits "
+        "for a worker to re-queue it; a QUEUED one is started by a worker)."
+    )
+
+
+def claimer_for_observer(observer: Any) -> Claimer | None:
+    """The claimer of the store an observer writes to (None: not a claiming backend)."""
+    module = type(observer).__module__
+    if module.startswith("sacred.observers.file_storage"):
+        from sacred.observers.file_storage.claim import FileClaimer
+
+        return FileClaimer(observer.basedir)
+    if module.startswith("sacred.observers.sql"):
+        from sacred.observers.sql.claim import SqlClaimer
+
+        return SqlClaimer(observer.engine.url.render_as_string(hide_password=False))
+    if module.startswith("sacred.observers.mongo"):
+        from sacred.observers.mongo.claim import MongoClaimer
+
+        return MongoClaimer.from_observer(observer)
+    return None
 
 
 def lost_claim(meta: dict, reason: str) -> dict:

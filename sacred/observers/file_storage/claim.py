@@ -16,8 +16,18 @@ import os
 from typing import Any
 
 from sacred._time import utc_now
+from sacred.exceptions import StoreError
 from sacred.observers.file_storage.observer import _dumps, atomic_write
-from sacred.worker.claims import ClaimedRun, lost_claim, new_claim, retries_used, sort_key
+from sacred.worker.claims import (
+    RESUMABLE,
+    ClaimedRun,
+    lost_claim,
+    new_claim,
+    not_resumable,
+    resume_claim,
+    retries_used,
+    sort_key,
+)
 from sacred.worker.takeover import claimed_by_this_process
 
 __all__ = ["FileClaimer", "claimed_dir"]
@@ -37,6 +47,23 @@ def claimed_dir(path: str) -> bool:
     process (the observer may then take the RUNNING record over)."""
     entry = _read_run(path)
     return entry is not None and claimed_by_this_process(entry.get("meta"))
+
+
+def previous_state(path: str) -> dict | None:
+    """What a run taken over in ``path`` keeps from earlier attempts: its artifacts,
+    resources and metrics (None unless a worker or --resume claimed it for this
+    process)."""
+    entry = _read_run(path)
+    if entry is None or not claimed_by_this_process(entry.get("meta")):
+        return None
+    from sacred.observers.file_storage.reader import FileStoreReader
+
+    reader = FileStoreReader(os.path.dirname(path), use_index=False)
+    return {
+        "artifacts": entry.get("artifacts") or [],
+        "resources": entry.get("resources") or [],
+        "metrics": reader.metrics(os.path.basename(path)),
+    }
 
 
 def _exclusive(path: str) -> bool:
@@ -158,6 +185,30 @@ class FileClaimer:
             with open(os.path.join(self.basedir, stored), "rb") as f:
                 out[name] = f.read()
         return out
+
+    def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun:
+        path = os.path.join(self.basedir, str(run_id))
+        entry = _read_run(path)
+        if entry is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.basedir}.")
+        status = entry.get("status")
+        meta = entry.get("meta") or {}
+        attempt = len(meta.get("attempts") or [])
+        if status not in RESUMABLE or not _exclusive(os.path.join(path, f".claim-{attempt}")):
+            raise StoreError(not_resumable(run_id, status))
+        meta = resume_claim(meta, worker, status, entry.get("stop_time"))
+        entry.update(status="RUNNING", heartbeat=utc_now(), meta=meta)
+        atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
+        return ClaimedRun(
+            run_id, meta["claim"]["token"], entry.get("command") or "", {}, meta, handle=path
+        )
+
+    def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
+        from sacred.observers.file_storage.reader import FileStoreReader
+
+        reader = FileStoreReader(self.basedir, use_index=False)
+        last = {n: m["steps"][-1] for n, m in reader.metrics(run_id).items() if m["steps"]}
+        return reader.captured_out(run_id) or "", last
 
     def observer_args(self) -> list[str]:
         return ["-F", self.basedir]

@@ -407,6 +407,7 @@ class FileStorageObserver(RunObserver):
         self.info = {}
         self.cout = ""
         self._reset_run_state()
+        self._continue_claimed_run()
         self._write_json("config.json", config, durable=True)
         self._save_run(durable=True)
         self._save_cout()
@@ -552,6 +553,18 @@ class FileStorageObserver(RunObserver):
             )
             return
         atomic_write(os.path.join(self.dir, "report" + ext), report)
+
+    def _continue_claimed_run(self) -> None:
+        """A run resumed in this record (sacred.worker) keeps its artifacts, resources
+        and metrics; new ones are added to them."""
+        from sacred.observers.file_storage.claim import previous_state
+
+        state = previous_state(self.dir)
+        if state is not None:
+            self.run_entry["artifacts"] = state["artifacts"]
+            self.run_entry["resources"] = state["resources"]
+            self._metrics = state["metrics"]
+            self._points = sum(len(m["steps"]) for m in self._metrics.values())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FileStorageObserver) and other.basedir == self.basedir

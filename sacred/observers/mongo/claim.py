@@ -11,7 +11,16 @@ import datetime
 from typing import Any
 
 from sacred._time import utc_now
-from sacred.worker.claims import ClaimedRun, lost_claim, new_claim, retries_used
+from sacred.exceptions import StoreError
+from sacred.worker.claims import (
+    RESUMABLE,
+    ClaimedRun,
+    lost_claim,
+    new_claim,
+    not_resumable,
+    resume_claim,
+    retries_used,
+)
 from sacred.worker.takeover import claim_token
 
 __all__ = ["MongoClaimer", "takeover_filter"]
@@ -53,6 +62,45 @@ class MongoClaimer:
         self.db = client[db_name or "sacred"]
         self.runs = self.db[prefix + collection]
         self.fs = gridfs.GridFS(self.db, collection=prefix + "fs" if prefix else "fs")
+        self.metrics = self.db[prefix + "metrics"]
+
+    @classmethod
+    def from_observer(cls, observer: Any) -> MongoClaimer:
+        """A claimer on the collections a MongoObserver writes to."""
+        self = cls.__new__(cls)
+        self.url = ""
+        self.client = None
+        self.runs, self.fs = observer.runs, observer.fs
+        self.metrics = observer.metrics
+        return self
+
+    def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun:
+        import pymongo
+
+        doc = self.runs.find_one({"_id": run_id}, {"status": 1, "meta": 1, "stop_time": 1})
+        if doc is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in the database.")
+        if doc.get("status") not in RESUMABLE:
+            raise StoreError(not_resumable(run_id, doc.get("status")))
+        meta = resume_claim(doc.get("meta") or {}, worker, doc["status"], doc.get("stop_time"))
+        # compare-and-set on the status read: of two resumers only one matches
+        doc = self.runs.find_one_and_update(
+            {"_id": run_id, "status": doc["status"]},
+            {"$set": {"status": "RUNNING", "heartbeat": utc_now(), "meta": meta}},
+            return_document=pymongo.ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise StoreError(f"--resume {run_id}: another process took the run up first.")
+        return ClaimedRun(run_id, meta["claim"]["token"], doc.get("command") or "", {}, meta)
+
+    def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
+        doc = self.runs.find_one({"_id": run_id}, {"captured_out": 1}) or {}
+        last = {}
+        if self.metrics is not None:
+            for m in self.metrics.find({"run_id": run_id}, {"name": 1, "steps": 1}):
+                if m.get("steps"):
+                    last[m["name"]] = m["steps"][-1]
+        return doc.get("captured_out") or "", last
 
     def claim(self, worker: str, experiment: str | None = None) -> ClaimedRun | None:
         import pymongo
@@ -134,5 +182,5 @@ class MongoClaimer:
         return ["-m", self.url]
 
     def close(self) -> None:
-        if hasattr(self.client, "close"):
+        if self.url and hasattr(self.client, "close"):  # never the observer's client
             self.client.close()

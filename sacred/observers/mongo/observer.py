@@ -316,12 +316,14 @@ class MongoObserver(RunObserver):
         return self.insert()
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
+        kept: dict = {}
         if _id is not None and self.overwrite is None:
             from sacred.observers.mongo.claim import takeover_filter  # queued or claimed
 
             queued = self.runs.find_one(takeover_filter(_id))
             if queued is not None:  # a queued run being started takes its record over
                 self.overwrite = _id
+                kept = {k: queued.get(k) or [] for k in ("artifacts", "resources")}
         self.run_entry = self._entry(ex_info, command, host_info, config, meta_info)
         self.run_entry.update(
             {
@@ -334,6 +336,7 @@ class MongoObserver(RunObserver):
         )
         if _id is not None:
             self.run_entry["_id"] = _id
+        self.run_entry.update(kept)  # a resumed run keeps its files
         self._metric_ids = {}
         self._unsaved_metrics = {}
         return self.insert()

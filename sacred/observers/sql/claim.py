@@ -15,8 +15,17 @@ import os
 from typing import Any
 
 from sacred._time import utc_now
+from sacred.exceptions import StoreError
 from sacred.observers.sql.observer import to_json_value
-from sacred.worker.claims import ClaimedRun, lost_claim, new_claim, retries_used
+from sacred.worker.claims import (
+    RESUMABLE,
+    ClaimedRun,
+    lost_claim,
+    new_claim,
+    not_resumable,
+    resume_claim,
+    retries_used,
+)
 from sacred.worker.takeover import claimed_by_this_process
 
 __all__ = ["SqlClaimer", "claimed_row"]
@@ -210,6 +219,47 @@ class SqlClaimer:
                 .where(links.c.experiment_id == run.handle[1])
             ).all()
         return {name: bytes(content) for name, content in rows if content is not None}
+
+    def _row_where(self, run_id: Any) -> Any:
+        runs = self.tables["runs"]
+        text = str(run_id)
+        return runs.c.id == int(text) if text.isdigit() else runs.c.run_uid == text
+
+    def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun:
+        import sqlalchemy as sa
+
+        runs = self.tables["runs"]
+        query = sa.select(
+            runs.c.id, runs.c.status, runs.c.meta, runs.c.stop_time, runs.c.experiment_id
+        ).where(self._row_where(run_id))
+        with self.engine.begin() as conn:
+            row = conn.execute(query if self.sqlite else query.with_for_update()).first()
+            if row is None:
+                raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.url}.")
+            if row.status not in RESUMABLE:
+                raise StoreError(not_resumable(run_id, row.status))
+            meta = resume_claim(row.meta or {}, worker, row.status, row.stop_time)
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == row.id)
+                .values(status="RUNNING", heartbeat=utc_now(), meta=to_json_value(meta))
+            )
+        return self._claimed(row.id, row.experiment_id, meta)
+
+    def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
+        import sqlalchemy as sa
+
+        runs, chunks = self.tables["runs"], self.tables["metric_chunks"]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(runs.c.id, runs.c.captured_out).where(self._row_where(run_id))
+            ).first()
+            last = conn.execute(
+                sa.select(chunks.c.name, sa.func.max(chunks.c.last_step))
+                .where(chunks.c.run_id == row.id)
+                .group_by(chunks.c.name)
+            ).all()
+        return row.captured_out or "", {name: int(step) for name, step in last}
 
     def observer_args(self) -> list[str]:
         return ["-s", self.url]
