@@ -336,7 +336,10 @@ def _stored_options(options: dict, all_options: list) -> dict:
     stored = {}
     for option in all_options:
         key = _STORED_KEYS.get(option.key, option.long_flag)
-        stored[key] = options.get(option.key, False if option.is_flag else None)
+        value = options.get(option.key, False if option.is_flag else None)
+        if option.key == "--resume" and value is None:
+            continue  # not a flag of the original: recorded only when used
+        stored[key] = value
     for key in ("COMMAND", "UPDATE", "help", "with"):
         if key in options:
             stored[key] = options[key]
