@@ -134,11 +134,12 @@ class MongoClaimer:
     def requeue_stale(self, stale_after: float, max_retries: int) -> list[tuple[Any, str]]:
         limit = utc_now() - datetime.timedelta(seconds=stale_after)
         changed = []
+        # <=: BSON keeps milliseconds, so a beat and "now" can be equal
         stale = {
             "status": "RUNNING",
             "$or": [
-                {"heartbeat": {"$lt": limit}},
-                {"heartbeat": None, "start_time": {"$lt": limit}},
+                {"heartbeat": {"$lte": limit}},
+                {"heartbeat": None, "start_time": {"$lte": limit}},
             ],
         }
         for doc in self.runs.find(stale, {"meta": 1, "heartbeat": 1, "start_time": 1}):
