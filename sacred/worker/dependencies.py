@@ -21,7 +21,7 @@ def dependency_problems(dependencies: list[str]) -> tuple[list[str], list[str]]:
             continue
         if installed == "":
             continue  # importable, but no distribution says which version it is
-        if not _same_version(installed, version):
+        if not _same_version(installed, version) and not _same_module_version(name, version):
             different.append(f"{name}: the run used {version}, {installed} is installed")
     return missing, different
 
@@ -64,3 +64,18 @@ def _same_version(a: str, b: str) -> bool:
 
 def _numeric(version: str) -> list:
     return [int(p) if p.isdigit() else p for p in version.split(".")]
+
+
+def _same_module_version(name: str, version: str) -> bool:
+    """Runs record a module's own ``__version__`` (or ``version``/``VERSION``) before
+    its distribution's, and the two can disagree (pymysql): compare that one too."""
+    import importlib
+
+    from sacred.dependencies import _module_version
+
+    try:
+        module = importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - any import failure: nothing to compare with
+        return False
+    found = _module_version(module)
+    return found is not None and _same_version(str(found), version)

@@ -32,6 +32,8 @@ def cfg():
 
 @ex.automain
 def main(idx, marker_dir, hang, _rnd, _run):
+    _run.log_scalar("attempt", 1)  # a run continued by another worker counts on
+    print(f"attempt of {idx}")
     hung = os.path.join(marker_dir, f"hung-{idx}")
     if hang and not os.path.exists(hung):
         open(hung, "w").close()

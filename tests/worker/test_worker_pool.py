@@ -41,6 +41,13 @@ def _claiming_worker(store: str, run_id) -> int:
     return int(worker.rsplit(":", 1)[1])
 
 
+def _beat_once(store: str, run_id) -> bool:
+    """The run's first heartbeat is stored: its metric and its output."""
+    with open_store(store) as s:
+        run = s.get(run_id)
+        return "attempt" in run.metrics and "attempt of" in run.captured_out
+
+
 def _pool(kind, n_runs, tmp_path, request, queue_runs, start_workers, wait_for) -> None:
     store, options = _location(kind, tmp_path, request)
     ids = queue_runs(options, n_runs, hang=(0,))
@@ -49,6 +56,7 @@ def _pool(kind, n_runs, tmp_path, request, queue_runs, start_workers, wait_for) 
 
     # Run 0 blocks on its first attempt: kill the worker that holds it, like a crash.
     wait_for(lambda: (markers / "hung-0").exists(), "run 0 to start")
+    wait_for(lambda: _beat_once(store, ids[0]), "run 0's first heartbeat")
     victim = _claiming_worker(store, ids[0])
     assert victim in [w.pid for w in workers]
     os.killpg(victim, signal.SIGKILL)
@@ -68,6 +76,9 @@ def _pool(kind, n_runs, tmp_path, request, queue_runs, start_workers, wait_for) 
         assert "worker lost" in attempts[0]["outcome"]
         assert attempts[0]["worker"].endswith(f":{victim}")
         assert list(killed.metrics["loss"].values) == [0, 1, 2]
+        # the second attempt continued the record of the first
+        assert list(killed.metrics.raw("attempt")["steps"]) == [0, 1]
+        assert killed.captured_out.count("attempt of 0") == 2
     # each run's side effect happened once: the killed attempt never got that far
     done = sorted(int(line) for line in (markers / "done.log").read_text().split())
     assert done == list(range(n_runs))
