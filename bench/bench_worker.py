@@ -181,12 +181,13 @@ def main() -> None:
         help="server URL without database (a fresh database is made); '' to skip",
     )
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--what", default="claims,throughput", help="which measurements")
     args = parser.parse_args()
     if args.quick:
         args.claims, args.runs = 200, 40
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            for what in ("claims", "throughput"):
+            for what in args.what.split(","):
                 drop = None
                 if backend == "sqlite":
                     url = f"sqlite:///{os.path.join(tmp, what + '-queue.db')}"
