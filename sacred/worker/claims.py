@@ -149,10 +149,10 @@ def open_claimer(location: Any, **options: Any) -> Claimer:
     ``mongomock://``)."""
     text = os.fspath(location) if isinstance(location, os.PathLike) else str(location)
     scheme = text.split("://", 1)[0].split("+", 1)[0].lower() if "://" in text else ""
-    if scheme == "":
+    if scheme in ("", "file"):
         from sacred.observers.file_storage.claim import FileClaimer
 
-        return FileClaimer(text)
+        return FileClaimer(text.split("://", 1)[1] if scheme else text)
     if scheme in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
         from sacred.observers.sql.claim import SqlClaimer
 

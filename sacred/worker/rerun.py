@@ -21,7 +21,7 @@ from sacred.exceptions import SacredError
 from sacred.worker.compare import differences
 from sacred.worker.dependencies import dependency_problems
 from sacred.worker.restore import RestoreError, child_argv, restore_sources
-from sacred.worker.takeover import WORKER_META_ENV
+from sacred.worker.takeover import CLAIM_TOKEN_ENV, WORKER_META_ENV
 
 __all__ = ["RerunReport", "rerun", "RerunError"]
 
@@ -106,11 +106,9 @@ def rerun(
         argv = child_argv(
             main, command, config, meta, None, observer, os.path.join(scratch, "config.json")
         )
-        # no --id: the rerun is a new record; child_argv's "--id None" is dropped here
-        at = argv.index("--id")
-        del argv[at : at + 2]
         env = dict(os.environ)
         env[WORKER_META_ENV] = json.dumps(kept, default=str)
+        env.pop(CLAIM_TOKEN_ENV, None)  # a new record: take nothing over
         subprocess.call(argv, cwd=cwd, env=env)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

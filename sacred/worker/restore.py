@@ -52,7 +52,7 @@ def child_argv(
     beat_interval: float | None = None,
     python: str = sys.executable,
 ) -> list[str]:
-    """``python MAINFILE COMMAND with NAMED... CONFIG.json --id ID <observer flag>``.
+    """``python MAINFILE COMMAND --id ID <observer flag> with NAMED... CONFIG.json``.
 
     The stored final configuration (seed included) goes in as a config file after the
     stored named configs, so every value is the stored one.
@@ -70,6 +70,8 @@ def child_argv(
         argv.append(key if value is True else f"{key}={value}")
     if beat_interval:
         argv.append(f"--beat_interval={beat_interval}")
-    argv += ["--id", str(run_id), *observer_args]
+    if run_id is not None:  # the record to take over (None: a new record)
+        argv += ["--id", str(run_id)]
+    argv += observer_args
     argv += ["with", *[str(n) for n in meta.get("named_configs") or []], config_path]
     return argv
