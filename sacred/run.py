@@ -247,6 +247,8 @@ class Run:
             self._queue()
             return None
 
+        # --resume, or started by a worker (takeover.CLAIM_TOKEN_ENV, not imported
+        # here: a plain run pays nothing for it)
         if self.resume_of is not None or "SACRED_CLAIM_TOKEN" in os.environ:
             from sacred.worker import resume
 

@@ -28,7 +28,7 @@ from sacred.worker.claims import (
     retries_used,
     sort_key,
 )
-from sacred.worker.takeover import claimed_by_this_process
+from sacred.worker.takeover import claim_token, claimed_by_this_process
 
 __all__ = ["FileClaimer", "claimed_dir"]
 
@@ -53,6 +53,8 @@ def previous_state(path: str) -> dict | None:
     """What a run taken over in ``path`` keeps from earlier attempts: its artifacts,
     resources and metrics (None unless a worker or --resume claimed it for this
     process)."""
+    if claim_token() is None:  # the usual run: no file to read
+        return None
     entry = _read_run(path)
     if entry is None or not claimed_by_this_process(entry.get("meta")):
         return None
