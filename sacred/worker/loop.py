@@ -88,9 +88,16 @@ class Worker:
         done = 0
         idle_since = time.monotonic()
         while self.max_runs is None or done < self.max_runs:
-            claimed = self.claimer.claim(self.name, self.experiment)
+            try:
+                claimed = self.claimer.claim(self.name, self.experiment)
+                changed = []
+                if claimed is None:
+                    changed = self.claimer.requeue_stale(self.stale_after, self.max_retries)
+            except Exception as exc:  # noqa: BLE001 - a passing outage must not end the worker
+                self.log(f"cannot reach the store ({type(exc).__name__}: {exc}); retrying")
+                time.sleep(max(self.poll_interval, 1.0))
+                continue
             if claimed is None:
-                changed = self.claimer.requeue_stale(self.stale_after, self.max_retries)
                 for run_id, status in changed:
                     self.log(f"run {run_id} lost its worker: now {status}")
                 if changed:

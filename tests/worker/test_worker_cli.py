@@ -63,3 +63,10 @@ def test_a_run_without_its_sources_is_failed_with_the_reason(queue_runs, tmp_pat
 def test_worker_on_an_unknown_kind_of_store_says_which_work(capsys):
     assert main(["worker", "tinydb://somewhere"]) == 2
     assert "No worker support for the store 'tinydb://somewhere'" in capsys.readouterr().err
+
+
+def test_worker_on_an_unreachable_database_says_what_to_check(capsys):
+    assert main(["worker", "postgresql+psycopg://nobody@127.0.0.1:1/nodb"]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/nodb" in err
+    assert "Check that the server is running" in err

@@ -68,9 +68,12 @@ class SqlClaimer:
         from sacred.observers.sql.schema import create_tables, get_tables
 
         if engine is None:
+            try:
+                parsed = sa.engine.make_url(url)
+            except sa.exc.ArgumentError as exc:
+                raise StoreError(f"Cannot use the database URL {url!r}: {exc}") from None
             if url.startswith("sqlite"):
                 # the runs start in another directory: a relative file must stay this one
-                parsed = sa.engine.make_url(url)
                 if parsed.database and parsed.database != ":memory:":
                     url = parsed.set(database=os.path.abspath(parsed.database))
                 engine_kwargs.setdefault("connect_args", {"timeout": _BUSY_TIMEOUT})
@@ -80,7 +83,14 @@ class SqlClaimer:
         self.sqlite = engine.dialect.name == "sqlite"
         if self.sqlite:
             _sqlite_immediate(engine)
-        create_tables(engine)
+        try:
+            create_tables(engine)
+        except sa.exc.OperationalError as exc:
+            raise StoreError(
+                f"Cannot open the database {engine.url.render_as_string()} "
+                f"({' '.join(str(exc.orig or exc).split())}). Check that the server is "
+                "running and the URL (user, host, port, database name) is right."
+            ) from None
         self.tables = get_tables()
 
     def _locked(self, query: Any) -> Any:
