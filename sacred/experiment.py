@@ -123,8 +123,9 @@ class Experiment(Ingredient):
     @property
     def all_cli_options(self) -> list:
         from sacred.commandline_options import DEFAULT_OPTIONS
+        from sacred.worker.resume import resume_option
 
-        return list(DEFAULT_OPTIONS) + list(self.additional_cli_options)
+        return list(DEFAULT_OPTIONS) + [resume_option] + list(self.additional_cli_options)
 
     def get_default_options(self) -> dict:
         """Options dict as used with run(): keys like '--beat_interval'; flags are
@@ -198,6 +199,11 @@ class Experiment(Ingredient):
         )
         if meta_info:
             run.meta_info.update(meta_info)
+        if os.environ.get("SACRED_WORKER_META"):  # started by a worker: keep its record's meta
+            from sacred.worker.takeover import inherited_meta
+
+            kept = {k: v for k, v in inherited_meta().items() if k not in ("command", "options")}
+            run.meta_info.update(kept)
         if info:
             run.info.update(info)
         for option in all_options:
@@ -335,7 +341,10 @@ def _stored_options(options: dict, all_options: list) -> dict:
     stored = {}
     for option in all_options:
         key = _STORED_KEYS.get(option.key, option.long_flag)
-        stored[key] = options.get(option.key, False if option.is_flag else None)
+        value = options.get(option.key, False if option.is_flag else None)
+        if option.key == "--resume" and value is None:
+            continue  # not a flag of the original: recorded only when used
+        stored[key] = value
     for key in ("COMMAND", "UPDATE", "help", "with"):
         if key in options:
             stored[key] = options[key]

@@ -134,6 +134,11 @@ class Run:
         """The full name of the command run, e.g. 'dataset.stats' for an ingredient's
         command (None: the main function's name)"""
 
+        self.resume_of: Any = None
+        """The id of a stopped run this run continues in its record (--resume)"""
+        self.resumed_from_step: int | None = None
+        """When resuming: the last metric step stored before (None: none stored)"""
+
         self._metrics = MetricsBuffer()
         # The hot path of log_scalar: one bound list.append, no attribute chasing.
         self._append_metric = self._metrics.append
@@ -242,6 +247,13 @@ class Run:
             self._queue()
             return None
 
+        # --resume, or started by a worker (takeover.CLAIM_TOKEN_ENV, not imported
+        # here: a plain run pays nothing for it)
+        if self.resume_of is not None or "SACRED_CLAIM_TOKEN" in os.environ:
+            from sacred.worker import resume
+
+            if self.resume_of is not None or resume.continues_earlier_attempt(self):
+                resume.prepare_resume(self)
         self.warn_if_unobserved()
         from sacred.randomness import set_global_seed
 

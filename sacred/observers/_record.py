@@ -54,13 +54,16 @@ def existing_run_error(observer: Any, where: str, _id: Any, status: str) -> Obse
     )
 
 
-def may_take_over(observer: Any, where: str, _id: Any, status: str | None, queued: bool) -> bool:
+def may_take_over(
+    observer: Any, where: str, _id: Any, status: str | None, queued: bool, claimed: bool = False
+) -> bool:
     """Whether an existing record (``status``; None: there is none) may be reused for
-    the run being opened: True for a queued run being started, False when there is
-    no record; raises :func:`existing_run_error` otherwise."""
+    the run being opened: True for a queued run being started, and for a run a worker
+    claimed for this very process (``claimed``, see sacred.worker.takeover); False
+    when there is no record; raises :func:`existing_run_error` otherwise."""
     if status is None:
         return False
-    if status == QUEUED and not queued:
+    if not queued and (status == QUEUED or claimed):
         return True
     raise existing_run_error(observer, where, _id, status)
 

@@ -407,6 +407,9 @@ def _parser() -> argparse.ArgumentParser:
     from sacred.observers.sql.migrate import add_arguments as add_migrate_arguments
 
     add_migrate_arguments(p)
+    from sacred.worker.cli import add_worker_parsers  # worker, rerun: run machinery
+
+    add_worker_parsers(sub)
     return parser
 
 
@@ -481,6 +484,8 @@ def _run(args) -> int:
         from sacred.observers.sql.migrate import run_cli
 
         return run_cli(args)
+    if getattr(args, "opens_store", True) is False:  # worker/rerun open what they need
+        return args.func(args)
     from sacred.store import open_store
 
     options = {} if args.dead_after is None else {"dead_after": args.dead_after}

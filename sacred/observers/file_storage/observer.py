@@ -423,7 +423,14 @@ class FileStorageObserver(RecordObserver):
             try:
                 os.mkdir(path)
             except FileExistsError:
-                may_take_over(self, path, _id, self._stored_status(path), queued)
+                may_take_over(
+                    self,
+                    path,
+                    _id,
+                    self._stored_status(path),
+                    queued,
+                    claimed=_claimed_by_worker(path),
+                )
             return _id, path
         while True:
             existing = [int(d) for d in os.listdir(self.basedir) if d.isdigit()]
@@ -518,6 +525,8 @@ class FileStorageObserver(RecordObserver):
 
     def _open(self, entry: dict, _id: Any, queued: bool) -> Any:
         run_id, self.dir = self._make_run_dir(_id, queued=queued)
+        if not queued:
+            self._continue_claimed_run()
         self._write_json("config.json", self.config, durable=True)
         self._save_run(durable=True)
         if not queued:
@@ -653,9 +662,28 @@ class FileStorageObserver(RecordObserver):
     def _location(self) -> Any:
         return self.basedir
 
+    def _continue_claimed_run(self) -> None:
+        """A run resumed in this record (sacred.worker) keeps its artifacts, resources
+        and metrics; new ones are added to them."""
+        from sacred.observers.file_storage.claim import previous_state
+
+        state = previous_state(self.dir)
+        if state is not None:
+            self.run_entry["artifacts"] = state["artifacts"]
+            self.run_entry["resources"] = state["resources"]
+            self._metrics = state["metrics"]
+            self._points = sum(len(m["steps"]) for m in self._metrics.values())
+
 
 def _unlink_quietly(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:
         pass
+
+
+def _claimed_by_worker(path: str) -> bool:
+    """A worker claimed this run for the process now starting it (sacred.worker)."""
+    from sacred.observers.file_storage.claim import claimed_dir
+
+    return claimed_dir(path)

@@ -340,13 +340,23 @@ class MongoObserver(RecordObserver):
             )
             return self.overwrite
         if _id is not None:
-            found = self.runs.find_one({"_id": _id}, projection={"status": 1})
+            from sacred.observers.mongo.claim import takeover_filter
+            from sacred.worker.takeover import claimed_by_this_process
+
+            kept = {"status": 1, "meta.claim": 1, "artifacts": 1, "resources": 1}
+            found = self.runs.find_one({"_id": _id}, projection=kept)
             status = None if found is None else found.get("status", "unknown status")
-            if may_take_over(self, f"the collection {self.runs.name!r}", _id, status, queued):
+            # A run a worker claimed for this process (sacred.worker) is taken over too.
+            claimed = found is not None and claimed_by_this_process(found.get("meta"))
+            where = f"the collection {self.runs.name!r}"
+            if may_take_over(self, where, _id, status, queued, claimed=claimed):
                 self.run_entry = {"_id": _id, **entry}
+                if claimed:  # a resumed run keeps its files
+                    for field in ("artifacts", "resources"):
+                        self.run_entry[field] = found.get(field) or []
                 self._write(
                     lambda: self.runs.replace_one(
-                        {"_id": _id, "status": "QUEUED"}, self._trimmed(self.run_entry)
+                        takeover_filter(_id), self._trimmed(self.run_entry)
                     )
                 )
                 return _id

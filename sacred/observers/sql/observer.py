@@ -405,7 +405,7 @@ class SqlObserver(RunObserver):
         runs = self.tables["runs"]
         if _id is not None:
             found = self._find_run(_id)
-            if found is not None and found[1] != "QUEUED":
+            if found is not None and found[1] != "QUEUED" and not self._claimed_here(found[0]):
                 raise self._taken(_id, found[1])
             if found is not None:  # a queued run being started takes its record over
                 self.run_id = found[0]
@@ -534,3 +534,9 @@ class SqlObserver(RunObserver):
         return isinstance(other, SqlObserver) and other.url == self.url
 
     __hash__ = RunObserver.__hash__
+
+    def _claimed_here(self, row_id: int) -> bool:
+        """A worker claimed this run for the process now starting it (sacred.worker)."""
+        from sacred.observers.sql.claim import claimed_row
+
+        return claimed_row(self.engine, row_id)

@@ -1,0 +1,187 @@
+"""Claiming queued runs in MongoDB: one ``find_one_and_update`` on ``status: QUEUED``.
+
+The server applies the filter, the sort (highest ``meta.priority``, then oldest
+``queue_time``) and the update to one document atomically, so two workers never get
+the same run, without locks or transactions (also on a replica set or mongos).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from sacred._time import utc_now
+from sacred.exceptions import StoreError
+from sacred.worker.claims import (
+    RESUMABLE,
+    ClaimedRun,
+    lost_claim,
+    new_claim,
+    not_resumable,
+    resume_claim,
+    retries_used,
+)
+from sacred.worker.takeover import claim_token
+
+__all__ = ["MongoClaimer", "takeover_filter"]
+
+
+def takeover_filter(_id: Any) -> dict:
+    """The runs a starting run with this id may take over: a queued one, or one a
+    worker claimed for this very process."""
+    token = claim_token()
+    if token is None:
+        return {"_id": _id, "status": "QUEUED"}
+    return {"_id": _id, "$or": [{"status": "QUEUED"}, {"meta.claim.token": token}]}
+
+
+class MongoClaimer:
+    """Args: a ``mongodb://host/db`` (or ``mongomock://db``) URL; ``client`` an existing
+    client (e.g. a mongomock one shared with the observers in tests)."""
+
+    def __init__(
+        self, url: str, client: Any = None, collection: str = "runs", prefix: str = ""
+    ) -> None:
+        scheme, _, rest = url.partition("://")
+        db_name = rest.strip("/").split("/", 1)[-1].split("?", 1)[0] if "/" in rest else ""
+        if scheme == "mongomock":
+            db_name = rest.strip("/") or "sacred"
+            if client is None:
+                import mongomock
+
+                client = mongomock.MongoClient()
+        elif client is None:
+            import pymongo
+
+            client = pymongo.MongoClient(url, serverSelectionTimeoutMS=5000)
+        import gridfs
+
+        prefix = f"{prefix}_" if prefix else ""
+        self.url = url
+        self.client = client
+        self.db = client[db_name or "sacred"]
+        self.runs = self.db[prefix + collection]
+        self.fs = gridfs.GridFS(self.db, collection=prefix + "fs" if prefix else "fs")
+        self.metrics = self.db[prefix + "metrics"]
+
+    @classmethod
+    def from_observer(cls, observer: Any) -> MongoClaimer:
+        """A claimer on the collections a MongoObserver writes to."""
+        self = cls.__new__(cls)
+        self.url = ""
+        self.client = None
+        self.runs, self.fs = observer.runs, observer.fs
+        self.metrics = observer.metrics
+        return self
+
+    def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun:
+        import pymongo
+
+        doc = self.runs.find_one({"_id": run_id}, {"status": 1, "meta": 1, "stop_time": 1})
+        if doc is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in the database.")
+        if doc.get("status") not in RESUMABLE:
+            raise StoreError(not_resumable(run_id, doc.get("status")))
+        meta = resume_claim(doc.get("meta") or {}, worker, doc["status"], doc.get("stop_time"))
+        # compare-and-set on the status read: of two resumers only one matches
+        doc = self.runs.find_one_and_update(
+            {"_id": run_id, "status": doc["status"]},
+            {"$set": {"status": "RUNNING", "heartbeat": utc_now(), "meta": meta}},
+            return_document=pymongo.ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise StoreError(f"--resume {run_id}: another process took the run up first.")
+        return ClaimedRun(run_id, meta["claim"]["token"], doc.get("command") or "", {}, meta)
+
+    def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
+        doc = self.runs.find_one({"_id": run_id}, {"captured_out": 1}) or {}
+        last = {}
+        if self.metrics is not None:
+            for m in self.metrics.find({"run_id": run_id}, {"name": 1, "steps": 1}):
+                if m.get("steps"):
+                    last[m["name"]] = m["steps"][-1]
+        return doc.get("captured_out") or "", last
+
+    def claim(self, worker: str, experiment: str | None = None) -> ClaimedRun | None:
+        import pymongo
+
+        query: dict = {"status": "QUEUED"}
+        if experiment is not None:
+            query["experiment.name"] = experiment
+        # The token and attempt are made up front; the update applies them atomically.
+        meta = new_claim({}, worker)
+        doc = self.runs.find_one_and_update(
+            query,
+            {
+                "$set": {"status": "RUNNING", "heartbeat": utc_now(), "meta.claim": meta["claim"]},
+                "$push": {"meta.attempts": meta["attempts"][-1]},
+            },
+            sort=[("meta.priority", -1), ("queue_time", 1), ("_id", 1)],
+            return_document=pymongo.ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        return ClaimedRun(
+            run_id=doc["_id"],
+            token=meta["claim"]["token"],
+            command=doc.get("command") or "",
+            config=doc.get("config") or {},
+            meta=doc.get("meta") or {},
+            experiment=doc.get("experiment") or {},
+            handle=doc["_id"],
+        )
+
+    def requeue_stale(self, stale_after: float, max_retries: int) -> list[tuple[Any, str]]:
+        limit = utc_now() - datetime.timedelta(seconds=stale_after)
+        changed = []
+        # <=: BSON keeps milliseconds, so a beat and "now" can be equal
+        stale = {
+            "status": "RUNNING",
+            "$or": [
+                {"heartbeat": {"$lte": limit}},
+                {"heartbeat": None, "start_time": {"$lte": limit}},
+            ],
+        }
+        for doc in self.runs.find(stale, {"meta": 1, "heartbeat": 1, "start_time": 1}):
+            last = doc.get("heartbeat") or doc.get("start_time")
+            reason = f"worker lost: no heartbeat since {last.isoformat() if last else '?'}"
+            meta = lost_claim(doc.get("meta") or {}, reason)
+            update: dict = {"meta": meta}
+            if retries_used(meta) >= max_retries:
+                update.update(
+                    status="FAILED",
+                    stop_time=utc_now(),
+                    fail_trace=[f"{reason}; gave up after {len(meta['attempts'])} attempts"],
+                )
+            else:
+                update.update(status="QUEUED", heartbeat=None)
+            # Conditional on the heartbeat we judged: a worker that beat meanwhile wins,
+            # and of two workers re-queueing the same run only one matches.
+            done = self.runs.update_one(
+                {"_id": doc["_id"], "status": "RUNNING", "heartbeat": doc.get("heartbeat")},
+                {"$set": update},
+            )
+            if done.modified_count:
+                changed.append((doc["_id"], update["status"]))
+        return changed
+
+    def release(self, run: ClaimedRun, status: str, reason: str) -> bool:
+        done = self.runs.update_one(
+            {"_id": run.handle, "status": "RUNNING", "meta.claim.token": run.token},
+            {"$set": {"status": status, "stop_time": utc_now(), "fail_trace": [reason]}},
+        )
+        return bool(done.modified_count)
+
+    def sources(self, run: ClaimedRun) -> dict[str, bytes]:
+        out = {}
+        for name, file_id in run.experiment.get("sources") or []:
+            if file_id is not None:
+                out[name] = self.fs.get(file_id).read()
+        return out
+
+    def observer_args(self) -> list[str]:
+        return ["-m", self.url]
+
+    def close(self) -> None:
+        if self.url and hasattr(self.client, "close"):  # never the observer's client
+            self.client.close()

@@ -1,0 +1,129 @@
+"""``--resume ID``: a stopped run continues in its own record."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+
+import pytest
+
+from sacred.store import open_store
+from sacred.worker.takeover import CLAIM_TOKEN_ENV
+
+RESUMABLE = """\
+import os
+
+from sacred import Experiment
+
+ex = Experiment("resumable")
+
+
+@ex.config
+def cfg():
+    marker = ""
+
+
+@ex.main
+def main(marker, _run):
+    start = 0 if _run.resumed_from_step is None else _run.resumed_from_step + 1
+    for step in range(start, start + 3):
+        _run.log_scalar("loss", 10 - step)  # no explicit step: the counter continues
+    print(f"pass from {start}")
+    path = os.path.join(os.path.dirname(marker), f"out-{start}.txt")
+    with open(path, "w") as f:
+        f.write(str(start))
+    _run.add_artifact(path)
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("the first attempt fails")
+    return start
+"""
+
+
+def _experiment(tmp_path):
+    path = tmp_path / "resumable.py"
+    path.write_text(RESUMABLE)
+    name = f"resumable_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.ex
+
+
+def _store(kind, tmp_path):
+    if kind == "file":
+        store = str(tmp_path / "runs")
+        return store, lambda: {"--file_storage": store}, {}
+    if kind == "sqlite":
+        store = f"sqlite:///{tmp_path / 'runs.db'}"
+        return store, lambda: {"--sql": store}, {}
+    mongomock = pytest.importorskip("mongomock")
+    from mongomock.gridfs import enable_gridfs_integration
+
+    from sacred.observers.mongo.observer import MongoObserver
+
+    enable_gridfs_integration()
+    client = mongomock.MongoClient()
+    store = "mongomock://sacred"
+    return store, lambda: MongoObserver(client=client, db_name="sacred"), {"client": client}
+
+
+@pytest.mark.parametrize("kind", ["file", "sqlite", "mongo"])
+def test_resume_continues_metric_steps_output_and_artifacts(kind, tmp_path, monkeypatch):
+    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)  # resume sets it in this process
+    store, observe, store_options = _store(kind, tmp_path)
+    marker = str(tmp_path / "first-attempt-done")
+
+    def run(**options):
+        ex = _experiment(tmp_path)
+        flags = observe()
+        if not isinstance(flags, dict):
+            ex.observers.append(flags)
+            flags = {}
+        return ex.run(config_updates={"marker": marker}, options={**flags, **options})
+
+    with pytest.raises(RuntimeError, match="the first attempt fails"):
+        run()
+    with open_store(store, **store_options) as s:
+        (first,) = s.find()
+        run_id = first.id
+        assert first.status == "FAILED"
+
+    resumed = run(**{"--resume": str(run_id)})
+
+    assert resumed._id == run_id
+    assert resumed.resumed_from_step == 2
+    assert resumed.result == 3
+    with open_store(store, **store_options) as s:
+        (record,) = s.find()  # the same record, no new one
+        assert record.status == "COMPLETED"
+        assert record.result == 3
+        loss = record.metrics.raw("loss")
+        assert list(loss["steps"]) == [0, 1, 2, 3, 4, 5]
+        assert list(loss["values"]) == [10, 9, 8, 7, 6, 5]
+        assert "pass from 0" in record.captured_out
+        assert record.captured_out.index("pass from 0") < record.captured_out.index("pass from 3")
+        assert sorted(record.artifacts) == ["out-0.txt", "out-3.txt"]
+        attempts = record.meta["attempts"]
+        assert attempts[-1]["resumed_after"] == "FAILED"
+
+
+def test_a_running_or_unknown_run_cannot_be_resumed(tmp_path, monkeypatch):
+    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)
+    from sacred.exceptions import StoreError
+
+    store = str(tmp_path / "runs")
+    ex = _experiment(tmp_path)
+    marker = tmp_path / "first-attempt-done"
+    marker.touch()
+    ex.run(config_updates={"marker": str(marker)}, options={"--file_storage": store})
+    with pytest.raises(StoreError, match="there is no run 7"):
+        _experiment(tmp_path).run(options={"--file_storage": store, "--resume": "7"})
+    run_json = tmp_path / "runs" / "1" / "run.json"
+    run_json.write_text(run_json.read_text().replace('"COMPLETED"', '"RUNNING"'))
+    with pytest.raises(StoreError, match="the run is RUNNING; only a stopped run"):
+        _experiment(tmp_path).run(options={"--file_storage": store, "--resume": "1"})
+    with open_store(store) as s:
+        assert [r.status for r in s.find()] == ["RUNNING"]  # untouched

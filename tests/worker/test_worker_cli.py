@@ -1,0 +1,72 @@
+"""``sacred worker`` on one store: the options, and runs that cannot start."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from sacred.store import open_store
+from sacred.store.cli import main
+from sacred.worker.claims import open_claimer
+from sacred.worker.loop import Worker
+
+
+def test_worker_runs_the_named_experiment_up_to_max_runs(queue_runs, tmp_path, capsys):
+    store = str(tmp_path / "runs")
+    other = queue_runs({"--file_storage": store, "--name": "other"}, 1)
+    mine = queue_runs({"--file_storage": store}, 2)
+
+    code = main(["worker", store, "--experiment", "worker_test", "--max-runs", "1"])
+
+    assert code == 0
+    assert "1 run(s) done" in capsys.readouterr().err
+    with open_store(store) as s:
+        assert s.get(mine[0]).status == "COMPLETED"
+        assert s.get(mine[0]).result[0] == 0
+        assert s.get(mine[1]).status == "QUEUED"
+        assert s.get(other[0]).status == "QUEUED"
+
+
+def test_worker_runs_from_a_given_working_tree(queue_runs, experiment_file, tmp_path):
+    store = str(tmp_path / "runs")
+    (run_id,) = queue_runs({"--file_storage": store}, 1)
+    shutil.rmtree(Path(store) / "_sources")  # only the working tree has the code
+
+    done = Worker(
+        open_claimer(store), max_runs=1, workdir=str(experiment_file.parent), log=lambda t: None
+    ).run()
+
+    assert done == 1
+    with open_store(store) as s:
+        assert s.get(run_id).status == "COMPLETED"
+
+
+def test_a_run_without_its_sources_is_failed_with_the_reason(queue_runs, tmp_path):
+    store = str(tmp_path / "runs")
+    (run_id,) = queue_runs({"--file_storage": store}, 1)
+    run_json = Path(store) / str(run_id) / "run.json"
+    record = json.loads(run_json.read_text())
+    record["experiment"]["sources"] = []
+    run_json.write_text(json.dumps(record))
+    said = []
+
+    Worker(open_claimer(store), max_runs=1, log=said.append).run()
+
+    with open_store(store) as s:
+        run = s.get(run_id)
+        assert run.status == "FAILED"
+        assert "main file 'exp_worker.py' is not among its stored sources" in run.fail_trace[0]
+    assert any("cannot start" in line for line in said)
+
+
+def test_worker_on_an_unknown_kind_of_store_says_which_work(capsys):
+    assert main(["worker", "tinydb://somewhere"]) == 2
+    assert "No worker support for the store 'tinydb://somewhere'" in capsys.readouterr().err
+
+
+def test_worker_on_an_unreachable_database_says_what_to_check(capsys):
+    assert main(["worker", "postgresql+psycopg://nobody@127.0.0.1:1/nodb"]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/nodb" in err
+    assert "Check that the server is running" in err
