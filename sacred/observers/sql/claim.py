@@ -65,7 +65,8 @@ class SqlClaimer:
     def __init__(self, url: str, engine: Any = None, **engine_kwargs: Any) -> None:
         import sqlalchemy as sa
 
-        from sacred.observers.sql.schema import create_tables, get_tables
+        from sacred.observers.sql.schema import get_tables
+        from sacred.observers.sql.versioning import ensure_schema
 
         if engine is None:
             try:
@@ -81,16 +82,19 @@ class SqlClaimer:
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=False)
         self.sqlite = engine.dialect.name == "sqlite"
-        if self.sqlite:
-            _sqlite_immediate(engine)
         try:
-            create_tables(engine)
+            # Before BEGIN IMMEDIATE is installed: creating or migrating the schema
+            # takes its own lock (sacred.observers.sql.versioning).
+            ensure_schema(engine)
         except sa.exc.OperationalError as exc:
             raise StoreError(
                 f"Cannot open the database {engine.url.render_as_string()} "
                 f"({' '.join(str(exc.orig or exc).split())}). Check that the server is "
                 "running and the URL (user, host, port, database name) is right."
             ) from None
+        if self.sqlite:
+            engine.dispose()  # pooled connections were made without the settings below
+            _sqlite_immediate(engine)
         self.tables = get_tables()
 
     def _locked(self, query: Any) -> Any:
