@@ -338,6 +338,10 @@ class Run:
             self.run_logger.info("Started")
         else:
             self.run_logger.info('Started run with ID "%s"', self._id)
+        if self._output is not None:
+            # The start's log lines are recorded before anything the main function
+            # prints (fd mode reads stdout and stderr in two threads).
+            self._output.settle()
         if self.observers and self.beat_interval > 0:
             self._heartbeat_thread = threading.Thread(
                 target=self._heartbeat_loop, name="sacred-heartbeat", daemon=True
@@ -410,12 +414,10 @@ class Run:
         self._beat(final=True)
 
     def _log_completion(self) -> None:
-        # What the main function printed comes before the log lines in the stored
-        # output: stdout may still hold part of a line (stderr is unbuffered).
-        try:
-            sys.stdout.flush()
-        except (OSError, ValueError, AttributeError):  # closed or replaced streams
-            pass
+        # What the main function printed comes before these log lines in the stored
+        # output (stdout may still hold part of a line; stderr is unbuffered).
+        if self._output is not None:
+            self._output.settle()
         if self.result is not None:
             self.run_logger.info("Result: %s", self.result)
         self.run_logger.info("Completed after %s", td_format(self.stop_time - self.start_time))

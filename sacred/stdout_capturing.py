@@ -26,14 +26,18 @@ says ``'sys'`` while ``requested_mode`` says ``'fd'`` and ``fallback_reason`` wh
 
 from __future__ import annotations
 
+import array
 import codecs
 import contextlib
+import fcntl
 import io
 import logging
 import os
 import select
 import sys
+import termios
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,6 +70,21 @@ class OutputCapture:
         if text:
             with self._lock:
                 self._chunks.append(text)
+
+    def settle(self, timeout: float = 0.5) -> None:
+        """Make everything written so far part of the captured text, in order: flush
+        Python's and C's buffers and, in fd mode, wait (at most ``timeout``) until the
+        reader threads have taken in what the pipes hold. Called before the run's own
+        last log lines, so that they follow what the run printed (stdout and stderr go
+        through two pipes, read by two threads)."""
+        _flush_python_streams()
+        pumps = getattr(self, "_pumps", ())
+        if not pumps:
+            return
+        _flush_c_streams()
+        deadline = time.monotonic() + timeout
+        while not all(pump.idle() for pump in pumps) and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def read_new(self) -> str:
         """Text captured since the previous call (thread-safe)."""
@@ -273,6 +292,7 @@ class _FdPump:
         self._read_end, write_end = os.pipe()
         self._wake_read, self._wake_write = os.pipe()
         self._eof = False
+        self._busy = False  # between reading a chunk and recording it
         self._thread = threading.Thread(target=self._pump, name=f"sacred-fd{fd}", daemon=True)
         self._thread.start()
         os.dup2(write_end, fd)
@@ -289,11 +309,23 @@ class _FdPump:
     def _pump(self) -> None:
         waiter = _Waiter(self._read_end, self._wake_read)
         while waiter.wait():
+            self._busy = True
             data = os.read(self._read_end, _READ_SIZE)
             if not data:
                 self._eof = True
+                self._busy = False
                 return
             self._forward(data)
+            self._busy = False
+
+    def idle(self) -> bool:
+        """Nothing waits in the pipe and nothing read is still being recorded."""
+        try:
+            pending = array.array("i", [0])
+            fcntl.ioctl(self._read_end, termios.FIONREAD, pending)
+        except OSError:
+            return True  # cannot tell: do not wait
+        return pending[0] == 0 and not self._busy
 
     def restore(self) -> None:
         """Point the descriptor back at the console; the pipe keeps what was written."""
@@ -356,10 +388,12 @@ def _capture_fd(capture: OutputCapture) -> Iterator[OutputCapture]:
     try:
         pumps.append(_FdPump(1, capture, encoding))
         pumps.append(_FdPump(2, capture, encoding))
+        capture._pumps = pumps
         capture._flush_before_read = True
         yield capture
     finally:
         capture._flush_before_read = False
+        capture._pumps = []
         _flush_python_streams()
         _flush_c_streams()
         for pump in pumps:
