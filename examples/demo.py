@@ -105,6 +105,7 @@ def main(directory: str) -> None:
     print(f"\n== $ sacred runs {db_url}")
     sys.stdout.flush()
     subprocess.run([sys.executable, "-m", "sacred.store.cli", "runs", db_url], check=False)
+    print(f"\nBrowse them in the dashboard: sacredboard {db_url}")
 
 
 if __name__ == "__main__":
