@@ -137,6 +137,23 @@ def retries_used(meta: dict) -> int:
     return max(0, len(meta.get("attempts") or []) - 1)
 
 
+def lost_run(meta: dict, last_seen: Any, max_retries: int) -> tuple[dict, dict]:
+    """What becomes of a run whose worker was lost (no heartbeat since ``last_seen``):
+    its new meta, and the fields to store: back to QUEUED, or FAILED with the reason
+    once its retries are used up. Every backend's ``requeue_stale`` applies these."""
+    when = last_seen.isoformat() if hasattr(last_seen, "isoformat") else (last_seen or "?")
+    reason = f"worker lost: no heartbeat since {when}"
+    meta = lost_claim(meta, reason)
+    if retries_used(meta) >= max_retries:
+        attempts = len(meta["attempts"])
+        return meta, {
+            "status": "FAILED",
+            "stop_time": utc_now(),
+            "fail_trace": [f"{reason}; gave up after {attempts} attempts"],
+        }
+    return meta, {"status": "QUEUED", "heartbeat": None}
+
+
 def sort_key(priority: Any, queue_time: Any) -> tuple:
     """Highest priority first, then the oldest queue time."""
     p = priority if isinstance(priority, (int, float)) and not isinstance(priority, bool) else 0

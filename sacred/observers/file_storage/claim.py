@@ -21,11 +21,10 @@ from sacred.observers.file_storage.observer import _dumps, atomic_write
 from sacred.worker.claims import (
     RESUMABLE,
     ClaimedRun,
-    lost_claim,
+    lost_run,
     new_claim,
     not_resumable,
     resume_claim,
-    retries_used,
     sort_key,
 )
 from sacred.worker.takeover import claim_token, claimed_by_this_process
@@ -155,13 +154,8 @@ class FileClaimer:
             attempt = len(meta.get("attempts") or [])
             if not _exclusive(os.path.join(path, f".requeue-{attempt}")):
                 continue
-            reason = f"worker lost: no heartbeat since {last.isoformat()}"
-            meta = lost_claim(meta, reason)
-            if retries_used(meta) >= max_retries:
-                entry.update(status="FAILED", stop_time=utc_now(), meta=meta)
-                entry["fail_trace"] = [f"{reason}; gave up after {len(meta['attempts'])} attempts"]
-            else:
-                entry.update(status="QUEUED", meta=meta)
+            meta, fields = lost_run(meta, last, max_retries)
+            entry.update(meta=meta, **fields)
             atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
             changed.append((int(name) if name.isdigit() else name, entry["status"]))
         return changed

@@ -15,11 +15,10 @@ from sacred.exceptions import StoreError
 from sacred.worker.claims import (
     RESUMABLE,
     ClaimedRun,
-    lost_claim,
+    lost_run,
     new_claim,
     not_resumable,
     resume_claim,
-    retries_used,
 )
 from sacred.worker.takeover import claim_token
 
@@ -144,17 +143,8 @@ class MongoClaimer:
         }
         for doc in self.runs.find(stale, {"meta": 1, "heartbeat": 1, "start_time": 1}):
             last = doc.get("heartbeat") or doc.get("start_time")
-            reason = f"worker lost: no heartbeat since {last.isoformat() if last else '?'}"
-            meta = lost_claim(doc.get("meta") or {}, reason)
-            update: dict = {"meta": meta}
-            if retries_used(meta) >= max_retries:
-                update.update(
-                    status="FAILED",
-                    stop_time=utc_now(),
-                    fail_trace=[f"{reason}; gave up after {len(meta['attempts'])} attempts"],
-                )
-            else:
-                update.update(status="QUEUED", heartbeat=None)
+            meta, fields = lost_run(doc.get("meta") or {}, last, max_retries)
+            update: dict = {"meta": meta, **fields}
             # Conditional on the heartbeat we judged: a worker that beat meanwhile wins,
             # and of two workers re-queueing the same run only one matches.
             done = self.runs.update_one(

@@ -20,11 +20,10 @@ from sacred.observers.sql.observer import to_json_value
 from sacred.worker.claims import (
     RESUMABLE,
     ClaimedRun,
-    lost_claim,
+    lost_run,
     new_claim,
     not_resumable,
     resume_claim,
-    retries_used,
 )
 from sacred.worker.takeover import claimed_by_this_process
 
@@ -185,20 +184,8 @@ class SqlClaimer:
         changed = []
         with self.engine.begin() as conn:
             for row in conn.execute(self._locked(query)).all():
-                last_seen = row.last
-                if isinstance(last_seen, datetime.datetime):
-                    last_seen = last_seen.isoformat()
-                reason = f"worker lost: no heartbeat since {last_seen}"
-                meta = lost_claim(row.meta or {}, reason)
-                values: dict = {"meta": to_json_value(meta)}
-                if retries_used(meta) >= max_retries:
-                    values.update(
-                        status="FAILED",
-                        stop_time=utc_now(),
-                        fail_trace=[f"{reason}; gave up after {len(meta['attempts'])} attempts"],
-                    )
-                else:
-                    values.update(status="QUEUED", heartbeat=None)
+                meta, fields = lost_run(row.meta or {}, row.last, max_retries)
+                values: dict = {"meta": to_json_value(meta), **fields}
                 conn.execute(runs.update().where(runs.c.id == row.id).values(**values))
                 changed.append((row.id, values["status"]))
         return changed
