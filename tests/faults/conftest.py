@@ -30,6 +30,7 @@ from sacred import Experiment
 from sacred._time import utc_now
 from sacred.exceptions import SacredInterrupt, TimeoutInterrupt
 from sacred.store import open_store
+from tests.store.backends import observer_and_location
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # Hang guard for one trial (a run lasts well under a second).
@@ -269,39 +270,6 @@ VARIANTS = [
 ]
 
 
-def make_observer(kind: str, tmp_path, request):
-    """(observer, location, options for open_store)"""
-    if kind == "file":
-        from sacred.observers import FileStorageObserver
-
-        location = str(tmp_path / "runs")
-        return FileStorageObserver(location), location, {}
-    if kind == "tinydb":
-        from sacred.observers import TinyDbObserver
-
-        location = str(tmp_path / "runs_db")
-        return TinyDbObserver(location), location, {}
-    if kind == "mongomock":
-        mongomock = pytest.importorskip("mongomock")
-        from mongomock.gridfs import enable_gridfs_integration
-
-        from sacred.observers import MongoObserver
-
-        enable_gridfs_integration()
-        client = mongomock.MongoClient()
-        observer = MongoObserver(client=client, db_name="sacred")
-        return observer, "mongomock://sacred", {"client": client}
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'runs.db'}"
-    elif kind == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = request.getfixturevalue("mysql_url")
-    from sacred.observers import SqlObserver
-
-    return SqlObserver(url), url, {}
-
-
 def record_runs(observer, tmp_path) -> None:
     """Real runs of every status, with VARIANTS as config updates."""
     ex = Experiment("fuzz_target", save_git_info=False)
@@ -366,7 +334,7 @@ def record_runs(observer, tmp_path) -> None:
 
 
 def open_filled_store(kind: str, tmp_path, request):
-    observer, location, options = make_observer(kind, tmp_path, request)
+    observer, location, options = observer_and_location(kind, tmp_path, request)
     record_runs(observer, tmp_path)
     store = open_store(location, **options)
     # Tags and notes, identical on every backend.

@@ -16,6 +16,7 @@ from sacred.exceptions import QueryError, SacredInterrupt
 from sacred.store import open_store
 from sacred.store.base import effective_status
 from sacred.store.query import evaluate, parse_query
+from tests.store.backends import observer_and_location
 
 BACKENDS = ["file", "sqlite", "postgresql", "mysql", "mongomock", "tinydb"]
 
@@ -32,41 +33,12 @@ class DocumentedTimeout(SacredInterrupt):
     STATUS = "TIMED_OUT"
 
 
-def _observer(kind: str, tmp_path, request):
-    """(observer, location, options for open_store)"""
-    if kind == "file":
-        from sacred.observers import FileStorageObserver
-
-        return FileStorageObserver(str(tmp_path / "runs")), str(tmp_path / "runs"), {}
-    if kind == "tinydb":
-        from sacred.observers import TinyDbObserver
-
-        return TinyDbObserver(str(tmp_path / "db")), str(tmp_path / "db"), {}
-    if kind == "mongomock":
-        mongomock = pytest.importorskip("mongomock")
-        from mongomock.gridfs import enable_gridfs_integration
-
-        from sacred.observers import MongoObserver
-
-        enable_gridfs_integration()
-        client = mongomock.MongoClient()
-        observer = MongoObserver(client=client, db_name="sacred")
-        return observer, "mongomock://sacred", {"client": client}
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'runs.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url" if kind == "postgresql" else "mysql_url")
-    from sacred.observers import SqlObserver
-
-    return SqlObserver(url), url, {}
-
-
 NAMES = ["adam", "adam ", "Adam", "b", "line\n", "é", "Z"]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    observer, location, options = _observer(request.param, tmp_path, request)
+    observer, location, options = observer_and_location(request.param, tmp_path, request)
     ex = Experiment("edges", save_git_info=False)
 
     @ex.config

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import os
-import uuid
 
 import pytest
 
@@ -17,56 +15,9 @@ from sacred import Experiment
 from sacred._time import utc_now
 from sacred.exceptions import QueryError, StoreError
 from sacred.store import open_store
+from tests.store.backends import observer_and_location
 
 BACKENDS = ["file", "sqlite", "postgresql", "mysql", "mongomock", "mongodb", "tinydb"]
-MONGO_URI = os.environ.get("SACRED_TEST_MONGO_URI")  # a real server, e.g. mongodb://127.0.0.1
-
-
-def _observer_and_location(kind: str, tmp_path, request):
-    """(observer, location, options for open_store)"""
-    if kind == "file":
-        from sacred.observers import FileStorageObserver
-
-        location = str(tmp_path / "runs")
-        return FileStorageObserver(location), location, {}
-    if kind == "tinydb":
-        from sacred.observers import TinyDbObserver
-
-        location = str(tmp_path / "runs_db")
-        return TinyDbObserver(location), location, {}
-    if kind == "mongomock":
-        mongomock = pytest.importorskip("mongomock")
-        from mongomock.gridfs import enable_gridfs_integration
-
-        from sacred.observers import MongoObserver
-
-        enable_gridfs_integration()
-        client = mongomock.MongoClient()
-        return (
-            MongoObserver(client=client, db_name="sacred"),
-            "mongomock://sacred",
-            {"client": client},
-        )
-    if kind == "mongodb":
-        if not MONGO_URI:
-            pytest.skip("SACRED_TEST_MONGO_URI is not set: no real MongoDB server to test")
-        pymongo = pytest.importorskip("pymongo")
-        from sacred.observers import MongoObserver
-
-        db_name = f"sacred_store_{uuid.uuid4().hex[:10]}"
-        client = pymongo.MongoClient(MONGO_URI, serverSelectionTimeoutMS=3000)
-        request.addfinalizer(lambda: (client.drop_database(db_name), client.close()))
-        location = f"{MONGO_URI.rstrip('/')}/{db_name}"
-        return MongoObserver(url=MONGO_URI, db_name=db_name), location, {}
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'runs.db'}"
-    elif kind == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = request.getfixturevalue("mysql_url")
-    from sacred.observers import SqlObserver
-
-    return SqlObserver(url), url, {}
 
 
 def _record_runs(observer, tmp_path) -> dict:
@@ -132,7 +83,7 @@ def _record_runs(observer, tmp_path) -> dict:
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    observer, location, options = _observer_and_location(request.param, tmp_path, request)
+    observer, location, options = observer_and_location(request.param, tmp_path, request)
     _record_runs(observer, tmp_path)
     with open_store(location, **options) as opened:
         opened.options = options
