@@ -21,7 +21,6 @@ import argparse
 import datetime
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import report, time_call  # noqa: E402
-from bench_store import chunk_rows, make_run, metric_series, record_template  # noqa: E402
+from bench_store import chunk_rows, clone_runs, metric_series, record_template  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -46,41 +45,15 @@ def build_store(path: str, runs: int) -> str:
     import sqlalchemy as sa
 
     from sacred.observers import SqlObserver
-    from sacred.observers.sql.observer import to_json_value
     from sacred.observers.sql.schema import get_tables
 
     url = f"sqlite:///{path}"
     record_template([SqlObserver(url)])
     t = get_tables()
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        template = dict(conn.execute(sa.select(t["runs"])).first()._mapping)
-        conn.execute(t["metric_chunks"].delete())
-        conn.execute(t["runs"].delete())
-    rng = random.Random(1)
+    clone_runs(engine, runs)
     start = datetime.datetime(2024, 1, 1)
     with engine.begin() as conn:
-        rows = []
-        for i in range(1, runs + 1):
-            run = make_run(rng, i, start)
-            row = dict(template)
-            row.update(
-                id=i,
-                run_uid=None,
-                status=run["status"],
-                start_time=run["start_time"],
-                stop_time=run["stop_time"],
-                heartbeat=run["heartbeat"],
-                result=to_json_value(run["result"]),
-                config=to_json_value(run["config"]),
-                info=to_json_value(run["info"]),
-            )
-            rows.append(row)
-            if len(rows) == 5000:
-                conn.execute(t["runs"].insert(), rows)
-                rows = []
-        if rows:
-            conn.execute(t["runs"].insert(), rows)
         # Run 1: one metric of a million points; runs 2..101: 10,000 points each.
         conn.execute(
             t["metric_chunks"].insert(), chunk_rows(1, *metric_series(BIG_POINTS, start), 1000)

@@ -172,15 +172,16 @@ def populate_file_store(basedir: str, runs: int, points: int, big: int) -> str:
 # -- SQL stores ---------------------------------------------------------------------------
 
 
-def populate_sql_store(url: str, runs: int, points: int, big: int) -> int:
-    """Clone the template run's row runs times; metrics inserted in bulk."""
+def clone_runs(engine, runs: int) -> list[dict]:
+    """Replace the runs of the database (one template run, recorded by a real
+    observer) by ``runs`` clones of the template with make_run's values; no metrics.
+    Returns the inserted rows."""
     import sqlalchemy as sa
 
     from sacred.observers.sql.observer import to_json_value
     from sacred.observers.sql.schema import get_tables
 
     t = get_tables()
-    engine = sa.create_engine(url)
     with engine.begin() as conn:
         template = dict(conn.execute(sa.select(t["runs"])).first()._mapping)
         conn.execute(t["metric_chunks"].delete())
@@ -193,6 +194,7 @@ def populate_sql_store(url: str, runs: int, points: int, big: int) -> int:
         row = dict(template)
         row.update(
             id=i,
+            run_uid=None,
             status=run["status"],
             start_time=run["start_time"],
             stop_time=run["stop_time"],
@@ -203,8 +205,21 @@ def populate_sql_store(url: str, runs: int, points: int, big: int) -> int:
         )
         rows.append(row)
     with engine.begin() as conn:
-        for chunk in range(0, len(rows), 1000):
+        for chunk in range(0, len(rows), 1000):  # well under MariaDB's packet size
             conn.execute(t["runs"].insert(), rows[chunk : chunk + 1000])
+    return rows
+
+
+def populate_sql_store(url: str, runs: int, points: int, big: int) -> int:
+    """Clone the template run's row runs times; metrics inserted in bulk."""
+    import sqlalchemy as sa
+
+    from sacred.observers.sql.schema import get_tables
+
+    t = get_tables()
+    engine = sa.create_engine(url)
+    rows = clone_runs(engine, runs)
+    start = datetime.datetime(2024, 1, 1)
     metric_rows = []
     with engine.begin() as conn:
         for i, row in enumerate(rows[:-1], 1):  # the last run gets the big series
