@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from sacred._time import parse_stored_time
 from sacred.exceptions import ObserverError, StoreError
 from sacred.observers.base import RunObserver
 
@@ -27,15 +28,6 @@ _TIME_KEYS = ("start_time", "queue_time", "beat_time", "stop_time", "fail_time",
 
 class DumpError(ObserverError):
     """A dump file that cannot be replayed."""
-
-
-def _datetime(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
 
 
 def read_dump(dump_path: str | os.PathLike) -> Iterator[dict]:
@@ -64,7 +56,9 @@ def read_dump(dump_path: str | os.PathLike) -> Iterator[dict]:
                     f"{dump_path!r} is not a QueueObserver dump: it does not begin with the "
                     "run's start event."
                 )
-            kwargs = {k: _datetime(v) if k in _TIME_KEYS else v for k, v in item["kwargs"].items()}
+            kwargs = {
+                k: parse_stored_time(v) if k in _TIME_KEYS else v for k, v in item["kwargs"].items()
+            }
             args = list(item["args"])
             if item["event"] == "heartbeat_event":
                 if "captured_out" in kwargs:
@@ -74,7 +68,10 @@ def read_dump(dump_path: str | os.PathLike) -> Iterator[dict]:
                     kwargs["captured_out"] = captured_out
             elif item["event"] == "log_metrics":
                 args[0] = {
-                    name: {**series, "timestamps": [_datetime(t) for t in series["timestamps"]]}
+                    name: {
+                        **series,
+                        "timestamps": [parse_stored_time(t) for t in series["timestamps"]],
+                    }
                     for name, series in args[0].items()
                 }
             elif item["event"] == "artifact_event":

@@ -58,6 +58,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sacred._time import parse_stored_time
 from sacred.exceptions import StoreError
 from sacred.observers.file_storage.observer import METRICS_JOURNAL, atomic_write
 from sacred.store.base import (
@@ -135,15 +136,6 @@ def _parse_shared(shared: dict, key: str) -> Any:
         if len(_SHARED_VALUES) > 10_000:
             _SHARED_VALUES.clear()
         value = _SHARED_VALUES[key] = _parse_text(shared[key])
-    return value
-
-
-def _parse_time(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value)
-        except ValueError:
-            return value
     return value
 
 
@@ -329,7 +321,7 @@ class FileStoreReader(StoreBackend):
         record = dict(record)
         for key in _TIME_FIELDS:
             if key in record:
-                record[key] = _parse_time(record[key])
+                record[key] = parse_stored_time(record[key])
         return record
 
     def _report(self, name: str, damage: _Damaged, consequence: str | None = None) -> None:
@@ -482,7 +474,7 @@ class FileStoreReader(StoreBackend):
         for field in fields:
             value = self._value(entry, field, shared)
             if value is not _ABSENT:
-                record[field] = _parse_time(value) if field in times else value
+                record[field] = parse_stored_time(value) if field in times else value
         return record
 
     def _full(self, name: str, entry: dict, shared: dict) -> dict:
@@ -492,7 +484,7 @@ class FileStoreReader(StoreBackend):
         for field, value in entry["fields"].items():
             if isinstance(value, dict):
                 value = _parse_text(value["json"])
-            record[field] = _parse_time(value) if field in _TIME_FIELDS else value
+            record[field] = parse_stored_time(value) if field in _TIME_FIELDS else value
         for field, key in entry["refs"].items():
             record[field] = _parse_text(shared[key])
         return record
