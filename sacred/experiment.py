@@ -166,6 +166,16 @@ class Experiment(Ingredient):
         from sacred.commandline_options import normalize_options
         from sacred.initialize import create_run
 
+        all_options = self.all_cli_options
+        opts = self.get_default_options()
+        if options:
+            opts.update(normalize_options(options, all_options))
+        resuming = opts.get("--resume") not in (None, False)
+        stored_config = None
+        if resuming and not os.environ.get("SACRED_WORKER_META"):
+            from sacred.worker.resume import resume_start
+
+            command_name, stored_config = resume_start(self, opts, all_options, command_name)
         command_name = command_name or self.default_command
         if command_name is None:
             raise CommandNotFoundError(
@@ -173,21 +183,25 @@ class Experiment(Ingredient):
                 "Decorate a function with @ex.main or @ex.automain, or name a command: "
                 + ", ".join(sorted(name for name, _ in self.gather_commands()))
             )
-        all_options = self.all_cli_options
-        opts = self.get_default_options()
-        if options:
-            opts.update(normalize_options(options, all_options))
         for hook in self.option_hooks:
             hook(options=opts)
 
-        run = create_run(
-            self,
-            command_name,
-            config_updates,
-            named_configs,
-            force=bool(opts.get("--force")),
-            log_level=opts.get("--loglevel"),
-        )
+        def create(named: Sequence[Any]) -> Run:
+            return create_run(
+                self,
+                command_name,
+                config_updates,
+                named,
+                force=bool(opts.get("--force")),
+                log_level=opts.get("--loglevel"),
+            )
+
+        if stored_config is None:
+            run = create(named_configs)
+        else:
+            from sacred.worker.resume import create_resumed
+
+            run = create_resumed(create, stored_config, named_configs, config_updates or {})
         run.meta_info.update(
             {
                 "command": command_name,

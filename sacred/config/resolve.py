@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from sacred.config.config_dict import ConfigDict
@@ -284,7 +285,7 @@ def _check_seed(seed: Any) -> None:
 def resolve_config(
     root: ConfigNode,
     config_updates: dict | None = None,
-    named_configs: list[str] | tuple = (),
+    named_configs: list[str | Mapping] | tuple = (),
     command_name: str | None = None,
     logger: logging.Logger | None = None,
 ) -> ResolvedConfig:
@@ -299,8 +300,13 @@ def resolve_config(
     # 1. named configs, with the regular updates fixed
     named_values: dict = {}
     for name in named_configs:
-        node, kind, conf = _find_named_config(root, nodes, name)
-        if kind == "file":
+        if isinstance(name, Mapping):  # values given directly (a resumed run's config)
+            node, kind, conf = root, "values", name
+        else:
+            node, kind, conf = _find_named_config(root, nodes, name)
+        if kind == "values":
+            values = copy.deepcopy(dict(conf))
+        elif kind == "file":
             values = load_config_file(conf)
         else:
             if isinstance(conf, str):  # a file name registered with add_named_config

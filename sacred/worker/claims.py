@@ -13,6 +13,9 @@ A claimer owns one store and offers:
     each such transition is atomic too. Returns ``[(run_id, new_status)]``.
 ``release(run, status, reason)``
     end a claimed run its process left RUNNING (it died before recording its end).
+``stored_start(run_id)``
+    ``(command, config, meta)`` a stored run was started with (read only; StoreError
+    when there is no such run).
 ``claim_for_resume(run_id, worker)``
     atomically move one stopped run (:data:`RESUMABLE`) to RUNNING under a new claim.
 ``resume_state(run_id)``
@@ -61,6 +64,8 @@ class Claimer(Protocol):
     def release(self, run: ClaimedRun, status: str, reason: str) -> bool: ...
 
     def sources(self, run: ClaimedRun) -> dict[str, bytes]: ...
+
+    def stored_start(self, run_id: Any) -> tuple[str, dict, dict]: ...
 
     def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun: ...
 

@@ -11,12 +11,15 @@ lost attempt had started continues it the same way.
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sacred.commandline_options import CLIOption
 
-__all__ = ["resume_option", "prepare_resume"]
+__all__ = ["resume_option", "prepare_resume", "resume_start"]
 
 
 def _apply(args: Any, run: Any) -> None:
@@ -25,8 +28,7 @@ def _apply(args: Any, run: Any) -> None:
     Metric steps continue after the last stored one; output and artifacts are
     appended. The main function can read _run.resumed_from_step.
     """
-    text = str(args).strip()
-    run.resume_of = int(text) if text.isdigit() else text
+    run.resume_of = _resume_id(args)
 
 
 def _check(value: Any) -> None:
@@ -35,6 +37,11 @@ def _check(value: Any) -> None:
 
 
 resume_option = CLIOption(_apply, None, "--resume", metavar="ID", check=_check)
+
+
+def _resume_id(value: Any) -> Any:
+    text = str(value).strip()
+    return int(text) if text.isdigit() else text
 
 
 def _claimer(run: Any) -> Any:
@@ -52,6 +59,76 @@ def _claimer(run: Any) -> Any:
     )
 
 
+def resume_start(
+    experiment: Any, options: dict, all_options: list, command: str | None
+) -> tuple[str, dict]:
+    """The command and configuration that continue the run ``--resume`` names: its
+    stored command (unless one is given) and its stored configuration, seed included.
+
+    The configuration goes in first, like a named config: the named configs and
+    updates of this command line apply on top of it. Its values are fixed like any
+    update, so an entry a config scope computes from another keeps its stored value
+    unless it is given too.
+    """
+    from types import SimpleNamespace
+
+    # The observers this command line attaches, made here only to find the store:
+    # constructing one does not connect (the run makes its own when it starts).
+    probe = SimpleNamespace(observers=list(experiment.observers))
+    for option in all_options:
+        value = options.get(option.key)
+        if getattr(option, "observer_class", None) and value not in (None, False):
+            option(value, probe)
+    claimer = _claimer(probe)
+    try:
+        stored_command, config, _meta = claimer.stored_start(_resume_id(options["--resume"]))
+    finally:
+        claimer.close()
+    return command or stored_command or experiment.default_command, config
+
+
+def create_resumed(
+    create: Callable[[list], Any], stored: dict, named_configs: Sequence, updates: dict
+) -> Any:
+    """``create(named_configs)`` with the stored configuration first. An entry of it
+    that the experiment no longer defines (its code changed since) is dropped with a
+    warning: it is not a typo of this command line, and the run can go on without it."""
+    from sacred.exceptions import ConfigAddedError
+    from sacred.utils import get_by_dotted_path
+
+    stored = copy.deepcopy(stored)
+    try:
+        return create([stored, *named_configs])
+    except ConfigAddedError as exc:
+        stale = list(exc.conflicting_configs)
+        missing = object()
+        if not stale or any(
+            get_by_dotted_path(stored, path, default=missing) is missing
+            or get_by_dotted_path(_undotted(updates), path, default=missing) is not missing
+            for path in stale
+        ):
+            raise
+    for path in stale:
+        parent, _, key = path.rpartition(".")
+        (get_by_dotted_path(stored, parent) if parent else stored).pop(key)
+    logging.getLogger("sacred").warning(
+        "The stored configuration has entries this experiment no longer defines; "
+        "resuming without them: %s",
+        ", ".join(stale),
+    )
+    return create([stored, *named_configs])
+
+
+def _undotted(updates: dict) -> dict:
+    """``{"a.b": 1}`` as ``{"a": {"b": 1}}``."""
+    from sacred.utils import set_by_dotted_path
+
+    nested: dict = {}
+    for key, value in updates.items():
+        set_by_dotted_path(nested, key, value)
+    return nested
+
+
 def prepare_resume(run: Any) -> None:
     """Before the run starts: claim its stored record (``--resume``) or, in a worker's
     child, pick up what an earlier attempt stored; then continue from it."""
@@ -65,8 +142,17 @@ def prepare_resume(run: Any) -> None:
             # the observers take the claimed record over when they see this token
             os.environ[CLAIM_TOKEN_ENV] = claimed.token
             run._id = run.resume_of
+            # The record keeps the original start's meta; what this command line
+            # changed on top of the stored configuration goes with its attempt.
+            given = {
+                key: run.meta_info[key]
+                for key in ("named_configs", "config_updates")
+                if run.meta_info.get(key)
+            }
             kept = {k: v for k, v in claimed.meta.items() if k not in ("command", "options")}
             run.meta_info.update(kept)
+            if given and run.meta_info.get("attempts"):
+                run.meta_info["attempts"][-1].update(given)
         output, last_steps = claimer.resume_state(run._id)
     finally:
         claimer.close()

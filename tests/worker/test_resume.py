@@ -127,3 +127,154 @@ def test_a_running_or_unknown_run_cannot_be_resumed(tmp_path, monkeypatch):
         _experiment(tmp_path).run(options={"--file_storage": store, "--resume": "1"})
     with open_store(store) as s:
         assert [r.status for r in s.find()] == ["RUNNING"]  # untouched
+
+
+CONFIGURED = """\
+import os
+
+from sacred import Experiment
+
+ex = Experiment("configured")
+
+
+@ex.config
+def cfg():
+    marker = ""
+    epochs = 3
+    lr = 0.1
+    width = 8
+
+
+@ex.named_config
+def wide():
+    width = 64
+
+
+@ex.command
+def train(marker, epochs, lr, width, _seed):
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("the first attempt fails")
+    return [epochs, lr, width, _seed]
+"""
+
+
+def _configured(tmp_path, source=CONFIGURED):
+    path = tmp_path / "configured.py"
+    path.write_text(source)
+    name = f"configured_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.ex
+
+
+@pytest.mark.parametrize("kind", ["file", "sqlite", "mongo"])
+def test_resume_takes_the_stored_command_and_configuration_seed_included(
+    kind, tmp_path, monkeypatch
+):
+    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)
+    store, observe, store_options = _store(kind, tmp_path)
+    marker = str(tmp_path / "first-attempt-done")
+
+    def run(**kwargs):
+        ex = _configured(tmp_path)
+        flags = observe()
+        if not isinstance(flags, dict):
+            ex.observers.append(flags)
+            flags = {}
+        options = {**flags, **kwargs.pop("options", {})}
+        return ex.run(options=options, **kwargs)
+
+    with pytest.raises(RuntimeError, match="the first attempt fails"):
+        run(command_name="train", config_updates={"marker": marker, "lr": 0.5},
+            named_configs=["wide"])  # fmt: skip
+    with open_store(store, **store_options) as s:
+        (first,) = s.find()
+        stored = first.config
+
+    # no command, no updates: the stored command and configuration, seed included
+    resumed = run(options={"--resume": str(first.id)})
+
+    same_seed = _configured(tmp_path).run(
+        "train", config_updates={"seed": stored["seed"], "marker": marker}
+    )
+    assert resumed.result == [3, 0.5, 64, same_seed.result[3]]
+    assert resumed.config == stored
+    with open_store(store, **store_options) as s:
+        (record,) = s.find()
+        assert record.command == "train"
+        assert record.config == stored
+        assert record.meta["config_updates"] == {"marker": marker, "lr": 0.5}
+        assert record.meta["named_configs"] == ["wide"]
+
+
+def test_updates_given_with_resume_apply_on_top_of_the_stored_configuration(tmp_path, monkeypatch):
+    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)
+    store = str(tmp_path / "runs")
+    marker = str(tmp_path / "first-attempt-done")
+    ex = _configured(tmp_path)
+    with pytest.raises(SystemExit):
+        ex.run_commandline(
+            ["configured.py", "train", "-F", store, "with", "wide", f"marker={marker}", "seed=7"]
+        )
+
+    resumed = _configured(tmp_path).run_commandline(
+        ["configured.py", "-F", store, "--resume", "1", "with", "epochs=10"]
+    )
+
+    assert resumed.result[:3] == [10, 0.1, 64]
+    assert resumed.config["seed"] == 7
+    with open_store(store) as s:
+        record = s.get(1)
+        assert record.config["epochs"] == 10 and record.config["seed"] == 7
+        assert record.meta["attempts"][-1]["config_updates"] == {"epochs": 10}
+        assert record.meta["config_updates"] == {"marker": marker, "seed": 7}
+
+
+def test_resume_names_an_unknown_run_before_building_anything(tmp_path, monkeypatch):
+    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)
+    from sacred.exceptions import StoreError
+
+    with pytest.raises(StoreError, match="there is no run 4"):
+        _configured(tmp_path).run(
+            options={"--sql": f"sqlite:///{tmp_path / 'runs.db'}", "--resume": "4"}
+        )
+
+
+def test_a_stored_entry_the_code_no_longer_defines_is_dropped_with_a_warning(
+    tmp_path, monkeypatch, caplog
+):
+    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)
+    store = str(tmp_path / "runs")
+    marker = tmp_path / "first-attempt-done"
+    marker.touch()
+    _configured(tmp_path).run("train", config_updates={"marker": str(marker)},
+                              options={"--file_storage": store})  # fmt: skip
+    edited = CONFIGURED.replace("    width = 8\n", "").replace("width, _seed", "_seed")
+    edited = edited.replace("[epochs, lr, width, _seed]", "[epochs, lr, _seed]")
+
+    resumed = _configured(tmp_path, edited).run(options={"--file_storage": store, "--resume": "1"})
+
+    assert resumed.result[:2] == [3, 0.1]
+    assert "no longer defines; resuming without them: width" in caplog.text
+    with open_store(store) as s:
+        assert "width" not in s.get(1).config
+
+
+def test_a_typo_given_with_resume_is_still_an_error(tmp_path, monkeypatch):
+    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)
+    from sacred.exceptions import ConfigAddedError
+
+    store = str(tmp_path / "runs")
+    marker = tmp_path / "first-attempt-done"
+    marker.touch()
+    _configured(tmp_path).run("train", config_updates={"marker": str(marker)},
+                              options={"--file_storage": store})  # fmt: skip
+    with pytest.raises(ConfigAddedError, match='"epoch" is not used anywhere'):
+        _configured(tmp_path).run(
+            config_updates={"epoch": 4}, options={"--file_storage": store, "--resume": "1"}
+        )
+    with open_store(store) as s:
+        assert s.get(1).status == "COMPLETED"  # nothing claimed

@@ -182,6 +182,20 @@ class FileClaimer:
                 out[name] = f.read()
         return out
 
+    def stored_start(self, run_id: Any) -> tuple[str, dict, dict]:
+        path = os.path.join(self.basedir, str(run_id))
+        entry = _read_run(path)
+        if entry is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.basedir}.")
+        try:
+            with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+                config = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"--resume {run_id}: the run's configuration cannot be read ({exc})."
+            ) from None
+        return entry.get("command") or "", config, entry.get("meta") or {}
+
     def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun:
         path = os.path.join(self.basedir, str(run_id))
         entry = _read_run(path)

@@ -73,6 +73,12 @@ class MongoClaimer:
         self.metrics = observer.metrics
         return self
 
+    def stored_start(self, run_id: Any) -> tuple[str, dict, dict]:
+        doc = self.runs.find_one({"_id": run_id}, {"command": 1, "config": 1, "meta": 1})
+        if doc is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in the database.")
+        return doc.get("command") or "", doc.get("config") or {}, doc.get("meta") or {}
+
     def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun:
         import pymongo
 

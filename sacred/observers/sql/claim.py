@@ -226,6 +226,17 @@ class SqlClaimer:
         text = str(run_id)
         return runs.c.id == int(text) if text.isdigit() else runs.c.run_uid == text
 
+    def stored_start(self, run_id: Any) -> tuple[str, dict, dict]:
+        import sqlalchemy as sa
+
+        runs = self.tables["runs"]
+        query = sa.select(runs.c.command, runs.c.config, runs.c.meta)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(self._row_where(run_id))).first()
+        if row is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.url}.")
+        return row.command or "", row.config or {}, row.meta or {}
+
     def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun:
         import sqlalchemy as sa
 
