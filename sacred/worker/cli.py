@@ -45,6 +45,12 @@ def add_worker_parsers(sub: argparse._SubParsersAction) -> None:
         "--beat-interval", type=float, metavar="S", help="heartbeat interval of the runs"
     )
     p.add_argument("--poll", type=float, default=0.5, metavar="S", help="poll interval (0.5)")
+    p.add_argument(
+        "--spawn",
+        action="store_true",
+        help="start each run in a new Python interpreter instead of a forked copy of the "
+        "worker (slower; for code that must not inherit the worker's process)",
+    )
     p.set_defaults(func=cmd_worker, opens_store=False)
 
     text = "run a stored run again from its stored sources and compare the outcome"
@@ -91,6 +97,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             max_retries=args.max_retries,
             beat_interval=args.beat_interval,
             poll_interval=args.poll,
+            fork=False if args.spawn else None,
         )
         done = worker.run()
     except KeyboardInterrupt:

@@ -1,7 +1,9 @@
 """The worker loop: claim a queued run, start it in a child process, repeat.
 
 The child is the experiment's own command line (``python MAINFILE COMMAND with ...
---id ID <observer flag>``), so it runs exactly as it would by hand; it takes over the
+--id ID <observer flag>``), so it runs exactly as it would by hand — started in a
+forked copy of the worker where that is safe (:mod:`sacred.worker.forked`: no
+interpreter start-up and driver imports per run), else in a new interpreter. It takes over the
 claimed record (see :mod:`sacred.worker.takeover`) and reports heartbeats and its end
 there. When a worker dies, its runs keep a stale heartbeat; idle workers re-queue
 them (:meth:`Claimer.requeue_stale`).
@@ -53,6 +55,8 @@ class Worker:
         beat_interval: the children's heartbeat interval (None: the experiment's own).
         executor: ``executor(run, env) -> exit code`` instead of a child process
             (tests with in-process stores such as mongomock).
+        fork: start each run in a forked copy of the worker (default: where the
+            platform forks safely); False starts a new interpreter per run.
     """
 
     def __init__(
@@ -69,7 +73,10 @@ class Worker:
         executor: Callable[[ClaimedRun, dict], int] | None = None,
         log: Callable[[str], None] | None = None,
         name: str | None = None,
+        fork: bool | None = None,
     ) -> None:
+        from sacred.worker.forked import can_fork
+
         self.claimer = claimer
         self.experiment = experiment
         self.max_runs = max_runs
@@ -82,6 +89,8 @@ class Worker:
         self.executor = executor
         self.log = log or (lambda text: print(f"sacred worker: {text}", file=sys.stderr))
         self.name = name or worker_name()
+        self.fork = can_fork() if fork is None else fork
+        self._preloaded = False
 
     def run(self) -> int:
         """Work until max_runs or idle_exit says stop; return the number of runs done."""
@@ -112,6 +121,17 @@ class Worker:
             done += 1
             idle_since = time.monotonic()
         return done
+
+    def _start(self, argv: list[str], cwd: str, env: dict) -> int:
+        preexec = _die_with_parent if sys.platform.startswith("linux") else None
+        if not self.fork:
+            return subprocess.call(argv, cwd=cwd, env=env, preexec_fn=preexec)
+        from sacred.worker import forked
+
+        if not self._preloaded:
+            forked.preload(self.claimer)
+            self._preloaded = True
+        return forked.run_forked(argv, cwd, env, before=preexec)
 
     def child_env(self, run: ClaimedRun) -> dict:
         env = dict(os.environ)
@@ -151,8 +171,7 @@ class Worker:
                 os.path.join(scratch, "config.json"),
                 beat_interval=self.beat_interval,
             )
-            preexec = _die_with_parent if sys.platform.startswith("linux") else None
-            code = subprocess.call(argv, cwd=cwd, env=env, preexec_fn=preexec)
+            code = self._start(argv, cwd, env)
             if code != 0:
                 # A child that died before or without recording its end leaves the
                 # claimed record RUNNING: say what happened instead.

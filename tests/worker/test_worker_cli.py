@@ -28,6 +28,46 @@ def test_worker_runs_the_named_experiment_up_to_max_runs(queue_runs, tmp_path, c
         assert s.get(other[0]).status == "QUEUED"
 
 
+def test_a_forked_run_and_a_new_interpreter_record_the_same_run(queue_runs, tmp_path):
+    """The default start (a forked copy of the worker) against --spawn (a new
+    interpreter): same result, output, sources and experiment in the record."""
+    (run_id,) = queue_runs({"--file_storage": str(tmp_path / "fork")}, 1)
+    shutil.copytree(tmp_path / "fork", tmp_path / "spawn")  # the same queued run twice
+    records = {}
+    for mode, flags in (("fork", []), ("spawn", ["--spawn"])):
+        store = str(tmp_path / mode)
+        assert main(["worker", store, "--max-runs", "1", *flags]) == 0
+        with open_store(store) as s:
+            records[mode] = s.get(run_id)
+    fork, spawn = records["fork"], records["spawn"]
+    assert fork.status == spawn.status == "COMPLETED"
+    assert fork.result == spawn.result  # same stored seed, same random stream
+    assert "attempt of 0" in fork.captured_out
+    assert fork.captured_out.splitlines()[1:] == spawn.captured_out.splitlines()[1:]
+    assert fork.experiment["mainfile"] == spawn.experiment["mainfile"] == "exp_worker.py"
+    assert [s[0] for s in fork.experiment["sources"]] == [s[0] for s in spawn.experiment["sources"]]
+    assert fork.host["hostname"] == spawn.host["hostname"]
+    assert list(fork.metrics.raw("loss")["values"]) == [0, 1, 2]
+
+
+def test_a_forked_run_that_fails_leaves_the_worker_going(queue_runs, tmp_path, capsys):
+    store = str(tmp_path / "runs")
+    ids = queue_runs({"--file_storage": store}, 2)
+    first = Path(store) / str(ids[0]) / "config.json"
+    config = json.loads(first.read_text())
+    config["marker_dir"] = str(tmp_path / "missing")  # its done.log cannot be written
+    first.write_text(json.dumps(config))
+
+    assert main(["worker", store, "--max-runs", "2"]) == 0
+
+    with open_store(store) as s:
+        failed, completed = s.get(ids[0]), s.get(ids[1])
+        assert failed.status == "FAILED"
+        assert "FileNotFoundError" in "".join(failed.fail_trace)
+        assert completed.status == "COMPLETED"
+    assert f"run {ids[0]} ended (exit code 1)" in capsys.readouterr().err
+
+
 def test_worker_runs_from_a_given_working_tree(queue_runs, experiment_file, tmp_path):
     store = str(tmp_path / "runs")
     (run_id,) = queue_runs({"--file_storage": store}, 1)
