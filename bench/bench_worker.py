@@ -4,13 +4,15 @@
    empty (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED; SQLite: BEGIN IMMEDIATE).
    Reports p50/p95 per claim and checks that no run was claimed twice.
 2. Throughput: R empty queued runs worked off by W ``sacred worker`` processes
-   (each run is a child process: the experiment's own command line), in runs/s per
+   (each run is a child process running the experiment's own command line: a forked
+   copy of the worker by default, a new interpreter with --spawn), in runs/s per
    worker and compared with running the same R runs in one process (``ex.run()``
    in a loop, the same observer), the baseline measured in this run.
 
     python bench/bench_worker.py                  # 1,000 runs, sqlite and postgresql
     python bench/bench_worker.py --quick          # 200 claims, 40 runs
     python bench/bench_worker.py --postgres URL   # a server database to use (created)
+    python bench/bench_worker.py --spawn          # workers start a new interpreter per run
 """
 
 from __future__ import annotations
@@ -111,7 +113,9 @@ def bench_claims(url: str, n: int, workers: int, directory: str) -> list[tuple[s
     ]
 
 
-def bench_throughput(url: str, n: int, workers: int, directory: str) -> list[tuple[str, str]]:
+def bench_throughput(
+    url: str, n: int, workers: int, directory: str, spawn: bool = False
+) -> list[tuple[str, str]]:
     ex, _ = _experiment(directory)
     # baseline: the same runs in one process, recorded by the same kind of observer
     base_url = url.replace("queue.db", "inline.db") if url.startswith("sqlite") else url
@@ -129,6 +133,7 @@ def bench_throughput(url: str, n: int, workers: int, directory: str) -> list[tup
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
     argv = [sys.executable, "-m", "sacred.store.cli", "worker", url, "--idle-exit", "1"]
+    argv += ["--spawn"] if spawn else []
     start = time.perf_counter()
     procs = [
         subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -182,6 +187,9 @@ def main() -> None:
     )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--what", default="claims,throughput", help="which measurements")
+    parser.add_argument(
+        "--spawn", action="store_true", help="workers start a new interpreter per run"
+    )
     args = parser.parse_args()
     if args.quick:
         args.claims, args.runs = 200, 40
@@ -199,7 +207,7 @@ def main() -> None:
                     if what == "claims":
                         rows = bench_claims(url, args.claims, args.claim_workers, tmp)
                     else:
-                        rows = bench_throughput(url, args.runs, args.workers, tmp)
+                        rows = bench_throughput(url, args.runs, args.workers, tmp, args.spawn)
                 finally:
                     if drop is not None:
                         drop()
