@@ -170,9 +170,9 @@ class Experiment(Ingredient):
         opts = self.get_default_options()
         if options:
             opts.update(normalize_options(options, all_options))
-        resuming = opts.get("--resume") not in (None, False)
         stored_config = None
-        if resuming and not os.environ.get("SACRED_WORKER_META"):
+        # --resume starts from the stored record (a worker's child gets it from the worker)
+        if opts.get("--resume") not in (None, False) and not os.environ.get("SACRED_WORKER_META"):
             from sacred.worker.resume import resume_start
 
             command_name, stored_config = resume_start(self, opts, all_options, command_name)

@@ -19,7 +19,7 @@ from typing import Any
 
 from sacred.commandline_options import CLIOption
 
-__all__ = ["resume_option", "prepare_resume", "resume_start"]
+__all__ = ["resume_option", "resume_start", "create_resumed", "prepare_resume"]
 
 
 def _apply(args: Any, run: Any) -> None:
