@@ -487,13 +487,18 @@ def test_processes_writing_one_store_at_once_lose_nothing(tmp_path):
     import subprocess
     import sys
 
+    from sacred.exceptions import StoreError
     from sacred.store import open_store
 
     n_workers, n_runs, n_beats = 4, 8, 5
     script = tmp_path / "writer.py"
     script.write_text(CONCURRENT_WRITER)
     basedir = tmp_path / "db"
-    TinyDbObserver(basedir)  # the store exists before the writers race to create it
+    mine = []
+    for _ in range(2):  # the store exists before the writers race to create it
+        observer = TinyDbObserver(basedir)
+        mine.append(observer.started_event(event_info(tmp_path), "main", {}, T0, {}, {}, None))
+        observer.completed_event(T0, None)
     writers = [
         subprocess.Popen(
             [sys.executable, str(script), str(basedir), str(w), str(n_runs), str(n_beats)],
@@ -502,11 +507,24 @@ def test_processes_writing_one_store_at_once_lose_nothing(tmp_path):
         )
         for w in range(n_workers)
     ]
+    # Meanwhile, until the writers are done, the store's own writes: tags, a note,
+    # a deletion.
+    store = open_store(str(basedir))
+    tags: list[str] = []
+    while len(tags) < 10 or any(w.poll() is None for w in writers):
+        tags.append(f"t{len(tags)}")
+        store.tag(mine[0], tags[-1])
+        if len(tags) == 5:
+            store.set_note(mine[0], "kept")
+            store.delete(mine[1])
     errors = [w.communicate(timeout=300)[1] for w in writers]
     assert [w.returncode for w in writers] == [0] * n_workers, errors
 
-    store = open_store(str(basedir))
-    runs = store.find()
+    kept = store.get(mine[0])
+    assert (kept.tags, kept.note) == (tags, "kept")
+    with pytest.raises(StoreError, match="No run with id"):
+        store.get(mine[1])
+    runs = store.find(f'_id != "{mine[0]}"')
     assert len(runs) == n_workers * n_runs
     assert sorted(tuple(r.result) for r in runs) == [
         (w, i) for w in range(n_workers) for i in range(n_runs)
@@ -520,5 +538,5 @@ def test_processes_writing_one_store_at_once_lose_nothing(tmp_path):
         assert loss["steps"] == list(range(n_beats))
         assert loss["values"] == [beat * 0.5 for beat in range(n_beats)]
     raw = json.loads((basedir / "metadata.json").read_text())
-    assert len(raw["runs"]) == n_workers * n_runs
+    assert len(raw["runs"]) == n_workers * n_runs + 1  # and the tagged run
     assert len(raw["metrics"]) == n_workers * n_runs  # one document per (run, metric)
