@@ -91,7 +91,9 @@ def write_lock(basedir: str | os.PathLike | None) -> Iterator[None]:
         finally:
             depth[path] -= 1
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # Read-only is enough for flock, and lets users who share a store lock a lock
+    # file another user created.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         depth[path] = 1
