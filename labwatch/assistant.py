@@ -187,13 +187,6 @@ class LabAssistant:
         """Record and read trials in the store at ``location`` (attaching its observer
         to the experiment unless one is there already)."""
         location = os.fspath(location)
-        if location.startswith("tinydb://") or os.path.isfile(
-            os.path.join(location, "metadata.json")
-        ):
-            raise LabwatchError(
-                f"labwatch cannot record trials in the TinyDB store {location!r}: use a file "
-                "store directory, sqlite:///runs.db, PostgreSQL, MariaDB or MongoDB."
-            )
         if self._attached is not None and self._attached in self.experiment.observers:
             self.experiment.observers.remove(self._attached)
         self.location = location
@@ -222,6 +215,9 @@ class LabAssistant:
             elif kind == "file" and name == "FileStorageObserver":
                 if observer.basedir == os.path.abspath(self._path()):
                     return observer
+            elif kind == "tinydb" and name == "TinyDbObserver":
+                if observer.basedir == os.path.abspath(self._path()):
+                    return observer
             elif kind == "mongodb" and name == "MongoObserver":
                 if observer.runs.database.name == self._mongo_db():
                     return observer
@@ -246,6 +242,10 @@ class LabAssistant:
             from sacred.observers import FileStorageObserver
 
             return FileStorageObserver(self._path())
+        if kind == "tinydb":
+            from sacred.observers import TinyDbObserver
+
+            return TinyDbObserver(self._path())
         from sacred.observers import MongoObserver
 
         client = self.store_options.get("client")
@@ -279,6 +279,10 @@ class LabAssistant:
             if name == "SqlObserver":
                 self._claim_observer = type(observer).create_from(observer.engine)
             elif name == "FileStorageObserver":
+                self._claim_observer = type(observer)(observer.basedir)
+            elif name == "TinyDbObserver":
+                # Its own database object: it writes under the store's write lock and
+                # reads the file afresh, like an observer in another process.
                 self._claim_observer = type(observer)(observer.basedir)
             else:
                 claim = type(observer).__new__(type(observer))

@@ -139,4 +139,7 @@ def read_trials(
                 labwatch=meta,
             )
         )
+    # Claim order: trial numbers are given out under the study's lock. Run ids do
+    # not follow it in every store (TinyDB's are random uuids).
+    trials.sort(key=lambda t: t.number)
     return trials

@@ -14,12 +14,16 @@ killed process never leaves it taken):
 * MongoDB: a document in the ``labwatch_locks`` collection taken with
   ``find_one_and_update`` (free, or expired: the holder gets ``expires_after``
   seconds, then others may take it over).
-* SQLite and file stores: ``fcntl.flock`` on a lock file in the user's cache
-  directory, keyed by the absolute path of the store. Not a table in the SQLite
-  database itself: SQLite has one writer at a time, so a ``BEGIN IMMEDIATE`` held
-  by the lock would block the observer that records the trial inside the lock.
-  Not a file in the run directory either: that directory holds runs only. Both
-  backends are single-machine (SQLite discourages network file systems).
+* SQLite, file and TinyDB stores: ``fcntl.flock`` on a lock file in the user's
+  cache directory, keyed by the absolute path of the store (``tinydb://runs_db``
+  and the directory ``runs_db`` are one store, one lock). Not a table in the
+  SQLite database itself: SQLite has one writer at a time, so a ``BEGIN
+  IMMEDIATE`` held by the lock would block the observer that records the trial
+  inside the lock. Not a file in the run directory either: that directory holds
+  runs only. Not TinyDB's own write lock (``.metadata.json.lock``, see
+  sacred.observers.tinydb_hashfs): that one is held for each single write, and
+  the observer recording the trial takes it inside this lock. These backends are
+  single-machine (SQLite discourages network file systems).
 """
 
 from __future__ import annotations
@@ -43,10 +47,14 @@ _engines: dict[str, Any] = {}
 _engines_guard = threading.Lock()
 
 
-def lock_kind(location: str) -> str:
-    """'postgresql', 'mysql', 'mongodb', 'sqlite' or 'file' for a store location."""
+def lock_kind(location: str | os.PathLike) -> str:
+    """'postgresql', 'mysql', 'mongodb', 'sqlite', 'tinydb' or 'file' for a store
+    location (a directory is 'tinydb' when it holds a TinyDB store's metadata.json,
+    as ``sacred.store.open_store`` decides)."""
     location = os.fspath(location)
     if "://" not in location:
+        if os.path.isfile(os.path.join(location, "metadata.json")):
+            return "tinydb"
         return "file"
     scheme = location.split("://", 1)[0].split("+", 1)[0].lower()
     if scheme in ("postgresql", "postgres"):
@@ -57,11 +65,13 @@ def lock_kind(location: str) -> str:
         return "mongodb"
     if scheme == "sqlite":
         return "sqlite"
-    if scheme in ("file", "tinydb"):
+    if scheme == "file":
         return "file"
+    if scheme == "tinydb":
+        return "tinydb"
     raise StoreError(
         f"store_lock: cannot lock the store {location!r}: its scheme {scheme!r} is not "
-        "one of postgresql, mysql, mongodb, sqlite, file."
+        "one of postgresql, mysql, mongodb, sqlite, file, tinydb."
     )
 
 

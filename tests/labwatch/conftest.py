@@ -14,7 +14,7 @@ def _private_lock_dir(tmp_path_factory, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
-@pytest.fixture(params=["file", "sqlite", "postgresql", "mysql", "mongomock"])
+@pytest.fixture(params=["file", "sqlite", "postgresql", "mysql", "mongomock", "tinydb"])
 def store_location(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[str, dict]]:
     """(location, store options) of a fresh store of each kind."""
     kind = request.param
@@ -22,6 +22,10 @@ def store_location(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[s
         yield str(tmp_path / "runs"), {}
     elif kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'runs.db'}", {}
+    elif kind == "tinydb":
+        pytest.importorskip("tinydb")
+        pytest.importorskip("hashfs")
+        yield f"tinydb://{tmp_path / 'runs_db'}", {}
     elif kind == "postgresql":
         yield request.getfixturevalue("postgres_url"), {}
     elif kind == "mysql":

@@ -55,7 +55,8 @@ QUIET = {"--loglevel": "ERROR"}
 
 def trials_in(location, options):
     store = open_store(location, **options)
-    return store.find("meta.labwatch exists", sort="id")
+    # In claim order: TinyDB's run ids are random uuids.
+    return store.find("meta.labwatch exists", sort="meta.labwatch.trial")
 
 
 def test_paper_api_import_paths():
@@ -254,7 +255,6 @@ def test_conditional_hyperparameters_only_when_active(sqlite_location):
             LabwatchError,
             "either store= or database_name=",
         ),
-        ({"store": "tinydb://somewhere"}, LabwatchError, "cannot record trials in the TinyDB"),
         ({"store": "mongomock://db"}, LabwatchError, "needs the mongomock client"),
     ],
 )
@@ -321,3 +321,26 @@ def test_replacing_the_observers_keeps_trials_recorded(sqlite_location, recorder
     assert trial.id == run._id
     assert trial.status == "COMPLETED"
     assert recorder.first("started_event")["_id"] == run._id
+
+
+def test_a_directory_holding_a_tinydb_store_records_trials_in_it(tmp_path):
+    pytest.importorskip("tinydb")
+    pytest.importorskip("hashfs")
+    from sacred.observers import TinyDbObserver, TinyDbReader
+
+    TinyDbObserver(tmp_path / "runs_db")  # makes the directory a TinyDB store
+    ex, assistant = make_experiment(str(tmp_path / "runs_db"), {})
+    kinds = [type(o).__name__ for o in ex.observers]
+    assert kinds.count("TinyDbObserver") == 1 and "FileStorageObserver" not in kinds
+    runs = [ex.run(named_configs=["search_space"], options=QUIET) for _ in range(2)]
+    documents = TinyDbReader(tmp_path / "runs_db").fetch_metadata()
+    assert [(d["_id"], d["status"]) for d in documents] == [(r._id, "COMPLETED") for r in runs]
+    assert [d["meta"]["labwatch"]["trial"] for d in documents] == [0, 1]
+    assert [t.id for t in assistant.trials("search_space")] == [r._id for r in runs]
+
+    # The same store by URL: the TinyDbObserver already on the experiment records it.
+    other = Experiment("lw_tiny_url", save_git_info=False)
+    mine = TinyDbObserver(tmp_path / "runs_db")
+    other.observers.append(mine)
+    LabAssistant(other, store=f"tinydb://{tmp_path / 'runs_db'}")
+    assert [o for o in other.observers if isinstance(o, TinyDbObserver)] == [mine]

@@ -63,10 +63,14 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql", "file"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql", "file", "tinydb"])
 def location(request, tmp_path):
     if request.param == "file":
         return str(tmp_path / "runs")
+    if request.param == "tinydb":
+        pytest.importorskip("tinydb")
+        pytest.importorskip("hashfs")
+        return f"tinydb://{tmp_path / 'runs_db'}"
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'runs.db'}"
     return request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url")
@@ -120,18 +124,19 @@ def test_four_workers_one_killed_share_the_budget_exactly(location, tmp_path):
             errors.append(stderr.decode())
     assert errors == []
 
-    killed_id = int(hang_file.read_text())
+    # Ids as text: numbers in the SQL and file stores, uuids in TinyDB.
+    killed_id = hang_file.read_text()
     runs = open_store(sql_url, dead_after=3).find('experiment.name == "parallel_study"')
     by_status: dict[str, list] = {}
     for run in runs:
         by_status.setdefault(run.status, []).append(run)
     assert len(by_status["COMPLETED"]) == N_TRIALS
-    assert [r.id for r in by_status["PROBABLY_DEAD"]] == [killed_id]
+    assert [str(r.id) for r in by_status["PROBABLY_DEAD"]] == [killed_id]
     assert set(by_status) == {"COMPLETED", "PROBABLY_DEAD"}
     numbers = [r.meta["labwatch"]["trial"] for r in runs]
     assert len(numbers) == len(set(numbers)) == N_TRIALS + 1  # no trial claimed twice
     retries = [r for r in runs if "retry_of" in r.meta["labwatch"]]
-    assert [r.meta["labwatch"]["retry_of"] for r in retries] == [killed_id]
-    killed = next(r for r in runs if r.id == killed_id)
+    assert [str(r.meta["labwatch"]["retry_of"]) for r in retries] == [killed_id]
+    killed = next(r for r in runs if str(r.id) == killed_id)
     assert retries[0].config["x"] == killed.config["x"]
     assert retries[0].status == "COMPLETED"

@@ -28,11 +28,13 @@ HOLDER = textwrap.dedent(
 )
 
 
-@pytest.fixture(params=["file", "sqlite", "postgresql", "mysql"])
+@pytest.fixture(params=["file", "sqlite", "postgresql", "mysql", "tinydb"])
 def location(request, tmp_path) -> str:
     if request.param == "file":
         (tmp_path / "runs").mkdir()
         return str(tmp_path / "runs")
+    if request.param == "tinydb":
+        return f"tinydb://{tmp_path / 'runs_db'}"
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'runs.db'}"
     return request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url")
@@ -101,10 +103,22 @@ def test_mongo_lock_excludes_and_expires():
         ("postgresql+psycopg://u@h/db", "postgresql"),
         ("mysql+pymysql://u@h/db", "mysql"),
         ("mongodb://h/db", "mongodb"),
+        ("tinydb://runs_db", "tinydb"),
     ],
 )
 def test_lock_kind(location, kind):
     assert lock_kind(location) == kind
+
+
+def test_a_tinydb_directory_and_its_url_share_one_lock(tmp_path):
+    (tmp_path / "runs_db").mkdir()
+    (tmp_path / "runs_db" / "metadata.json").write_text("")
+    directory = str(tmp_path / "runs_db")
+    assert lock_kind(directory) == "tinydb"
+    with store_lock(directory, "study-1"):
+        with pytest.raises(StoreError, match="Could not take the lock 'study-1'"):
+            with store_lock(f"tinydb://{directory}", "study-1", timeout=0.2):
+                pass
 
 
 def test_unknown_scheme_is_an_error():

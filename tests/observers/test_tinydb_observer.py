@@ -282,7 +282,12 @@ def test_every_write_leaves_a_complete_database(tmp_path):
     observer.heartbeat_event({}, "out", T0, None)
     assert path.stat().st_ino != inode  # replaced by a rename, never rewritten in place
     json.loads(path.read_text())
-    assert sorted(p.name for p in (tmp_path / "db").iterdir()) == ["hashfs", "metadata.json"]
+    # No temporary file left behind; the write lock's (empty) file is the only addition.
+    assert sorted(p.name for p in (tmp_path / "db").iterdir()) == [
+        ".metadata.json.lock",
+        "hashfs",
+        "metadata.json",
+    ]
 
 
 def test_file_handles_open_on_first_read(recorded):
@@ -440,3 +445,98 @@ def test_the_record_has_the_original_layout(tmp_path):
     assert doc["info"] == {"arr": "{TinyArray}:[0, 1, 2]", "f": 1.5}
     (run,) = TinyDbReader(tmp_path / "db").fetch_metadata()
     assert run["info"]["arr"].tolist() == [0, 1, 2]  # read back as an array
+
+
+def test_two_observers_of_one_store_keep_each_others_runs(tmp_path):
+    # Each observer has its own TinyDB object, as two processes would: neither may
+    # write from what it read earlier (document ids, cached query results).
+    first, second = TinyDbObserver(tmp_path / "db"), TinyDbObserver(tmp_path / "db")
+    reader = TinyDbReader(tmp_path / "db")
+    ids = []
+    for observer in (first, second, first, second):
+        ids.append(observer.started_event(event_info(tmp_path), "main", {}, T0, {}, {}, None))
+        observer.log_metrics({"loss": {"steps": [0], "values": [len(ids)], "timestamps": [T0]}}, {})
+        observer.completed_event(T0, len(ids))
+    runs = reader.fetch_metadata()
+    assert [(r["_id"], r["status"], r["result"]) for r in runs] == [
+        (run_id, "COMPLETED", n) for n, run_id in enumerate(ids, 1)
+    ]
+    assert len(reader.runs.search(Query().status == "COMPLETED")) == 4
+
+
+CONCURRENT_WRITER = """
+import datetime, sys
+from sacred.observers import TinyDbObserver
+
+T0 = datetime.datetime(2024, 1, 1)
+basedir, worker, n_runs, n_beats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+info = {"name": "concurrent", "base_dir": basedir, "sources": [], "dependencies": []}
+for i in range(n_runs):
+    observer = TinyDbObserver(basedir)
+    observer.started_event(info, "main", {}, T0, {"worker": worker, "i": i}, {}, None)
+    for beat in range(n_beats):
+        observer.log_metrics(
+            {"loss": {"steps": [beat], "values": [beat * 0.5], "timestamps": [T0]}}, {}
+        )
+        observer.heartbeat_event({"beat": beat}, f"beat {beat}\\n", T0, None)
+    observer.completed_event(T0, [worker, i])
+"""
+
+
+def test_processes_writing_one_store_at_once_lose_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    from sacred.exceptions import StoreError
+    from sacred.store import open_store
+
+    n_workers, n_runs, n_beats = 4, 8, 5
+    script = tmp_path / "writer.py"
+    script.write_text(CONCURRENT_WRITER)
+    basedir = tmp_path / "db"
+    mine = []
+    for _ in range(2):  # the store exists before the writers race to create it
+        observer = TinyDbObserver(basedir)
+        mine.append(observer.started_event(event_info(tmp_path), "main", {}, T0, {}, {}, None))
+        observer.completed_event(T0, None)
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(basedir), str(w), str(n_runs), str(n_beats)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(n_workers)
+    ]
+    # Meanwhile, until the writers are done, the store's own writes: tags, a note,
+    # a deletion.
+    store = open_store(str(basedir))
+    tags: list[str] = []
+    while len(tags) < 10 or any(w.poll() is None for w in writers):
+        tags.append(f"t{len(tags)}")
+        store.tag(mine[0], tags[-1])
+        if len(tags) == 5:
+            store.set_note(mine[0], "kept")
+            store.delete(mine[1])
+    errors = [w.communicate(timeout=300)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0] * n_workers, errors
+
+    kept = store.get(mine[0])
+    assert (kept.tags, kept.note) == (tags, "kept")
+    with pytest.raises(StoreError, match="No run with id"):
+        store.get(mine[1])
+    runs = store.find(f'_id != "{mine[0]}"')
+    assert len(runs) == n_workers * n_runs
+    assert sorted(tuple(r.result) for r in runs) == [
+        (w, i) for w in range(n_workers) for i in range(n_runs)
+    ]
+    for run in runs:
+        assert run.status == "COMPLETED"
+        assert run.config == {"worker": run.result[0], "i": run.result[1]}
+        assert run.info == {"beat": n_beats - 1}
+        assert run.captured_out == f"beat {n_beats - 1}\n"
+        loss = run.metrics.raw("loss")
+        assert loss["steps"] == list(range(n_beats))
+        assert loss["values"] == [beat * 0.5 for beat in range(n_beats)]
+    raw = json.loads((basedir / "metadata.json").read_text())
+    assert len(raw["runs"]) == n_workers * n_runs + 1  # and the tagged run
+    assert len(raw["metrics"]) == n_workers * n_runs  # one document per (run, metric)

@@ -18,9 +18,12 @@ handles. Metrics (not stored by the original observer) live in the "metrics" tab
 as ``{run_id, name, steps, values, timestamps}`` (timestamps as ``{TinyDate}:``).
 
 metadata.json is replaced atomically at every write (temporary file + rename), so a
-run killed at any instant leaves a readable database. TinyDB keeps no lock: two
-processes writing one store at the same time can lose each other's updates, so give
-concurrent runs their own store (or use the file or SQL observer).
+run killed at any instant leaves a readable database. Every read-modify-write of
+metadata.json (a run's record, its metrics, tags, notes, deletion) happens under an
+exclusive ``flock`` on ``.metadata.json.lock`` in the store directory and starts
+from the file's current contents, so any number of processes on one machine can
+write runs to one store without losing each other's updates. The lock dies with
+its holder: a killed run never leaves the store locked.
 
 File handles read back from the store open their file on first use, so reading a
 store with many runs does not open thousands of files.
@@ -28,12 +31,15 @@ store with many runs does not open thousands of files.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import sys
 import tempfile
+import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from sacred.exceptions import ObserverError
@@ -44,13 +50,78 @@ __all__ = [
     "TinyDbObserver",
     "BufferedReaderWrapper",
     "open_tinydb",
+    "write_lock",
+    "fresh_table",
     "RUNS_TABLE",
     "METRICS_TABLE",
+    "LOCK_FILE",
 ]
 
 RUNS_TABLE = "runs"  # the original's table name
 METRICS_TABLE = "metrics"  # an addition: the original stores no metrics in TinyDB
 _VERSION = "0.9.0"
+LOCK_FILE = ".metadata.json.lock"
+
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def write_lock(basedir: str | os.PathLike | None) -> Iterator[None]:
+    """Hold the store's write lock (``basedir/.metadata.json.lock``) for the block.
+
+    Not metadata.json itself: every write renames a new file over it, so a lock on
+    the old file would not exclude the next writer. Re-entrant within a thread (a
+    record is looked up and saved under one lock); other threads of this process
+    wait like other processes, because each holder opens its own descriptor and
+    flock locks belong to the open file description. ``None`` (a database that is
+    not a file, e.g. given to ``create_from``): nothing to lock.
+    """
+    if basedir is None:
+        yield
+        return
+    import fcntl
+
+    path = os.path.join(os.path.abspath(os.fspath(basedir)), LOCK_FILE)
+    depth: dict[str, int] = getattr(_held, "depth", None) or {}
+    _held.depth = depth
+    if depth.get(path):
+        depth[path] += 1
+        try:
+            yield
+        finally:
+            depth[path] -= 1
+        return
+    # Read-only is enough for flock, and lets users who share a store lock a lock
+    # file another user created.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        depth[path] = 1
+        try:
+            yield
+        finally:
+            depth[path] = 0
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def fresh_table(db: Any, name: str) -> Any:
+    """The table ``name`` of ``db`` with nothing remembered from earlier reads.
+
+    Not ``db.table(name)``: TinyDB keeps that object for the life of ``db``, with a
+    query cache and the next document id, both of which go stale as soon as another
+    process writes the file (stale results, two runs under one document id).
+    """
+    from tinydb.table import Table
+
+    return Table(db.storage, name, cache_size=0)
+
+
+def store_dir_of(db: Any) -> str | None:
+    """The directory of a TinyDB database kept in a file (None: not in a file)."""
+    path = getattr(getattr(db, "storage", None), "path", None)
+    return os.path.dirname(os.path.abspath(path)) if isinstance(path, str) else None
 
 
 class _LazyFile(io.RawIOBase):
@@ -305,11 +376,15 @@ class TinyDbObserver(RecordObserver):
 
     @property
     def runs(self) -> Any:
-        return self.db.table(RUNS_TABLE)
+        return fresh_table(self.db, RUNS_TABLE)
 
     @property
     def metrics(self) -> Any:
-        return self.db.table(METRICS_TABLE)
+        return fresh_table(self.db, METRICS_TABLE)
+
+    def _locked(self) -> Any:
+        """The store's write lock (see :func:`write_lock`)."""
+        return write_lock(self.basedir if self.basedir is not None else store_dir_of(self.db))
 
     @classmethod
     def create_from(
@@ -336,17 +411,22 @@ class TinyDbObserver(RecordObserver):
         return _tiny_value(info)
 
     def _store_file(self, filename: str) -> tuple[str, BufferedReaderWrapper]:
-        with open(filename, "rb") as f:
+        # hashfs copies into place only when the file is missing, through a temporary
+        # file that may be on another file system: two writers of one file must not
+        # copy at once.
+        with open(filename, "rb") as f, self._locked():
             address = self.fs.put(f)
         return address.id, BufferedReaderWrapper(address.abspath, address.id)
 
     def save(self) -> None:
         from tinydb import Query
 
-        if self.db_run_id is None:
-            self.db_run_id = self.runs.insert(self.run_entry)
-        else:  # only the observer's own fields: tags/note set by the store survive
-            self.runs.update(self.run_entry, Query()._id == self.run_entry["_id"])
+        with self._locked():
+            runs = self.runs
+            if self.db_run_id is None:
+                self.db_run_id = runs.insert(self.run_entry)
+            else:  # only the observer's own fields: tags/note set by the store survive
+                runs.update(self.run_entry, Query()._id == self.run_entry["_id"])
 
     def _save(self, fields: tuple[str, ...] | None = None) -> None:
         self.save()
@@ -364,27 +444,35 @@ class TinyDbObserver(RecordObserver):
 
         self.db_run_id = None
         run_id = str(_id) if _id is not None else (self.overwrite or uuid.uuid4().hex)
-        existing = self.runs.get(Query()._id == run_id)
-        if existing is not None:
-            where = f"the store {self.root or self.db}"
-            if run_id == self.overwrite or may_take_over(
-                self, where, run_id, existing.get("status", "unknown status"), queued
-            ):
-                self.db_run_id = existing.doc_id
-        # The original's layout: _id after heartbeat in a started run.
-        entry["_id"] = run_id
-        self.save()
+        # One lock from the look-up to the write: two processes starting the same
+        # queued run cannot both take it over.
+        with self._locked():
+            existing = self.runs.get(Query()._id == run_id)
+            if existing is not None:
+                where = f"the store {self.root or self.db}"
+                if run_id == self.overwrite or may_take_over(
+                    self, where, run_id, existing.get("status", "unknown status"), queued
+                ):
+                    self.db_run_id = existing.doc_id
+            # The original's layout: _id after heartbeat in a started run.
+            entry["_id"] = run_id
+            self.save()
         return _id if _id is not None else run_id
 
-    def log_metrics(self, metrics_by_name, info):
+    def log_metrics(self, metrics_by_name: dict, info: Any) -> None:
         """One document per (run, metric name); a beat's batch is stored with at most
         two writes of the database (updates, then new metrics)."""
-        from tinydb import Query
-
         if not metrics_by_name:
             return
+        with self._locked():
+            self._log_metrics(metrics_by_name)
+
+    def _log_metrics(self, metrics_by_name: dict) -> None:
+        from tinydb import Query
+
         run_id = self.run_entry["_id"]
-        known = {doc["name"] for doc in self.metrics.search(Query().run_id == run_id)}
+        table = self.metrics
+        known = {doc["name"] for doc in table.search(Query().run_id == run_id)}
         updates, inserts = [], []
         for name, series in metrics_by_name.items():
             steps = list(series["steps"])
@@ -403,9 +491,9 @@ class TinyDbObserver(RecordObserver):
                     }
                 )
         if updates:
-            self.metrics.update_multiple(updates)
+            table.update_multiple(updates)
         if inserts:
-            self.metrics.insert_multiple(inserts)
+            table.insert_multiple(inserts)
 
     def _store_resource(self, filename: str) -> list:
         md5, handle = self._store_file(filename)

@@ -160,7 +160,14 @@ class TinyDbReader:
                 "installed: pip install 'sacred[tinydb]'"
             ) from None
         tables = self._tables()
-        self.runs = self.db.table(tables[0] if tables else "runs")
+        self._runs_table = tables[0] if tables else "runs"
+
+    @property
+    def runs(self) -> Any:
+        """The table of runs (read afresh: other processes may write the store)."""
+        from sacred.observers.tinydb_hashfs.observer import fresh_table
+
+        return fresh_table(self.db, self._runs_table)
 
     def _tables(self) -> list[str]:
         try:
@@ -179,9 +186,11 @@ class TinyDbReader:
 
     def located(self) -> list[tuple[Any, Any]]:
         """(table, document) of every run, in the order the runs were stored."""
+        from sacred.observers.tinydb_hashfs.observer import fresh_table
+
         found = []
         for name in self._tables():
-            table = self.db.table(name)
+            table = fresh_table(self.db, name)
             found.extend((table, doc) for doc in table.all())
         return found
 
@@ -302,7 +311,19 @@ class TinyDbStoreReader(StoreBackend):
         self.reader = TinyDbReader(basedir)
         self.location = self.reader.path
         self.db, self.fs = self.reader.db, self.reader.fs
-        self.metrics_table = self.db.table("metrics")
+
+    @property
+    def metrics_table(self) -> Any:
+        from sacred.observers.tinydb_hashfs.observer import METRICS_TABLE, fresh_table
+
+        return fresh_table(self.db, METRICS_TABLE)
+
+    def _locked(self) -> Any:
+        """The write lock the observers take: tags, notes and deletions are
+        read-modify-writes of metadata.json like theirs."""
+        from sacred.observers.tinydb_hashfs.observer import write_lock
+
+        return write_lock(self.location)
 
     def _record(self, doc: Any) -> dict:
         record = dict(doc)
@@ -418,17 +439,20 @@ class TinyDbStoreReader(StoreBackend):
     def delete(self, run_id: Any) -> None:
         from tinydb import Query
 
-        table, doc = self._located(run_id)
-        self.metrics_table.remove(Query().run_id == str(run_id))
-        table.remove(doc_ids=[doc.doc_id])
+        with self._locked():
+            table, doc = self._located(run_id)
+            self.metrics_table.remove(Query().run_id == str(run_id))
+            table.remove(doc_ids=[doc.doc_id])
 
     def set_tags(self, run_id: Any, tags: list[str]) -> None:
-        table, doc = self._located(run_id)
-        table.update({"tags": list(tags)}, doc_ids=[doc.doc_id])
+        with self._locked():
+            table, doc = self._located(run_id)
+            table.update({"tags": list(tags)}, doc_ids=[doc.doc_id])
 
     def set_note(self, run_id: Any, note: str) -> None:
-        table, doc = self._located(run_id)
-        table.update({"note": note}, doc_ids=[doc.doc_id])
+        with self._locked():
+            table, doc = self._located(run_id)
+            table.update({"note": note}, doc_ids=[doc.doc_id])
 
     def close(self) -> None:
         self.reader.close()
