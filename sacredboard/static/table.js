@@ -2,6 +2,7 @@
 // side sorting and keyset paging, selection for compare/tag/delete, export.
 
 import { getJSON, send } from "./api.js";
+import { ask } from "./dialog.js";
 import { STATUSES, ago, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
 import { OPERATORS, buildQuery, outputParams } from "./query.js";
 
@@ -375,7 +376,12 @@ export function tableView(root, params, ctx) {
   }
 
   async function tag(ids) {
-    const text = prompt(`Tags to add to ${ids.length} run(s) (comma separated; prefix with - to remove):`);
+    const text = await ask({
+      title: `Tag ${ids.length} run${ids.length === 1 ? "" : "s"}`,
+      message: "Tags to add, comma separated; prefix a tag with - to remove it.",
+      input: { placeholder: "paper, baseline, -draft" },
+      ok: "Apply",
+    });
     if (!text) return;
     const words = text.split(",").map((s) => s.trim()).filter(Boolean);
     try {
@@ -391,7 +397,13 @@ export function tableView(root, params, ctx) {
   }
 
   async function remove(ids) {
-    if (!confirm(`Delete ${ids.length} run(s) with their metrics and artifacts? This cannot be undone.`)) return;
+    const sure = await ask({
+      title: `Delete ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
+      message: "The runs are deleted with their metrics and artifacts. This cannot be undone.",
+      ok: "Delete",
+      danger: true,
+    });
+    if (!sure) return;
     try {
       await send("POST", "/api/edit/delete", { ids });
       ids.forEach((id) => selected.delete(id));
