@@ -216,6 +216,7 @@ export function tableView(root, params, ctx) {
   }
   function changed() {
     clearTimeout(timer);
+    timer = null;
     state.cursor = "";
     previous.length = 0;
     saveState();
@@ -418,6 +419,12 @@ export function tableView(root, params, ctx) {
     window.location.href = `/api/export?${qs}`;
   }
 
+  // A store change while a filter is being typed waits for the pause: loading now
+  // would show rows for a half-typed filter that the URL does not hold yet.
+  function refresh() {
+    return timer === null ? load() : undefined;
+  }
+
   load();
-  return { refresh: load, healthChanged: renderActions, destroy() { clearTimeout(timer); } };
+  return { refresh, healthChanged: renderActions, destroy() { clearTimeout(timer); } };
 }

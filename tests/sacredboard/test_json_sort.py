@@ -155,3 +155,28 @@ def test_sqlite_indexes_a_sorted_config_path_only_when_allowed(tmp_path):
         assert _walk(store, None, "-config.params.score", 3) == _reference(
             store, None, "-config.params.score"
         )
+
+
+@pytest.mark.parametrize("sort", ["-result", "result"])
+def test_sqlite_pages_by_result_walk_its_index_without_sorting(tmp_path, sort):
+    import sqlite3
+
+    from sqlalchemy import event
+
+    path = tmp_path / "runs.db"
+    _record_runs(f"sqlite:///{path}")
+    with open_store(f"sqlite:///{path}") as store:
+        statements = []
+        event.listen(
+            store.backend.engine,
+            "before_cursor_execute",
+            lambda conn, cursor, sql, params, context, many: statements.append((sql, params)),
+        )
+        first = find_page(store, sort=sort, limit=2)
+        find_page(store, sort=sort, limit=2, cursor=first.next)
+    walks = [(sql, params) for sql, params in statements if "ORDER BY json_extract" in sql]
+    assert walks
+    with sqlite3.connect(path) as db:
+        for sql, params in walks:
+            plan = str(db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+            assert "USING INDEX ix_runs_result_value" in plan and "TEMP B-TREE" not in plan
