@@ -51,7 +51,7 @@ def routes(board: Any) -> list[Route]:
         return JSON({"token": token, "changed": token != request.query_params.get("since")})
 
     async def runs(request: Request) -> Response:
-        from sacred.store.paging import count, find_page
+        from sacred.store.paging import find_page
 
         query = request.query_params.get("filter") or None
         sort = request.query_params.get("sort") or "-id"
@@ -72,7 +72,7 @@ def routes(board: Any) -> list[Route]:
                 total = count_by_output(store, query, output) if with_total else None
             else:
                 page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
-                total = count(store, query) if with_total else None
+                total = board.count(query) if with_total else None
             rows = [summary(r) for r in page.runs]
             if names:
                 for row in rows:
@@ -85,14 +85,13 @@ def routes(board: Any) -> list[Route]:
         return JSON(await locked(read))
 
     async def count_runs(request: Request) -> Response:
-        from sacred.store.paging import count
         from sacredboard.outputfilter import count_by_output
 
         query = request.query_params.get("filter") or None
         output = _output_filter(request)
         if output is not None:
             return JSON({"total": await locked(count_by_output, store, query, output)})
-        return JSON({"total": await locked(count, store, query)})
+        return JSON({"total": await locked(board.count, query)})
 
     async def run(request: Request) -> Response:
         run_id = request.path_params["run_id"]

@@ -57,6 +57,13 @@ def _float_param(request: Request, name: str) -> float | None:
         raise QueryError(f"{name} must be a number, not {raw!r}", raw, 0) from None
 
 
+#: How many indexes on config/info/meta/result paths a board that may write lets the
+#: SQL reader create on an SQLite store (sacred/observers/sql/pages.py).
+AUTO_INDEXES = 8
+#: Seconds a count is reused while the store does not change.
+COUNT_MAX_AGE = 5.0
+
+
 class Board:
     """The store behind the API, with the lock and the change-token cache."""
 
@@ -71,6 +78,11 @@ class Board:
 
         self.tensorboards = TensorBoards()
         self._token: tuple[float, str] | None = None
+        self._counts: dict[str | None, tuple[str, float, int]] = {}
+        if not read_only and hasattr(store.backend, "auto_index"):
+            # A board that may write lets the SQL reader index a config/info path the
+            # first time a sort or count asks for it (SQLite; see docs/sacredboard.md).
+            store.backend.auto_index = AUTO_INDEXES
 
     def change_token(self) -> str:
         """The store's change token, computed at most every 0.3 s however many
@@ -81,6 +93,26 @@ class Board:
         if self._token is None or now - self._token[0] > 0.3:
             self._token = (now, change_token(self.store))
         return f"{self._token[1]}.{self.edits}"
+
+    def count(self, query: str | None) -> int:
+        """How many runs match query, remembered while the store's change token stays
+        the same (for at most COUNT_MAX_AGE seconds: the effective status changes
+        with time alone). Why: the table asks for the count with every reload, and a
+        count over JSON values without an index reads every run."""
+        from sacred.store.changes import change_token
+        from sacred.store.paging import count
+
+        # A fresh token, not the one shared for 0.3 s: a count must not lag a change.
+        token = f"{change_token(self.store)}.{self.edits}"
+        now = time.monotonic()
+        known = self._counts.get(query)
+        if known is not None and known[0] == token and now - known[1] < COUNT_MAX_AGE:
+            return known[2]
+        total = count(self.store, query)
+        if len(self._counts) >= 64:
+            self._counts.pop(next(iter(self._counts)))
+        self._counts[query] = (token, now, total)
+        return total
 
 
 def create_app(store: Any, *, read_only: bool = False, token: str | None = None) -> Starlette:

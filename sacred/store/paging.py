@@ -161,15 +161,16 @@ def find_page(
     values = _decode(cursor, len(keys)) if cursor else None
     if values is not None and any(_kind(v) == "other" for v in values):
         raise QueryError("Cannot page by a field holding lists or objects.", cursor or "", 0)
-    if values is not None:
-        keyset = _keyset(keys, values)
-        node = keyset if node is None else And((node, keyset))
-    # By id or a plain column: a backend may walk an index (the SQL reader does).
+    # By id, a plain column or a JSON value: a backend may walk an index (the SQL
+    # reader does), applying the cursor itself, as a range on the sorted value.
     find_sorted = getattr(store.backend, "find_sorted", None)
     records = None
     if find_sorted is not None:
-        records = find_sorted(node, keys, limit + 1, store.dead_after)
+        records = find_sorted(node, keys, limit + 1, store.dead_after, after=values)
     if records is None:
+        if values is not None:
+            keyset = _keyset(keys, values)
+            node = keyset if node is None else And((node, keyset))
         records = store.backend.find_records(node, keys, limit + 1, store.dead_after)
     from sacred.store.run import StoredRun
 

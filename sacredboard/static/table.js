@@ -2,6 +2,7 @@
 // side sorting and keyset paging, selection for compare/tag/delete, export.
 
 import { getJSON, send } from "./api.js";
+import { ask } from "./dialog.js";
 import { STATUSES, ago, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
 import { OPERATORS, buildQuery, outputParams } from "./query.js";
 
@@ -215,6 +216,7 @@ export function tableView(root, params, ctx) {
   }
   function changed() {
     clearTimeout(timer);
+    timer = null;
     state.cursor = "";
     previous.length = 0;
     saveState();
@@ -375,7 +377,12 @@ export function tableView(root, params, ctx) {
   }
 
   async function tag(ids) {
-    const text = prompt(`Tags to add to ${ids.length} run(s) (comma separated; prefix with - to remove):`);
+    const text = await ask({
+      title: `Tag ${ids.length} run${ids.length === 1 ? "" : "s"}`,
+      message: "Tags to add, comma separated; prefix a tag with - to remove it.",
+      input: { placeholder: "paper, baseline, -draft" },
+      ok: "Apply",
+    });
     if (!text) return;
     const words = text.split(",").map((s) => s.trim()).filter(Boolean);
     try {
@@ -391,7 +398,13 @@ export function tableView(root, params, ctx) {
   }
 
   async function remove(ids) {
-    if (!confirm(`Delete ${ids.length} run(s) with their metrics and artifacts? This cannot be undone.`)) return;
+    const sure = await ask({
+      title: `Delete ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
+      message: "The runs are deleted with their metrics and artifacts. This cannot be undone.",
+      ok: "Delete",
+      danger: true,
+    });
+    if (!sure) return;
     try {
       await send("POST", "/api/edit/delete", { ids });
       ids.forEach((id) => selected.delete(id));
@@ -406,6 +419,12 @@ export function tableView(root, params, ctx) {
     window.location.href = `/api/export?${qs}`;
   }
 
+  // A store change while a filter is being typed waits for the pause: loading now
+  // would show rows for a half-typed filter that the URL does not hold yet.
+  function refresh() {
+    return timer === null ? load() : undefined;
+  }
+
   load();
-  return { refresh: load, healthChanged: renderActions, destroy() { clearTimeout(timer); } };
+  return { refresh, healthChanged: renderActions, destroy() { clearTimeout(timer); } };
 }

@@ -272,3 +272,29 @@ def test_filter_by_captured_output(client):
     assert client.get("/api/count", params={"output": "trained"}).json() == {"total": 4}
     bad = client.get("/api/runs", params={"output": "("})
     assert bad.status_code == 400 and "captured_out" in bad.json()["error"]
+
+
+def test_the_count_follows_new_runs_and_edits(tmp_path):
+    """The board remembers a count while the store is unchanged, never past a change."""
+    from starlette.testclient import TestClient
+
+    from sacred.observers import SqlObserver
+    from sacredboard import create_app
+    from tests.sacredboard.conftest import make_experiment
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    ex = make_experiment(tmp_path)
+    ex.observers.append(SqlObserver(url))
+    quiet = {"--loglevel": "WARNING"}
+    ex.run(config_updates={"lr": 0.2}, options=quiet)
+    client = TestClient(create_app(url))
+    query = {"filter": "config.lr >= 0.2"}
+    assert client.get("/api/count", params=query).json() == {"total": 1}
+    assert client.get("/api/count", params=query).json() == {"total": 1}
+    ex.run(config_updates={"lr": 0.3}, options=quiet)
+    assert client.get("/api/count", params=query).json() == {"total": 2}
+    assert client.get("/api/runs", params=query).json()["total"] == 2
+    ids = [row["id"] for row in client.get("/api/runs").json()["runs"]]
+    deleted = client.post("/api/edit/delete", json={"ids": ids[:1]}, headers={"X-Sacredboard": "1"})
+    assert deleted.status_code == 200
+    assert client.get("/api/count", params=query).json() == {"total": 1}

@@ -254,13 +254,49 @@ def test_bulk_delete_asks_first(board, page):
     p.goto(board + "?sort=id")
     p.wait_for_selector("tr.run")
     p.locator("tr.run[data-id='5'] td.sel input").check()
-    p.once("dialog", lambda dialog: dialog.dismiss())
     p.click("text=Delete…")
-    p.wait_for_selector("tr.run[data-id='5']")  # kept: the user said no
-    p.once("dialog", lambda dialog: dialog.accept())
+    p.wait_for_selector("dialog.ask[open]:has-text('Delete 1 run?')")
+    p.keyboard.press("Enter")  # the question starts on Cancel: Enter keeps the runs
+    p.wait_for_selector("dialog.ask", state="detached")
+    p.wait_for_selector("tr.run[data-id='5']")
     p.click("text=Delete…")
+    p.click("dialog.ask .ask-cancel")
+    p.wait_for_selector("dialog.ask", state="detached")
+    assert len(row_ids(p)) == 5  # kept: the user said no
+    p.click("text=Delete…")
+    p.click("dialog.ask button:has-text('Delete')")
     p.wait_for_selector("tr.run[data-id='5']", state="detached")
     assert len(row_ids(p)) == 4
+
+
+def test_bulk_tags_through_the_in_page_dialog(board, page):
+    p = page.page
+    native = []
+    p.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
+    p.goto(board + "?sort=id")
+    p.wait_for_selector("tr.run")
+    for run_id in ("1", "2"):
+        p.locator(f"tr.run[data-id='{run_id}'] td.sel input").check()
+    p.click("text=Tag…")
+    p.wait_for_selector("dialog.ask[open]:has-text('Tag 2 runs')")
+    p.keyboard.type("draft")  # the input has the focus
+    p.keyboard.press("Escape")  # cancels: nothing is tagged
+    p.wait_for_selector("dialog.ask", state="detached")
+    assert p.locator("tr.run .tag:has-text('draft')").count() == 0
+    p.click("text=Tag…")
+    p.fill("dialog.ask .ask-input", "bulk, second")
+    p.press("dialog.ask .ask-input", "Enter")
+    p.wait_for_selector("dialog.ask", state="detached")
+    for run_id in ("1", "2"):
+        p.wait_for_selector(f"tr.run[data-id='{run_id}'] .tag:has-text('bulk')")
+        p.wait_for_selector(f"tr.run[data-id='{run_id}'] .tag:has-text('second')")
+    assert p.locator("tr.run[data-id='3'] .tag").count() == 0
+    p.click("text=Tag…")
+    p.fill("dialog.ask .ask-input", "-second")
+    p.click("dialog.ask button:has-text('Apply')")
+    p.wait_for_selector("tr.run .tag:has-text('second')", state="detached")
+    assert p.locator("tr.run .tag:has-text('bulk')").count() == 2
+    assert native == []  # no window.prompt or confirm
 
 
 @pytest.fixture

@@ -6,22 +6,41 @@ with a CASE expression, which keeps the database from using an index, so "the ne
 1 ms). The id is never missing, so ordering by the bare column gives the same order;
 a plain column is read in two parts, its values in order and then the runs without
 one.
+
+A value inside a JSON column (``result``, ``config.lr``) is read the same way, in
+parts of one kind each, in the store's order of kinds: numbers, strings, booleans,
+lists and objects, then missing or null values. Within a part the ORDER BY is the
+bare JSON value (``json_extract(result, '$')`` on SQLite), which an index on that
+expression gives in order: ``result`` has one (migration 0004), and a board that may
+write creates one for a config/info/meta path the first time it sorts or counts by
+it (:func:`ensure_path_index`, SQLite only, at most ``auto_index`` of them). The
+cursor of such a page is applied per part as a range on the value, so a deep page
+costs what the first one does.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import threading
 from typing import Any
 
 from sacred.observers.sql.sqlquery import Unsupported
-from sacred.store.query import query_paths
+from sacred.store.query import And, Compare, Node, Not, Or, query_paths
 
-__all__ = ["count_sql", "find_sorted"]
+__all__ = ["count_sql", "find_sorted", "ensure_path_index", "AUTO_INDEX_PREFIX"]
+
+#: Name prefix of the indexes created on demand (then a hash of column and path).
+AUTO_INDEX_PREFIX = "sacred_jx_"
+_AUTO_COLUMNS = ("config", "info", "meta", "result")
+_index_lock = threading.Lock()
+_log = logging.getLogger("sacred.observers.sql")
 
 
-def _source(backend: Any, node: Any) -> Any:
+def _source(backend: Any, node: Any, paths: tuple = ()) -> Any:
     """The runs table, joined with what the query reads of experiments and hosts."""
     runs, experiments, hosts = backend.t["runs"], backend.t["experiments"], backend.t["hosts"]
-    heads = {path[0] for path in query_paths(node)}
+    heads = {path[0] for path in query_paths(node)} | {path[0] for path in paths}
     source = runs
     if "experiment" in heads:
         source = source.outerjoin(experiments, runs.c.experiment_id == experiments.c.id)
@@ -30,9 +49,70 @@ def _source(backend: Any, node: Any) -> Any:
     return source
 
 
+def _compared_paths(node: Node | None) -> list[tuple[str, ...]]:
+    """Paths that node compares by value (not ``exists``): what an index can answer."""
+    if node is None:
+        return []
+    if isinstance(node, (And, Or)):
+        return [p for item in node.items for p in _compared_paths(item)]
+    if isinstance(node, Not):
+        return _compared_paths(node.item)
+    if isinstance(node, Compare) and node.op != "=~":
+        return [node.path]
+    return []
+
+
+def ensure_path_index(backend: Any, path: tuple[str, ...]) -> None:
+    """On SQLite, when the backend allows it (``backend.auto_index``: how many such
+    indexes a database may get), index the JSON value at path (config/info/meta/
+    result below the top), the id and the value's type, like the index on the
+    result (schema.SORT_INDEXES), with the expressions the translation writes.
+    Why on demand: any config path may be sorted by, and an index costs every
+    writer; building one over 100,000 runs takes about 150 ms, once, where every
+    unindexed sort or count costs about as much each time."""
+    limit = getattr(backend, "auto_index", 0)
+    if not limit or backend.dialect != "sqlite":
+        return
+    if len(path) < 2 or path[0] not in _AUTO_COLUMNS:
+        return
+    column = path[0]
+    json_path = backend._translator(0)._json_path_text(path[1:])
+    if "\x00" in json_path:
+        return
+    literal = "'" + json_path.replace("'", "''") + "'"  # as sqlite_literal writes it
+    name = AUTO_INDEX_PREFIX + hashlib.sha1(f"{column}\0{json_path}".encode()).hexdigest()[:12]
+    with _index_lock:
+        known = backend.__dict__.get("_path_indexes")
+        if known is None:
+            with backend.engine.connect() as conn:
+                known = {
+                    row[0]
+                    for row in conn.exec_driver_sql(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?",
+                        (AUTO_INDEX_PREFIX + "%",),
+                    )
+                }
+            backend._path_indexes = known
+        if name in known or len(known) >= limit:
+            return
+        known.add(name)  # tried once per process, whether it works or not
+        statement = (
+            f"CREATE INDEX IF NOT EXISTS {name} ON runs "
+            f"(json_extract({column}, {literal}), id, json_type({column}, {literal}))"
+        )
+        try:
+            with backend.engine.begin() as conn:
+                conn.exec_driver_sql(statement)
+                conn.exec_driver_sql(f"ANALYZE {name}")
+        except Exception as exc:  # a read-only file or a busy database: sort without
+            _log.info("Could not index %s.%s: %s", column, ".".join(path[1:]), exc)
+
+
 def count_sql(backend: Any, node: Any, dead_after: float) -> int | None:
     """The number of runs matching node, or None when the query has no SQL translation."""
     sa = backend.sa
+    for path in _compared_paths(node):
+        ensure_path_index(backend, path)
     statement = sa.select(sa.func.count()).select_from(_source(backend, node))
     try:
         if node is not None:
@@ -49,28 +129,47 @@ _PLAIN = ("start_time", "stop_time", "heartbeat", "queue_time", "command", "note
 
 
 def find_sorted(
-    backend: Any, node: Any, keys: list, limit: int, dead_after: float
+    backend: Any,
+    node: Any,
+    keys: list,
+    limit: int,
+    dead_after: float,
+    after: list | None = None,
 ) -> list[dict] | None:
-    """Records matching node in the order of keys, at most limit, for the sorts this
-    module can do on the bare columns: ``[(("_id",), desc)]`` and ``[((column,),
-    desc), (("_id",), False)]`` for a plain column. None when it cannot (the caller
-    falls back to the store's generic query)."""
+    """Records matching node in the order of keys, after the sort values ``after``
+    (a decoded cursor), at most limit, for the sorts this module can do:
+    ``[(("_id",), desc)]``, and ``[(path, desc), (("_id",), False)]`` for a plain
+    column or a path into a JSON column of the runs table. None when it cannot (the
+    caller falls back to the store's generic query)."""
     runs = backend.t["runs"]
+    translator = backend._translator(dead_after)
+    json_target = None
     if len(keys) == 1 and keys[0][0] == ("_id",):
         column = None
         descending = keys[0][1]
-    elif (
-        len(keys) == 2
-        and len(keys[0][0]) == 1
-        and keys[0][0][0] in _PLAIN
-        and keys[1] == (("_id",), False)
-    ):
-        column = runs.c[keys[0][0][0]]
-        descending = keys[0][1]
+    elif len(keys) == 2 and keys[1] == (("_id",), False) and keys[0][0] != ("_id",):
+        path, descending = keys[0]
+        column = None
+        if len(path) == 1 and path[0] in _PLAIN:
+            column = runs.c[path[0]]
+        else:
+            try:
+                kind, json_column, inner = translator.target(path)
+            except Unsupported:
+                return None
+            if kind != "json" or path == ("tags",):
+                return None
+            json_target = (path, json_column, inner)
     else:
         return None
+    if json_target is not None:
+        return _find_by_json(backend, translator, node, json_target, descending, limit, after)
+    if after is not None:
+        from sacred.store.paging import _keyset
+
+        keyset = _keyset(keys, after)
+        node = keyset if node is None else And((node, keyset))
     sa = backend.sa
-    translator = backend._translator(dead_after)
     base = sa.select(runs.c.id, translator.status().label("status")).select_from(
         _source(backend, node)
     )
@@ -94,14 +193,191 @@ def find_sorted(
                 selected += conn.execute(
                     base.where(column.is_(None)).order_by(runs.c.id).limit(limit - len(selected))
                 ).fetchall()
-        ids = [row_id for row_id, _ in selected]
-        found = {
-            row._mapping["id"]: row
-            for row in conn.execute(backend._select().where(runs.c.id.in_(ids)))
-        }
-        rows = [found[i] for i in ids if i in found]
-        records = backend._records(conn, rows)
+        return _load(backend, conn, selected)
+
+
+def _load(backend: Any, conn: Any, selected: list) -> list[dict]:
+    """The records of the (id, effective status) rows, in their order."""
+    runs = backend.t["runs"]
+    ids = [row_id for row_id, _ in selected]
+    found = {
+        row._mapping["id"]: row for row in conn.execute(backend._select().where(runs.c.id.in_(ids)))
+    }
+    rows = [found[i] for i in ids if i in found]
+    records = backend._records(conn, rows)
     status = dict(selected)
     for row, record in zip(rows, records):
         record["status"] = status[row._mapping["id"]]
     return records
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "other"
+
+
+def _find_by_json(
+    backend: Any,
+    translator: Any,
+    node: Any,
+    target: tuple,
+    descending: bool,
+    limit: int,
+    after: list | None,
+) -> list[dict] | None:
+    """The page of a sort by a JSON value: one query per kind of value, in the store's
+    order of kinds, each walking the value's index when there is one."""
+    from sacred.store.paging import _band, _fuzzy
+
+    sa = backend.sa
+    runs = backend.t["runs"]
+    path, column, inner = target
+    ensure_path_index(backend, path)
+    for compared in _compared_paths(node):
+        ensure_path_index(backend, compared)
+    try:
+        value = translator.json_value(column, inner)
+        base = sa.select(runs.c.id, translator.status().label("status")).select_from(
+            _source(backend, node, (path,))
+        )
+        if node is not None:
+            base = base.where(translator.where(node))
+    except Unsupported:
+        return None
+
+    def direction(key: Any) -> Any:
+        return key.desc() if descending else key.asc()
+
+    number, text = value.number, translator._text(value.text)
+    booleans = ["true", "false"] if descending else ["false", "true"]
+    # (kind, condition, ORDER BY key or None for "by id alone")
+    parts: list[tuple[str, Any, Any]] = [
+        ("number", value.is_("number"), number),
+        ("string", value.is_("string"), text),
+        *[(f"bool:{b}", value.is_(b), None) for b in booleans],
+        ("other", value.rank() == 3, None),
+        ("missing", sa.or_(value.absent(), value.is_("null")), None),
+    ]
+    start = 0
+    cursor_where = None
+    cursor_low = None  # the lowest value of the cursor's tie band, as Python sees it
+    if after is not None:
+        cursor_value, cursor_id = after
+        kind = _kind(cursor_value)
+        if kind == "other":
+            return None
+        after_row = _cursor_row(backend, cursor_id)
+        if after_row is None:
+            return None
+        later_id = runs.c.id > after_row
+        if kind == "bool":
+            kind = "bool:true" if cursor_value else "bool:false"
+        start = [name for name, _, _ in parts].index(kind)
+        if kind in ("number", "string"):
+            key = number if kind == "number" else text
+            if kind == "number" and _fuzzy(cursor_value):
+                low, high = _band(cursor_value)
+            elif kind == "number":
+                low = high = cursor_value
+            else:
+                low = high = translator._text(sa.literal(cursor_value, sa.Text))
+            cursor_low = low if kind == "number" else cursor_value
+            # Within the band (one value, or floats a parse apart) later ids; beyond
+            # it every value: written as a range on the key, which the index walks.
+            if descending:
+                cursor_where = sa.and_(key <= high, sa.or_(key < low, later_id))
+            else:
+                cursor_where = sa.and_(key >= low, sa.or_(key > high, later_id))
+        else:
+            cursor_where = later_id
+    selected: list = []
+    with backend.engine.connect() as conn:
+        for i, (name, condition, key) in enumerate(parts[start:]):
+            statement = base.where(condition)
+            if backend.dialect == "sqlite":
+                statement = statement.where(_sqlite_range(sa, name, number))
+            first = i == 0 and cursor_where is not None
+            if first:
+                statement = statement.where(cursor_where)
+            wanted = limit - len(selected)
+            if key is None:
+                statement = statement.order_by(runs.c.id)
+            elif descending and backend.dialect == "sqlite":
+                same_value = base.where(condition)
+                tie = (cursor_low, runs.c.id > after_row) if first else None
+                selected += _descending(conn, statement, same_value, key, runs.c.id, wanted, tie)
+                if len(selected) >= limit:
+                    break
+                continue
+            else:
+                statement = statement.order_by(direction(key), runs.c.id)
+            selected += conn.execute(statement.limit(wanted)).fetchall()
+            if len(selected) >= limit:
+                break
+        return _load(backend, conn, selected)
+
+
+def _descending(
+    conn: Any, statement: Any, same_value: Any, key: Any, row_id: Any, limit: int, tie: Any
+) -> list:
+    """The first limit rows of statement by key descending, then id ascending, read
+    from an index on (key, id) without sorting. Why: walked backwards that index
+    gives ids descending within a value, so ORDER BY key DESC, id ASC sorts every run
+    of each value it reaches (16,000 of them for a learning rate with six values).
+    Instead: the rows by key and id both descending, which are the right runs but
+    for the last value, reversed per value; the last value's runs are read again by
+    id from same_value (the part's rows, without ranges, so that the index is entered
+    by equality). tie: (lowest value of the cursor's band, later-id condition) when
+    the cursor is in this part."""
+    rows = conn.execute(
+        statement.add_columns(key.label("sacred_key"))
+        .order_by(key.desc(), row_id.desc())
+        .limit(limit)
+    ).fetchall()
+    groups: list[list] = []
+    for row in rows:
+        if groups and groups[-1][0][2] == row[2]:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    if len(rows) == limit and groups:
+        last = groups.pop()[0][2]
+        tail = same_value.where(key == last)
+        if tie is not None and last >= tie[0]:
+            tail = tail.where(tie[1])
+        done = sum(len(group) for group in groups)
+        groups.append(conn.execute(tail.order_by(row_id).limit(limit - done)).fetchall())
+    return [(row[0], row[1]) for group in groups for row in sorted(group, key=lambda r: r[0])]
+
+
+def _sqlite_range(sa: Any, kind: str, extracted: Any) -> Any:
+    """The part of kind as a range of json_extract's SQL value, where an index on it
+    starts and stops: NULL (missing or JSON null) < numbers (booleans read 0 and 1)
+    < text (strings, and lists and objects as JSON text). Without it an ascending
+    walk first steps over every run without a value."""
+    if kind == "missing":
+        return extracted.is_(None)
+    if kind == "number":
+        return extracted < sa.literal_column("''")
+    if kind.startswith("bool:"):
+        return extracted == sa.literal_column("1" if kind == "bool:true" else "0")
+    return extracted >= sa.literal_column("''")
+
+
+def _cursor_row(backend: Any, run_id: Any) -> int | None:
+    """The row id of the cursor's run id (an integer, or a run_uid string)."""
+    if isinstance(run_id, int) and not isinstance(run_id, bool):
+        return run_id
+    if not isinstance(run_id, str):
+        return None
+    sa = backend.sa
+    runs = backend.t["runs"]
+    with backend.engine.connect() as conn:
+        return conn.execute(sa.select(runs.c.id).where(runs.c.run_uid == run_id)).scalar()

@@ -108,6 +108,10 @@ class SqlReader(StoreBackend):
             )
 
         self._metric_cache: tuple | None = None
+        #: How many indexes on config/info/meta/result paths this reader may create
+        #: on an SQLite database the first time it sorts or counts by such a path
+        #: (pages.ensure_path_index); 0, the default, creates none.
+        self.auto_index = 0
 
     def _translator(self, dead_after: float) -> SqlTranslator:
         return SqlTranslator(self.sa, self.dialect, self.t, dead_after)
@@ -439,12 +443,15 @@ class SqlReader(StoreBackend):
 
         return count_sql(self, query, dead_after)
 
-    def find_sorted(self, query: Any, sort: list, limit: int, dead_after: float) -> list | None:
-        """Like find_records for a sort by id, or by a plain column then id, walking the
-        index (None for other sorts and queries)."""
+    def find_sorted(
+        self, query: Any, sort: list, limit: int, dead_after: float, after: list | None = None
+    ) -> list | None:
+        """Like find_records, after the sort values ``after`` (a decoded cursor), for a
+        sort by id, or by a plain column or a JSON value then id, walking the index
+        (None for other sorts and queries)."""
         from sacred.observers.sql.pages import find_sorted
 
-        return find_sorted(self, query, sort, limit, dead_after)
+        return find_sorted(self, query, sort, limit, dead_after, after)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -170,9 +170,12 @@ class SqlTranslator:
             return self._pg_value(node)
         json_path = self._json_path_text(path)
         if d == "sqlite":
-            value = sa.type_coerce(sa.func.json_extract(column, json_path), sa.Text)
+            # The path is written into the SQL, not bound: SQLite uses an index on an
+            # expression only for the identical expression (see pages.py).
+            literal = sqlite_literal(self.sa, json_path)
+            value = sa.type_coerce(sa.func.json_extract(column, literal), sa.Text)
             number = sa.type_coerce(value, sa.Float)
-            return _JsonValue(sa, d, sa.func.json_type(column, json_path), value, number)
+            return _JsonValue(sa, d, sa.func.json_type(column, literal), value, number)
         extracted = sa.func.JSON_EXTRACT(column, json_path)
         return self._mysql_value(extracted)
 
@@ -518,6 +521,13 @@ class SqlTranslator:
                 sa.case((value.is_("false"), 0), (value.is_("true"), 1), else_=None), descending
             ),
         ]
+
+
+def sqlite_literal(sa: Any, text: str) -> Any:
+    """text as an SQLite string literal in the statement."""
+    if "\x00" in text:
+        raise Unsupported("NUL in a path on SQLite")
+    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.Text)
 
 
 def _integer_compare(sa: Any, integer: Any, op: str, literal: int | float) -> Any:

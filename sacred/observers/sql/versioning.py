@@ -63,7 +63,7 @@ class SchemaState:
 #: The revisions of migrations/versions, oldest first; the last is the schema this
 #: package writes. Spelled out so that the usual start (a database already current)
 #: needs no Alembic import; a test checks them against the scripts.
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 
 
 def head_revision() -> str:
@@ -153,12 +153,13 @@ def _set_up(conn: Any, state: SchemaState) -> str | None:
     revision; the revision it started from (None for a new schema)."""
     from alembic import command
 
-    from sacred.observers.sql.schema import get_tables
+    from sacred.observers.sql.schema import create_sort_indexes, get_tables
 
     _quiet_alembic()
     config = _alembic_config(conn)
     if state.kind in ("empty", "legacy"):
         get_tables()["__metadata__"].create_all(conn)
+        create_sort_indexes(conn)
         command.stamp(config, "head")
         return None
     if state.kind == "unversioned":

@@ -116,7 +116,7 @@ def _version(url: str) -> str | None:
 
 def test_a_new_database_is_stamped_with_the_newest_version(sql_url):
     SqlObserver(sql_url)
-    assert _version(sql_url) == head_revision() == "0003"
+    assert _version(sql_url) == head_revision() == "0004"
 
 
 @pytest.mark.parametrize("versioned", [True, False], ids=["versioned", "before-versions"])
@@ -156,7 +156,7 @@ def test_the_store_asks_for_a_migration_which_sacred_migrate_does(sql_url, capsy
     assert "metric_chunks" not in _tables(sql_url)  # reading changes nothing
 
     assert sacred_main(["migrate", sql_url]) == 0
-    assert "from schema version 0001 to 0003" in capsys.readouterr().out
+    assert "from schema version 0001 to 0004" in capsys.readouterr().out
     with open_store(sql_url) as store:
         assert store.backend.metric_names(run_id) == ["loss"]
     assert sacred_main(["migrate", sql_url]) == 1
@@ -181,6 +181,7 @@ def test_a_database_of_a_newer_sacred_is_refused(sql_url, capsys):
     assert _version(sql_url) == "0042"
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_migrations_build_the_schema_the_package_creates(sql_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
@@ -239,6 +240,7 @@ def test_the_migration_scripts_are_part_of_the_package():
         "0001_per_point_metrics.py",
         "0002_metric_chunks.py",
         "0003_sqlite_json_text.py",
+        "0004_sort_indexes.py",
     ]
 
 
@@ -255,3 +257,42 @@ def test_a_version_table_without_a_version_is_told_by_the_tables(sql_url):
     assert _version(sql_url) == head_revision()
     with open_store(sql_url) as store:
         assert store.get(run_id).config == {"lr": 0.1}
+
+
+def _sqlite_indexes(path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+
+
+def test_a_database_at_0003_gets_the_result_index_and_sorts_by_it(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "at0003.db"
+    url = f"sqlite:///{path}"
+    _build_at(url, "0003")
+    ids = [_insert_run(url, result=r) for r in (0.5, None, "text", 0.25, True, 2)]
+    assert "ix_runs_result_value" not in _sqlite_indexes(path)
+
+    assert sacred_main(["migrate", url]) == 0
+
+    assert _version(url) == "0004"
+    assert "ix_runs_result_value" in _sqlite_indexes(path)
+    with sqlite3.connect(path) as db:  # the page's query walks the new index
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM runs WHERE json_type(result, '$') "
+            "IN ('integer', 'real') ORDER BY json_extract(result, '$') DESC, id LIMIT 5"
+        ).fetchall()
+    assert "ix_runs_result_value" in str(plan)
+    from sacred.store.paging import find_page
+
+    with open_store(url) as store:
+        page = find_page(store, sort="-result", limit=10)
+    # numbers, then strings, booleans, and missing values last
+    assert [run.id for run in page.runs] == [ids[5], ids[0], ids[3], ids[2], ids[4], ids[1]]
+
+
+def test_new_sqlite_databases_have_the_result_index(tmp_path):
+    SqlObserver(f"sqlite:///{tmp_path / 'new.db'}")
+    assert "ix_runs_result_value" in _sqlite_indexes(tmp_path / "new.db")

@@ -1,0 +1,182 @@
+"""Pages sorted by a value inside the JSON columns (``result``, ``config.…``) follow
+the store's order on SQLite, PostgreSQL and MariaDB: numbers (ties by id, 2 == 2.0),
+then strings, booleans, lists and objects, and missing or null values last in either
+direction; walked with keyset cursors, each run comes exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+from sacred import Experiment
+from sacred.observers import SqlObserver
+from sacred.store import open_store
+from sacred.store.base import StoreBackend
+from sacred.store.paging import count, find_page, sort_keys
+from sacred.store.query import parse_query
+
+# A cursor cannot hold a list or an object (docs/store.md): those are added where a
+# test reads one page only.
+VALUES = [0.5, 2, "b", None, True, 2.0, -3, "a", False, 0.5, "a", 1e-3, 7]
+SORTS = ["result", "-result", "config.params.score", "-config.params.score"]
+
+
+def _record_runs(url: str) -> list:
+    ex = Experiment("json_sort", save_git_info=False)
+
+    @ex.config
+    def config():
+        params = {}  # noqa: F841
+
+    @ex.main
+    def main(params):
+        return params.get("score")
+
+    ex.observers.append(SqlObserver(url))
+    ids = []
+    for value in VALUES:
+        # None leaves the config entry out: a missing value, not a null
+        params = {} if value is None else {"score": value}
+        ids.append(ex.run(config_updates={"params": params}, options={"--loglevel": "ERROR"})._id)
+    return ids
+
+
+def _reference(store, query: str | None, sort: str) -> list:
+    """The order of the Python reference (every record loaded and sorted in Python)."""
+    records = StoreBackend.find_records(
+        store.backend, parse_query(query), sort_keys(sort), None, store.dead_after
+    )
+    return [record["_id"] for record in records]
+
+
+def _walk(store, query: str | None, sort: str, limit: int) -> list:
+    walked, cursor = [], None
+    for _ in range(len(VALUES) + 2):
+        page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
+        walked += [run.id for run in page.runs]
+        if (cursor := page.next) is None:
+            break
+    return walked
+
+
+@pytest.fixture(params=["sqlite", "sqlite-indexed", "postgresql", "mysql"])
+def store(request, tmp_path):
+    if request.param.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'runs.db'}"
+    else:
+        url = request.getfixturevalue(
+            "postgres_url" if request.param == "postgresql" else "mysql_url"
+        )
+    _record_runs(url)
+    with open_store(url) as opened:
+        if request.param == "sqlite-indexed":
+            opened.backend.auto_index = 8
+        yield opened
+
+
+@pytest.mark.parametrize("sort", SORTS)
+@pytest.mark.parametrize("limit", [1, 4])
+def test_sorted_pages_walk_the_store_order(store, sort, limit):
+    expected = _reference(store, None, sort)
+    # the SQL reader's own pages, not the generic query it falls back to
+    assert store.backend.find_sorted(None, sort_keys(sort), 50, store.dead_after) is not None
+    assert _walk(store, None, sort, limit) == expected
+    assert sorted(expected) == sorted(run.id for run in store.find())
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_sorted_pages_with_a_filter(store, sort):
+    query = "config.params.score >= 0.5 or config.params.score == null"
+    expected = _reference(store, query, sort)
+    assert _walk(store, query, sort, 2) == expected
+    assert count(store, query) == len(expected) == 6
+
+
+def test_the_order_of_kinds_and_ties(store):
+    _record_more(store.location, [1, 2])
+    _record_more(store.location, {"k": 1})
+    results = [run.result for run in find_page(store, sort="-result", limit=50).runs]
+    # descending within a kind; kinds in the same order both ways; missing last
+    assert results[:6] == [7, 2, 2.0, 0.5, 0.5, 1e-3]
+    assert results[6:10] == [-3, "b", "a", "a"]
+    assert results[10:12] == [True, False]
+    assert sorted(map(str, results[12:14])) == ["[1, 2]", "{'k': 1}"]
+    assert results[14] is None
+    ascending = find_page(store, sort="result", limit=50).runs
+    assert [run.result for run in ascending][:6] == [-3, 1e-3, 0.5, 0.5, 2, 2.0]
+    twos = [run.id for run in ascending if run.result == 2]
+    assert twos == sorted(twos)  # a tie keeps ascending ids in both directions
+    assert [run.id for run in find_page(store, sort="-result", limit=50).runs[1:3]] == twos
+
+
+def test_a_run_added_between_pages_does_not_shift_them(store):
+    first = find_page(store, sort="-config.params.score", limit=3)
+    assert [run.config["params"]["score"] for run in first.runs] == [7, 2, 2.0]
+    _record_more(store.location, 100)  # sorts before the cursor: not on later pages
+    second = find_page(store, sort="-config.params.score", limit=3, cursor=first.next)
+    assert [run.config["params"]["score"] for run in second.runs] == [0.5, 0.5, 1e-3]
+
+
+def _record_more(url: str, value) -> None:
+    ex = Experiment("json_sort", save_git_info=False)
+    ex.main(lambda: value)
+    ex.add_config(params={"score": value})
+    ex.observers.append(SqlObserver(url))
+    ex.run(options={"--loglevel": "ERROR"})
+
+
+def test_sqlite_indexes_a_sorted_config_path_only_when_allowed(tmp_path):
+    import sqlite3
+
+    from sacred.observers.sql.pages import AUTO_INDEX_PREFIX
+
+    path = tmp_path / "runs.db"
+    url = f"sqlite:///{path}"
+    _record_runs(url)
+
+    def indexes() -> list:
+        with sqlite3.connect(path) as db:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+        return [name for (name,) in rows if name.startswith(AUTO_INDEX_PREFIX)]
+
+    with open_store(url) as store:
+        find_page(store, sort="-config.params.score", limit=2)
+        assert indexes() == []  # a plain store (and a --read-only board) writes nothing
+        store.backend.auto_index = 1
+        find_page(store, sort="-config.params.score", limit=2)
+        count(store, "config.params.other > 1")  # over the bound: not indexed
+        assert len(indexes()) == 1
+        with sqlite3.connect(path) as db:
+            plan = db.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM runs WHERE json_extract(config, "
+                "'$.\"params\".\"score\"') < '' ORDER BY json_extract(config, "
+                '\'$."params"."score"\'), id'
+            ).fetchall()
+        assert indexes()[0] in str(plan)
+        assert _walk(store, None, "-config.params.score", 3) == _reference(
+            store, None, "-config.params.score"
+        )
+
+
+@pytest.mark.parametrize("sort", ["-result", "result"])
+def test_sqlite_pages_by_result_walk_its_index_without_sorting(tmp_path, sort):
+    import sqlite3
+
+    from sqlalchemy import event
+
+    path = tmp_path / "runs.db"
+    _record_runs(f"sqlite:///{path}")
+    with open_store(f"sqlite:///{path}") as store:
+        statements = []
+        event.listen(
+            store.backend.engine,
+            "before_cursor_execute",
+            lambda conn, cursor, sql, params, context, many: statements.append((sql, params)),
+        )
+        first = find_page(store, sort=sort, limit=2)
+        find_page(store, sort=sort, limit=2, cursor=first.next)
+    walks = [(sql, params) for sql, params in statements if "ORDER BY json_extract" in sql]
+    assert walks
+    with sqlite3.connect(path) as db:
+        for sql, params in walks:
+            plan = str(db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+            assert "USING INDEX ix_runs_result_value" in plan and "TEMP B-TREE" not in plan
