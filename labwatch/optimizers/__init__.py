@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from labwatch.optimizers._model_based import SMAC, BayesianOptimization
 from labwatch.optimizers._optuna import CMAES, TPE
+from labwatch.optimizers._smac3 import SMAC3, smac3_available
 from labwatch.optimizers.base import Optimizer
 from labwatch.optimizers.random_search import RandomSearch
 
-__all__ = ["Optimizer", "RandomSearch", "BayesianOptimization", "SMAC", "TPE", "CMAES"]
+__all__ = [
+    "Optimizer",
+    "RandomSearch",
+    "BayesianOptimization",
+    "SMAC",
+    "SMAC3",
+    "TPE",
+    "CMAES",
+    "smac3_available",
+]
