@@ -45,6 +45,7 @@ class SMAC3(Optimizer):
             return self.search_space.sample(self.rng)
         import logging
         import tempfile
+        import warnings
         from pathlib import Path
 
         from smac import HyperparameterOptimizationFacade as Facade
@@ -59,9 +60,13 @@ class SMAC3(Optimizer):
         # flood the user's log.
         smac_logger = logging.getLogger("smac")
         level = smac_logger.level
-        smac_logger.setLevel(logging.WARNING)
+        smac_logger.setLevel(logging.ERROR)
         try:
-            with tempfile.TemporaryDirectory(prefix="labwatch-smac3-") as tmp:
+            with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="labwatch-") as tmp:
+                # SMAC3's local search averages an empty list in its debug statistics
+                # when a neighbourhood is exhausted (conditional spaces).
+                warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+                warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
                 scenario = Scenario(
                     configspace,
                     deterministic=True,
@@ -185,7 +190,7 @@ def _decode(hp: Hyperparameter, value: Any) -> Any:
 def _model(scenario: Any) -> Any:
     from smac.model.random_forest import RandomForest
 
-    # The facade's own forest (its get_model defaults) on one thread: its thread pool
+    # The facade's own forest (the defaults of its get_model) on one thread: its thread pool
     # costs more than the ten small trees, and the machine's cores belong to the
     # trials being optimized. No leaf limit rather than its 2**20: the same trees for
     # any study of a realistic size, but scikit-learn's best-first builder that a
@@ -195,10 +200,10 @@ def _model(scenario: Any) -> Any:
         log_y=True,
         n_trees=10,
         bootstrapping=True,
-        ratio_features=5.0 / 6.0,
-        min_samples_split=3,
-        min_samples_leaf=3,
-        max_depth=20,
+        ratio_features=1.0,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        max_depth=2**20,
         max_leaf_nodes=None,
         seed=scenario.seed,
         n_jobs=1,
