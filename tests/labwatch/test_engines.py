@@ -106,6 +106,7 @@ def test_cmaes_keeps_its_state_between_suggestions():
     assert len(generations) >= 2  # the CMA-ES optimizer was told results and moved on
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_tpe_suggests_what_optuna_itself_would():
     import optuna
 
