@@ -4,7 +4,8 @@ runs)`` then ``suggest_configuration()``.
 ``RandomSearch`` needs nothing; ``BayesianOptimization`` (Gaussian process) and
 ``SMAC`` (random forest) need scikit-learn; ``TPE`` and ``CMAES`` use Optuna as an
 engine (CMA-ES also needs ``cmaes``). All are in ``pip install 'sacred[optim]'``;
-the packages are imported only when a suggestion is made.
+``SMAC3`` needs the ``smac`` package (``pip install 'sacred[smac]'``). The packages
+are imported only when a suggestion is made.
 """
 
 from __future__ import annotations
