@@ -7,6 +7,10 @@ only record of the study, and SMAC3's output directory is a temporary one that i
 removed afterwards. The first ``n_initial`` suggestions are drawn from the priors,
 because SMAC3's own initial design is a Sobol sequence that only spreads out when
 one facade asks for all of it.
+
+Suggestions are reproducible from the seed within a Python process, and across
+processes only with the same ``PYTHONHASHSEED``: SMAC3's local search orders its
+start points through a set of configurations.
 """
 
 from __future__ import annotations

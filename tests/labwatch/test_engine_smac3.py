@@ -71,28 +71,40 @@ def test_trials_outside_the_space_are_left_out():
     assert space.parameters["kind"].contains(config["kind"])
 
 
-def branin(c: dict) -> float:
-    x, y = c["x"], c["y"]
-    b, r, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    return (y - b * x**2 + r * x - 6) ** 2 + 10 * (1 - t) * math.cos(x) + 10
+def conditional_cost(c: dict) -> float:
+    shared = (c["c"] - 0.3) ** 2
+    if c["branch"] == "quad":
+        return (c["a"] - 1) ** 2 + 0.5 + shared
+    return math.sin(c["b"]) + 1 + shared
 
 
 @needs_smac
-def test_smac3_beats_random_search_on_branin():
-    space = SearchSpace("branin", {"x": UniformFloat(-5, 10), "y": UniformFloat(0, 15)})
+def test_smac3_beats_random_search_in_a_conditional_space():
+    # SMAC3's local search orders its start points through a set of configurations,
+    # so its suggestions vary with Python's hash seed: the problem is one where it
+    # wins by a margin under any hash seed tried (1-4), not a close one.
+    space = SearchSpace(
+        "conditional",
+        {
+            "branch": Categorical(["quad", "sine"]),
+            "a": UniformFloat(-5, 5, condition=Condition("branch", "quad")),
+            "b": UniformFloat(0, 10, condition=Condition("branch", "sine")),
+            "c": UniformFloat(0, 1),
+        },
+    )
 
     def best_after(engine, seed: int, n: int = 30) -> float:
         trials: list[Trial] = []
         for i in range(n):
             config = suggest(space, trials, seed=seed * 1000 + i, engine=engine)
-            trials.append(Trial(i, i, TrialStatus.COMPLETED, config, branin(config), run=None))
+            cost = conditional_cost(config)
+            trials.append(Trial(i, i, TrialStatus.COMPLETED, config, cost, run=None))
         return min(t.cost for t in trials)
 
     seeds = range(3)
-    assert (
-        sorted(best_after(SMAC3, s) for s in seeds)[1]
-        < sorted(best_after(RandomSearch, s) for s in seeds)[1]
-    )
+    smac3 = sorted(best_after(SMAC3, s) for s in seeds)
+    rand = sorted(best_after(RandomSearch, s) for s in seeds)
+    assert smac3[1] < rand[1]
 
 
 def test_without_smac_the_error_says_what_to_install(monkeypatch):
