@@ -134,21 +134,107 @@ def _jsonable(attrs: dict) -> dict:
     return out
 
 
+def _quiet_sampler(factory: Any, optuna: Any, **options: Any) -> Any:
+    import warnings
+
+    # multivariate/group/with_margin are marked experimental by Optuna; the warning
+    # would reach the user's log on every suggestion.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return factory(**options)
+
+
 class TPE(OptunaOptimizer):
-    """Tree-structured Parzen estimators (optuna.samplers.TPESampler); pending trials
-    are handled with the constant-liar strategy, so parallel workers spread out."""
+    """Tree-structured Parzen estimators (optuna.samplers.TPESampler), multivariate
+    and, in conditional spaces, per group of hyperparameters that occur together;
+    pending trials are handled with the constant-liar strategy, so parallel workers
+    spread out."""
+
+    n_startup_trials = 10
+    multivariate = True
+    # Conditional entries are otherwise left to the univariate estimator; on the
+    # bench's conditional space (60 seeds x 50) group=True gives 0.84x the regret.
+    group = True
 
     def make_sampler(self, optuna: Any) -> Any:
-        return optuna.samplers.TPESampler(seed=self.engine_seed, constant_liar=True)
+        return _quiet_sampler(
+            optuna.samplers.TPESampler,
+            optuna,
+            seed=self.engine_seed,
+            n_startup_trials=self.n_startup_trials,
+            multivariate=self.multivariate,
+            group=self.group,
+            constant_liar=True,
+        )
 
 
 class CMAES(OptunaOptimizer):
-    """CMA-ES (optuna.samplers.CmaEsSampler, needs the ``cmaes`` package); categorical
-    hyperparameters are drawn at random."""
+    """CMA-ES (optuna.samplers.CmaEsSampler, needs the ``cmaes`` package) over the
+    numeric hyperparameters present in every trial, started at the best of
+    ``n_startup_trials`` random trials; categorical and conditional entries come
+    from a TPE sampler."""
+
+    n_startup_trials = 10
+    with_margin = True
+    popsize: int | None = None
+    warm_start = True
 
     def make_sampler(self, optuna: Any) -> Any:
         import importlib.util
 
         if importlib.util.find_spec("cmaes") is None:
             raise OptimizerError("CMAES needs the cmaes package: pip install cmaes")
-        return optuna.samplers.CmaEsSampler(seed=self.engine_seed, warn_independent_sampling=False)
+        seed = self.engine_seed
+        independent = _quiet_sampler(
+            optuna.samplers.TPESampler,
+            optuna,
+            seed=None if seed is None else (seed + 1) % 2**32,
+            multivariate=True,
+            group=True,
+            constant_liar=True,
+        )
+        return _quiet_sampler(
+            optuna.samplers.CmaEsSampler,
+            optuna,
+            source_trials=self._source_trials(optuna) if self.warm_start else None,
+            n_startup_trials=self.n_startup_trials,
+            independent_sampler=independent,
+            with_margin=self.with_margin,
+            popsize=self.popsize,
+            seed=seed,
+            warn_independent_sampling=False,
+        )
+
+    def _source_trials(self, optuna: Any) -> list | None:
+        """The first completed trials, restricted to the numbers every completed trial
+        has (the space CMA-ES searches): its initial distribution is estimated from the
+        best of them (WS-CMA-ES), i.e. centred on the best random trial with a step of
+        0.1 of the unit cube rather than on the centre of the space.
+
+        The sampler uses them only until CMA-ES has told its first generation, so they
+        must not change meanwhile: the first trials, not the best so far."""
+        first = self.completed()[: self.n_startup_trials]
+        # WS-CMA-ES estimates from the best tenth: it needs ten trials at least.
+        if len(first) < max(10, self.n_startup_trials):
+            return None
+        space = self.search_space
+        completed = [config for config, _ in self.completed()]
+        numbers = [
+            name
+            for name in space.order
+            if not isinstance(space.parameters[name], (Categorical, Constant))
+            and all(name in config for config in completed)
+        ]
+        if not numbers:
+            return None
+        trials = []
+        for config, cost in first:
+            hp = {name: space.parameters[name] for name in numbers}
+            trials.append(
+                optuna.trial.create_trial(
+                    params={name: _encode(hp[name], config[name]) for name in numbers},
+                    distributions={name: _distribution(optuna, hp[name]) for name in numbers},
+                    value=cost,
+                )
+            )
+        return trials

@@ -89,7 +89,8 @@ def test_gaussian_process_beats_random_search_on_branin():
 def test_cmaes_keeps_its_state_between_suggestions():
     space = SearchSpace("q", {"x": UniformFloat(-5, 5), "y": UniformFloat(-5, 5)})
     trials = []
-    for i in range(12):
+    # 10 random trials, then generations of 6 (CMA-ES's population in two dimensions)
+    for i in range(CMAES.n_startup_trials + 14):
         optimizer = CMAES(space, seed=i)
         optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
         config = optimizer.suggest_configuration()
@@ -105,6 +106,7 @@ def test_cmaes_keeps_its_state_between_suggestions():
     assert len(generations) >= 2  # the CMA-ES optimizer was told results and moved on
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_tpe_suggests_what_optuna_itself_would():
     import optuna
 
@@ -114,7 +116,9 @@ def test_tpe_suggests_what_optuna_itself_would():
     ours.update([t.config for t in trials], [t.cost for t in trials], trials)
     suggestion = ours.suggest_configuration()
 
-    sampler = optuna.samplers.TPESampler(seed=ours.engine_seed, constant_liar=True)
+    sampler = optuna.samplers.TPESampler(
+        seed=ours.engine_seed, multivariate=True, group=True, constant_liar=True
+    )
     study = optuna.create_study(sampler=sampler)
     dists = {
         "x": optuna.distributions.FloatDistribution(-5, 10),
@@ -130,3 +134,61 @@ def test_tpe_suggests_what_optuna_itself_would():
             )
         )
     assert study.ask(dists).params == suggestion
+
+
+def conditional_cost(c):
+    shared = (c["c"] - 0.3) ** 2
+    if c["branch"] == "quad":
+        return (c["a"] - 1) ** 2 + 0.5 + shared
+    return math.sin(c["b"]) + 1 + shared
+
+
+def best_of_run(engine, space, objective, seed, n):
+    trials = []
+    for i in range(n):
+        optimizer = engine(space, seed=seed * 1000 + i)
+        optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
+        config = optimizer.suggest_configuration()
+        labwatch = {"state": optimizer.state} if optimizer.state else {}
+        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, objective(config), None, labwatch))
+    return min(t.cost for t in trials)
+
+
+def test_cmaes_beats_random_search_in_a_conditional_space():
+    # CMA-ES searches only the numbers every trial has; the branch and the entries
+    # that depend on it come from TPE rather than at random.
+    space = SearchSpace(
+        "conditional",
+        {
+            "branch": Categorical(["quad", "sine"]),
+            "a": UniformFloat(-5, 5, condition=Condition("branch", "quad")),
+            "b": UniformFloat(0, 10, condition=Condition("branch", "sine")),
+            "c": UniformFloat(0, 1),
+        },
+    )
+    seeds = range(5)
+    cmaes = sorted(best_of_run(CMAES, space, conditional_cost, s, 40) for s in seeds)
+    rand = sorted(best_of_run(RandomSearch, space, conditional_cost, s, 40) for s in seeds)
+    assert cmaes[2] < rand[2]
+
+
+def test_cmaes_handles_integers_and_gaussians():
+    space = SearchSpace(
+        "ints",
+        {
+            "n": UniformInt(1, 8),
+            "m": UniformInt(1, 1000, log_scale=True),
+            "g": Gaussian(0.0, 1.0),
+        },
+    )
+
+    def cost(c):
+        return (c["n"] - 3) ** 2 + (math.log(c["m"]) - 3) ** 2 + c["g"] ** 2
+
+    trials = []
+    for i in range(30):
+        config = suggest(CMAES, space, trials, seed=i)
+        for name, value in config.items():
+            assert space.parameters[name].contains(value), (name, value)
+        assert isinstance(config["n"], int) and isinstance(config["m"], int)
+        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, cost(config), run=None))

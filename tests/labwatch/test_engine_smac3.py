@@ -1,0 +1,114 @@
+"""SMAC3 (the ``smac`` package) as an engine: suggestions from the store's trials."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from labwatch.exceptions import OptimizerError
+from labwatch.hyperparameters import Categorical, Condition, Gaussian, UniformFloat, UniformInt
+from labwatch.optimizers import SMAC3, RandomSearch, _smac3, smac3_available
+from labwatch.searchspace import SearchSpace
+from labwatch.trials import Trial, TrialStatus
+
+needs_smac = pytest.mark.skipif(
+    not smac3_available(), reason="the smac package (pip install 'sacred[smac]') is not installed"
+)
+
+
+def mixed_space() -> SearchSpace:
+    return SearchSpace(
+        "mixed",
+        {
+            "kind": Categorical(["a", None, 3]),
+            "x": UniformFloat(1e-3, 1.0, log_scale=True),
+            "n": UniformInt(1, 8),
+            "g": Gaussian(0.0, 1.0, condition=Condition("kind", [None, 3])),
+        },
+    )
+
+
+def history(space: SearchSpace, n: int) -> list[Trial]:
+    rng = random.Random(0)
+    trials = []
+    for i in range(n):
+        config = space.sample(rng)
+        failed = i % 7 == 3
+        cost = None if failed else config["x"] + config["n"]
+        status = TrialStatus.FAILED if failed else TrialStatus.COMPLETED
+        trials.append(Trial(i + 1, i, status, config, cost, run=None))
+    trials.append(Trial(n + 1, n, TrialStatus.PENDING, space.sample(rng), None, run=None))
+    return trials
+
+
+def suggest(space: SearchSpace, trials: list[Trial], seed: int, engine=SMAC3) -> dict:
+    optimizer = engine(space, seed=seed)
+    optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
+    return optimizer.suggest_configuration()
+
+
+@needs_smac
+def test_suggestions_are_valid_and_reproducible():
+    space = mixed_space()
+    trials = history(space, 16)
+    first = suggest(space, trials, seed=5)
+    assert suggest(space, trials, seed=5) == first
+    assert space.active(first) == first
+    for name, value in first.items():
+        assert space.parameters[name].contains(value), (name, value)
+    assert ("g" in first) == (first["kind"] in (None, 3))
+    assert first not in [t.config for t in trials]
+
+
+@needs_smac
+def test_trials_outside_the_space_are_left_out():
+    space = mixed_space()
+    trials = history(space, 14)
+    trials[0] = Trial(1, 0, TrialStatus.COMPLETED, {"kind": "gone", "x": 5.0, "n": 1}, 0.0, None)
+    config = suggest(space, trials, seed=1)
+    assert space.parameters["kind"].contains(config["kind"])
+
+
+def conditional_cost(c: dict) -> float:
+    shared = (c["c"] - 0.3) ** 2
+    if c["branch"] == "quad":
+        return (c["a"] - 1) ** 2 + 0.5 + shared
+    return math.sin(c["b"]) + 1 + shared
+
+
+@needs_smac
+def test_smac3_beats_random_search_in_a_conditional_space():
+    # SMAC3's local search orders its start points through a set of configurations,
+    # so its suggestions vary with Python's hash seed: the problem is one where it
+    # wins by a margin under any hash seed tried (1-4), not a close one.
+    space = SearchSpace(
+        "conditional",
+        {
+            "branch": Categorical(["quad", "sine"]),
+            "a": UniformFloat(-5, 5, condition=Condition("branch", "quad")),
+            "b": UniformFloat(0, 10, condition=Condition("branch", "sine")),
+            "c": UniformFloat(0, 1),
+        },
+    )
+
+    def best_after(engine, seed: int, n: int = 30) -> float:
+        trials: list[Trial] = []
+        for i in range(n):
+            config = suggest(space, trials, seed=seed * 1000 + i, engine=engine)
+            cost = conditional_cost(config)
+            trials.append(Trial(i, i, TrialStatus.COMPLETED, config, cost, run=None))
+        return min(t.cost for t in trials)
+
+    seeds = range(3)
+    smac3 = sorted(best_after(SMAC3, s) for s in seeds)
+    rand = sorted(best_after(RandomSearch, s) for s in seeds)
+    assert smac3[1] < rand[1]
+
+
+def test_without_smac_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(_smac3, "smac3_available", lambda: False)
+    space = mixed_space()
+    with pytest.raises(OptimizerError, match=r"pip install 'sacred\[smac\]'"):
+        suggest(space, history(space, 12), seed=1)
