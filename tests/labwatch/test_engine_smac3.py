@@ -9,13 +9,9 @@ import pytest
 
 from labwatch.exceptions import OptimizerError
 from labwatch.hyperparameters import Categorical, Condition, Gaussian, UniformFloat, UniformInt
-from labwatch.optimizers import SMAC3, RandomSearch, _smac3, smac3_available
+from labwatch.optimizers import SMAC3, RandomSearch, _smac3
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
-
-needs_smac = pytest.mark.skipif(
-    not smac3_available(), reason="the smac package (pip install 'sacred[smac]') is not installed"
-)
 
 
 def mixed_space() -> SearchSpace:
@@ -49,7 +45,6 @@ def suggest(space: SearchSpace, trials: list[Trial], seed: int, engine=SMAC3) ->
     return optimizer.suggest_configuration()
 
 
-@needs_smac
 def test_suggestions_are_valid_and_reproducible():
     space = mixed_space()
     trials = history(space, 16)
@@ -62,7 +57,6 @@ def test_suggestions_are_valid_and_reproducible():
     assert first not in [t.config for t in trials]
 
 
-@needs_smac
 def test_trials_outside_the_space_are_left_out():
     space = mixed_space()
     trials = history(space, 14)
@@ -78,7 +72,6 @@ def conditional_cost(c: dict) -> float:
     return math.sin(c["b"]) + 1 + shared
 
 
-@needs_smac
 def test_smac3_beats_random_search_in_a_conditional_space():
     # SMAC3's local search orders its start points through a set of configurations,
     # so its suggestions vary with Python's hash seed: the problem is one where it
