@@ -12,6 +12,7 @@ from labwatch.hyperparameters import Categorical, Condition, Gaussian, UniformFl
 from labwatch.optimizers import CMAES, SMAC, TPE, BayesianOptimization, RandomSearch
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
+from tests.labwatch.problems import best_of_run, conditional_cost, conditional_space
 
 pytest.importorskip("optuna")
 pytest.importorskip("sklearn")
@@ -136,36 +137,41 @@ def test_tpe_suggests_what_optuna_itself_would():
     assert study.ask(dists).params == suggestion
 
 
-def conditional_cost(c):
-    shared = (c["c"] - 0.3) ** 2
-    if c["branch"] == "quad":
-        return (c["a"] - 1) ** 2 + 0.5 + shared
-    return math.sin(c["b"]) + 1 + shared
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_tpe_study_run_trial_by_trial_is_optunas_own_study():
+    """Each suggestion is a fresh optimizer told the stored trials (as in a worker),
+    and still the 25 configurations, the 10 random start-up ones included, are those
+    of Optuna's study.optimize with the first trial's seed: one random stream for
+    the study, carried from trial to trial in the stored state."""
+    import optuna
 
-
-def best_of_run(engine, space, objective, seed, n):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = SearchSpace("branin", {"x": UniformFloat(-5, 10), "y": UniformFloat(0, 15)})
     trials = []
-    for i in range(n):
-        optimizer = engine(space, seed=seed * 1000 + i)
+    for i in range(25):
+        optimizer = TPE(space, seed=1000 + i)  # a new run seed per trial, as in the store
+        if i == 0:
+            first_seed = optimizer.engine_seed
         optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
         config = optimizer.suggest_configuration()
-        labwatch = {"state": optimizer.state} if optimizer.state else {}
-        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, objective(config), None, labwatch))
-    return min(t.cost for t in trials)
+        labwatch = {"state": optimizer.state}
+        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, branin(config), None, labwatch))
+
+    sampler = optuna.samplers.TPESampler(
+        seed=first_seed, multivariate=True, group=True, constant_liar=True
+    )
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(
+        lambda t: branin({"x": t.suggest_float("x", -5, 10), "y": t.suggest_float("y", 0, 15)}),
+        n_trials=25,
+    )
+    assert [t.config for t in trials] == [t.params for t in study.trials]
 
 
 def test_cmaes_beats_random_search_in_a_conditional_space():
     # CMA-ES searches only the numbers every trial has; the branch and the entries
     # that depend on it come from TPE rather than at random.
-    space = SearchSpace(
-        "conditional",
-        {
-            "branch": Categorical(["quad", "sine"]),
-            "a": UniformFloat(-5, 5, condition=Condition("branch", "quad")),
-            "b": UniformFloat(0, 10, condition=Condition("branch", "sine")),
-            "c": UniformFloat(0, 1),
-        },
-    )
+    space = conditional_space()
     seeds = range(5)
     cmaes = sorted(best_of_run(CMAES, space, conditional_cost, s, 40) for s in seeds)
     rand = sorted(best_of_run(RandomSearch, space, conditional_cost, s, 40) for s in seeds)

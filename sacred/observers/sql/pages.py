@@ -25,7 +25,7 @@ import logging
 import threading
 from typing import Any
 
-from sacred.observers.sql.sqlquery import Unsupported
+from sacred.observers.sql.sqlquery import Unsupported, _kind_of_literal
 from sacred.store.query import And, Compare, Node, Not, Or, query_paths
 
 __all__ = ["count_sql", "find_sorted", "ensure_path_index", "AUTO_INDEX_PREFIX"]
@@ -212,15 +212,11 @@ def _load(backend: Any, conn: Any, selected: list) -> list[dict]:
 
 
 def _kind(value: Any) -> str:
+    """The kind a sorted page groups a value under (lists and objects are "other")."""
     if value is None:
         return "missing"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "other"
+    kind = _kind_of_literal(value)
+    return "other" if kind == "null" else kind
 
 
 def _find_by_json(
