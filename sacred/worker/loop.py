@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 
@@ -124,7 +125,9 @@ class Worker:
 
     def _start(self, argv: list[str], cwd: str, env: dict) -> int:
         preexec = _die_with_parent if sys.platform.startswith("linux") else None
-        if not self.fork:
+        # Forking copies one thread only: with another thread alive (a MongoDB client's
+        # monitors, say) a lock it holds would stay held in the child forever.
+        if not self.fork or threading.active_count() > 1:
             return subprocess.call(argv, cwd=cwd, env=env, preexec_fn=preexec)
         from sacred.worker import forked
 

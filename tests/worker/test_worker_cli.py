@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from sacred.store import open_store
 from sacred.store.cli import main
 from sacred.worker.claims import open_claimer
@@ -110,3 +112,32 @@ def test_worker_on_an_unreachable_database_says_what_to_check(capsys):
     err = capsys.readouterr().err
     assert "Cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/nodb" in err
     assert "Check that the server is running" in err
+
+
+def test_with_another_thread_alive_the_worker_starts_a_new_interpreter(
+    queue_runs, tmp_path, monkeypatch
+):
+    import subprocess
+    import threading
+
+    from sacred.worker import forked
+
+    store = str(tmp_path / "runs")
+    (run_id,) = queue_runs({"--file_storage": store}, 1)
+    started = []
+    real_call = subprocess.call
+    monkeypatch.setattr(
+        subprocess, "call", lambda argv, **kw: started.append(argv) or real_call(argv, **kw)
+    )
+    monkeypatch.setattr(forked, "run_forked", lambda *a, **kw: pytest.fail("forked"))
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)  # like a database client's monitor
+    thread.start()
+    try:
+        assert Worker(open_claimer(store), max_runs=1, log=lambda t: None).run() == 1
+    finally:
+        stop.set()
+        thread.join()
+    assert len(started) == 1 and started[0][1].endswith("exp_worker.py")
+    with open_store(store) as s:
+        assert s.get(run_id).status == "COMPLETED"
