@@ -41,15 +41,20 @@ def main(marker, _run):
 """
 
 
-def _experiment(tmp_path):
-    path = tmp_path / "resumable.py"
-    path.write_text(RESUMABLE)
-    name = f"resumable_{uuid.uuid4().hex[:8]}"
+def _load(tmp_path, source, stem):
+    """The ``ex`` of an experiment file written from ``source``, imported afresh."""
+    path = tmp_path / f"{stem}.py"
+    path.write_text(source)
+    name = f"{stem}_{uuid.uuid4().hex[:8]}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module.ex
+
+
+def _experiment(tmp_path):
+    return _load(tmp_path, RESUMABLE, "resumable")
 
 
 def _store(kind, tmp_path):
@@ -70,6 +75,16 @@ def _store(kind, tmp_path):
     return store, lambda: MongoObserver(client=client, db_name="sacred"), {"client": client}
 
 
+def _run_observed(ex, observe, options=None, **kwargs):
+    """``ex.run`` into the test's store: ``observe()`` gives the observer's flag, or an
+    observer to attach (mongomock)."""
+    flags = observe()
+    if not isinstance(flags, dict):
+        ex.observers.append(flags)
+        flags = {}
+    return ex.run(options={**flags, **(options or {})}, **kwargs)
+
+
 @pytest.mark.parametrize("kind", ["file", "sqlite", "mongo"])
 def test_resume_continues_metric_steps_output_and_artifacts(kind, tmp_path, monkeypatch):
     monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)  # resume sets it in this process
@@ -77,12 +92,9 @@ def test_resume_continues_metric_steps_output_and_artifacts(kind, tmp_path, monk
     marker = str(tmp_path / "first-attempt-done")
 
     def run(**options):
-        ex = _experiment(tmp_path)
-        flags = observe()
-        if not isinstance(flags, dict):
-            ex.observers.append(flags)
-            flags = {}
-        return ex.run(config_updates={"marker": marker}, options={**flags, **options})
+        return _run_observed(
+            _experiment(tmp_path), observe, config_updates={"marker": marker}, options=options
+        )
 
     with pytest.raises(RuntimeError, match="the first attempt fails"):
         run()
@@ -160,14 +172,7 @@ def train(marker, epochs, lr, width, _seed):
 
 
 def _configured(tmp_path, source=CONFIGURED):
-    path = tmp_path / "configured.py"
-    path.write_text(source)
-    name = f"configured_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.ex
+    return _load(tmp_path, source, "configured")
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite", "mongo"])
@@ -179,13 +184,7 @@ def test_resume_takes_the_stored_command_and_configuration_seed_included(
     marker = str(tmp_path / "first-attempt-done")
 
     def run(**kwargs):
-        ex = _configured(tmp_path)
-        flags = observe()
-        if not isinstance(flags, dict):
-            ex.observers.append(flags)
-            flags = {}
-        options = {**flags, **kwargs.pop("options", {})}
-        return ex.run(options=options, **kwargs)
+        return _run_observed(_configured(tmp_path), observe, **kwargs)
 
     with pytest.raises(RuntimeError, match="the first attempt fails"):
         run(command_name="train", config_updates={"marker": marker, "lr": 0.5},
