@@ -3,10 +3,9 @@ sacred 0.8.7's (fixture ``mongo.bson``): runs, metrics and GridFS files."""
 
 from __future__ import annotations
 
-import importlib.util
-import uuid
-
 import pytest
+
+from tests.experiment_files import import_experiment
 
 from .conftest import COMMANDS, copy_experiment, fixture_path, localized, same
 
@@ -17,10 +16,7 @@ FAIL_LINE = "RuntimeError: deliberate failure for the compat test\n"
 
 
 def load_experiment(path):
-    spec = importlib.util.spec_from_file_location(f"compat_{uuid.uuid4().hex}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ex
+    return import_experiment(path, "compat")
 
 
 @pytest.fixture(scope="module")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.experiment_files import import_experiment
 
 EXPERIMENT = '''\
 """A queued experiment for the worker tests."""
@@ -61,12 +61,7 @@ def experiment_file(tmp_path: Path) -> Path:
 
 def load_experiment(path: Path):
     """Import the experiment file in this process (queueing is faster than a shell)."""
-    name = f"exp_worker_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.ex
+    return import_experiment(path, "exp_worker")
 
 
 @pytest.fixture

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import uuid
-
 import pytest
 
 from sacred.store import open_store
 from sacred.worker.takeover import CLAIM_TOKEN_ENV
+from tests.experiment_files import import_experiment
 
 RESUMABLE = """\
 import os
@@ -45,12 +42,7 @@ def _load(tmp_path, source, stem):
     """The ``ex`` of an experiment file written from ``source``, imported afresh."""
     path = tmp_path / f"{stem}.py"
     path.write_text(source)
-    name = f"{stem}_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.ex
+    return import_experiment(path, stem)
 
 
 def _experiment(tmp_path):
