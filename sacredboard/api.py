@@ -12,7 +12,7 @@ from starlette.routing import Route
 from sacred.exceptions import QueryError, StoreError
 from sacredboard.app import MAX_PAGE, _error, _float_param, _int_param, guess_type
 from sacredboard.jsonout import JSON
-from sacredboard.runsummary import summary
+from sacredboard.runsummary import column_value, parse_columns, summary
 
 __all__ = ["routes"]
 
@@ -60,6 +60,8 @@ def routes(board: Any) -> list[Route]:
         with_total = request.query_params.get("total", "1") != "0"
         metrics = [m for m in request.query_params.get("metrics", "").split(",") if m][:20]
         names = request.query_params.get("names") == "1"
+        columns = parse_columns(request.query_params.get("columns"))
+        board.prepare_sort([path for _, path in columns])
 
         output = _output_filter(request)
 
@@ -80,6 +82,9 @@ def routes(board: Any) -> list[Route]:
             if metrics:
                 for row in rows:
                     row["metrics"] = metric_summary(store, row["id"], metrics)
+            if columns:
+                for row, run in zip(rows, page.runs):
+                    row["columns"] = {name: column_value(run, path) for name, path in columns}
             return {"runs": rows, "total": total, "next": page.next}
 
         return JSON(await locked(read))
@@ -197,7 +202,14 @@ def routes(board: Any) -> list[Route]:
         kind = request.query_params.get("format", "csv")
         if kind not in ("csv", "json"):
             raise QueryError(f"format must be csv or json, not {kind!r}", kind, 0)
-        rows = await locked(export_rows, store, query, sort, _output_filter(request))
+        columns = parse_columns(request.query_params.get("columns"))
+        metrics = [m for m in request.query_params.get("metrics", "").split(",") if m][:20]
+        output = _output_filter(request)
+
+        def read() -> list[dict]:
+            return export_rows(store, query, sort, output, columns=columns, metrics=metrics)
+
+        rows = await locked(read)
         if kind == "csv":
             body, media = to_csv(rows).encode(), "text/csv; charset=utf-8"
         else:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from sacredboard.jsonout import dumps
-from sacredboard.runsummary import summary
+from sacredboard.runsummary import column_value, summary
 
 __all__ = ["export_rows", "to_csv", "to_json", "metric_summary"]
 
@@ -18,9 +19,17 @@ BASE_COLUMNS = [
 
 
 def export_rows(
-    store: Any, query: str | None, sort: str, output: Any = None, page_size: int = 1000
+    store: Any,
+    query: str | None,
+    sort: str,
+    output: Any = None,
+    page_size: int = 1000,
+    columns: Sequence[tuple[str, tuple[str, ...]]] = (),
+    metrics: Sequence[str] = (),
 ) -> list[dict]:
-    """Every run matching query (and the output filter) in sort order, as table rows."""
+    """Every run matching query (and the output filter) in sort order, as table rows,
+    with the view's path columns (``columns``: name -> value) and metric summaries
+    (``metrics``: name -> last/min/max/points)."""
     from sacred.store.paging import find_page
     from sacredboard.outputfilter import find_page_by_output
 
@@ -30,7 +39,13 @@ def export_rows(
             page = find_page_by_output(store, query, sort, page_size, cursor, output)
         else:
             page = find_page(store, query, sort=sort, limit=page_size, cursor=cursor)
-        rows.extend(summary(run) for run in page.runs)
+        for run in page.runs:
+            row = summary(run)
+            if columns:
+                row["columns"] = {name: column_value(run, path) for name, path in columns}
+            if metrics:
+                row["metrics"] = metric_summary(store, run.id, list(metrics))
+            rows.append(row)
         cursor = page.next
         if cursor is None:
             return rows
@@ -55,13 +70,23 @@ def _cell(value: Any) -> Any:
 
 
 def to_csv(rows: list[dict]) -> str:
-    flat_rows, config_columns = [], {}
+    """The table's columns, the view's path and metric columns, then every config
+    value flattened (``config.model.hidden``)."""
+    flat_rows, config_columns, view_columns = [], {}, {}
     for row in rows:
         flat: dict = {}
         _flat(row.get("config") or {}, "config", flat)
         config_columns.update(dict.fromkeys(flat))
+        for name, value in (row.get("columns") or {}).items():
+            flat[name] = value
+            view_columns[name] = None
+        for name, summary_ in (row.get("metrics") or {}).items():
+            for part in ("last", "min", "max"):
+                flat[f"{name} ({part})"] = summary_[part]
+                view_columns[f"{name} ({part})"] = None
         flat_rows.append(flat)
-    columns = BASE_COLUMNS + sorted(config_columns)
+    extra = [c for c in sorted(config_columns) if c not in view_columns]
+    columns = BASE_COLUMNS + list(view_columns) + extra
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)

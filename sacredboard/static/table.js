@@ -4,7 +4,7 @@
 import { getJSON, send } from "./api.js";
 import { ask } from "./dialog.js";
 import { STATUSES, ago, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
-import { OPERATORS, buildQuery, outputParams } from "./query.js";
+import { OPERATORS, buildQuery, fieldPath, outputParams } from "./query.js";
 
 const COLUMNS = [
   ["id", "Id", "id"],
@@ -16,6 +16,14 @@ const COLUMNS = [
   ["result", "Result", "result"],
   ["status", "Status", "status"],
 ];
+
+// "loss" shows a metric's last value; "loss:min" and "loss:max" its extremes.
+function metricColumn(text) {
+  const match = /^(.*):(last|min|max)$/.exec(text);
+  const [name, part] = match ? [match[1], match[2]] : [text, "last"];
+  return { name, part, label: `${name} (${part})` };
+}
+const splitList = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
 function readState(params) {
   let rows = [];
@@ -35,6 +43,8 @@ function readState(params) {
     cursor: params.get("cursor") || "",
     limit: Number(params.get("limit")) || 50,
     metrics: (params.get("metrics") || "").split(",").filter(Boolean),
+    // Path columns, written like a filter row's field: "lr", ".info.best_epoch".
+    columns: (params.get("cols") || "").split(",").filter(Boolean),
   };
 }
 
@@ -55,6 +65,7 @@ export function tableView(root, params, ctx) {
         cursor: state.cursor,
         limit: state.limit === 50 ? "" : state.limit,
         metrics: state.metrics.join(","),
+        cols: state.columns.join(","),
       },
       { push },
     );
@@ -184,10 +195,22 @@ export function tableView(root, params, ctx) {
   const footer = h("div", { class: "pager" });
   const metricsInput = h("input", {
     class: "metric-cols",
-    placeholder: "metric columns: loss,acc",
+    placeholder: "metric columns: loss, acc:max",
+    title: "Metrics to show: name (last value), name:min or name:max",
     value: state.metrics.join(","),
     onchange: (e) => {
-      state.metrics = e.target.value.split(",").map((s) => s.trim()).filter(Boolean);
+      state.metrics = splitList(e.target.value);
+      changed();
+    },
+  });
+  const columnsInput = h("input", {
+    class: "path-cols",
+    placeholder: "columns: lr, .info.best_epoch",
+    title: "Values to show as columns: a config key, or a record path after a dot (.host.os)",
+    value: state.columns.join(","),
+    onfocus: loadKeys,
+    onchange: (e) => {
+      state.columns = splitList(e.target.value);
       changed();
     },
   });
@@ -198,7 +221,7 @@ export function tableView(root, params, ctx) {
       { class: "filters" },
       legend,
       rowsBox,
-      h("div", { class: "filter-line" }, addRow, queryBox, metricsInput),
+      h("div", { class: "filter-line" }, addRow, queryBox, columnsInput, metricsInput),
       keysList,
     ),
     actions,
@@ -247,7 +270,8 @@ export function tableView(root, params, ctx) {
         sort: state.sort,
         limit: state.limit,
         cursor: state.cursor,
-        metrics: state.metrics.join(","),
+        metrics: metricNames().join(","),
+        columns: columnPaths().join(","),
         total: 0,
         ...outputParams(state.rows),
       });
@@ -268,6 +292,9 @@ export function tableView(root, params, ctx) {
     }
   }
 
+  const columnPaths = () => state.columns.map(fieldPath);
+  const metricNames = () => [...new Set(state.metrics.map((m) => metricColumn(m).name))];
+
   function sortBy(key) {
     state.sort = state.sort === key ? `-${key}` : state.sort === `-${key}` ? key : key === "id" ? "-id" : key;
     changed();
@@ -276,7 +303,8 @@ export function tableView(root, params, ctx) {
   function render() {
     const sortKey = state.sort.replace(/^-/, "");
     const arrow = state.sort.startsWith("-") ? " ▼" : " ▲";
-    const metricCols = state.metrics;
+    const metricCols = state.metrics.map(metricColumn);
+    const pathCols = state.columns.map((field) => ({ field, path: fieldPath(field) }));
     fill(head, 
       h(
         "tr",
@@ -297,7 +325,10 @@ export function tableView(root, params, ctx) {
         COLUMNS.map(([, label, key]) =>
           h("th", { class: "sortable", dataset: { sort: key }, onclick: () => sortBy(key) }, label, sortKey === key ? arrow : ""),
         ),
-        metricCols.map((name) => h("th", { class: "metric-col" }, `${name} (last)`)),
+        pathCols.map(({ field, path }) =>
+          h("th", { class: "sortable path-col", dataset: { sort: path }, title: path, onclick: () => sortBy(path) }, field, sortKey === path ? arrow : ""),
+        ),
+        metricCols.map(({ label }) => h("th", { class: "metric-col" }, label)),
         h("th", {}, "Tags"),
       ),
     );
@@ -328,16 +359,17 @@ export function tableView(root, params, ctx) {
           h("td", {}, run.host ?? ""),
           h("td", { class: "num" }, formatValue(run.result)),
           h("td", {}, statusBadge(run.status)),
-          metricCols.map((name) => {
+          pathCols.map(({ path }) => h("td", { class: "path-col" }, formatValue((run.columns || {})[path]))),
+          metricCols.map(({ name, part }) => {
             const m = (run.metrics || {})[name];
-            return h("td", { class: "num", title: m ? `min ${m.min}, max ${m.max}, ${m.points} points` : "" }, m ? formatValue(m.last) : "");
+            return h("td", { class: "num metric-col", title: m ? `last ${m.last}, min ${m.min}, max ${m.max}, ${m.points} points` : "" }, m ? formatValue(m[part]) : "");
           }),
           h("td", { class: "tags" }, (run.tags || []).map((t) => h("span", { class: "tag" }, t))),
         );
       }),
     );
     if (!page.runs.length) {
-      body.append(h("tr", {}, h("td", { colspan: COLUMNS.length + 2 + metricCols.length, class: "empty" }, "No runs match.")));
+      body.append(h("tr", {}, h("td", { colspan: COLUMNS.length + 2 + pathCols.length + metricCols.length, class: "empty" }, "No runs match.")));
     }
     const first = previous.length * state.limit + (page.runs.length ? 1 : 0);
     fill(footer, 
@@ -415,7 +447,14 @@ export function tableView(root, params, ctx) {
   }
 
   function exportView(format) {
-    const qs = new URLSearchParams({ filter: buildQuery(state), sort: state.sort, format, ...outputParams(state.rows) });
+    const qs = new URLSearchParams({
+      filter: buildQuery(state),
+      sort: state.sort,
+      format,
+      columns: columnPaths().join(","),
+      metrics: metricNames().join(","),
+      ...outputParams(state.rows),
+    });
     window.location.href = `/api/export?${qs}`;
   }
 

@@ -203,6 +203,27 @@ def test_metric_summary_columns(client):
     assert rows[4]["metrics"] == {}  # the failed run logged nothing
 
 
+def test_path_columns_carry_any_record_value(client):
+    params = {"sort": "id", "columns": "config.model.hidden,info.my_dict.my_key,host.hostname"}
+    rows = client.get("/api/runs", params=params).json()["runs"]
+    assert [r["columns"]["config.model.hidden"] for r in rows] == [8, 16, 32, 64, 8]
+    # The failed run stopped before recording info: no value, not an error.
+    assert [r["columns"]["info.my_dict.my_key"] for r in rows] == [16, 32, 64, 128, None]
+    assert rows[0]["columns"]["host.hostname"] == rows[0]["host"]
+    # A column is sortable like any path.
+    params["sort"] = "-config.model.hidden"
+    rows = client.get("/api/runs", params=params).json()["runs"]
+    assert [r["id"] for r in rows] == [4, 3, 2, 1, 5]
+
+
+def test_a_bad_column_is_a_400_naming_it(client):
+    response = client.get("/api/runs", params={"columns": "confg.lr"})
+    assert response.status_code == 400
+    assert "confg.lr" in response.json()["error"] and "config" in response.json()["error"]
+    response = client.get("/api/runs", params={"columns": "-config.lr"})
+    assert response.status_code == 400 and "-config.lr" in response.json()["error"]
+
+
 def test_export_the_current_view_as_csv_and_json(client):
     import csv
     import io
@@ -216,6 +237,21 @@ def test_export_the_current_view_as_csv_and_json(client):
     rows = client.get("/api/export", params={**params, "format": "json"}).json()
     assert [r["config"]["lr"] for r in rows] == [0.05, 0.1, 0.2, 0.3]
     assert client.get("/api/export", params={"format": "xml"}).status_code == 400
+
+
+def test_export_has_the_views_path_and_metric_columns(client):
+    import csv
+    import io
+
+    params = {"sort": "id", "format": "csv", "columns": "info.my_dict.my_key", "metrics": "loss"}
+    table = list(csv.DictReader(io.StringIO(client.get("/api/export", params=params).text)))
+    assert [row["info.my_dict.my_key"] for row in table] == ["16", "32", "64", "128", ""]
+    assert float(table[0]["loss (min)"]) <= float(table[0]["loss (last)"])
+    assert float(table[0]["loss (last)"]) <= float(table[0]["loss (max)"])
+    assert table[4]["loss (last)"] == ""  # the failed run logged nothing
+    rows = client.get("/api/export", params={**params, "format": "json"}).json()
+    assert rows[1]["columns"] == {"info.my_dict.my_key": 32}
+    assert rows[1]["metrics"]["loss"]["points"] == 20
 
 
 def test_count_and_pages_without_total(client):

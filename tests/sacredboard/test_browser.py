@@ -122,6 +122,51 @@ def test_filters_update_rows_and_url_and_reload_restores_them(board, page):
     assert p.locator(".query").input_value() == "info.my_dict.my_key >= 128"
 
 
+def test_path_and_metric_columns_show_sort_export_and_survive_reload(board, page, tmp_path):
+    import csv
+
+    p = page.page
+    p.goto(board)
+    p.wait_for_selector("tr.run")
+    p.fill(".path-cols", "model.hidden, .info.my_dict.my_key")
+    p.press(".path-cols", "Enter")
+    p.fill(".metric-cols", "loss:min")
+    p.press(".metric-cols", "Tab")
+    p.wait_for_selector("th.metric-col:has-text('loss (min)')")
+    headers = p.locator("th.path-col").all_inner_texts()
+    assert headers == ["model.hidden", ".info.my_dict.my_key"]
+
+    def column(n: int) -> list[str]:
+        return p.locator("tr.run").evaluate_all(
+            f"rows => rows.map(r => r.querySelectorAll('td.path-col')[{n}].textContent)"
+        )
+
+    assert column(0) == ["8", "64", "32", "16", "8"]  # newest first
+    assert column(1) == ["", "128", "64", "32", "16"]  # the failed run recorded no info
+    p.click("th[data-sort='config.model.hidden']")
+    p.wait_for_selector("table.runs[data-sort='config.model.hidden'] tr.run")
+    assert row_ids(p) == ["1", "5", "2", "3", "4"]
+    p.click("th[data-sort='info.my_dict.my_key']")
+    p.wait_for_selector("table.runs[data-sort='info.my_dict.my_key'] tr.run")
+    assert column(1) == ["16", "32", "64", "128", ""]  # missing values last
+    losses = p.locator("tr.run td.metric-col").all_inner_texts()
+    assert losses[:4] and all(float(x) < 1.1 for x in losses[:4]) and losses[4] == ""
+    params = parse_qs(urlparse(p.url).query)
+    assert params["cols"] == ["model.hidden,.info.my_dict.my_key"]
+    assert params["metrics"] == ["loss:min"]
+    p.reload()
+    p.wait_for_selector("table.runs[data-sort='info.my_dict.my_key'] tr.run")
+    assert p.locator("th.path-col").all_inner_texts() == ["model.hidden", ".info.my_dict.my_key ▲"]
+    assert column(1) == ["16", "32", "64", "128", ""]
+    with p.expect_download() as exported:
+        p.click("button:has-text('Export CSV')")
+    exported.value.save_as(tmp_path / "runs.csv")
+    with open(tmp_path / "runs.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [row["info.my_dict.my_key"] for row in table] == ["16", "32", "64", "128", ""]
+    assert "loss (min)" in table[0]
+
+
 def test_run_detail_shows_record_chart_and_image(board, page):
     p = page.page
     p.goto(board + "?sort=id")

@@ -127,16 +127,12 @@ def _record_more(url: str, value) -> None:
 def test_sqlite_indexes_a_sorted_config_path_only_when_allowed(tmp_path):
     import sqlite3
 
-    from sacred.observers.sql.pages import AUTO_INDEX_PREFIX
-
     path = tmp_path / "runs.db"
     url = f"sqlite:///{path}"
     _record_runs(url)
 
     def indexes() -> list:
-        with sqlite3.connect(path) as db:
-            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
-        return [name for (name,) in rows if name.startswith(AUTO_INDEX_PREFIX)]
+        return _auto_indexes(path)
 
     with open_store(url) as store:
         find_page(store, sort="-config.params.score", limit=2)
@@ -155,6 +151,46 @@ def test_sqlite_indexes_a_sorted_config_path_only_when_allowed(tmp_path):
         assert _walk(store, None, "-config.params.score", 3) == _reference(
             store, None, "-config.params.score"
         )
+
+
+def _auto_indexes(path) -> list:
+    import sqlite3
+
+    from sacred.observers.sql.pages import AUTO_INDEX_PREFIX
+
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    return [name for (name,) in rows if name.startswith(AUTO_INDEX_PREFIX)]
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_board_indexes_a_shown_column_before_it_is_sorted(tmp_path, read_only):
+    import threading
+
+    from starlette.testclient import TestClient
+
+    from sacredboard import create_app
+
+    path = tmp_path / "runs.db"
+    url = f"sqlite:///{path}"
+    _record_runs(url)
+    app = create_app(url, read_only=read_only)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        params = {"columns": "config.params.score,host.hostname"}
+        rows = client.get("/api/runs", params=params).json()["runs"]
+        assert len(rows) == len(VALUES)
+        for thread in threading.enumerate():
+            if thread.name == "sacredboard-prepare":
+                thread.join(timeout=30)
+        # Only a JSON path is indexed (the hostname is a column of its own table).
+        assert len(_auto_indexes(path)) == (0 if read_only else 1)
+        sorted_ids = [
+            r["id"]
+            for r in client.get("/api/runs", params={"sort": "-config.params.score"}).json()["runs"]
+        ]
+        with open_store(url) as store:
+            assert sorted_ids == _reference(store, None, "-config.params.score")
+    app.state.board.store.close()
 
 
 @pytest.mark.parametrize("sort", ["-result", "result"])

@@ -453,5 +453,13 @@ class SqlReader(StoreBackend):
 
         return find_sorted(self, query, sort, limit, dead_after, after)
 
+    def prepare_sort(self, paths: list[tuple[str, ...]]) -> None:
+        """Index the JSON values at paths now, as the first sort or count by one would
+        (only where ``auto_index`` allows: SQLite, a reader that may write)."""
+        from sacred.observers.sql.pages import ensure_path_index
+
+        for path in paths:
+            ensure_path_index(self, path)
+
     def close(self) -> None:
         self.engine.dispose()
