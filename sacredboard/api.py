@@ -112,6 +112,12 @@ def routes(board: Any) -> list[Route]:
 
         return JSON(await locked(read))
 
+    async def config_docs(request: Request) -> Response:
+        from sacred.store.config_docs import config_docs as read_docs
+
+        run_id = request.path_params["run_id"]
+        return JSON(await locked(lambda: read_docs(store.get(run_id))))
+
     async def metric_names(request: Request) -> Response:
         run_id = request.path_params["run_id"]
         return JSON(await locked(lambda: list(store.get(run_id).metrics)))
@@ -228,6 +234,7 @@ def routes(board: Any) -> list[Route]:
         Route("/api/export", export),
         Route("/api/count", count_runs),
         Route("/api/runs/{run_id}", run),
+        Route("/api/runs/{run_id}/config_docs", config_docs),
         Route("/api/runs/{run_id}/metrics", metric_names),
         Route("/api/runs/{run_id}/metrics/{name:path}", metric),
         Route("/api/metrics/{name:path}", overlay),

@@ -4,7 +4,7 @@
 import { filePath, getJSON, runPath, send } from "./api.js";
 import { fill, formatTime, h, statusBadge } from "./format.js";
 import { metricPlot, plotControls } from "./plot.js";
-import { tree } from "./tree.js";
+import { searchableTree, tree } from "./tree.js";
 import { highlight } from "./highlight.js";
 
 const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
@@ -57,6 +57,11 @@ export function detailView(root, runId, params, ctx) {
   };
   const plots = new Map();
   let record = null;
+  // The config's comments, read from the run's stored sources once; the config
+  // section is kept across live refreshes (its search text and open branches stay).
+  let configDocs = {};
+  let configSection = null;
+  let configShown = null;
   let destroyed = false;
 
   const header = h("div", { class: "run-head" });
@@ -190,11 +195,20 @@ export function detailView(root, runId, params, ctx) {
     return item;
   }
 
+  function configSectionFor(r) {
+    const shown = JSON.stringify([r.config, configDocs]);
+    if (shown !== configShown) {
+      configShown = shown;
+      configSection = section("Config", searchableTree(r.config || {}, { open: 3, docs: configDocs }), { cls: "config" });
+    }
+    return configSection;
+  }
+
   function renderSections() {
     const r = record;
     const exp = r.experiment || {};
     fill(rest, 
-      section("Config", tree(r.config || {}, { open: 3 }), { cls: "config" }),
+      configSectionFor(r),
       r.fail_trace && section("Fail trace", h("pre", { class: "fail-trace" }, [].concat(r.fail_trace).join("")), { cls: "fail" }),
       section("Captured output", h("pre", { class: "captured-out" }, r.captured_out || ""), { cls: "output" }),
       section("Info", tree(r.info || {}), { cls: "info", open: Object.keys(r.info || {}).length > 0 }),
@@ -224,6 +238,15 @@ export function detailView(root, runId, params, ctx) {
       renderHeader();
       renderEdits();
       if (first || outputChanged) renderSections();
+      if (first) {
+        getJSON(`${runPath(record.id)}/config_docs`)
+          .then((docs) => {
+            if (destroyed || !Object.keys(docs).length) return;
+            configDocs = docs;
+            renderSections();
+          })
+          .catch(() => {}); // no comments to show: the tree stays as it is
+      }
       syncPlots();
       if (!first) await Promise.all([...plots.values()].map((p) => p.refresh()));
     } catch (error) {

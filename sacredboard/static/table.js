@@ -51,7 +51,8 @@ function readState(params) {
 export function tableView(root, params, ctx) {
   const state = readState(params);
   const previous = []; // cursors of earlier pages (this session)
-  const selected = new Set();
+  // The selected runs are part of the view (a shared link selects them too).
+  const selected = new Set((params.get("sel") || "").split(",").filter(Boolean));
   let page = { runs: [], total: 0, next: null };
   let generation = 0;
 
@@ -66,6 +67,7 @@ export function tableView(root, params, ctx) {
         limit: state.limit === 50 ? "" : state.limit,
         metrics: state.metrics.join(","),
         cols: state.columns.join(","),
+        sel: [...selected].join(","),
       },
       { push },
     );
@@ -318,6 +320,7 @@ export function tableView(root, params, ctx) {
             checked: page.runs.length > 0 && page.runs.every((r) => selected.has(String(r.id))),
             onchange: (e) => {
               for (const r of page.runs) e.target.checked ? selected.add(String(r.id)) : selected.delete(String(r.id));
+              saveState();
               render();
             },
           }),
@@ -347,6 +350,7 @@ export function tableView(root, params, ctx) {
               checked: selected.has(id),
               onchange: (e) => {
                 e.target.checked ? selected.add(id) : selected.delete(id);
+                saveState();
                 renderActions();
               },
             }),
@@ -440,6 +444,7 @@ export function tableView(root, params, ctx) {
     try {
       await send("POST", "/api/edit/delete", { ids });
       ids.forEach((id) => selected.delete(id));
+      saveState();
       await load();
     } catch (error) {
       ctx.error(error.message);

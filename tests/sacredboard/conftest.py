@@ -21,7 +21,8 @@ def make_experiment(tmp_path) -> Experiment:
 
     @ex.config
     def config():
-        lr = 0.1
+        lr = 0.1  # learning rate
+        # how many passes over the data
         epochs = 20
         model = {"hidden": 8, "activation": "tanh"}
 

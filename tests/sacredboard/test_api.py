@@ -116,6 +116,12 @@ def test_run_detail_is_the_whole_record(client):
     assert record["host"]["hostname"]
 
 
+def test_config_comments_come_from_the_stored_sources(client):
+    docs = client.get("/api/runs/1/config_docs").json()
+    assert docs == {"lr": "learning rate", "epochs": "how many passes over the data"}
+    assert client.get("/api/runs/999/config_docs").status_code == 404
+
+
 def test_missing_run_is_a_404_naming_it(client):
     response = client.get("/api/runs/999")
     assert response.status_code == 404

@@ -167,6 +167,50 @@ def test_path_and_metric_columns_show_sort_export_and_survive_reload(board, page
     assert "loss (min)" in table[0]
 
 
+def test_the_selection_is_part_of_the_url(board, page):
+    p = page.page
+    p.goto(board)
+    p.wait_for_selector("tr.run")
+    p.check("tr.run[data-id='2'] td.sel input")
+    p.check("tr.run[data-id='4'] td.sel input")
+    p.wait_for_function("location.search.includes('sel=')")
+    assert parse_qs(urlparse(p.url).query)["sel"] == ["2,4"]
+    p.reload()
+    p.wait_for_selector("tr.run")
+    checked = p.locator("tr.run td.sel input:checked").evaluate_all(
+        "boxes => boxes.map(b => b.closest('tr').dataset.id)"
+    )
+    assert sorted(checked) == ["2", "4"]
+    assert "2 selected" in p.locator(".actions").inner_text()
+    p.uncheck("tr.run[data-id='2'] td.sel input")
+    p.wait_for_function("new URLSearchParams(location.search).get('sel') === '4'")
+
+
+def test_config_tree_shows_comments_and_searches(board, page):
+    p = page.page
+    p.goto(board.rstrip("/") + "/run/1")
+    # the comments of the experiment's config scope, read from its stored source
+    p.wait_for_selector(".config .doc:has-text('learning rate')")
+    assert "how many passes over the data" in p.locator(".config").inner_text()
+
+    def visible_keys() -> list[str]:
+        return p.locator(
+            ".config li:visible > .key, .config li:visible > details > summary > .key"
+        ).all_inner_texts()
+
+    assert {"lr", "epochs", "model", "hidden", "seed"} <= set(visible_keys())
+    p.fill(".tree-search", "hidden")
+    p.wait_for_function("document.querySelectorAll('.config li[hidden]').length > 0")
+    assert visible_keys() == ["model", "hidden"]
+    p.fill(".tree-search", "passes")  # found by its comment
+    p.wait_for_function(
+        "[...document.querySelectorAll('.config li')].filter(li => !li.hidden).length === 1"
+    )
+    assert visible_keys() == ["epochs"]
+    p.fill(".tree-search", "")
+    p.wait_for_function("document.querySelectorAll('.config li[hidden]').length === 0")
+
+
 def test_run_detail_shows_record_chart_and_image(board, page):
     p = page.page
     p.goto(board + "?sort=id")

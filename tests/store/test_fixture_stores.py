@@ -322,3 +322,15 @@ def test_tags_and_notes_on_the_original_tinydb_layout(tmp_path):
     assert completed.info["np_array"].tolist() == [0, 1, 2]
     text = (copy / "metadata.json").read_text()
     assert '"{TinyArray}:[0, 1, 2]"' in text and '"runs"' in text
+
+
+def test_config_comments_are_read_from_the_stored_sources(runs):
+    from sacred.store.config_docs import config_docs
+
+    _, by_status = runs
+    # compat_exp.py: `lr = 0.01  # learning rate` in @ex.config, and
+    # `path = "data.csv"  # where the data lives` in the dataset ingredient's config
+    expected = {"lr": "learning rate", "dataset.path": "where the data lives"}
+    for status, run in by_status.items():
+        # the TIMEOUT run comes from timeout_exp.py, whose config has no comments
+        assert config_docs(run) == ({} if status == "TIMEOUT" else expected)
