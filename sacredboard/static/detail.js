@@ -243,7 +243,9 @@ export function detailView(root, runId, params, ctx) {
           .then((docs) => {
             if (destroyed || !Object.keys(docs).length) return;
             configDocs = docs;
-            renderSections();
+            // Only the config section changes: open artifacts and sources stay open.
+            const before = configSection;
+            before.replaceWith(configSectionFor(record));
           })
           .catch(() => {}); // no comments to show: the tree stays as it is
       }
