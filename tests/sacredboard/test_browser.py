@@ -8,42 +8,14 @@ tests/sacredboard/screenshots/.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.sacredboard.browser import Watched, launch, require_browser
+from tests.sacredboard.browser import browser_context_fixture, page_fixture  # noqa: F401
 from tests.sacredboard.serve import ROOT, serve
-
-SHOTS = os.path.join(os.path.dirname(__file__), "screenshots")
-
-
-@pytest.fixture(scope="module")
-def browser_context():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context, profile = launch(playwright)
-        yield context
-        context.close()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-def page(browser_context, request):
-    watched = Watched(browser_context.new_page())
-    watched.page.set_default_timeout(15_000)
-    yield watched
-    os.makedirs(SHOTS, exist_ok=True)
-    name = request.node.name.replace("[", "_").replace("]", "")
-    watched.page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-    watched.page.close()
-    assert watched.errors == [], f"console errors: {watched.errors}"
-    assert watched.blocked == [], f"requests to other hosts: {watched.blocked}"
 
 
 @pytest.fixture
