@@ -180,6 +180,32 @@ def test_smoothing_changes_the_curve_and_fades_the_raw_one(board, page):
     assert p.locator(".plot canvas").evaluate("c => c.toDataURL()") != before
 
 
+def test_log_x_drops_step_zero_and_goes_to_the_url(board, page, tmp_path):
+    p = page.page
+    p.goto(board.rstrip("/") + "/run/1?m=loss&logx=1")
+    p.wait_for_selector(".plot.drawn canvas")
+    assert p.locator(".log-x").is_checked()
+    # The plotted data (as the CSV export shows it) starts at step 1: no step 0 on a log axis.
+    with p.expect_download() as csv:
+        p.click(".plot button:has-text('CSV')")
+    csv.value.save_as(tmp_path / "loss.csv")
+    lines = (tmp_path / "loss.csv").read_text().splitlines()
+    assert len(lines) == 20 and lines[1].startswith("1,")
+    p.locator(".log-x").uncheck()
+    p.wait_for_function("!location.search.includes('logx')")
+    p.locator(".log-x").check()
+    p.wait_for_function("location.search.includes('logx=1')")
+    # By time there is no log x.
+    p.select_option(".x-mode", "time")
+    assert p.locator(".log-x").is_disabled()
+    # The compare page keeps it in its URL too.
+    p.goto(board.rstrip("/") + "/compare?ids=1,2&metric=loss&logx=1")
+    p.wait_for_selector(".overlay .plot.drawn canvas")
+    assert p.locator(".log-x").is_checked()
+    p.locator(".log-x").uncheck()
+    p.wait_for_function("!location.search.includes('logx') && location.search.includes('ids=')")
+
+
 def test_compare_overlays_runs_and_shows_config_differences(board, page):
     p = page.page
     p.goto(board + "?sort=id")
