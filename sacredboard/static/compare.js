@@ -15,6 +15,7 @@ export function compareView(root, params, ctx) {
     metric: params.get("metric") || "",
     x: params.get("x") || "step",
     log: params.get("log") === "1",
+    logx: params.get("logx") === "1",
     smooth: Number(params.get("smooth")) || 0,
   };
   let runs = [];
@@ -41,7 +42,7 @@ export function compareView(root, params, ctx) {
   );
 
   function save() {
-    ctx.setParams({ ids: ids.join(","), all: state.all ? "1" : "", metric: state.metric, x: state.x === "step" ? "" : state.x, log: state.log ? "1" : "", smooth: state.smooth || "" });
+    ctx.setParams({ ids: ids.join(","), all: state.all ? "1" : "", metric: state.metric, x: state.x === "step" ? "" : state.x, log: state.log ? "1" : "", logx: state.logx ? "1" : "", smooth: state.smooth || "" });
   }
 
   function renderDiff() {
@@ -73,6 +74,7 @@ export function compareView(root, params, ctx) {
       runs: runs.map((r) => ({ id: r.id, label: `run ${r.id}` })).filter((r) => withMetric.some((w) => w.id === r.id)),
       x: state.x,
       log: state.log,
+      logx: state.logx,
       smooth: state.smooth,
       height: 320,
     });

@@ -6,8 +6,12 @@ import { fill, formatTime, h, statusBadge } from "./format.js";
 import { metricPlot, plotControls } from "./plot.js";
 import { searchableTree, tree } from "./tree.js";
 import { highlight } from "./highlight.js";
+import { applyBackspacesAndLinefeeds } from "./terminal.js";
+import { csvTable, jsonPreview } from "./preview.js";
 
 const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
+const CSV = /\.(csv|tsv)$/i;
+const JSON_FILE = /\.(json|jsonl)$/i;
 const TEXT = /\.(txt|log|csv|tsv|json|jsonl|ya?ml|md|py|cfg|ini|toml|out)$/i;
 
 // The paper's TensorBoard integration: the board starts TensorBoard on the run's log
@@ -53,6 +57,7 @@ export function detailView(root, runId, params, ctx) {
     metrics: params.getAll("m"),
     x: params.get("x") || "step",
     log: params.get("log") === "1",
+    logx: params.get("logx") === "1",
     smooth: Number(params.get("smooth")) || 0,
   };
   const plots = new Map();
@@ -78,7 +83,7 @@ export function detailView(root, runId, params, ctx) {
   );
 
   function saveState() {
-    ctx.setParams({ m: state.metrics, x: state.x === "step" ? "" : state.x, log: state.log ? "1" : "", smooth: state.smooth || "" });
+    ctx.setParams({ m: state.metrics, x: state.x === "step" ? "" : state.x, log: state.log ? "1" : "", logx: state.logx ? "1" : "", smooth: state.smooth || "" });
   }
 
   function changePlots(changes) {
@@ -114,7 +119,7 @@ export function detailView(root, runId, params, ctx) {
     }
     for (const name of chosen) {
       if (!plots.has(name)) {
-        plots.set(name, metricPlot(metricsBox, { name, runs: [{ id: record.id, label: `run ${record.id}` }], x: state.x, log: state.log, smooth: state.smooth }));
+        plots.set(name, metricPlot(metricsBox, { name, runs: [{ id: record.id, label: `run ${record.id}` }], x: state.x, log: state.log, logx: state.logx, smooth: state.smooth }));
       }
     }
   }
@@ -176,7 +181,11 @@ export function detailView(root, runId, params, ctx) {
       else if (/\.html?$/i.test(name)) preview.append(h("iframe", { src: url, sandbox: "", title: name }));
       else if (TEXT.test(name)) {
         const text = await (await fetch(url)).text();
-        preview.append(h("pre", { class: "text-preview" }, text.length > 200000 ? `${text.slice(0, 200000)}\n…` : text));
+        // CSV/TSV and JSON as a table (or a tree); text, and JSON that does not parse, as text.
+        let shownAs = null;
+        if (CSV.test(name)) shownAs = csvTable(text, /\.tsv$/i.test(name) ? "\t" : ",");
+        else if (JSON_FILE.test(name)) shownAs = jsonPreview(text, /\.jsonl$/i.test(name));
+        preview.append(shownAs || h("pre", { class: "text-preview" }, text.length > 200000 ? `${text.slice(0, 200000)}\n…` : text));
       } else preview.append(h("span", { class: "muted" }, "No preview for this kind of file."));
     };
     open.addEventListener("toggle", () => open.open && show());
@@ -204,13 +213,32 @@ export function detailView(root, runId, params, ctx) {
     return configSection;
   }
 
+  // The output as a terminal shows it (progress bars collapse to their last state);
+  // the raw text, with its "\r" and "\b", one click away when it differs.
+  let rawOutput = false;
+  function capturedOutput(raw) {
+    const shown = applyBackspacesAndLinefeeds(raw);
+    const pre = h("pre", { class: "captured-out" }, rawOutput ? raw : shown);
+    if (shown === raw) return pre;
+    const toggle = h("label", { class: "small raw-toggle" }, h("input", {
+      type: "checkbox",
+      class: "raw-output",
+      checked: rawOutput,
+      onchange: (e) => {
+        rawOutput = e.target.checked;
+        pre.textContent = rawOutput ? raw : shown;
+      },
+    }), " raw (with \\r and \\b)");
+    return h("div", {}, toggle, pre);
+  }
+
   function renderSections() {
     const r = record;
     const exp = r.experiment || {};
     fill(rest, 
       configSectionFor(r),
       r.fail_trace && section("Fail trace", h("pre", { class: "fail-trace" }, [].concat(r.fail_trace).join("")), { cls: "fail" }),
-      section("Captured output", h("pre", { class: "captured-out" }, r.captured_out || ""), { cls: "output" }),
+      section("Captured output", capturedOutput(r.captured_out || ""), { cls: "output" }),
       section("Info", tree(r.info || {}), { cls: "info", open: Object.keys(r.info || {}).length > 0 }),
       section(`Artifacts (${r.artifacts.length})`, h("div", {}, r.artifacts.map(artifactItem)), { cls: "artifacts" }),
       section("Host", tree(r.host || {}, { open: 1 }), { cls: "host", open: false }),

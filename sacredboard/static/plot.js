@@ -1,6 +1,6 @@
 // Metric charts with uPlot: one metric of one or more runs, x by step or time, log
-// y, EMA smoothing (raw curve faded), server-side downsampling that refetches full
-// resolution for the zoomed range, PNG and CSV export.
+// y, log x (by step), EMA smoothing (raw curve faded), server-side downsampling that
+// refetches full resolution for the zoomed range, PNG and CSV export.
 
 import uPlot from "./vendor/uPlot.esm.js";
 import { getJSON } from "./api.js";
@@ -33,7 +33,8 @@ export function ema(values, weight) {
   return out;
 }
 
-// options: {name, runs: [{id, label}], x: "step"|"time", log: bool, smooth: 0..0.999}
+// options: {name, runs: [{id, label}], x: "step"|"time", log: bool, logx: bool (by
+// step only; ignored by time), smooth: 0..0.999}
 export function metricPlot(container, options) {
   let opts = { ...options };
   let fetched = null; // {runs: {id: {steps, values, timestamps, downsampled}}}
@@ -72,6 +73,8 @@ export function metricPlot(container, options) {
     });
   }
 
+  const logX = () => !!opts.logx && opts.x !== "time";
+
   function table(source) {
     // One [xs, ys] table per run, then aligned on the union of the x values.
     const tables = [];
@@ -79,8 +82,14 @@ export function metricPlot(container, options) {
     opts.runs.forEach((run, i) => {
       const d = source.runs[String(run.id)];
       if (!d) return;
-      const xs = opts.x === "time" ? d.timestamps : d.steps;
+      let xs = opts.x === "time" ? d.timestamps : d.steps;
       let ys = d.values;
+      if (logX()) {
+        // A log x axis has no place for step 0 (or below): those points are left out.
+        const keep = xs.map((x) => x > 0);
+        xs = xs.filter((_, i) => keep[i]);
+        ys = ys.filter((_, i) => keep[i]);
+      }
       if (opts.log) ys = ys.map((v) => (v > 0 ? v : null));
       tables.push([xs, ys]);
       present.push(i);
@@ -123,7 +132,7 @@ export function metricPlot(container, options) {
         width,
         height: opts.height || 260,
         series,
-        scales: { x: { time: opts.x === "time" }, y: { distr: opts.log ? 3 : 1 } },
+        scales: { x: { time: opts.x === "time", distr: logX() ? 3 : 1 }, y: { distr: opts.log ? 3 : 1 } },
         axes: [{}, { size: 60 }],
         legend: { live: true },
         cursor: { bind: { dblclick: () => () => { resetZoom(); return null; } } },
@@ -233,15 +242,17 @@ export function metricPlot(container, options) {
 
 // The chart controls shared by the detail and compare views; state goes to the URL.
 export function plotControls(state, onChange) {
+  const logX = h("input", { type: "checkbox", class: "log-x", checked: !!state.logx, disabled: state.x === "time", onchange: (e) => onChange({ logx: e.target.checked }) });
   return h(
     "div",
     { class: "plot-controls" },
     h("label", {}, "x ", h(
       "select",
-      { class: "x-mode", onchange: (e) => onChange({ x: e.target.value }) },
+      { class: "x-mode", onchange: (e) => { logX.disabled = e.target.value === "time"; onChange({ x: e.target.value }); } },
       h("option", { value: "step", selected: state.x !== "time" }, "step"),
       h("option", { value: "time", selected: state.x === "time" }, "time"),
     )),
+    h("label", { title: "by step only: points at step 0 or below are left out" }, logX, " log x"),
     h("label", {}, h("input", { type: "checkbox", class: "log-y", checked: !!state.log, onchange: (e) => onChange({ log: e.target.checked }) }), " log y"),
     h("label", {}, "smoothing ", h("input", {
       type: "range", class: "smooth", min: 0, max: 0.99, step: 0.01, value: state.smooth || 0,

@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+SHOTS = os.path.join(os.path.dirname(__file__), "screenshots")
+
 CHROMIUM = os.environ.get("SACREDBOARD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -73,3 +75,33 @@ def launch(playwright):
         accept_downloads=True,
     )
     return context, profile
+
+
+# The fixtures of the browser test modules, which import them (under names that are not
+# the fixtures' own, so that the tests' arguments shadow no import): one browser per
+# module, one watched page per test, whose screenshot goes to tests/sacredboard/screenshots/.
+
+
+@pytest.fixture(scope="module", name="browser_context")
+def browser_context_fixture():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context, profile = launch(playwright)
+        yield context
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(name="page")
+def page_fixture(browser_context, request):
+    watched = Watched(browser_context.new_page())
+    watched.page.set_default_timeout(15_000)
+    yield watched
+    os.makedirs(SHOTS, exist_ok=True)
+    name = request.node.name.replace("[", "_").replace("]", "")
+    watched.page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+    watched.page.close()
+    assert watched.errors == [], f"console errors: {watched.errors}"
+    assert watched.blocked == [], f"requests to other hosts: {watched.blocked}"

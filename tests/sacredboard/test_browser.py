@@ -8,42 +8,14 @@ tests/sacredboard/screenshots/.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.sacredboard.browser import Watched, launch, require_browser
+from tests.sacredboard.browser import browser_context_fixture, page_fixture  # noqa: F401
 from tests.sacredboard.serve import ROOT, serve
-
-SHOTS = os.path.join(os.path.dirname(__file__), "screenshots")
-
-
-@pytest.fixture(scope="module")
-def browser_context():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context, profile = launch(playwright)
-        yield context
-        context.close()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-def page(browser_context, request):
-    watched = Watched(browser_context.new_page())
-    watched.page.set_default_timeout(15_000)
-    yield watched
-    os.makedirs(SHOTS, exist_ok=True)
-    name = request.node.name.replace("[", "_").replace("]", "")
-    watched.page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-    watched.page.close()
-    assert watched.errors == [], f"console errors: {watched.errors}"
-    assert watched.blocked == [], f"requests to other hosts: {watched.blocked}"
 
 
 @pytest.fixture
@@ -250,6 +222,32 @@ def test_smoothing_changes_the_curve_and_fades_the_raw_one(board, page):
     p.wait_for_function("location.search.includes('x=time') && location.search.includes('log=1')")
     assert "time" in p.locator(".plot .u-legend").inner_text()
     assert p.locator(".plot canvas").evaluate("c => c.toDataURL()") != before
+
+
+def test_log_x_drops_step_zero_and_goes_to_the_url(board, page, tmp_path):
+    p = page.page
+    p.goto(board.rstrip("/") + "/run/1?m=loss&logx=1")
+    p.wait_for_selector(".plot.drawn canvas")
+    assert p.locator(".log-x").is_checked()
+    # The plotted data (as the CSV export shows it) starts at step 1: no step 0 on a log axis.
+    with p.expect_download() as csv:
+        p.click(".plot button:has-text('CSV')")
+    csv.value.save_as(tmp_path / "loss.csv")
+    lines = (tmp_path / "loss.csv").read_text().splitlines()
+    assert len(lines) == 20 and lines[1].startswith("1,")
+    p.locator(".log-x").uncheck()
+    p.wait_for_function("!location.search.includes('logx')")
+    p.locator(".log-x").check()
+    p.wait_for_function("location.search.includes('logx=1')")
+    # By time there is no log x.
+    p.select_option(".x-mode", "time")
+    assert p.locator(".log-x").is_disabled()
+    # The compare page keeps it in its URL too.
+    p.goto(board.rstrip("/") + "/compare?ids=1,2&metric=loss&logx=1")
+    p.wait_for_selector(".overlay .plot.drawn canvas")
+    assert p.locator(".log-x").is_checked()
+    p.locator(".log-x").uncheck()
+    p.wait_for_function("!location.search.includes('logx') && location.search.includes('ids=')")
 
 
 def test_compare_overlays_runs_and_shows_config_differences(board, page):
