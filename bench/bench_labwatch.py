@@ -7,7 +7,8 @@
     python bench/bench_labwatch.py --engines random,smac3,optuna-tpe --quick
 
 Problems: Branin, Hartmann6, Rosenbrock-4, a log-scale problem, a conditional
-space, and an SVM on scikit-learn's bundled digits (cost: validation error).
+space, and an SVM on scikit-learn's bundled digits (cost: 3-fold cross-validated
+error).
 Each engine of ours gets a fresh optimizer per suggestion, told every earlier
 trial (exactly what a LabAssistant does with the store's trials); Optuna's TPE and
 random sampler run the same problems in their own optimize loop, in the same run,
@@ -102,18 +103,24 @@ _DIGITS: tuple | None = None
 
 
 def svm_digits(c: dict) -> float:
+    """The 3-fold cross-validated error of an RBF SVM on all 1,797 digits.
+
+    Why cross-validated: the error on one 40 % split (719 images) moves in steps of
+    1/719, and after 50 evaluations every engine, random search included, stood on
+    the same step (median regret 3/719 for all but the Gaussian process): the
+    problem could not tell the engines apart. Every image is scored once here, so
+    the error moves in steps of 1/1,797 and is smoother in C and gamma."""
     global _DIGITS
+    from sklearn.model_selection import cross_val_score
     from sklearn.svm import SVC
 
     if _DIGITS is None:
         from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
 
         digits = load_digits()
-        _DIGITS = train_test_split(digits.data / 16.0, digits.target, test_size=0.4, random_state=0)
-    x_train, x_val, y_train, y_val = _DIGITS
-    model = SVC(C=c["C"], gamma=c["gamma"]).fit(x_train, y_train)
-    return 1.0 - float(model.score(x_val, y_val))
+        _DIGITS = (digits.data / 16.0, digits.target)
+    x, y = _DIGITS
+    return 1.0 - float(cross_val_score(SVC(C=c["C"], gamma=c["gamma"]), x, y, cv=3).mean())
 
 
 PROBLEMS: dict[str, tuple] = {

@@ -148,9 +148,16 @@ class BayesianOptimization(ModelBasedOptimizer):
 
 class SMAC(ModelBasedOptimizer):
     """SMAC's recipe: a random forest surrogate (mean and spread over its trees), expected
-    improvement, and one suggestion in ten drawn at random."""
+    improvement, and three suggestions in ten drawn at random."""
 
-    random_fraction = 0.1
+    # Why so many random ones: where the trees agree (away from the trials, on a
+    # plateau) their spread is zero, so expected improvement only refines the best
+    # region found, and a study whose first trials missed the good region stays on
+    # a mediocre one. SMAC interleaves random configurations for that reason (every
+    # other one in the original, one in five in SMAC3). With one in ten, SMAC tied
+    # random search on the SVM benchmark (a tail of seeds stuck 0.01-0.02 above the
+    # best error); with 0.3 it beats it there and still on the other five problems.
+    random_fraction = 0.3
 
     def fit_predict(self, X: Any, y: Any, candidates: Any) -> tuple[Any, Any]:
         import numpy as np
