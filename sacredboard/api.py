@@ -12,7 +12,7 @@ from starlette.routing import Route
 from sacred.exceptions import QueryError, StoreError
 from sacredboard.app import MAX_PAGE, _error, _float_param, _int_param, guess_type
 from sacredboard.jsonout import JSON
-from sacredboard.runsummary import column_value, parse_columns, summary
+from sacredboard.runsummary import parse_columns
 
 __all__ = ["routes"]
 
@@ -27,6 +27,11 @@ def _output_filter(request: Request) -> Any:
     from sacredboard.outputfilter import OutputFilter
 
     return OutputFilter(pattern, negate=request.query_params.get("output_not") == "1")
+
+
+def _metrics_param(request: Request) -> list[str]:
+    """?metrics=loss,acc: the metric summaries a view shows (at most 20)."""
+    return [m for m in request.query_params.get("metrics", "").split(",") if m][:20]
 
 
 def routes(board: Any) -> list[Route]:
@@ -58,7 +63,7 @@ def routes(board: Any) -> list[Route]:
         limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
         cursor = request.query_params.get("cursor") or None
         with_total = request.query_params.get("total", "1") != "0"
-        metrics = [m for m in request.query_params.get("metrics", "").split(",") if m][:20]
+        metrics = _metrics_param(request)
         names = request.query_params.get("names") == "1"
         columns = parse_columns(request.query_params.get("columns"))
         board.prepare_sort([path for _, path in columns])
@@ -66,7 +71,7 @@ def routes(board: Any) -> list[Route]:
         output = _output_filter(request)
 
         def read() -> dict:
-            from sacredboard.export import metric_summary
+            from sacredboard.export import table_row
             from sacredboard.outputfilter import count_by_output, find_page_by_output
 
             if output is not None:
@@ -75,16 +80,10 @@ def routes(board: Any) -> list[Route]:
             else:
                 page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
                 total = board.count(query) if with_total else None
-            rows = [summary(r) for r in page.runs]
+            rows = [table_row(store, run, columns, metrics) for run in page.runs]
             if names:
                 for row in rows:
                     row["metric_names"] = store.backend.metric_names(row["id"])
-            if metrics:
-                for row in rows:
-                    row["metrics"] = metric_summary(store, row["id"], metrics)
-            if columns:
-                for row, run in zip(rows, page.runs):
-                    row["columns"] = {name: column_value(run, path) for name, path in columns}
             return {"runs": rows, "total": total, "next": page.next}
 
         return JSON(await locked(read))
@@ -209,7 +208,7 @@ def routes(board: Any) -> list[Route]:
         if kind not in ("csv", "json"):
             raise QueryError(f"format must be csv or json, not {kind!r}", kind, 0)
         columns = parse_columns(request.query_params.get("columns"))
-        metrics = [m for m in request.query_params.get("metrics", "").split(",") if m][:20]
+        metrics = _metrics_param(request)
         output = _output_filter(request)
 
         def read() -> list[dict]:

@@ -10,7 +10,7 @@ from typing import Any
 from sacredboard.jsonout import dumps
 from sacredboard.runsummary import column_value, summary
 
-__all__ = ["export_rows", "to_csv", "to_json", "metric_summary"]
+__all__ = ["export_rows", "table_row", "to_csv", "to_json", "metric_summary"]
 
 BASE_COLUMNS = [
     "id", "experiment", "command", "status", "start_time", "stop_time", "heartbeat",
@@ -39,16 +39,26 @@ def export_rows(
             page = find_page_by_output(store, query, sort, page_size, cursor, output)
         else:
             page = find_page(store, query, sort=sort, limit=page_size, cursor=cursor)
-        for run in page.runs:
-            row = summary(run)
-            if columns:
-                row["columns"] = {name: column_value(run, path) for name, path in columns}
-            if metrics:
-                row["metrics"] = metric_summary(store, run.id, list(metrics))
-            rows.append(row)
+        rows.extend(table_row(store, run, columns, metrics) for run in page.runs)
         cursor = page.next
         if cursor is None:
             return rows
+
+
+def table_row(
+    store: Any,
+    run: Any,
+    columns: Sequence[tuple[str, tuple[str, ...]]] = (),
+    metrics: Sequence[str] = (),
+) -> dict:
+    """A run's table row with the view's path columns (``columns``: name -> value)
+    and metric summaries (``metrics``: name -> last/min/max/points), when asked."""
+    row = summary(run)
+    if columns:
+        row["columns"] = {name: column_value(run, path) for name, path in columns}
+    if metrics:
+        row["metrics"] = metric_summary(store, run.id, list(metrics))
+    return row
 
 
 def _flat(value: Any, prefix: str, out: dict) -> None:

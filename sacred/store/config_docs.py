@@ -22,6 +22,9 @@ _SCOPE_DECORATORS = ("config", "named_config")
 
 def config_docs(run: Any) -> dict[str, str]:
     """{dotted config path: comment} for the run, from its stored Python sources."""
+    from sacred.store.query import MISSING, get_path
+
+    config = run.config
     named = set((run.meta or {}).get("named_configs") or [])
     trees = []
     for name in run.sources:
@@ -49,9 +52,13 @@ def config_docs(run: Any) -> dict[str, str]:
         entries = _extract(lines, function.body)
         prefix = prefixes.get(owner)
         if prefix is None:
-            prefix = _prefix_by_keys(run.config, set(entries))
+            prefix = _prefix_by_keys(config, set(entries))
         for key, text in entries.items():
-            docs.setdefault(f"{prefix}.{key}" if prefix else key, text)
+            path = f"{prefix}.{key}" if prefix else key
+            # Stored sources may hold other experiments' config scopes (every local
+            # module the run imported is stored): only entries the run has count.
+            if get_path(config, tuple(path.split("."))) is not MISSING:
+                docs.setdefault(path, text)
     return docs
 
 

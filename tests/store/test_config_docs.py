@@ -50,6 +50,14 @@ def unused():
     other = 1  # never applied
 
 
+def another_experiment():
+    other = Experiment("other")
+
+    @other.config
+    def other_config():
+        momentum = 0.9  # not an entry of this run
+
+
 @ex.automain
 def main(lr):
     return lr
