@@ -1,8 +1,10 @@
 """Access token and CSRF protection.
 
 With ``--token``, every request must carry it: the ``Authorization: Bearer`` header,
-the ``sacredboard_token`` cookie, or once ``?token=`` in a URL (which sets the cookie,
-so a link printed by the server logs the browser in).
+HTTP basic auth with the token as the password (any user name: ``curl -u :TOKEN``,
+or the browser's login prompt, which a refused page asks for), the
+``sacredboard_token`` cookie, or once ``?token=`` in a URL (which sets the cookie, so
+a link printed by the server logs the browser in).
 
 Edits (any method but GET/HEAD) must carry the ``X-Sacredboard: 1`` header, which a
 cross-site form or image cannot send without a CORS preflight the server never
@@ -11,6 +13,8 @@ grants, and their Origin, when present, must be the server's own.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from typing import Any
 
@@ -30,6 +34,21 @@ def _same(a: str | None, b: str) -> bool:
     return a is not None and hmac.compare_digest(a.encode(), b.encode())
 
 
+def _given_token(authorization: str) -> str | None:
+    """The token an Authorization header carries: a bearer token, or the password of
+    basic auth."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
 class SecurityMiddleware(BaseHTTPMiddleware):
     def __init__(self, app: Any, token: str | None = None) -> None:
         super().__init__(app)
@@ -43,17 +62,19 @@ class SecurityMiddleware(BaseHTTPMiddleware):
                 response = RedirectResponse(str(target), status_code=303)
                 response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
                 return response
-            bearer = request.headers.get("authorization", "")
+            authorization = request.headers.get("authorization", "")
             if not (
                 _same(request.cookies.get(TOKEN_COOKIE), self.token)
-                or _same(bearer.removeprefix("Bearer ").strip() or None, self.token)
+                or _same(_given_token(authorization), self.token)
             ):
                 return JSON(
                     {
                         "error": "This board needs its access token: open the URL the "
-                        "server printed (…?token=…) or send 'Authorization: Bearer TOKEN'."
+                        "server printed (…?token=…), give it as the password when the "
+                        "browser asks, or send 'Authorization: Bearer TOKEN'."
                     },
                     status_code=401,
+                    headers={"WWW-Authenticate": 'Basic realm="sacredboard", charset="UTF-8"'},
                 )
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             if request.headers.get(CSRF_HEADER) != "1":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -99,10 +101,24 @@ def test_running_runs_are_not_deleted(tmp_path):
         assert client.get(f"/api/runs/{running_id}").status_code == 200
 
 
-@pytest.mark.parametrize("header", ["Bearer s3cret", None])
-def test_token_guards_the_api(store_location, header):
+@pytest.mark.parametrize(
+    "header, allowed",
+    [
+        ("Bearer s3cret", True),
+        ("Basic " + base64.b64encode(b"anyone:s3cret").decode(), True),  # curl -u anyone:s3cret
+        ("Basic " + base64.b64encode(b":s3cret").decode(), True),
+        ("Basic " + base64.b64encode(b"s3cret:wrong").decode(), False),
+        ("Basic not-base64!", False),
+        ("Bearer wrong", False),
+        (None, False),
+    ],
+)
+def test_token_guards_the_api(store_location, header, allowed):
     app = create_app(store_location, token="s3cret")
     with TestClient(app, base_url="http://127.0.0.1") as client:
         headers = {"Authorization": header} if header else {}
         response = client.get("/api/runs", headers=headers)
-        assert response.status_code == (200 if header else 401)
+        assert response.status_code == (200 if allowed else 401)
+        if not allowed:
+            # a browser asks for the token (as the password) instead of showing an error
+            assert response.headers["www-authenticate"].startswith('Basic realm="sacredboard"')
