@@ -210,7 +210,6 @@ export function tableView(root, params, ctx) {
     placeholder: "columns: lr, .info.best_epoch",
     title: "Values to show as columns: a config key, or a record path after a dot (.host.os)",
     value: state.columns.join(","),
-    onfocus: loadKeys,
     onchange: (e) => {
       state.columns = splitList(e.target.value);
       changed();
