@@ -195,25 +195,25 @@ export function tableView(root, params, ctx) {
   const body = h("tbody");
   const table = h("table", { class: "runs" }, head, body);
   const footer = h("div", { class: "pager" });
-  const metricsInput = h("input", {
+  // A comma-separated list in the state (metric or path columns), applied on change.
+  const listInput = (key, attrs) =>
+    h("input", {
+      ...attrs,
+      value: state[key].join(","),
+      onchange: (e) => {
+        state[key] = splitList(e.target.value);
+        changed();
+      },
+    });
+  const metricsInput = listInput("metrics", {
     class: "metric-cols",
     placeholder: "metric columns: loss, acc:max",
     title: "Metrics to show: name (last value), name:min or name:max",
-    value: state.metrics.join(","),
-    onchange: (e) => {
-      state.metrics = splitList(e.target.value);
-      changed();
-    },
   });
-  const columnsInput = h("input", {
+  const columnsInput = listInput("columns", {
     class: "path-cols",
     placeholder: "columns: lr, .info.best_epoch",
     title: "Values to show as columns: a config key, or a record path after a dot (.host.os)",
-    value: state.columns.join(","),
-    onchange: (e) => {
-      state.columns = splitList(e.target.value);
-      changed();
-    },
   });
 
   root.append(
