@@ -632,6 +632,7 @@ def test_replay_refuses_to_overwrite_another_run(tmp_path):
 
 KILLED_SCRIPT = """
 import sys
+import time
 from sacred import Experiment
 from sacred.observers import QueueObserver, SqlObserver
 
@@ -649,6 +650,9 @@ def main(_run):
         if i % 1000 == 0:
             print("line", i, flush=True)
         i += 1
+        # a bounded pace: unthrottled, the journal grew by megabytes while the test
+        # waited for its first heartbeat, and replaying it took most of a minute
+        time.sleep(0.0005)
 
 
 ex.run(options={"--loglevel": "ERROR", "--beat_interval": 0.05})
