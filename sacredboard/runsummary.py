@@ -52,7 +52,7 @@ def column_value(run: Any, path: tuple[str, ...]) -> Any:
     from sacred.store.query import MISSING, get_path
 
     head, rest = path[0], path[1:]
-    if head in ("_id", "id"):
+    if head == "_id":  # parse_columns writes the id as the store does
         value = run.id
     elif head in ("artifacts", "resources"):
         value = list(getattr(run, head))  # their names

@@ -22,6 +22,7 @@ _SCOPE_DECORATORS = ("config", "named_config")
 
 def config_docs(run: Any) -> dict[str, str]:
     """{dotted config path: comment} for the run, from its stored Python sources."""
+    from sacred.config.config_scope import _extract_docs
     from sacred.store.query import MISSING, get_path
 
     config = run.config
@@ -49,7 +50,7 @@ def config_docs(run: Any) -> dict[str, str]:
     scopes.sort(key=lambda scope: scope[3] != "named_config")
     docs: dict[str, str] = {}
     for lines, function, owner, _ in scopes:
-        entries = _extract(lines, function.body)
+        entries = _extract_docs(lines, function.body)
         prefix = prefixes.get(owner)
         if prefix is None:
             prefix = _prefix_by_keys(config, set(entries))
@@ -60,12 +61,6 @@ def config_docs(run: Any) -> dict[str, str]:
             if get_path(config, tuple(path.split("."))) is not MISSING:
                 docs.setdefault(path, text)
     return docs
-
-
-def _extract(lines: list[str], body: list[ast.stmt]) -> dict[str, str]:
-    from sacred.config.config_scope import _extract_docs
-
-    return _extract_docs(lines, body)
 
 
 def _ingredient_paths(tree: ast.Module) -> dict[str, str]:

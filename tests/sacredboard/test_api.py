@@ -216,6 +216,8 @@ def test_path_columns_carry_any_record_value(client):
     # The failed run stopped before recording info: no value, not an error.
     assert [r["columns"]["info.my_dict.my_key"] for r in rows] == [16, 32, 64, 128, None]
     assert rows[0]["columns"]["host.hostname"] == rows[0]["host"]
+    rows = client.get("/api/runs", params={"sort": "id", "columns": "id"}).json()["runs"]
+    assert [r["columns"]["id"] for r in rows] == [r["id"] for r in rows]
     # A column is sortable like any path.
     params["sort"] = "-config.model.hidden"
     rows = client.get("/api/runs", params=params).json()["runs"]
