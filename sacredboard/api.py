@@ -71,7 +71,7 @@ def routes(board: Any) -> list[Route]:
         output = _output_filter(request)
 
         def read() -> dict:
-            from sacredboard.export import table_row
+            from sacredboard.export import table_rows
             from sacredboard.outputfilter import count_by_output, find_page_by_output
 
             if output is not None:
@@ -80,7 +80,7 @@ def routes(board: Any) -> list[Route]:
             else:
                 page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
                 total = board.count(query) if with_total else None
-            rows = [table_row(store, run, columns, metrics) for run in page.runs]
+            rows = table_rows(store, page.runs, columns, metrics)
             if names:
                 for row in rows:
                     row["metric_names"] = store.backend.metric_names(row["id"])

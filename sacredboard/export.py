@@ -10,7 +10,7 @@ from typing import Any
 from sacredboard.jsonout import dumps
 from sacredboard.runsummary import column_value, summary
 
-__all__ = ["export_rows", "table_row", "to_csv", "to_json", "metric_summary"]
+__all__ = ["export_rows", "table_rows", "to_csv", "to_json"]
 
 BASE_COLUMNS = [
     "id", "experiment", "command", "status", "start_time", "stop_time", "heartbeat",
@@ -39,26 +39,30 @@ def export_rows(
             page = find_page_by_output(store, query, sort, page_size, cursor, output)
         else:
             page = find_page(store, query, sort=sort, limit=page_size, cursor=cursor)
-        rows.extend(table_row(store, run, columns, metrics) for run in page.runs)
+        rows.extend(table_rows(store, page.runs, columns, metrics))
         cursor = page.next
         if cursor is None:
             return rows
 
 
-def table_row(
+def table_rows(
     store: Any,
-    run: Any,
+    runs: Sequence[Any],
     columns: Sequence[tuple[str, tuple[str, ...]]] = (),
     metrics: Sequence[str] = (),
-) -> dict:
-    """A run's table row with the view's path columns (``columns``: name -> value)
-    and metric summaries (``metrics``: name -> last/min/max/points), when asked."""
-    row = summary(run)
+) -> list[dict]:
+    """The runs' table rows with the view's path columns (``columns``: name -> value)
+    and metric summaries (``metrics``: name -> last/min/max/points, read for all the
+    runs at once), when asked."""
+    rows = [summary(run) for run in runs]
     if columns:
-        row["columns"] = {name: column_value(run, path) for name, path in columns}
+        for row, run in zip(rows, runs):
+            row["columns"] = {name: column_value(run, path) for name, path in columns}
     if metrics:
-        row["metrics"] = metric_summary(store, run.id, list(metrics))
-    return row
+        found = store.backend.metric_summaries([run.id for run in runs], list(metrics))
+        for row, run in zip(rows, runs):
+            row["metrics"] = found.get(run.id, {})
+    return rows
 
 
 def _flat(value: Any, prefix: str, out: dict) -> None:
@@ -108,25 +112,3 @@ def to_csv(rows: list[dict]) -> str:
 
 def to_json(rows: list[dict]) -> bytes:
     return dumps(rows)
-
-
-def metric_summary(store: Any, run_id: Any, names: list[str]) -> dict:
-    """{name: {"last", "min", "max", "points"}} of the run's metrics among names."""
-    import numpy as np
-
-    out = {}
-    for name in names:
-        data = store.backend.metric_values(run_id, name)
-        if data is None:
-            continue
-        values = np.asarray(data["values"], dtype=np.float64)
-        if not len(values):
-            continue
-        finite = values[np.isfinite(values)]
-        out[name] = {
-            "last": values[-1],
-            "min": finite.min() if len(finite) else None,
-            "max": finite.max() if len(finite) else None,
-            "points": len(values),
-        }
-    return out

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import datetime
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sacred.exceptions import StoreError
-from sacred.store.query import MISSING, RECORD_FIELDS, Node, compile_query, get_path
+from sacred.store.query import (
+    MISSING,
+    RECORD_FIELDS,
+    Node,
+    compile_query,
+    get_path,
+    query_paths,
+)
 
 __all__ = [
     "StoreBackend",
@@ -191,10 +198,14 @@ class StoreBackend:
     ) -> list[dict]:
         """Records matching query, sorted, at most limit. This default loads every
         record and filters in Python; database backends push it down."""
+        from sacred.store.metric_summary import attach_summaries, summary_names
+
         now = _utc_now()
         matches = []
         accept = compile_query(query)
-        for record in self.iter_records():
+        records = list(self.iter_records())
+        attach_summaries(self, records, summary_names([*query_paths(query), *dict(sort)]))
+        for record in records:
             record["status"] = effective_status(record, now, dead_after)
             if accept(record):
                 matches.append(record)
@@ -215,6 +226,24 @@ class StoreBackend:
         """{name: {"steps": [...], "values": [...], "timestamps": [...]}}, each in
         step order (sequences: lists or numpy arrays)."""
         raise NotImplementedError
+
+    def metric_summaries(
+        self, run_ids: Sequence[Any], names: Sequence[str]
+    ) -> dict[Any, dict[str, dict]]:
+        """{run id: {name: {"last", "min", "max", "points"}}} of the runs' metrics among
+        names (sacred.store.metric_summary); a run without any of them maps to {}.
+        This default computes them from the points; a backend that stores them
+        overrides it."""
+        from sacred.store.metric_summary import summarize
+
+        out: dict[Any, dict[str, dict]] = {}
+        for run_id in run_ids:
+            found = out[run_id] = {}
+            for name, data in self.metrics(run_id, names).items():
+                summary = summarize(data["values"])
+                if summary is not None:
+                    found[name] = summary
+        return out
 
     def metric_names(self, run_id: Any) -> list[str]:
         """The names of the run's metrics (readers override this with a cheap query)."""

@@ -148,45 +148,11 @@ def cmd_runs(store, args) -> int:
     return 0
 
 
-def _summary(run: Any, name: str) -> dict:
-    """points, last, min and max of a metric's values (NaN and non-numbers left out
-    of min/max), computed by pandas when installed: a metric may hold millions of
-    points."""
-    try:
-        import pandas as pd
-    except ImportError:
-        return _plain_summary(run.metrics.raw(name)["values"])
-    series = run.metrics[name]
-
-    numbers = pd.to_numeric(series, errors="coerce").dropna()
-
-    def plain(value: Any) -> Any:
-        return value.item() if hasattr(value, "item") else value
-
-    return {
-        "points": len(series),
-        "last": plain(series.iloc[-1]) if len(series) else None,
-        "min": plain(numbers.min()) if len(numbers) else None,
-        "max": plain(numbers.max()) if len(numbers) else None,
-    }
-
-
-def _plain_summary(values: list) -> dict:
-    numbers = [
-        v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
-    ]
-    return {
-        "points": len(values),
-        "last": values[-1] if values else None,
-        "min": min(numbers) if numbers else None,
-        "max": max(numbers) if numbers else None,
-    }
-
-
 def cmd_show(store, args) -> int:
     run = store.get(args.id)
     record = run.to_dict()
-    metrics = {name: _summary(run, name) for name in run.metrics}
+    # The store's figures (sacred.store.metric_summary), those a sort by metrics uses.
+    metrics = store.backend.metric_summaries([run.id], list(run.metrics))[run.id]
     if args.json:
         record["metrics"] = metrics
         _print_json(record)

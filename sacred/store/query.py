@@ -287,8 +287,10 @@ class _Parser:
                 token.pos,
             )
         self.next()
+        self.check_field(token.text.split(".")[0], token.pos)
         path = _canonical_path(token.text)
-        self.check_field(path[0], token.pos)
+        if isinstance(path, str):
+            raise QueryError(path, self.text, token.pos)
         op = self.peek()
         if op.kind == "exists":
             self.next()
@@ -483,15 +485,22 @@ RECORD_FIELDS = (
 TIME_FIELDS = frozenset({"start_time", "stop_time", "heartbeat", "queue_time"})
 
 #: The fields a query or sort key may start with: every record field but the captured
-#: output (not loaded for every run), and ``id`` for ``_id``.
-FIELDS = frozenset(RECORD_FIELDS) - {"captured_out"} | {"id"}
+#: output (not loaded for every run), ``id`` for ``_id``, and ``metrics`` for the
+#: summaries of a run's metrics (``metrics.loss.min``: sacred.store.metric_summary).
+FIELDS = frozenset(RECORD_FIELDS) - {"captured_out"} | {"id", "metrics"}
 
 
-def _canonical_path(text: str) -> tuple[str, ...]:
-    """'id' and '_id' both mean the run id, stored as '_id' (the Mongo document's key)."""
+def _canonical_path(text: str) -> tuple[str, ...] | str:
+    """'id' and '_id' both mean the run id, stored as '_id' (the Mongo document's key);
+    ``metrics.train.loss.min`` is ("metrics", "train.loss", "min"). A string says
+    what is wrong with a metrics path."""
     path = tuple(text.split("."))
     if path[0] in ("id", "_id"):
         return ("_id",) + path[1:]
+    if path[0] == "metrics":
+        from sacred.store.metric_summary import metric_path
+
+        return metric_path(path)
     return path
 
 
@@ -741,13 +750,16 @@ def parse_sort(sort: str | list[str] | tuple | None) -> list[tuple[tuple[str, ..
                 raise QueryError(
                     f"Invalid sort key {part!r}: use a field path like -result", part, 0
                 )
-            path = _canonical_path(name)
-            if path[0] not in FIELDS:
+            head = name.split(".")[0]
+            if head not in FIELDS:
                 raise QueryError(
                     f"Unknown sort key {part!r}; a key starts with one of "
-                    f"{', '.join(sorted(FIELDS - {'_id'}))}.{did_you_mean(path[0], FIELDS)}",
+                    f"{', '.join(sorted(FIELDS - {'_id'}))}.{did_you_mean(head, FIELDS)}",
                     part,
                     0,
                 )
+            path = _canonical_path(name)
+            if isinstance(path, str):
+                raise QueryError(f"Invalid sort key {part!r}: {path}", part, 0)
             out.append((path, descending))
     return out

@@ -251,6 +251,7 @@ class StoredRun:
 
     def to_dict(self) -> dict:
         record = dict(self._record)
+        record.pop("metrics", None)  # summaries a query attached (metric_summary.py)
         for name in ("config", "info", "meta", "result"):
             if name in record:
                 record[name] = self._value(name)

@@ -18,10 +18,13 @@ const COLUMNS = [
 ];
 
 // "loss" shows a metric's last value; "loss:min" and "loss:max" its extremes.
+// Its sort key is the store's metrics.<name>.<stat>, which a query path can spell
+// only for names made of letters, digits, _ and - (dots between them).
 function metricColumn(text) {
   const match = /^(.*):(last|min|max)$/.exec(text);
   const [name, part] = match ? [match[1], match[2]] : [text, "last"];
-  return { name, part, label: `${name} (${part})` };
+  const sortable = /^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$/.test(name);
+  return { name, part, label: `${name} (${part})`, key: sortable ? `metrics.${name}.${part}` : null };
 }
 const splitList = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
@@ -330,7 +333,11 @@ export function tableView(root, params, ctx) {
         pathCols.map(({ field, path }) =>
           h("th", { class: "sortable path-col", dataset: { sort: path }, title: path, onclick: () => sortBy(path) }, field, sortKey === path ? arrow : ""),
         ),
-        metricCols.map(({ label }) => h("th", { class: "metric-col" }, label)),
+        metricCols.map(({ label, key }) =>
+          key
+            ? h("th", { class: "sortable metric-col", dataset: { sort: key }, title: key, onclick: () => sortBy(key) }, label, sortKey === key ? arrow : "")
+            : h("th", { class: "metric-col", title: "Not sortable: the query language cannot name this metric" }, label),
+        ),
         h("th", {}, "Tags"),
       ),
     );

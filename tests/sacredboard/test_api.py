@@ -58,6 +58,8 @@ def test_a_bad_filter_is_a_400_with_the_query_error(client):
         "config.model.hidden,-id",
         "-experiment.name",
         "host.hostname",
+        "metrics.loss.min",
+        "-metrics.accuracy.last",
     ],
 )
 def test_keyset_pages_walk_the_whole_sorted_list(client, sort):
@@ -207,6 +209,19 @@ def test_metric_summary_columns(client):
     assert first["loss"]["points"] == 20
     assert first["loss"]["min"] <= first["loss"]["last"] <= first["loss"]["max"]
     assert rows[4]["metrics"] == {}  # the failed run logged nothing
+
+
+def test_rows_sort_by_a_metric_summary(client):
+    params = {"sort": "-metrics.loss.min", "metrics": "loss"}
+    rows = client.get("/api/runs", params=params).json()["runs"]
+    assert [row["id"] for row in rows] == [2, 1, 4, 3, 5]  # the failed run has no loss
+    mins = [row["metrics"]["loss"]["min"] for row in rows[:4]]
+    assert mins == sorted(mins, reverse=True)
+    response = client.get("/api/runs", params={"sort": "metrics.loss"})
+    assert response.status_code == 400
+    assert "write metrics.<name>.last, .min or .max" in response.json()["error"]
+    found = client.get("/api/runs", params={"filter": "metrics.loss.min < 0.1"}).json()
+    assert sorted(row["id"] for row in found["runs"]) == [3, 4] and found["total"] == 2
 
 
 def test_path_columns_carry_any_record_value(client):

@@ -137,6 +137,17 @@ def test_path_and_metric_columns_show_sort_export_and_survive_reload(board, page
         table = list(csv.DictReader(f))
     assert [row["info.my_dict.my_key"] for row in table] == ["16", "32", "64", "128", ""]
     assert "loss (min)" in table[0]
+    # A metric column sorts on the server by the stored summary, runs without it last.
+    p.click("th[data-sort='metrics.loss.min']")
+    p.wait_for_selector("table.runs[data-sort='metrics.loss.min'] tr.run")
+    assert row_ids(p) == ["3", "4", "1", "2", "5"]  # smallest loss first
+    p.click("th[data-sort='metrics.loss.min']")
+    p.wait_for_selector("table.runs[data-sort='-metrics.loss.min'] tr.run")
+    assert row_ids(p) == ["2", "1", "4", "3", "5"]
+    assert parse_qs(urlparse(p.url).query)["sort"] == ["-metrics.loss.min"]
+    p.reload()
+    p.wait_for_selector("table.runs[data-sort='-metrics.loss.min'] tr.run")
+    assert p.locator("th.metric-col").inner_text() == "loss (min) ▼"
 
 
 def test_the_selection_is_part_of_the_url(board, page):

@@ -36,7 +36,9 @@ def _record_runs(observer, tmp_path) -> dict:
     def train(hidden_size, optimizer, _run):
         print(f"training with {hidden_size} units")
         for step in range(5):
-            _run.log_scalar("loss", 1.0 / (step + 1))
+            _run.log_scalar("loss", hidden_size / 100 / (step + 1))
+        if hidden_size == 300:  # a last point that is not a number
+            _run.log_scalar("loss", float("nan"), 5)
         _run.log_scalar("accuracy", 0.5, 10)
         _run.info["best_epoch"] = hidden_size // 100
         artifact = tmp_path / "weights.txt"
@@ -81,13 +83,23 @@ def _record_runs(observer, tmp_path) -> dict:
     return ids
 
 
+def _opened(kind, request, tmp_path):
+    observer, location, options = observer_and_location(kind, tmp_path, request)
+    _record_runs(observer, tmp_path)
+    opened = open_store(location, **options)
+    opened.options = options
+    request.addfinalizer(opened.close)
+    return opened
+
+
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    observer, location, options = observer_and_location(request.param, tmp_path, request)
-    _record_runs(observer, tmp_path)
-    with open_store(location, **options) as opened:
-        opened.options = options
-        yield opened
+    return _opened(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def sql_store(request, tmp_path):
+    return _opened(request.param, request, tmp_path)
 
 
 def ids(runs) -> list:
@@ -408,3 +420,73 @@ def test_queries_on_captured_output_are_refused(store):
         store.find('captured_out =~ "training"')
     with pytest.raises(QueryError, match='Did you mean "config"'):
         store.find("confg.hidden_size == 100")
+
+
+def test_runs_sort_and_filter_by_metric_summaries(store):
+    """metrics.<name>.<stat>: the last value (at the highest step), the smallest or
+    the largest finite value; runs without one come last in either direction."""
+    from sacred.store.paging import find_page
+
+    size = {run.id: run.config["hidden_size"] for run in store.find()}
+    # loss = hidden_size / 100 / (step + 1); run 300 ends with NaN at step 5
+    by_min = store.find(sort="metrics.loss.min")
+    assert [size[r.id] for r in by_min] == [100, 250, 300, 666, 1, 5]
+    assert [size[r.id] for r in store.find(sort="-metrics.loss.max")] == [666, 300, 250, 100, 1, 5]
+    assert [size[r.id] for r in store.find(sort="-metrics.loss.last")] == [666, 250, 100, 300, 1, 5]
+    assert by_min[0]._record["metrics"] == {
+        "loss": {"last": 0.2, "min": 0.2, "max": 1.0, "points": 5}
+    }
+    assert by_min[2]._record["metrics"]["loss"] == pytest.approx(
+        {"last": None, "min": 0.6, "max": 3.0, "points": 6}
+    )
+    assert "metrics" not in by_min[0].to_dict()  # the record format is unchanged
+
+    found = store.find("metrics.loss.min < 0.55 or metrics.loss.last > 1", sort="id")
+    assert sorted(size[r.id] for r in found) == [100, 250, 666]
+    assert sorted(size[r.id] for r in store.find("not metrics.loss.last exists")) == [1, 5, 300]
+    assert store.find("metrics.training.loss.max exists") == []  # no such metric
+    assert [size[r.id] for r in store.find("metrics.accuracy.last == 0.5", sort="-config.hidden_size")] == [
+        666, 300, 250, 100
+    ]
+
+    for key in ("metrics.loss.min", "-metrics.loss.last"):
+        expected = [r.id for r in store.find(sort=[key, "id"])]
+        paged, cursor = [], None
+        while True:
+            page = find_page(store, sort=key, limit=2, cursor=cursor)
+            paged += [r.id for r in page.runs]
+            if page.next is None:
+                break
+            cursor = page.next
+        assert paged == expected, key
+
+
+@pytest.mark.parametrize(
+    "key, message",
+    [
+        ("metrics.loss", r"metrics\.loss names no metric summary: write metrics\.<name>\.last"),
+        ("metrics.loss.mean", "names no metric summary"),
+        ("metrics", "names no metric summary"),
+    ],
+)
+def test_a_metric_summary_needs_a_statistic(store, key, message):
+    with pytest.raises(QueryError, match=message):
+        store.find(sort=key)
+    with pytest.raises(QueryError, match=message):
+        store.find(f"{key} > 1")
+
+
+def test_sql_sorts_by_metric_summaries_in_the_database(sql_store):
+    from sacred.store.paging import find_page
+
+    store = sql_store
+    store.backend.iter_records = None  # the Python fallback would call this and fail
+    store.backend.metrics = None  # and the summaries come from their rows, not the points
+    size = {run.id: run.config["hidden_size"] for run in store.find(sort="-metrics.loss.min")}
+    assert list(size.values()) == [666, 300, 250, 100, 1, 5]
+    page = find_page(store, "metrics.loss.max >= 2.5", sort="-metrics.loss.min", limit=1)
+    assert [r.config["hidden_size"] for r in page.runs] == [666]
+    page = find_page(
+        store, "metrics.loss.max >= 2.5", sort="-metrics.loss.min", limit=5, cursor=page.next
+    )
+    assert [r.config["hidden_size"] for r in page.runs] == [300, 250]

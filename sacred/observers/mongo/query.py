@@ -94,6 +94,8 @@ class MongoTranslator:
         if isinstance(node, Not):
             return {"$nor": [self._translate(node.item)]}
         path = node.path
+        if path[0] == "metrics":  # summaries of the metrics collection's points
+            raise Unsupported("metric summaries")
         if path[0] in ("resources",) or path[:2] == ("experiment", "sources"):
             raise Unsupported("pairs of name and file id")
         if path[0] == "artifacts":

@@ -125,6 +125,8 @@ class MongoReader(StoreBackend):
         translator = MongoTranslator(dead_after, self.client)
         try:
             match = translator.match(query)
+            if any(path[0] == "metrics" for path, _ in sort):
+                raise Unsupported("a sort by metric summaries")
         except Unsupported:
             return super().find_records(query, sort, limit, dead_after)
         pipeline: list[dict] = [{"$match": match}, {"$project": {"captured_out": 0}}]

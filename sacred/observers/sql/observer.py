@@ -28,6 +28,7 @@ from sacred.dependencies import get_digest
 from sacred.exceptions import ObserverError
 from sacred.observers.base import RunObserver
 from sacred.observers.sql.metric_chunks import pack_metric
+from sacred.observers.sql.metric_summaries import write_summaries
 from sacred.observers.sql.sqlite_journal import make_durable, use_write_ahead_log
 from sacred.serializer import flatten
 
@@ -447,7 +448,8 @@ class SqlObserver(RunObserver):
 
     def log_metrics(self, metrics_by_name, info):
         """All new points of a beat in one transaction, one packed row per metric (see
-        metric_chunks.py): a beat costs a few row inserts whatever its size."""
+        metric_chunks.py) and its updated summary row (metric_summaries.py): a beat
+        costs a few row writes whatever its size."""
         rows = [
             {
                 "run_id": self.run_id,
@@ -464,8 +466,10 @@ class SqlObserver(RunObserver):
             for points, first, last, steps, vals, times in pack_metric(series)
         ]
         if rows:
+            batches = [(name, s["steps"], s["values"]) for name, s in metrics_by_name.items()]
             with self.engine.begin() as conn:
                 conn.execute(self.tables["metric_chunks"].insert(), rows)
+                write_summaries(conn, self.tables["metric_summaries"], self.run_id, batches)
 
     def _make_durable(self) -> None:
         """Heartbeats are not synced to disk on SQLite in WAL mode; the start and the

@@ -150,6 +150,8 @@ def find_sorted(
     elif len(keys) == 2 and keys[1] == (("_id",), False) and keys[0][0] != ("_id",):
         path, descending = keys[0]
         column = None
+        if path[0] == "metrics":
+            return _find_by_metric(backend, translator, node, path, descending, limit, after)
         if len(path) == 1 and path[0] in _PLAIN:
             column = runs.c[path[0]]
         else:
@@ -317,6 +319,68 @@ def _find_by_json(
             selected += conn.execute(statement.limit(wanted)).fetchall()
             if len(selected) >= limit:
                 break
+        return _load(backend, conn, selected)
+
+
+def _find_by_metric(
+    backend: Any,
+    translator: Any,
+    node: Any,
+    path: tuple[str, ...],
+    descending: bool,
+    limit: int,
+    after: list | None,
+) -> list[dict] | None:
+    """The page of a sort by a metric summary (``("metrics", name, stat)``): the runs
+    with a value, walking the summaries' index on (name, value, run), then the runs
+    without one by id."""
+    sa = backend.sa
+    runs, summaries = backend.t["runs"], backend.t["metric_summaries"]
+    _, name, stat = path
+    key, row_id = summaries.c[f"{stat}_value"], summaries.c.run_id
+    try:
+        base = sa.select(runs.c.id, translator.status().label("status"))
+        if node is not None:
+            base = base.where(translator.where(node))
+    except Unsupported:
+        return None
+    of_metric = sa.and_(row_id == runs.c.id, summaries.c.name == name)
+    valued = base.select_from(_source(backend, node).join(summaries, of_metric)).where(
+        key.is_not(None)
+    )
+    unvalued = base.select_from(_source(backend, node)).where(
+        ~sa.exists(sa.select(row_id).where(of_metric, key.is_not(None)))
+    )
+    cursor_where = tie = None
+    if after is not None:
+        cursor_value, cursor_id = after
+        after_row = _cursor_row(backend, cursor_id)
+        if after_row is None or _kind(cursor_value) not in ("number", "missing"):
+            return None
+        if cursor_value is None:
+            valued = None
+            unvalued = unvalued.where(runs.c.id > after_row)
+        elif descending:
+            cursor_where = sa.and_(
+                key <= cursor_value, sa.or_(key < cursor_value, row_id > after_row)
+            )
+            tie = (cursor_value, row_id > after_row)
+        else:
+            cursor_where = sa.and_(
+                key >= cursor_value, sa.or_(key > cursor_value, row_id > after_row)
+            )
+    selected: list = []
+    with backend.engine.connect() as conn:
+        if valued is not None:
+            statement = valued if cursor_where is None else valued.where(cursor_where)
+            if descending and backend.dialect == "sqlite":
+                selected += _descending(conn, statement, valued, key, row_id, limit, tie)
+            else:
+                order = key.desc() if descending else key.asc()
+                selected += conn.execute(statement.order_by(order, row_id).limit(limit)).fetchall()
+        if len(selected) < limit:
+            wanted = limit - len(selected)
+            selected += conn.execute(unvalued.order_by(runs.c.id).limit(wanted)).fetchall()
         return _load(backend, conn, selected)
 
 

@@ -266,6 +266,7 @@ class SqlReader(StoreBackend):
         sorted and limited in the database over the runs table alone (joined with
         experiments and hosts only when the query or a sort key needs them); then
         the full rows of just those runs."""
+        from sacred.store.metric_summary import attach_summaries, summary_names
         from sacred.store.query import query_paths
 
         sa = self.sa
@@ -301,6 +302,7 @@ class SqlReader(StoreBackend):
         status = dict(selected)
         for row_id, record in zip([i for i in ids if i in rows], records):
             record["status"] = status[row_id]
+        attach_summaries(self, records, summary_names([*query_paths(query), *dict(sort)]))
         return records
 
     def get_record(self, run_id: Any) -> dict | None:
@@ -330,6 +332,42 @@ class SqlReader(StoreBackend):
             if data is not None:
                 result[name] = data
         return result
+
+    def metric_summaries(self, run_ids, names):
+        """Read from the metric_summaries rows (metric_summaries.py), one query for
+        every 1,000 runs."""
+        sa = self.sa
+        runs, ms = self.t["runs"], self.t["metric_summaries"]
+        out: dict[Any, dict[str, dict]] = {run_id: {} for run_id in run_ids}
+        ints = [i for i in out if isinstance(i, int) and not isinstance(i, bool)]
+        uids = [str(i) for i in out if not isinstance(i, int) or isinstance(i, bool)]
+        chunks = [(runs.c.id, ints[i : i + 1000]) for i in range(0, len(ints), 1000)]
+        chunks += [(runs.c.run_uid, uids[i : i + 1000]) for i in range(0, len(uids), 1000)]
+        with self.engine.connect() as conn:
+            for column, ids in chunks:
+                rows = conn.execute(
+                    sa.select(
+                        runs.c.id,
+                        runs.c.run_uid,
+                        ms.c.name,
+                        ms.c.last_value,
+                        ms.c.min_value,
+                        ms.c.max_value,
+                        ms.c.points,
+                    )
+                    .select_from(ms.join(runs, ms.c.run_id == runs.c.id))
+                    .where(column.in_(ids), ms.c.name.in_(list(names)))
+                )
+                for row in rows:
+                    key = row.run_uid if row.run_uid is not None else row.id
+                    if key in out:
+                        out[key][row.name] = {
+                            "last": row.last_value,
+                            "min": row.min_value,
+                            "max": row.max_value,
+                            "points": row.points,
+                        }
+        return out
 
     def metric_names(self, run_id: Any) -> list[str]:
         sa = self.sa
@@ -418,7 +456,7 @@ class SqlReader(StoreBackend):
         t = self.t
         with self.engine.begin() as conn:
             row_id = self._row_id(conn, run_id)
-            for table in ("metric_chunks", "artifacts", "run_resources"):
+            for table in ("metric_chunks", "metric_summaries", "artifacts", "run_resources"):
                 conn.execute(t[table].delete().where(t[table].c.run_id == row_id))
             conn.execute(t["runs"].delete().where(t["runs"].c.id == row_id))
 
@@ -450,8 +488,13 @@ class SqlReader(StoreBackend):
         sort by id, or by a plain column or a JSON value then id, walking the index
         (None for other sorts and queries)."""
         from sacred.observers.sql.pages import find_sorted
+        from sacred.store.metric_summary import attach_summaries, summary_names
+        from sacred.store.query import query_paths
 
-        return find_sorted(self, query, sort, limit, dead_after, after)
+        records = find_sorted(self, query, sort, limit, dead_after, after)
+        if records is not None:
+            attach_summaries(self, records, summary_names([*query_paths(query), *dict(sort)]))
+        return records
 
     def prepare_sort(self, paths: list[tuple[str, ...]]) -> None:
         """Index the JSON values at paths now, as the first sort or count by one would

@@ -22,6 +22,8 @@ Tables::
     artifacts(id, run_id, name, filename, content, content_type, metadata JSON)
     metric_chunks(id, run_id, name, points, first_step, last_step, steps BLOB, vals BLOB,
                   times BLOB), INDEX(run_id, name, id)
+    metric_summaries(run_id, name, points, last_step, last_value, min_value, max_value),
+                  PRIMARY KEY(run_id, name), INDEX(name, <stat>_value, run_id) per stat
     SQLite only: INDEX ix_runs_result_value ON runs(json_extract(result, '$'), id,
                   json_type(result, '$'))   (SORT_INDEXES)
     sacred_schema_version(version_num)   the schema version (versioning.py)
@@ -188,6 +190,23 @@ def get_tables() -> dict[str, Any]:
         sa.Column("vals", blob, nullable=False),
         sa.Column("times", blob, nullable=False),
         sa.Index("ix_metric_chunks_run_name", "run_id", "name", "id"),
+    )
+    # One row per run and metric, written with its points (metric_summaries.py): what
+    # a sort or filter by metrics.<name>.<stat> reads, each stat indexed by name.
+    tables["metric_summaries"] = sa.Table(
+        "metric_summaries",
+        metadata,
+        sa.Column("run_id", sa.Integer, ref("runs"), primary_key=True),
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("points", sa.Integer, nullable=False),
+        sa.Column("last_step", sa.BigInteger, nullable=False),
+        sa.Column("last_value", sa.Double),
+        sa.Column("min_value", sa.Double),
+        sa.Column("max_value", sa.Double),
+        *[
+            sa.Index(f"ix_metric_summaries_{stat}", "name", f"{stat}_value", "run_id")
+            for stat in ("last", "min", "max")
+        ],
     )
     tables["__metadata__"] = metadata
     _TABLES = tables

@@ -5,7 +5,8 @@ MariaDB/MySQL), not by loading every run into Python, and they must give exactly
 the answers of the Python reference (:func:`sacred.store.query.evaluate`).
 
 Paths map to plain columns (``status``, ``command``, times, ``note``,
-``experiment.name``, ``host.hostname``, ...) or into JSON columns (``config.*``,
+``experiment.name``, ``host.hostname``, ``metrics.<name>.<stat>`` from the
+``metric_summaries`` rows, ...) or into JSON columns (``config.*``,
 ``info.*``, ``meta.*``, ``result``, ``tags``, ``fail_trace``, ``host.os``,
 ``experiment.repositories``; other ``host.*`` keys live in ``hosts.info``).
 A JSON value is read with the dialect's functions and typed, so that numbers compare
@@ -415,6 +416,15 @@ class SqlTranslator:
                 return "column", experiments.c[rest[0]], "string"
             if rest[0] == "repositories":
                 return "json", experiments.c.repositories, rest[1:]
+        if head == "metrics" and len(rest) == 2:  # ("metrics", name, stat)
+            # Aliased: a page sorted by a metric joins the table itself (pages.py).
+            summaries = self.t["metric_summaries"].alias(f"sacred_m{next(_aliases)}")
+            value = (
+                self.sa.select(summaries.c[f"{rest[1]}_value"])
+                .where(summaries.c.run_id == runs.c.id, summaries.c.name == rest[0])
+                .scalar_subquery()
+            )
+            return "column", value, "number"
         if head == "host" and rest:
             if rest[0] in _HOST_COLUMNS:
                 if len(rest) > 1:

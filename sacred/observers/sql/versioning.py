@@ -63,7 +63,7 @@ class SchemaState:
 #: The revisions of migrations/versions, oldest first; the last is the schema this
 #: package writes. Spelled out so that the usual start (a database already current)
 #: needs no Alembic import; a test checks them against the scripts.
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 
 
 def head_revision() -> str:
@@ -151,11 +151,11 @@ def _quiet_alembic() -> None:
 def _set_up(conn: Any, state: SchemaState) -> str | None:
     """Bring the database of ``conn`` (holding the schema lock) to the newest
     revision; the revision it started from (None for a new schema)."""
+    _quiet_alembic()  # before the import: Alembic's plugins log at INFO when loaded
     from alembic import command
 
     from sacred.observers.sql.schema import create_sort_indexes, get_tables
 
-    _quiet_alembic()
     config = _alembic_config(conn)
     if state.kind in ("empty", "legacy"):
         get_tables()["__metadata__"].create_all(conn)

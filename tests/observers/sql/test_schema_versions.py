@@ -116,7 +116,7 @@ def _version(url: str) -> str | None:
 
 def test_a_new_database_is_stamped_with_the_newest_version(sql_url):
     SqlObserver(sql_url)
-    assert _version(sql_url) == head_revision() == "0004"
+    assert _version(sql_url) == head_revision() == "0005"
 
 
 @pytest.mark.parametrize("versioned", [True, False], ids=["versioned", "before-versions"])
@@ -144,6 +144,12 @@ def test_the_per_point_metric_layout_is_migrated_by_the_observer(sql_url, versio
         assert values[:3] == [1.0, 0.5, 0.25] and math.isnan(values[3])
         stamps = [t.astype("datetime64[us]").item() for t in loss["timestamps"]]
         assert stamps[0] == T0 and stamps[3] == T0 + datetime.timedelta(seconds=2)
+        # migration 0005 summarized the points: the last one is NaN, so "last" is missing
+        (found,) = store.find("metrics.loss.min == 0.25 and metrics.loss.max == 1.0")
+        assert found._record["metrics"] == {
+            "loss": {"last": None, "min": 0.25, "max": 1.0, "points": 4}
+        }
+        assert store.find("metrics.loss.last exists") == []
 
 
 def test_the_store_asks_for_a_migration_which_sacred_migrate_does(sql_url, capsys):
@@ -156,7 +162,7 @@ def test_the_store_asks_for_a_migration_which_sacred_migrate_does(sql_url, capsy
     assert "metric_chunks" not in _tables(sql_url)  # reading changes nothing
 
     assert sacred_main(["migrate", sql_url]) == 0
-    assert "from schema version 0001 to 0004" in capsys.readouterr().out
+    assert "from schema version 0001 to 0005" in capsys.readouterr().out
     with open_store(sql_url) as store:
         assert store.backend.metric_names(run_id) == ["loss"]
     assert sacred_main(["migrate", sql_url]) == 1
@@ -241,6 +247,7 @@ def test_the_migration_scripts_are_part_of_the_package():
         "0002_metric_chunks.py",
         "0003_sqlite_json_text.py",
         "0004_sort_indexes.py",
+        "0005_metric_summaries.py",
     ]
 
 
@@ -277,7 +284,7 @@ def test_a_database_at_0003_gets_the_result_index_and_sorts_by_it(tmp_path):
 
     assert sacred_main(["migrate", url]) == 0
 
-    assert _version(url) == "0004"
+    assert _version(url) == "0005"
     assert "ix_runs_result_value" in _sqlite_indexes(path)
     with sqlite3.connect(path) as db:  # the page's query walks the new index
         plan = db.execute(
