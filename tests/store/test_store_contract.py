@@ -445,9 +445,9 @@ def test_runs_sort_and_filter_by_metric_summaries(store):
     assert sorted(size[r.id] for r in found) == [100, 250, 666]
     assert sorted(size[r.id] for r in store.find("not metrics.loss.last exists")) == [1, 5, 300]
     assert store.find("metrics.training.loss.max exists") == []  # no such metric
-    assert [size[r.id] for r in store.find("metrics.accuracy.last == 0.5", sort="-config.hidden_size")] == [
-        666, 300, 250, 100
-    ]
+    assert [
+        size[r.id] for r in store.find("metrics.accuracy.last == 0.5", sort="-config.hidden_size")
+    ] == [666, 300, 250, 100]
 
     for key in ("metrics.loss.min", "-metrics.loss.last"):
         expected = [r.id for r in store.find(sort=[key, "id"])]
