@@ -10,7 +10,7 @@ cannot be faster than, or the naive way), as a ratio.
 The store is built quickly but in the SqlObserver's exact layout: one real run is
 recorded by the SqlObserver and its row is cloned (configs, results, statuses and
 times varied); metrics are packed chunks as a logging run stores them (1,000 points
-per heartbeat batch).
+per heartbeat batch), with their summary rows; every run has a 10-point "acc" metric.
 
     python bench/bench_sacredboard.py [--runs 100000] [--keep DIR]
 """
@@ -37,6 +37,12 @@ from bench_store import chunk_rows, clone_runs, metric_series, record_template  
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BIG_POINTS = 1_000_000
+#: The run table's columns, each way round (the page's id sort is measured above).
+TABLE_SORTS = (
+    "id", "experiment.name", "-experiment.name", "command", "-command", "start_time",
+    "-heartbeat", "heartbeat", "host.hostname", "-host.hostname", "result", "status",
+    "-status",
+)  # fmt: skip
 OVERLAY_RUNS = 100
 OVERLAY_POINTS = 10_000
 
@@ -64,10 +70,49 @@ def build_store(path: str, runs: int) -> str:
             conn.execute(
                 t["metric_chunks"].insert(), chunk_rows(run_id, steps, values, stamps, 1000)
             )
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
+        conn.execute(t["metric_summaries"].insert(), loss_summaries())
+        accuracy_metrics(conn, t, runs, start)
+    # No ANALYZE: a store the observers wrote has no planner statistics but those of
+    # the indexes a board built (pages.ensure_path_index).
     engine.dispose()
     return url
+
+
+def loss_summaries() -> list[dict]:
+    """The metric_summaries rows of the "loss" series above, as the observer writes them."""
+    from sacred.observers.sql.metric_summaries import batch_summary
+
+    rows = []
+    for run_id, points in [(1, BIG_POINTS)] + [
+        (i, OVERLAY_POINTS) for i in range(2, 2 + OVERLAY_RUNS)
+    ]:
+        steps, values, _ = metric_series(points, datetime.datetime(2024, 1, 1))
+        if run_id > 1:
+            values = [v * (1 + run_id / 100) for v in values]
+        rows.append({"run_id": run_id, "name": "loss", **batch_summary(steps, values)})
+    return rows
+
+
+def accuracy_metrics(conn, t, runs: int, start: datetime.datetime) -> None:
+    """Every run: an "acc" metric of 10 points (one chunk) and its summary row, so that
+    a sort by a metric summary orders all 100,000 runs."""
+    from sacred.observers.sql.metric_chunks import pack_metric
+    from sacred.observers.sql.metric_summaries import batch_summary
+
+    columns = ("points", "first_step", "last_step", "steps", "vals", "times")
+    steps = list(range(10))
+    stamps = [start + datetime.timedelta(seconds=s) for s in steps]
+    for first in range(1, runs + 1, 10_000):
+        chunks, summaries = [], []
+        for run_id in range(first, min(first + 10_000, runs + 1)):
+            top = 0.5 + 0.5 * ((run_id * 7919) % 1000) / 1000
+            values = [top * (s + 1) / 10 for s in steps]
+            series = {"steps": steps, "values": values, "timestamps": stamps}
+            for chunk in pack_metric(series):
+                chunks.append({"run_id": run_id, "name": "acc", **dict(zip(columns, chunk))})
+            summaries.append({"run_id": run_id, "name": "acc", **batch_summary(steps, values)})
+        conn.execute(t["metric_chunks"].insert(), chunks)
+        conn.execute(t["metric_summaries"].insert(), summaries)
 
 
 def fetch(url: str) -> bytes:
@@ -132,9 +177,11 @@ def live_latency(page, url: str, store) -> float:
 
 
 def column_sort_measures(page, url: str, store_url: str) -> list[tuple[str, str]]:
-    """What a user does to sort by a config value: show it as a column, then click
-    its header. The board starts indexing the path when the column is shown, so the
-    click waits at most for the rest of that build: measured with the click at once
+    """What a user does to sort by a value: show it as a column, then click its
+    header. Config and info entries have indexes from the SqlObserver; the info
+    entries that only the cloned runs have (they were not recorded by an observer)
+    get one when the board first shows the column, built in the background, so the
+    click waits at most for the rest of the build: measured with the click at once
     (no pause at all) and half a second after the column appears (moving the mouse
     from the columns box to the header), each on a path not indexed before."""
     base = time_call(
@@ -144,12 +191,18 @@ def column_sort_measures(page, url: str, store_url: str) -> list[tuple[str, str]
         3,
     )
     rows = []
-    for path, pause in (("model.dropout", 0.0), ("optimizer.schedule.warmup", 0.5)):
-        header = f"th[data-sort='config.{path}']"
+    cases = (  # info.best_epoch is the template run's: the observer indexed it
+        ("model.dropout", "config.model.dropout", 0.0),
+        (".info.best_epoch", "info.best_epoch", 0.0),
+        (".info.patience", "info.patience", 0.0),
+        (".info.steps", "info.steps", 0.5),
+    )
+    for field, path, pause in cases:
+        header = f"th[data-sort='{path}']"
         before = auto_indexes(store_url)
         page.goto(url)
         page.wait_for_selector("tr.run")
-        page.fill(".path-cols", path)
+        page.fill(".path-cols", field)
         began = time.perf_counter()
         page.press(".path-cols", "Enter")
         page.wait_for_selector(header)
@@ -157,11 +210,14 @@ def column_sort_measures(page, url: str, store_url: str) -> list[tuple[str, str]
         time.sleep(pause)
         began = time.perf_counter()
         page.click(header)
-        page.wait_for_selector(f"table.runs[data-sort='config.{path}'] tr.run")
+        page.wait_for_selector(f"table.runs[data-sort='{path}'] tr.run")
         first = time.perf_counter() - began
-        built = "index built meanwhile" if auto_indexes(store_url) > before else "indexed before"
+        if auto_indexes(store_url) > before:
+            how = "its index built by the board meanwhile"
+        else:
+            how = "indexed by the observer"
         times = []
-        for sort in (f"-config.{path}", f"config.{path}", f"-config.{path}"):
+        for sort in (f"-{path}", path, f"-{path}"):
             began = time.perf_counter()
             page.click(header)
             page.wait_for_selector(f"table.runs[data-sort='{sort}'] tr.run")
@@ -171,7 +227,7 @@ def column_sort_measures(page, url: str, store_url: str) -> list[tuple[str, str]
             rows.append(("config column added, re-rendered", line(added, 0.2, base, same)))
         rows.append(
             (
-                f"sort by a new column, first click after {pause:g} s ({built})",
+                f"sort by a new {path.split('.')[0]} column, first click after {pause:g} s ({how})",
                 line(first, 0.2, base, same),
             )
         )
@@ -234,6 +290,17 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
             name = f"sort change re-rendered ({kind})"
             rows.append((name, line(statistics.median(times), 0.2, api, "its API request")))
         rows += column_sort_measures(page, url, store_url)
+        times = []
+        for _ in range(3):
+            page.goto(url + "?metrics=acc:max")
+            page.wait_for_selector("table.runs[data-sort='-id'] tr.run td.metric-col")
+            began = time.perf_counter()
+            page.locator("th[data-sort='metrics.acc.max']").click()
+            page.wait_for_selector("table.runs[data-sort='metrics.acc.max'] tr.run")
+            times.append(time.perf_counter() - began)
+        api = time_call(api_fetch("sort=metrics.acc.max&total=0&limit=50&metrics=acc"), 3)
+        name = "sort change re-rendered (a metric column)"
+        rows.append((name, line(statistics.median(times), 0.2, api, "its API request")))
         times = []
         for value in ("250", "300", "350", "400", "450"):
             page.goto(url)
@@ -300,35 +367,77 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
     return rows
 
 
-def auto_indexes(store_url: str) -> int:
-    """How many indexes on JSON paths the board has created in the store."""
+def auto_indexes(store_url: str, drop: bool = False) -> int:
+    """How many indexes on JSON paths the board has created in the store (after
+    dropping them all, with drop: each bench run measures their first build)."""
     import sqlite3
 
-    from sacred.observers.sql.pages import AUTO_INDEX_PREFIX
+    from sacred.observers.sql.path_indexes import AUTO_INDEX_PREFIX
 
     with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        return len(
-            db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?",
-                (AUTO_INDEX_PREFIX + "%",),
-            ).fetchall()
-        )
+        names = [
+            name
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            if name.startswith(AUTO_INDEX_PREFIX)
+        ]
+        if drop:
+            for name in names:
+                db.execute(f"DROP INDEX {name}")
+            return 0
+        return len(names)
 
 
 def config_sort_measures(url: str, store_url: str, raw: float) -> list[tuple[str, str]]:
-    """A page sorted by a config value: the first request, which builds the index on
-    that path once (the board is not read-only; held to the page budget all the same),
-    and the following ones."""
-    query = "limit=50&total=0&sort=-config.optimizer.lr"
-    before = auto_indexes(store_url)
-    first = time_call(lambda: fetch(url + "api/runs?" + query), 1)
-    built = "builds its index, once" if auto_indexes(store_url) > before else "index already there"
-    then = time_call(lambda: fetch(url + "api/runs?" + query), 10)
+    """A page sorted by a config value (indexed by the observer) and by an info value:
+    its first request builds the index on that path once (the board is not
+    read-only; held to the page budget all the same), then the following ones."""
     same = "store.find of the newest page"
-    return [
-        (f"API page by a config value, first ({built})", line(first, 0.05, raw, same)),
-        ("API page by a config value, then", line(then, 0.05, raw, same)),
-    ]
+    rows = []
+    for path in ("config.optimizer.lr", "info.val_acc"):
+        query = f"limit=50&total=0&sort=-{path}"
+        before = auto_indexes(store_url)
+        first = time_call(lambda q=query: fetch(url + "api/runs?" + q), 1)
+        built = "builds its index, once" if auto_indexes(store_url) > before else "indexed"
+        then = time_call(lambda q=query: fetch(url + "api/runs?" + q), 10)
+        kind = path.split(".")[0]
+        rows.append((f"API page by a {kind} value, first ({built})", line(first, 0.05, raw, same)))
+        rows.append((f"API page by a {kind} value, then", line(then, 0.05, raw, same)))
+    return rows
+
+
+def metric_sort_measures(url: str, store, raw: float) -> list[tuple[str, str]]:
+    """Pages sorted and filtered by a metric summary (every run has an "acc" metric)."""
+    same = "store.find of the newest page"
+    rows = []
+    for name, query in (
+        ("API page by a metric summary (-metrics.acc.max)", "sort=-metrics.acc.max"),
+        ("API page by a metric summary (metrics.acc.last)", "sort=metrics.acc.last"),
+        ("API page filtered by a metric summary", "filter=metrics.acc.max%20%3E%200.99"),
+    ):
+        query += "&limit=50&total=0&metrics=acc"
+        fetch(url + "api/runs?" + query)
+        rows.append(
+            (
+                name,
+                line(time_call(lambda q=query: fetch(url + "api/runs?" + q), 10), 0.05, raw, same),
+            )
+        )
+    cursor = json.loads(fetch(url + "api/runs?limit=50&sort=-metrics.acc.max&total=0"))["next"]
+    deep = f"api/runs?limit=50&total=0&sort=-metrics.acc.max&cursor={cursor}"
+    rows.append(
+        (
+            "API next page by a metric summary",
+            line(time_call(lambda: fetch(url + deep), 10), 0.05, raw, same),
+        )
+    )
+    counted = "api/count?filter=metrics.acc.max%20%3E%200.99"
+    rows.append(
+        (
+            "API count filtered by a metric summary",
+            line(time_call(lambda: fetch(url + counted), 5), 0.05, raw, same),
+        )
+    )
+    return rows
 
 
 def main() -> None:
@@ -350,6 +459,7 @@ def main() -> None:
     from sacred.store import open_store
 
     store = open_store(store_url)
+    auto_indexes(store_url, drop=True)  # from an earlier run of this bench (--keep)
     process, url, startup = start_board(store_url)
     try:
         rows = [
@@ -384,7 +494,15 @@ def main() -> None:
         rows.append(
             ("API count, filtered", line(total_filtered, 0.05, raw, "store.find of a page"))
         )
+        for key in TABLE_SORTS:
+            query = f"api/runs?limit=50&total=0&sort={key}"
+            fetch(url + query)
+            took = time_call(lambda q=query: fetch(url + q), 5)
+            rows.append(
+                (f"API page sorted by {key}", line(took, 0.05, raw, "store.find of a page"))
+            )
         rows += config_sort_measures(url, store_url, raw)
+        rows += metric_sort_measures(url, store, raw)
         cursor = json.loads(fetch(url + "api/runs?limit=50"))["next"]
         deep = time_call(lambda: fetch(url + f"api/runs?limit=50&total=0&cursor={cursor}"), 10)
         rows.append(

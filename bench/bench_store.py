@@ -100,7 +100,12 @@ def make_run(rng: random.Random, i: int, start: datetime.datetime) -> dict:
         "stop_time": begin + datetime.timedelta(minutes=5) if status != "RUNNING" else None,
         "heartbeat": now if status == "RUNNING" else begin + datetime.timedelta(minutes=5),
         "result": round(rng.random(), 4) if status == "COMPLETED" else None,
-        "info": {"best_epoch": rng.randrange(100)},
+        "info": {
+            "best_epoch": rng.randrange(100),
+            "val_acc": round(rng.random(), 4),
+            "patience": rng.randrange(10),
+            "steps": rng.randrange(1000),
+        },
     }
 
 
@@ -185,6 +190,7 @@ def clone_runs(engine, runs: int) -> list[dict]:
     with engine.begin() as conn:
         template = dict(conn.execute(sa.select(t["runs"])).first()._mapping)
         conn.execute(t["metric_chunks"].delete())
+        conn.execute(t["metric_summaries"].delete())
         conn.execute(t["runs"].delete())
     rng = random.Random(1)
     start = datetime.datetime(2024, 1, 1)

@@ -124,12 +124,79 @@ def _record_more(url: str, value) -> None:
     ex.run(options={"--loglevel": "ERROR"})
 
 
+def _drop_config_indexes(path) -> None:
+    """As a database recorded before the SqlObserver indexed configuration entries."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        names = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+        for (name,) in names:
+            if name.startswith(("sacred_jc_", "sacred_ji_")):
+                db.execute(f"DROP INDEX {name}")
+
+
+def _config_indexes(path, prefix: str = "sacred_jc_") -> list:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'").fetchall()
+    return sorted(sql for name, sql in rows if name.startswith(prefix))
+
+
+def test_the_observer_indexes_the_configuration_entries_it_records(tmp_path, monkeypatch):
+    import sqlite3
+
+    from sacred.observers.sql import path_indexes
+
+    path = tmp_path / "runs.db"
+    url = f"sqlite:///{path}"
+    _record_runs(url)
+    (params_score,) = [sql for sql in _config_indexes(path) if "score" in sql]
+    assert "json_extract(config, '$.\"params\".\"score\"'), id, json_type(" in params_score
+    assert any("seed" in sql for sql in _config_indexes(path))
+    with sqlite3.connect(path) as db:  # a page sorted by the entry walks it
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM runs WHERE json_extract(config, "
+            "'$.\"params\".\"score\"') < '' ORDER BY json_extract(config, "
+            '\'$."params"."score"\'), id'
+        ).fetchall()
+    assert "sacred_jc_" in str(plan)
+
+    # Scalars only, through objects only, four levels at most; at most CONFIG_INDEXES.
+    deep = tmp_path / "deep.db"
+    ex = Experiment("deep", save_git_info=False)
+    ex.add_config(
+        a=1, layers=[1, 2], b={"c": {"d": {"e": 1.5, "f": {"g": 1}}}}, name="x", nothing=None
+    )
+
+    @ex.main
+    def main(_run):
+        _run.info.update(best_epoch=3, curve=[1, 2], model={"size": "big"})
+
+    ex.observers.append(SqlObserver(f"sqlite:///{deep}"))
+    ex.run(options={"--loglevel": "ERROR"})
+    indexed = " ".join(_config_indexes(deep))
+    for entry in ('"a"', '"name"', '"seed"', '"b"."c"."d"."e"'):
+        assert f"'$.{entry}'" in indexed
+    assert "layers" not in indexed and '"g"' not in indexed and "nothing" not in indexed
+    # The info's entries, from the run's heartbeats (the last one holds the final info).
+    info_indexed = " ".join(_config_indexes(deep, "sacred_ji_"))
+    assert "json_extract(info, '$.\"best_epoch\"')" in info_indexed
+    assert "'$.\"model\".\"size\"'" in info_indexed and "curve" not in info_indexed
+    monkeypatch.setitem(path_indexes.OBSERVER_INDEXES, "config", ("sacred_jc_", 5))
+    ex.add_config(more={f"k{i}": i for i in range(10)})
+    ex.observers[:] = [SqlObserver(f"sqlite:///{deep}")]
+    ex.run(options={"--loglevel": "ERROR"})
+    assert len(_config_indexes(deep)) == 5  # 4 from the first run, then 1 more
+
+
 def test_sqlite_indexes_a_sorted_config_path_only_when_allowed(tmp_path):
     import sqlite3
 
     path = tmp_path / "runs.db"
     url = f"sqlite:///{path}"
     _record_runs(url)
+    _drop_config_indexes(path)
 
     def indexes() -> list:
         return _auto_indexes(path)
@@ -174,6 +241,7 @@ def test_a_board_indexes_a_shown_column_before_it_is_sorted(tmp_path, read_only)
     path = tmp_path / "runs.db"
     url = f"sqlite:///{path}"
     _record_runs(url)
+    _drop_config_indexes(path)
     app = create_app(url, read_only=read_only)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         params = {"columns": "config.params.score,host.hostname"}

@@ -182,6 +182,7 @@ class SqlObserver(RunObserver):
         self.priority = priority
         self.tables = get_tables()
         self._durable_by_checkpoint = False
+        self._path_indexes: set[str] | None = None  # path_indexes.py, SQLite only
         self._owns_engine = owns_engine
         is_new_file = False
         if owns_engine and engine.dialect.name == "sqlite":
@@ -362,7 +363,24 @@ class SqlObserver(RunObserver):
             raise self._taken(_id, "another process stored it meanwhile") from None
         self._make_durable()
         self._uid = _id
+        self._index_entries("config", values["config"])
         return _id if _id is not None else self.run_id
+
+    def _index_entries(self, column: str, value: Any) -> None:
+        """On SQLite, index the config or info entries no index covers yet (the first
+        a database sees: path_indexes.py), so that a sort by any of them reads an index
+        from the first time on. Costs one query per process when nothing is new."""
+        if self.engine.dialect.name != "sqlite" or not value:
+            return
+        from sacred.observers.sql import path_indexes
+
+        with path_indexes.lock:
+            if self._path_indexes is None:
+                with self.engine.connect() as conn:
+                    self._path_indexes = path_indexes.existing_indexes(conn)
+            path_indexes.index_entries(
+                self.engine, self._path_indexes, column, path_indexes.leaves(value)
+            )
 
     def _taken(self, _id: Any, status: str) -> ObserverError:
         return ObserverError(
@@ -439,12 +457,14 @@ class SqlObserver(RunObserver):
         )
 
     def heartbeat_event(self, info, captured_out, beat_time, result):
+        info = to_json_value(info)
         self._update_run(
-            info=to_json_value(info),
+            info=info,
             captured_out=captured_out,
             heartbeat=beat_time,
             result=to_json_value(result),
         )
+        self._index_entries("info", info)
 
     def log_metrics(self, metrics_by_name, info):
         """All new points of a beat in one transaction, one packed row per metric (see

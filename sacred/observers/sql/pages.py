@@ -11,30 +11,33 @@ A value inside a JSON column (``result``, ``config.lr``) is read the same way, i
 parts of one kind each, in the store's order of kinds: numbers, strings, booleans,
 lists and objects, then missing or null values. Within a part the ORDER BY is the
 bare JSON value (``json_extract(result, '$')`` on SQLite), which an index on that
-expression gives in order: ``result`` has one (migration 0004), and a board that may
-write creates one for a config/info/meta path the first time it sorts or counts by
-it (:func:`ensure_path_index`, SQLite only, at most ``auto_index`` of them). The
+expression gives in order: ``result`` has one (migration 0004), the SqlObserver
+makes one for each configuration and info entry it records (the first 24 and 8),
+and a board that
+may write creates one for a config/info/meta path the first time it sorts or counts
+by it (:func:`ensure_path_index`, SQLite only, at most ``auto_index`` of them; see
+path_indexes.py). The
 cursor of such a page is applied per part as a range on the value, so a deep page
 costs what the first one does.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import threading
 from typing import Any
 
-from sacred.observers.sql.sqlquery import Unsupported, _kind_of_literal
+from sacred.observers.sql import path_indexes
+from sacred.observers.sql.path_indexes import (
+    AUTO_INDEX_PREFIX,
+    INDEXED_COLUMNS,
+    create_index,
+    existing_indexes,
+    index_suffix,
+    is_indexed,
+)
+from sacred.observers.sql.sqlquery import Unsupported, _kind_of_literal, json_path_text
 from sacred.store.query import And, Compare, Node, Not, Or, query_paths
 
 __all__ = ["count_sql", "find_sorted", "ensure_path_index", "AUTO_INDEX_PREFIX"]
-
-#: Name prefix of the indexes created on demand (then a hash of column and path).
-AUTO_INDEX_PREFIX = "sacred_jx_"
-_AUTO_COLUMNS = ("config", "info", "meta", "result")
-_index_lock = threading.Lock()
-_log = logging.getLogger("sacred.observers.sql")
 
 
 def _source(backend: Any, node: Any, paths: tuple = ()) -> Any:
@@ -64,48 +67,32 @@ def _compared_paths(node: Node | None) -> list[tuple[str, ...]]:
 
 def ensure_path_index(backend: Any, path: tuple[str, ...]) -> None:
     """On SQLite, when the backend allows it (``backend.auto_index``: how many such
-    indexes a database may get), index the JSON value at path (config/info/meta/
-    result below the top), the id and the value's type, like the index on the
-    result (schema.SORT_INDEXES), with the expressions the translation writes.
-    Why on demand: any config path may be sorted by, and an index costs every
-    writer; building one over 100,000 runs takes about 150 ms, once, where every
-    unindexed sort or count costs about as much each time."""
+    indexes a database may get from readers), index the JSON value at path
+    (config/info/meta/result below the top) unless an observer or a reader did
+    already (path_indexes.py). Why on demand: any path may be sorted by, and an
+    index costs every writer; building one over 100,000 runs takes about 150 ms,
+    once, where every unindexed sort or count costs about as much each time."""
     limit = getattr(backend, "auto_index", 0)
     if not limit or backend.dialect != "sqlite":
         return
-    if len(path) < 2 or path[0] not in _AUTO_COLUMNS:
+    if len(path) < 2 or path[0] not in INDEXED_COLUMNS:
         return
     column = path[0]
-    json_path = backend._translator(0)._json_path_text(path[1:])
+    json_path = json_path_text(path[1:])
     if "\x00" in json_path:
         return
-    literal = "'" + json_path.replace("'", "''") + "'"  # as sqlite_literal writes it
-    name = AUTO_INDEX_PREFIX + hashlib.sha1(f"{column}\0{json_path}".encode()).hexdigest()[:12]
-    with _index_lock:
+    suffix = index_suffix(column, json_path)
+    with path_indexes.lock:
         known = backend.__dict__.get("_path_indexes")
         if known is None:
             with backend.engine.connect() as conn:
-                known = {
-                    row[0]
-                    for row in conn.exec_driver_sql(
-                        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?",
-                        (AUTO_INDEX_PREFIX + "%",),
-                    )
-                }
-            backend._path_indexes = known
-        if name in known or len(known) >= limit:
+                known = backend._path_indexes = existing_indexes(conn)
+        if is_indexed(known, suffix):
             return
-        known.add(name)  # tried once per process, whether it works or not
-        statement = (
-            f"CREATE INDEX IF NOT EXISTS {name} ON runs "
-            f"(json_extract({column}, {literal}), id, json_type({column}, {literal}))"
-        )
-        try:
-            with backend.engine.begin() as conn:
-                conn.exec_driver_sql(statement)
-                conn.exec_driver_sql(f"ANALYZE {name}")
-        except Exception as exc:  # a read-only file or a busy database: sort without
-            _log.info("Could not index %s.%s: %s", column, ".".join(path[1:]), exc)
+        if sum(name.startswith(AUTO_INDEX_PREFIX) for name in known) >= limit:
+            return
+        known.add(AUTO_INDEX_PREFIX + suffix)  # tried once per process, whether it works or not
+        create_index(backend.engine, AUTO_INDEX_PREFIX + suffix, column, json_path, analyze=True)
 
 
 def count_sql(backend: Any, node: Any, dead_after: float) -> int | None:
@@ -152,6 +139,8 @@ def find_sorted(
         column = None
         if path[0] == "metrics":
             return _find_by_metric(backend, translator, node, path, descending, limit, after)
+        if path in _GROUPED:
+            return _find_by_groups(backend, translator, node, path, descending, limit, after)
         if len(path) == 1 and path[0] in _PLAIN:
             column = runs.c[path[0]]
         else:
@@ -166,35 +155,135 @@ def find_sorted(
         return None
     if json_target is not None:
         return _find_by_json(backend, translator, node, json_target, descending, limit, after)
+    paged = node
     if after is not None:
         from sacred.store.paging import _keyset
 
         keyset = _keyset(keys, after)
-        node = keyset if node is None else And((node, keyset))
-    sa = backend.sa
-    base = sa.select(runs.c.id, translator.status().label("status")).select_from(
-        _source(backend, node)
-    )
+        paged = keyset if node is None else And((node, keyset))
     try:
-        if node is not None:
-            base = base.where(translator.where(node))
+        base = _matching(backend, translator, paged)
+        unpaged = _matching(backend, translator, node)
     except Unsupported:
         return None
     with backend.engine.connect() as conn:
         if column is None:
             order = runs.c.id.desc() if descending else runs.c.id.asc()
             selected = conn.execute(base.order_by(order).limit(limit)).fetchall()
+            return _load(backend, conn, selected)
+        # Values first (the column's index gives them in order), then the runs
+        # without a value, by id: the store's order, missing values last.
+        valued = base.where(column.is_not(None))
+        if descending and backend.dialect == "sqlite":
+            tie = None
+            if after is not None and after[0] is not None:
+                cursor_row = _cursor_row(backend, after[1])
+                if cursor_row is None:
+                    return None
+                tie = (_column_value(path, after[0]), runs.c.id > cursor_row)
+            same_value = unpaged.where(column.is_not(None))
+            selected = _descending(conn, valued, same_value, column, runs.c.id, limit, tie)
         else:
-            # Values first (the column's index gives them in order), then the runs
-            # without a value, by id: the store's order, missing values last.
             order = column.desc() if descending else column.asc()
-            selected = conn.execute(
-                base.where(column.is_not(None)).order_by(order, runs.c.id).limit(limit)
+            selected = conn.execute(valued.order_by(order, runs.c.id).limit(limit)).fetchall()
+        if len(selected) < limit:
+            selected += conn.execute(
+                base.where(column.is_(None)).order_by(runs.c.id).limit(limit - len(selected))
             ).fetchall()
-            if len(selected) < limit:
-                selected += conn.execute(
-                    base.where(column.is_(None)).order_by(runs.c.id).limit(limit - len(selected))
-                ).fetchall()
+        return _load(backend, conn, selected)
+
+
+def _matching(backend: Any, translator: Any, node: Any) -> Any:
+    """SELECT id, effective status of the runs matching node (Unsupported when the
+    query has no SQL translation)."""
+    runs = backend.t["runs"]
+    statement = backend.sa.select(runs.c.id, translator.status().label("status"))
+    statement = statement.select_from(_source(backend, node))
+    return statement if node is None else statement.where(translator.where(node))
+
+
+def _column_value(path: tuple[str, ...], value: Any) -> Any:
+    """A cursor's value as the column holds it (times: naive UTC datetimes)."""
+    if path[0] in ("start_time", "stop_time", "heartbeat", "queue_time"):
+        from sacred.store.query import as_time
+
+        return as_time(value) if isinstance(value, str) else value
+    return value
+
+
+#: Sort keys whose values are few (a run's effective status, its host's name, its
+#: experiment's name): a page is read value by value, in order, each value's runs by
+#: id from an index, instead of sorting every run. (table, foreign key, column) for
+#: those held in another table; none for the status.
+_GROUPED = {
+    ("status",): None,
+    ("host", "hostname"): ("hosts", "host_id", "hostname"),
+    ("experiment", "name"): ("experiments", "experiment_id", "name"),
+}
+_MAX_GROUPS = 200
+
+
+def _find_by_groups(
+    backend: Any,
+    translator: Any,
+    node: Any,
+    path: tuple[str, ...],
+    descending: bool,
+    limit: int,
+    after: list | None,
+) -> list[dict] | None:
+    """The page of a sort by a key of :data:`_GROUPED`: for each value (in the store's
+    order: strings by code point, missing last) the matching runs with it by id."""
+    sa = backend.sa
+    runs = backend.t["runs"]
+    try:
+        base = _matching(backend, translator, node)
+    except Unsupported:
+        return None
+    joined = _GROUPED[path]
+    with backend.engine.connect() as conn:
+        if joined is None:
+            stored = [v for (v,) in conn.execute(sa.select(runs.c.status).distinct())]
+            values = set(stored) | ({"PROBABLY_DEAD"} if "RUNNING" in stored else set())
+            values.discard(None)
+
+            def of_value(value: Any) -> Any:
+                if value is None:
+                    return runs.c.status.is_(None)
+                return translator.status_is(value)
+
+        else:
+            table, key, column = backend.t[joined[0]], joined[1], joined[2]
+            rows = conn.execute(sa.select(table.c.id, table.c[column])).fetchall()
+            by_value: dict[Any, list] = {}
+            for row_id, value in rows:
+                by_value.setdefault(value, []).append(row_id)
+            values = {v for v in by_value if v is not None}
+
+            def of_value(value: Any) -> Any:
+                if value is not None:
+                    return runs.c[key].in_(by_value[value])
+                return sa.or_(runs.c[key].is_(None), runs.c[key].in_(by_value.get(None, [])))
+
+        if len(values) > _MAX_GROUPS or not all(isinstance(v, str) for v in values):
+            return None
+        order = [*sorted(values, reverse=descending), None]
+        start, later = 0, None
+        if after is not None:
+            cursor_row = _cursor_row(backend, after[1])
+            if after[0] not in order or cursor_row is None:
+                return None
+            start = order.index(after[0])
+            later = runs.c.id > cursor_row
+        selected: list = []
+        for i, value in enumerate(order[start:]):
+            statement = base.where(of_value(value))
+            if i == 0 and later is not None:
+                statement = statement.where(later)
+            wanted = limit - len(selected)
+            selected += conn.execute(statement.order_by(runs.c.id).limit(wanted)).fetchall()
+            if len(selected) >= limit:
+                break
         return _load(backend, conn, selected)
 
 

@@ -41,7 +41,7 @@ from typing import Any
 from sacred.store.query import And, Exists, Node, Not, Or, as_time, booleans_ordered
 from sacred.store.regex import RegexUnsupported, translate_regex
 
-__all__ = ["Unsupported", "SqlTranslator"]
+__all__ = ["Unsupported", "SqlTranslator", "json_path_text"]
 
 
 class Unsupported(Exception):
@@ -138,28 +138,35 @@ class SqlTranslator:
 
     # -- effective status ------------------------------------------------------------
 
-    def status(self) -> Any:
-        """The status column, with old RUNNING runs reading PROBABLY_DEAD."""
+    def _dead(self) -> Any:
+        """A RUNNING run whose last sign of life is older than dead_after."""
         from sacred._time import utc_now
 
         sa = self.sa
         runs = self.t["runs"]
         limit = utc_now() - datetime.timedelta(seconds=self.dead_after)
         last = sa.func.coalesce(runs.c.heartbeat, runs.c.start_time)
-        dead = sa.and_(runs.c.status == "RUNNING", last < limit)
-        return sa.case((dead, "PROBABLY_DEAD"), else_=runs.c.status)
+        return sa.and_(runs.c.status == "RUNNING", last < limit)
+
+    def status(self) -> Any:
+        """The status column, with old RUNNING runs reading PROBABLY_DEAD."""
+        return self.sa.case((self._dead(), "PROBABLY_DEAD"), else_=self.t["runs"].c.status)
+
+    def status_is(self, value: str) -> Any:
+        """Effective status == value, written on the stored column so that its index
+        answers it (pages.py reads a page sorted by status value by value)."""
+        sa = self.sa
+        stored = self.t["runs"].c.status
+        if value == "PROBABLY_DEAD":
+            return sa.or_(stored == value, self._dead())
+        if value == "RUNNING":
+            return sa.and_(stored == value, _not_true(sa, self._dead()))
+        return stored == value
 
     # -- JSON access -----------------------------------------------------------------
 
     def _json_path_text(self, path: tuple[str, ...]) -> str:
-        """'$."a"."b"[0]': a number in a path indexes a list (see docs/store.md)."""
-        parts = []
-        for part in path:
-            if part.isdigit():
-                parts.append(f"[{part}]")
-            else:
-                parts.append('."' + part.replace("\\", "\\\\").replace('"', '\\"') + '"')
-        return "$" + "".join(parts)
+        return json_path_text(path)
 
     def json_value(self, column: Any, path: tuple[str, ...]) -> _JsonValue:
         sa, d = self.sa, self.dialect
@@ -531,6 +538,17 @@ class SqlTranslator:
                 sa.case((value.is_("false"), 0), (value.is_("true"), 1), else_=None), descending
             ),
         ]
+
+
+def json_path_text(path: tuple[str, ...]) -> str:
+    """'$."a"."b"[0]': a number in a path indexes a list (see docs/store.md)."""
+    parts = []
+    for part in path:
+        if part.isdigit():
+            parts.append(f"[{part}]")
+        else:
+            parts.append('."' + part.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "$" + "".join(parts)
 
 
 def sqlite_literal(sa: Any, text: str) -> Any:

@@ -116,7 +116,7 @@ def _version(url: str) -> str | None:
 
 def test_a_new_database_is_stamped_with_the_newest_version(sql_url):
     SqlObserver(sql_url)
-    assert _version(sql_url) == head_revision() == "0005"
+    assert _version(sql_url) == head_revision() == "0006"
 
 
 @pytest.mark.parametrize("versioned", [True, False], ids=["versioned", "before-versions"])
@@ -162,7 +162,7 @@ def test_the_store_asks_for_a_migration_which_sacred_migrate_does(sql_url, capsy
     assert "metric_chunks" not in _tables(sql_url)  # reading changes nothing
 
     assert sacred_main(["migrate", sql_url]) == 0
-    assert "from schema version 0001 to 0005" in capsys.readouterr().out
+    assert "from schema version 0001 to 0006" in capsys.readouterr().out
     with open_store(sql_url) as store:
         assert store.backend.metric_names(run_id) == ["loss"]
     assert sacred_main(["migrate", sql_url]) == 1
@@ -248,6 +248,7 @@ def test_the_migration_scripts_are_part_of_the_package():
         "0003_sqlite_json_text.py",
         "0004_sort_indexes.py",
         "0005_metric_summaries.py",
+        "0006_column_indexes.py",
     ]
 
 
@@ -284,7 +285,7 @@ def test_a_database_at_0003_gets_the_result_index_and_sorts_by_it(tmp_path):
 
     assert sacred_main(["migrate", url]) == 0
 
-    assert _version(url) == "0005"
+    assert _version(url) == "0006"
     assert "ix_runs_result_value" in _sqlite_indexes(path)
     with sqlite3.connect(path) as db:  # the page's query walks the new index
         plan = db.execute(
@@ -303,3 +304,27 @@ def test_a_database_at_0003_gets_the_result_index_and_sorts_by_it(tmp_path):
 def test_new_sqlite_databases_have_the_result_index(tmp_path):
     SqlObserver(f"sqlite:///{tmp_path / 'new.db'}")
     assert "ix_runs_result_value" in _sqlite_indexes(tmp_path / "new.db")
+
+
+def test_a_database_at_0005_gets_the_indexes_its_sorts_read(tmp_path):
+    path = tmp_path / "at0005.db"
+    url = f"sqlite:///{path}"
+    _build_at(url, "0005")
+    _insert_run(url)
+    before = _sqlite_indexes(path)
+    assert "ix_runs_heartbeat" not in before and not any(n.startswith("sacred_jc_") for n in before)
+
+    assert sacred_main(["migrate", url]) == 0
+
+    after = _sqlite_indexes(path)
+    for column in ("experiment_id", "host_id", "command", "heartbeat", "stop_time"):
+        assert f"ix_runs_{column}" in after
+    # the configuration entries of the runs already stored, as an observer now makes
+    (config_index,) = [n for n in after if n.startswith("sacred_jc_")]
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        (sql,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", (config_index,)
+        ).fetchone()
+    assert "json_extract(config, '$.\"lr\"')" in sql
