@@ -9,14 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sacred.exceptions import StoreError
-from sacred.store.query import (
-    MISSING,
-    RECORD_FIELDS,
-    Node,
-    compile_query,
-    get_path,
-    query_paths,
-)
+from sacred.store.query import MISSING, RECORD_FIELDS, Node, compile_query, get_path
 
 __all__ = [
     "StoreBackend",
@@ -198,13 +191,13 @@ class StoreBackend:
     ) -> list[dict]:
         """Records matching query, sorted, at most limit. This default loads every
         record and filters in Python; database backends push it down."""
-        from sacred.store.metric_summary import attach_summaries, summary_names
+        from sacred.store.metric_summary import attach_summaries
 
         now = _utc_now()
         matches = []
         accept = compile_query(query)
         records = list(self.iter_records())
-        attach_summaries(self, records, summary_names([*query_paths(query), *dict(sort)]))
+        attach_summaries(self, records, query, sort)
         for record in records:
             record["status"] = effective_status(record, now, dead_after)
             if accept(record):

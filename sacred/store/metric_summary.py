@@ -69,13 +69,20 @@ def metric_path(path: tuple[str, ...]) -> tuple[str, str, str] | str:
     return ("metrics", ".".join(path[1:-1]), path[-1])
 
 
-def summary_names(paths: Iterable[tuple[str, ...]]) -> list[str]:
-    """The metric names that (canonical) paths read summaries of."""
+def summary_names(query: Any, sort: Iterable[tuple[tuple[str, ...], bool]]) -> list[str]:
+    """The metric names whose summaries a parsed query and sort keys read."""
+    from sacred.store.query import query_paths
+
+    paths = [*query_paths(query), *(path for path, _ in sort)]
     return sorted({path[1] for path in paths if path[0] == "metrics" and len(path) == 3})
 
 
-def attach_summaries(backend: Any, records: list[dict], names: Sequence[str]) -> None:
-    """Put the records' summaries of the metrics names under ``record["metrics"]``."""
+def attach_summaries(
+    backend: Any, records: list[dict], query: Any, sort: Iterable[tuple[tuple[str, ...], bool]]
+) -> None:
+    """Put the records' summaries of the metrics that query and sort read under
+    ``record["metrics"]``."""
+    names = summary_names(query, sort)
     if not names or not records:
         return
     found = backend.metric_summaries([record.get("_id") for record in records], names)

@@ -172,6 +172,7 @@ def test_the_observer_indexes_the_configuration_entries_it_records(tmp_path, mon
     @ex.main
     def main(_run):
         _run.info.update(best_epoch=3, curve=[1, 2], model={"size": "big"})
+        return {"acc": 0.75, "per_class": [0.5, 1.0]}
 
     ex.observers.append(SqlObserver(f"sqlite:///{deep}"))
     ex.run(options={"--loglevel": "ERROR"})
@@ -183,6 +184,8 @@ def test_the_observer_indexes_the_configuration_entries_it_records(tmp_path, mon
     info_indexed = " ".join(_config_indexes(deep, "sacred_ji_"))
     assert "json_extract(info, '$.\"best_epoch\"')" in info_indexed
     assert "'$.\"model\".\"size\"'" in info_indexed and "curve" not in info_indexed
+    (result_indexed,) = _config_indexes(deep, "sacred_jr_")  # a dict result's entries
+    assert "json_extract(result, '$.\"acc\"')" in result_indexed
     monkeypatch.setitem(path_indexes.OBSERVER_INDEXES, "config", ("sacred_jc_", 5))
     ex.add_config(more={f"k{i}": i for i in range(10)})
     ex.observers[:] = [SqlObserver(f"sqlite:///{deep}")]

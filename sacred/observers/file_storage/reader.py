@@ -529,18 +529,17 @@ class FileStoreReader(StoreBackend):
 
     def _find(self, query, sort, limit, dead_after):
         from sacred.store.base import _utc_now, effective_status, sort_records
-        from sacred.store.metric_summary import attach_summaries, summary_names
+        from sacred.store.metric_summary import attach_summaries
         from sacred.store.query import compile_query, query_paths
 
         entries, shared = self._entries()
-        paths = [*query_paths(query), *(path for path, _ in sort)]
-        used = {path[0] for path in paths}
+        used = {path[0] for path in query_paths(query)} | {path[0] for path, _ in sort}
         needed = (used | {"status", "heartbeat", "start_time"}) - {"_id", "metrics"}
         times = used & set(_TIME_FIELDS)  # effective_status parses its own
         accept = compile_query(query)
         now = _utc_now()
         partial = [self._partial(name, entry, shared, needed, times) for name, entry in entries]
-        attach_summaries(self, partial, summary_names(paths))
+        attach_summaries(self, partial, query, sort)
         matches = []
         for position, record in enumerate(partial):
             record["status"] = effective_status(record, now, dead_after)

@@ -367,10 +367,11 @@ class SqlObserver(RunObserver):
         return _id if _id is not None else self.run_id
 
     def _index_entries(self, column: str, value: Any) -> None:
-        """On SQLite, index the config or info entries no index covers yet (the first
-        a database sees: path_indexes.py), so that a sort by any of them reads an index
-        from the first time on. Costs one query per process when nothing is new."""
-        if self.engine.dialect.name != "sqlite" or not value:
+        """On SQLite, index the config, info or result entries no index covers yet
+        (the first a database sees: path_indexes.py), so that a sort by any of them
+        reads an index from the first time on. Costs one query per process when
+        nothing is new."""
+        if self.engine.dialect.name != "sqlite" or not isinstance(value, dict) or not value:
             return
         from sacred.observers.sql import path_indexes
 
@@ -457,14 +458,10 @@ class SqlObserver(RunObserver):
         )
 
     def heartbeat_event(self, info, captured_out, beat_time, result):
-        info = to_json_value(info)
-        self._update_run(
-            info=info,
-            captured_out=captured_out,
-            heartbeat=beat_time,
-            result=to_json_value(result),
-        )
+        info, result = to_json_value(info), to_json_value(result)
+        self._update_run(info=info, captured_out=captured_out, heartbeat=beat_time, result=result)
         self._index_entries("info", info)
+        self._index_entries("result", result)
 
     def log_metrics(self, metrics_by_name, info):
         """All new points of a beat in one transaction, one packed row per metric (see
@@ -507,7 +504,9 @@ class SqlObserver(RunObserver):
             self.engine.dispose()
 
     def completed_event(self, stop_time, result):
-        self._update_run(status="COMPLETED", stop_time=stop_time, result=to_json_value(result))
+        result = to_json_value(result)
+        self._update_run(status="COMPLETED", stop_time=stop_time, result=result)
+        self._index_entries("result", result)
         self._finish()
 
     def interrupted_event(self, interrupt_time, status):

@@ -13,12 +13,14 @@ lists and objects, then missing or null values. Within a part the ORDER BY is th
 bare JSON value (``json_extract(result, '$')`` on SQLite), which an index on that
 expression gives in order: ``result`` has one (migration 0004), the SqlObserver
 makes one for each configuration and info entry it records (the first 24 and 8),
-and a board that
-may write creates one for a config/info/meta path the first time it sorts or counts
-by it (:func:`ensure_path_index`, SQLite only, at most ``auto_index`` of them; see
-path_indexes.py). The
-cursor of such a page is applied per part as a range on the value, so a deep page
-costs what the first one does.
+and a board that may write creates one for another path the first time it sorts or
+counts by it (:func:`ensure_path_index`, SQLite only, at most ``auto_index`` of
+them; see path_indexes.py). The cursor of such a page is applied per part as a
+range on the value, so a deep page costs what the first one does.
+
+Metric summaries (``metrics.loss.min``) are read from their table's index
+(:func:`_find_by_metric`), and keys with few values (status, host and experiment
+names) value by value (:func:`_find_by_groups`).
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ translation writes: ``json_extract(column, path)``, the id (ties) and
 (schema.SORT_INDEXES). Over 100,000 runs building one takes about 160 ms, where
 every sort without it costs about as much, so they are made once per path:
 
-* by the SqlObserver, for the scalar entries of the configurations and infos it
-  records (the first :data:`OBSERVER_INDEXES` entries a database sees, at a run's
-  start for the configuration, at its heartbeats for the info): while a store is
+* by the SqlObserver, for the scalar entries of the configurations, infos and dict
+  results it records (the first :data:`OBSERVER_INDEXES` entries a database sees,
+  at a run's start for the configuration, at its heartbeats and end for the info
+  and the result): while a store is
   small an index costs nothing to build, and every such column then sorts from the
   first click on. (Writers barely notice: SQLite updates an index only when its
   column changes, and computing two JSON expressions costs microseconds.)
@@ -49,7 +50,11 @@ __all__ = [
 AUTO_INDEX_PREFIX = "sacred_jx_"
 #: The SqlObserver's indexes per column: the name prefix, and how many entries of
 #: that column the observers of one database index.
-OBSERVER_INDEXES = {"config": ("sacred_jc_", 24), "info": ("sacred_ji_", 8)}
+OBSERVER_INDEXES = {
+    "config": ("sacred_jc_", 24),
+    "info": ("sacred_ji_", 8),
+    "result": ("sacred_jr_", 8),  # the entries of results that are dicts
+}
 _PREFIXES = (AUTO_INDEX_PREFIX, *(prefix for prefix, _ in OBSERVER_INDEXES.values()))
 #: The JSON columns of the runs table an index may be on.
 INDEXED_COLUMNS = ("config", "info", "meta", "result")
@@ -140,15 +145,17 @@ def index_entries(
 def index_recorded_entries(conn: Any, sample: int = 500) -> None:
     """In a migration (conn: its connection, SQLite only): the indexes observers of
     this version would have made for the runs already stored, on the entries of the
-    configurations and infos of the newest sample runs, the most frequent first."""
+    configurations, infos and results of the newest sample runs, the most frequent
+    first."""
     if conn.dialect.name != "sqlite":
         return
     import json
     from collections import Counter
 
     known = existing_indexes(conn)
+    columns = ", ".join(OBSERVER_INDEXES)
     rows = conn.exec_driver_sql(
-        f"SELECT config, info FROM runs ORDER BY id DESC LIMIT {int(sample)}"
+        f"SELECT {columns} FROM runs ORDER BY id DESC LIMIT {int(sample)}"
     ).fetchall()
     for position, column in enumerate(OBSERVER_INDEXES):
         counts: Counter = Counter()

@@ -266,7 +266,7 @@ class SqlReader(StoreBackend):
         sorted and limited in the database over the runs table alone (joined with
         experiments and hosts only when the query or a sort key needs them); then
         the full rows of just those runs."""
-        from sacred.store.metric_summary import attach_summaries, summary_names
+        from sacred.store.metric_summary import attach_summaries
         from sacred.store.query import query_paths
 
         sa = self.sa
@@ -302,7 +302,7 @@ class SqlReader(StoreBackend):
         status = dict(selected)
         for row_id, record in zip([i for i in ids if i in rows], records):
             record["status"] = status[row_id]
-        attach_summaries(self, records, summary_names([*query_paths(query), *dict(sort)]))
+        attach_summaries(self, records, query, sort)
         return records
 
     def get_record(self, run_id: Any) -> dict | None:
@@ -488,12 +488,11 @@ class SqlReader(StoreBackend):
         sort by id, or by a plain column or a JSON value then id, walking the index
         (None for other sorts and queries)."""
         from sacred.observers.sql.pages import find_sorted
-        from sacred.store.metric_summary import attach_summaries, summary_names
-        from sacred.store.query import query_paths
+        from sacred.store.metric_summary import attach_summaries
 
         records = find_sorted(self, query, sort, limit, dead_after, after)
         if records is not None:
-            attach_summaries(self, records, summary_names([*query_paths(query), *dict(sort)]))
+            attach_summaries(self, records, query, sort)
         return records
 
     def prepare_sort(self, paths: list[tuple[str, ...]]) -> None:

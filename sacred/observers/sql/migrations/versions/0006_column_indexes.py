@@ -1,5 +1,5 @@
 """Indexes for sorting: the runs' heartbeat, stop time, command, host and
-experiment, and (SQLite) the entries of the configurations and infos.
+experiment, and (SQLite) the entries of the configurations, infos and results.
 
 Revision ID: 0006
 Revises: 0005
@@ -9,9 +9,10 @@ The board sorts its table by any of its columns: a page sorted by the heartbeat 
 the command read every one of 100,000 runs (40–90 ms on SQLite); with an index it
 reads 50 entries. The host's and the experiment's names are sorted value by value,
 each value's runs read by id through the index on the foreign key (pages.py).
-On SQLite, the entries of the stored configurations and infos get the indexes the
-SqlObserver now makes as it records them (path_indexes.py), the most frequent
-entries of the newest 500 runs first: about 0.15 s per index over 100,000 runs.
+On SQLite, the entries of the stored configurations, infos and results get the
+indexes the SqlObserver now makes as it records them (path_indexes.py), the most
+frequent entries of the newest 500 runs first: about 0.15 s per index over 100,000
+runs.
 """
 
 from alembic import op
