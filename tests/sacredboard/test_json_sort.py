@@ -10,9 +10,8 @@ import pytest
 from sacred import Experiment
 from sacred.observers import SqlObserver
 from sacred.store import open_store
-from sacred.store.base import StoreBackend
 from sacred.store.paging import count, find_page, sort_keys
-from sacred.store.query import parse_query
+from tests.store.ordering import reference_order, walk_pages
 
 # A cursor cannot hold a list or an object (docs/store.md): those are added where a
 # test reads one page only.
@@ -40,24 +39,6 @@ def _record_runs(url: str) -> list:
     return ids
 
 
-def _reference(store, query: str | None, sort: str) -> list:
-    """The order of the Python reference (every record loaded and sorted in Python)."""
-    records = StoreBackend.find_records(
-        store.backend, parse_query(query), sort_keys(sort), None, store.dead_after
-    )
-    return [record["_id"] for record in records]
-
-
-def _walk(store, query: str | None, sort: str, limit: int) -> list:
-    walked, cursor = [], None
-    for _ in range(len(VALUES) + 2):
-        page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
-        walked += [run.id for run in page.runs]
-        if (cursor := page.next) is None:
-            break
-    return walked
-
-
 @pytest.fixture(params=["sqlite", "sqlite-indexed", "postgresql", "mysql"])
 def store(request, tmp_path):
     if request.param.startswith("sqlite"):
@@ -76,18 +57,18 @@ def store(request, tmp_path):
 @pytest.mark.parametrize("sort", SORTS)
 @pytest.mark.parametrize("limit", [1, 4])
 def test_sorted_pages_walk_the_store_order(store, sort, limit):
-    expected = _reference(store, None, sort)
+    expected = reference_order(store, None, sort)
     # the SQL reader's own pages, not the generic query it falls back to
     assert store.backend.find_sorted(None, sort_keys(sort), 50, store.dead_after) is not None
-    assert _walk(store, None, sort, limit) == expected
+    assert walk_pages(store, None, sort, limit) == expected
     assert sorted(expected) == sorted(run.id for run in store.find())
 
 
 @pytest.mark.parametrize("sort", SORTS)
 def test_sorted_pages_with_a_filter(store, sort):
     query = "config.params.score >= 0.5 or config.params.score == null"
-    expected = _reference(store, query, sort)
-    assert _walk(store, query, sort, 2) == expected
+    expected = reference_order(store, query, sort)
+    assert walk_pages(store, query, sort, 2) == expected
     assert count(store, query) == len(expected) == 6
 
 
@@ -152,7 +133,7 @@ def test_the_observer_indexes_the_configuration_entries_it_records(tmp_path, mon
     url = f"sqlite:///{path}"
     _record_runs(url)
     (params_score,) = [sql for sql in _config_indexes(path) if "score" in sql]
-    assert "json_extract(config, '$.\"params\".\"score\"'), id, json_type(" in params_score
+    assert 'json_extract(config, \'$."params"."score"\'), id, json_type(' in params_score
     assert any("seed" in sql for sql in _config_indexes(path))
     with sqlite3.connect(path) as db:  # a page sorted by the entry walks it
         plan = db.execute(
@@ -183,7 +164,7 @@ def test_the_observer_indexes_the_configuration_entries_it_records(tmp_path, mon
     # The info's entries, from the run's heartbeats (the last one holds the final info).
     info_indexed = " ".join(_config_indexes(deep, "sacred_ji_"))
     assert "json_extract(info, '$.\"best_epoch\"')" in info_indexed
-    assert "'$.\"model\".\"size\"'" in info_indexed and "curve" not in info_indexed
+    assert '\'$."model"."size"\'' in info_indexed and "curve" not in info_indexed
     (result_indexed,) = _config_indexes(deep, "sacred_jr_")  # a dict result's entries
     assert "json_extract(result, '$.\"acc\"')" in result_indexed
     monkeypatch.setitem(path_indexes.OBSERVER_INDEXES, "config", ("sacred_jc_", 5))
@@ -218,7 +199,7 @@ def test_sqlite_indexes_a_sorted_config_path_only_when_allowed(tmp_path):
                 '\'$."params"."score"\'), id'
             ).fetchall()
         assert indexes()[0] in str(plan)
-        assert _walk(store, None, "-config.params.score", 3) == _reference(
+        assert walk_pages(store, None, "-config.params.score", 3) == reference_order(
             store, None, "-config.params.score"
         )
 
@@ -260,7 +241,7 @@ def test_a_board_indexes_a_shown_column_before_it_is_sorted(tmp_path, read_only)
             for r in client.get("/api/runs", params={"sort": "-config.params.score"}).json()["runs"]
         ]
         with open_store(url) as store:
-            assert sorted_ids == _reference(store, None, "-config.params.score")
+            assert sorted_ids == reference_order(store, None, "-config.params.score")
     app.state.board.store.close()
 
 

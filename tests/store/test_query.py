@@ -4,6 +4,7 @@ point at the offending position."""
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
@@ -284,3 +285,22 @@ def test_mongodb_never_equates_booleans_and_numbers():
         ]
     }
     assert MongoTranslator(120.0).match(parse_query("config.n == 5")) == {"config.n": 5}
+
+
+@pytest.mark.parametrize("key", ["metrics.loss", "metrics.loss.mean", "metrics"])
+def test_a_metric_summary_needs_a_statistic(key):
+    from sacred.store.query import parse_sort
+
+    message = "names no metric summary: write metrics.<name>.last, .min or .max"
+    with pytest.raises(QueryError, match=re.escape(message)):
+        parse_sort(key)
+    with pytest.raises(QueryError, match=re.escape(message)) as raised:
+        parse_query(f"status exists and {key} > 1")
+    assert raised.value.position == len("status exists and ")
+
+
+def test_metric_summary_paths_keep_dots_in_the_name():
+    from sacred.store.query import Compare, parse_sort
+
+    assert parse_sort("-metrics.training.loss.min") == [(("metrics", "training.loss", "min"), True)]
+    assert parse_query("metrics.acc.last >= 0.5") == Compare(("metrics", "acc", "last"), ">=", 0.5)

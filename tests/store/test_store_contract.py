@@ -461,21 +461,6 @@ def test_runs_sort_and_filter_by_metric_summaries(store):
         assert paged == expected, key
 
 
-@pytest.mark.parametrize(
-    "key, message",
-    [
-        ("metrics.loss", r"metrics\.loss names no metric summary: write metrics\.<name>\.last"),
-        ("metrics.loss.mean", "names no metric summary"),
-        ("metrics", "names no metric summary"),
-    ],
-)
-def test_a_metric_summary_needs_a_statistic(store, key, message):
-    with pytest.raises(QueryError, match=message):
-        store.find(sort=key)
-    with pytest.raises(QueryError, match=message):
-        store.find(f"{key} > 1")
-
-
 def test_sql_sorts_by_metric_summaries_in_the_database(sql_store):
     from sacred.store.paging import find_page
 

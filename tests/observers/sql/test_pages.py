@@ -11,9 +11,8 @@ import pytest
 from sacred._time import utc_now
 from sacred.observers import SqlObserver
 from sacred.store import open_store
-from sacred.store.base import StoreBackend
 from sacred.store.paging import count, find_page, sort_keys
-from sacred.store.query import parse_query
+from tests.store.ordering import reference_order, walk_pages
 
 # (experiment, hostname, command, how it ends); "dead": RUNNING, silent for hours
 RUNS = [
@@ -73,34 +72,17 @@ def store(request, tmp_path):
         yield opened
 
 
-def _reference(store, query: str | None, sort: str) -> list:
-    records = StoreBackend.find_records(
-        store.backend, parse_query(query), sort_keys(sort), None, store.dead_after
-    )
-    return [record["_id"] for record in records]
-
-
-def _walk(store, query: str | None, sort: str, limit: int) -> list:
-    walked, cursor = [], None
-    for _ in range(len(RUNS) + 2):
-        page = find_page(store, query, sort=sort, limit=limit, cursor=cursor)
-        walked += [run.id for run in page.runs]
-        if (cursor := page.next) is None:
-            break
-    return walked
-
-
-@pytest.mark.parametrize("sort", SORTS)
-def test_pages_sorted_by_a_column_follow_the_store_order(store, sort):
-    expected = _reference(store, None, sort)
-    assert len(expected) == len(RUNS)
-    # read by the SQL reader's pages, not by the generic query it falls back to
-    assert store.backend.find_sorted(None, sort_keys(sort), 50, store.dead_after) is not None
-    for limit in (1, 3):
-        assert _walk(store, None, sort, limit) == expected, limit
-    query = 'command == "train" or status == "FAILED"'
-    assert _walk(store, query, sort, 2) == _reference(store, query, sort)
-    assert count(store, query) == 6
+def test_pages_sorted_by_a_column_follow_the_store_order(store):
+    for sort in SORTS:
+        expected = reference_order(store, None, sort)
+        assert len(expected) == len(RUNS)
+        # read by the SQL reader's pages, not by the generic query it falls back to
+        assert store.backend.find_sorted(None, sort_keys(sort), 50, store.dead_after) is not None
+        for limit in (1, 3):
+            assert walk_pages(store, None, sort, limit) == expected, (sort, limit)
+        query = 'command == "train" or status == "FAILED"'
+        assert walk_pages(store, query, sort, 2) == reference_order(store, query, sort), sort
+    assert count(store, 'command == "train" or status == "FAILED"') == 6
 
 
 def test_the_effective_status_orders_the_pages(store):
