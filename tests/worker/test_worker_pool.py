@@ -12,9 +12,11 @@ import pytest
 from sacred.store import open_store
 
 STALE = "4"  # seconds: a killed worker's run is re-queued after this
+# Idle workers stay long enough to take the killed worker's run back once it is stale
+# (a worker that lost the race for a run idles from the moment the queue is empty).
 WORKER_ARGS = (
     "--idle-exit",
-    "15",
+    "9",
     "--stale-after",
     STALE,
     "--beat-interval",
