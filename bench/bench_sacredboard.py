@@ -279,7 +279,7 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
 
         for sort_key, kind in (("start_time", "a time column"), ("result", "a JSON value")):
             times = []
-            for _ in range(3):
+            for _ in range(5):
                 page.goto(url)
                 page.wait_for_selector("table.runs[data-sort='-id'] tr.run")
                 began = time.perf_counter()
@@ -291,7 +291,7 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
             rows.append((name, line(statistics.median(times), 0.2, api, "its API request")))
         rows += column_sort_measures(page, url, store_url)
         times = []
-        for _ in range(3):
+        for _ in range(5):
             page.goto(url + "?metrics=acc:max")
             page.wait_for_selector("table.runs[data-sort='-id'] tr.run td.metric-col")
             began = time.perf_counter()
