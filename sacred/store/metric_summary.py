@@ -37,24 +37,35 @@ def summarize(values: Sequence[float]) -> dict | None:
         return None
     try:
         import numpy as np
-    except ImportError:  # the store works without numpy; slower, same figures
-        finite = [float(v) for v in values if math.isfinite(v)]
-        low, high = (min(finite), max(finite)) if finite else (None, None)
-    else:
+
         array = np.asarray(values, dtype=np.float64)
+    except ImportError:  # the store works without numpy; slower, same figures
+        finite = [v for v in map(_number, values) if math.isfinite(v)]
+        low, high = (min(finite), max(finite)) if finite else (None, None)
+    except (TypeError, ValueError):  # a stored value that is not a number
+        return summarize([_number(v) for v in values])
+    else:
         finite_array = array[np.isfinite(array)]
         low, high = (
             (float(finite_array.min()), float(finite_array.max()))
             if finite_array.size
             else (None, None)
         )
-    last = float(values[-1])
+    last = _number(values[-1])
     return {
         "last": last if math.isfinite(last) else None,
         "min": low,
         "max": high,
         "points": points,
     }
+
+
+def _number(value: Any) -> float:
+    """A stored value as a float; NaN for one that is not a number (None, text)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def metric_path(path: tuple[str, ...]) -> tuple[str, str, str] | str:

@@ -14,14 +14,9 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sacred.observers.sql.metric_chunks import _as_float  # NaN for what is not a number
+
 __all__ = ["batch_summary", "merge_summary", "write_summaries", "backfill_summaries"]
-
-
-def _as_float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def batch_summary(steps: Sequence[int], values: Sequence[Any]) -> dict | None:

@@ -9,10 +9,11 @@ every sort without it costs about as much, so they are made once per path:
 * by the SqlObserver, for the scalar entries of the configurations, infos and dict
   results it records (the first :data:`OBSERVER_INDEXES` entries a database sees,
   at a run's start for the configuration, at its heartbeats and end for the info
-  and the result): while a store is
-  small an index costs nothing to build, and every such column then sorts from the
-  first click on. (Writers barely notice: SQLite updates an index only when its
-  column changes, and computing two JSON expressions costs microseconds.)
+  and the result): while a store is small an index costs nothing to build, and
+  every such column then sorts from the first click on. (Writers barely notice:
+  SQLite updates an index only when its column changes, and computing two JSON
+  expressions costs microseconds.) Migration 0006 makes them for the runs stored
+  before (:func:`index_recorded_entries`);
 * by a reader allowed to write (the board), for any config/info/meta/result path
   the first time it sorts or counts by it (prefix ``sacred_jx_``, at most
   ``auto_index`` of them: pages.ensure_path_index).
@@ -125,7 +126,7 @@ def leaves(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]
 def index_entries(
     engine: Any, known: set[str], column: str, paths: Iterable[tuple[str, ...]]
 ) -> None:
-    """Index the paths of column (``config`` or ``info``) that have no index yet,
+    """Index the paths of column (``config``, ``info``, ``result``) that have no index yet,
     while the database has fewer than OBSERVER_INDEXES of the column's (``known``:
     the names in the database, kept up to date here)."""
     if engine.dialect.name != "sqlite":
@@ -169,9 +170,9 @@ def index_recorded_entries(conn: Any, sample: int = 500) -> None:
         for path, _ in counts.most_common():
             if sum(name.startswith(prefix) for name in known) >= limit:
                 break
-            suffix = index_suffix(column, json_path_text(path))
+            json_path = json_path_text(path)
+            suffix = index_suffix(column, json_path)
             if not is_indexed(known, suffix):
                 known.add(prefix + suffix)
-                json_path = json_path_text(path)
                 for statement in index_statements(prefix + suffix, column, json_path, False):
                     conn.exec_driver_sql(statement)
