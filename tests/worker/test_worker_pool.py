@@ -90,15 +90,7 @@ BACKENDS = ["file", "sqlite", "postgresql", "mysql"]
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
-def test_four_workers_ten_runs_one_killed(
+def test_four_workers_thirty_runs_one_killed(
     kind, tmp_path, request, queue_runs, start_workers, wait_for
 ):
-    _pool(kind, 10, tmp_path, request, queue_runs, start_workers, wait_for)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", BACKENDS)
-def test_four_workers_fifty_runs_one_killed(
-    kind, tmp_path, request, queue_runs, start_workers, wait_for
-):
-    _pool(kind, 50, tmp_path, request, queue_runs, start_workers, wait_for)
+    _pool(kind, 30, tmp_path, request, queue_runs, start_workers, wait_for)
