@@ -183,6 +183,7 @@ class SqlObserver(RunObserver):
         self.tables = get_tables()
         self._durable_by_checkpoint = False
         self._path_indexes: set[str] | None = None  # path_indexes.py, SQLite only
+        self._indexed_entries: set[tuple] = set()  # (column, path) already looked at
         self._owns_engine = owns_engine
         is_new_file = False
         if owns_engine and engine.dialect.name == "sqlite":
@@ -375,13 +376,16 @@ class SqlObserver(RunObserver):
             return
         from sacred.observers.sql import path_indexes
 
+        # Heartbeats bring the same entries again and again: each is looked at once.
+        new = [p for p in path_indexes.leaves(value) if (column, p) not in self._indexed_entries]
+        if not new:
+            return
+        self._indexed_entries.update((column, p) for p in new)
         with path_indexes.lock:
             if self._path_indexes is None:
                 with self.engine.connect() as conn:
                     self._path_indexes = path_indexes.existing_indexes(conn)
-            path_indexes.index_entries(
-                self.engine, self._path_indexes, column, path_indexes.leaves(value)
-            )
+            path_indexes.index_entries(self.engine, self._path_indexes, column, new)
 
     def _taken(self, _id: Any, status: str) -> ObserverError:
         return ObserverError(
