@@ -37,7 +37,7 @@ from sacred.observers.sql.path_indexes import (
     is_indexed,
 )
 from sacred.observers.sql.sqlquery import Unsupported, _kind_of_literal, json_path_text
-from sacred.store.query import And, Compare, Node, Not, Or, query_paths
+from sacred.store.query import TIME_FIELDS, And, Compare, Node, Not, Or, as_time, query_paths
 
 __all__ = ["count_sql", "find_sorted", "ensure_path_index", "AUTO_INDEX_PREFIX"]
 
@@ -206,10 +206,8 @@ def _matching(backend: Any, translator: Any, node: Any) -> Any:
 
 def _column_value(path: tuple[str, ...], value: Any) -> Any:
     """A cursor's value as the column holds it (times: naive UTC datetimes)."""
-    if path[0] in ("start_time", "stop_time", "heartbeat", "queue_time"):
-        from sacred.store.query import as_time
-
-        return as_time(value) if isinstance(value, str) else value
+    if path[0] in TIME_FIELDS and isinstance(value, str):
+        return as_time(value)
     return value
 
 
@@ -430,18 +428,12 @@ def _find_by_metric(
     _, name, stat = path
     key, row_id = summaries.c[f"{stat}_value"], summaries.c.run_id
     try:
-        base = sa.select(runs.c.id, translator.status().label("status"))
-        if node is not None:
-            base = base.where(translator.where(node))
+        base = _matching(backend, translator, node)
     except Unsupported:
         return None
     of_metric = sa.and_(row_id == runs.c.id, summaries.c.name == name)
-    valued = base.select_from(_source(backend, node).join(summaries, of_metric)).where(
-        key.is_not(None)
-    )
-    unvalued = base.select_from(_source(backend, node)).where(
-        ~sa.exists(sa.select(row_id).where(of_metric, key.is_not(None)))
-    )
+    valued = base.join(summaries, of_metric).where(key.is_not(None))
+    unvalued = base.where(~sa.exists(sa.select(row_id).where(of_metric, key.is_not(None))))
     cursor_where = tie = None
     if after is not None:
         cursor_value, cursor_id = after

@@ -123,14 +123,12 @@ def leaves(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]
             yield from leaves(item, (*prefix, str(key)))
 
 
-def index_entries(
-    engine: Any, known: set[str], column: str, paths: Iterable[tuple[str, ...]]
-) -> None:
-    """Index the paths of column (``config``, ``info``, ``result``) that have no index yet,
-    while the database has fewer than OBSERVER_INDEXES of the column's (``known``:
-    the names in the database, kept up to date here)."""
-    if engine.dialect.name != "sqlite":
-        return
+def _to_build(
+    known: set[str], column: str, paths: Iterable[tuple[str, ...]]
+) -> Iterator[tuple[str, str]]:
+    """(name, JSON path) of the observers' indexes on column that paths still lack,
+    while the database has fewer than OBSERVER_INDEXES of them; each name is added
+    to known (tried once, whether the build works or not)."""
     prefix, limit = OBSERVER_INDEXES[column]
     for path in paths:
         json_path = json_path_text(path)
@@ -139,8 +137,19 @@ def index_entries(
             continue
         if sum(name.startswith(prefix) for name in known) >= limit:
             return
-        known.add(prefix + suffix)  # tried once per process, whether it works or not
-        create_index(engine, prefix + suffix, column, json_path)
+        known.add(prefix + suffix)
+        yield prefix + suffix, json_path
+
+
+def index_entries(
+    engine: Any, known: set[str], column: str, paths: Iterable[tuple[str, ...]]
+) -> None:
+    """Index the paths of column (``config``, ``info``, ``result``) that have no index
+    yet (``known``: the names in the database, kept up to date here)."""
+    if engine.dialect.name != "sqlite":
+        return
+    for name, json_path in _to_build(known, column, paths):
+        create_index(engine, name, column, json_path)
 
 
 def index_recorded_entries(conn: Any, sample: int = 500) -> None:
@@ -166,13 +175,7 @@ def index_recorded_entries(conn: Any, sample: int = 500) -> None:
             except ValueError:
                 continue
             counts.update(leaves(value))
-        prefix, limit = OBSERVER_INDEXES[column]
-        for path, _ in counts.most_common():
-            if sum(name.startswith(prefix) for name in known) >= limit:
-                break
-            json_path = json_path_text(path)
-            suffix = index_suffix(column, json_path)
-            if not is_indexed(known, suffix):
-                known.add(prefix + suffix)
-                for statement in index_statements(prefix + suffix, column, json_path, False):
-                    conn.exec_driver_sql(statement)
+        frequent = [path for path, _ in counts.most_common()]
+        for name, json_path in _to_build(known, column, frequent):
+            for statement in index_statements(name, column, json_path, analyze=False):
+                conn.exec_driver_sql(statement)
