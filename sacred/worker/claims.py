@@ -20,6 +20,9 @@ A claimer owns one store and offers:
     atomically move one stopped run (:data:`RESUMABLE`) to RUNNING under a new claim.
 ``resume_state(run_id)``
     ``(captured_out, {metric: last step})`` of a stored run.
+``stored_run(run_id)``
+    a stored run as a :class:`ClaimedRun` with an empty token, without claiming it
+    (read only, for checks before a resume; StoreError when there is no such run).
 ``sources(run)``
     the stored source files of a run as ``{relative path: bytes}``.
 ``observer_args()``
@@ -70,6 +73,8 @@ class Claimer(Protocol):
     def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun: ...
 
     def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]: ...
+
+    def stored_run(self, run_id: Any) -> ClaimedRun: ...
 
     def observer_args(self) -> list[str]: ...
 

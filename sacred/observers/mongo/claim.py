@@ -131,6 +131,13 @@ class MongoClaimer:
             raise StoreError(f"--resume {run_id}: another process took the run up first.")
         return ClaimedRun(run_id, meta["claim"]["token"], doc.get("command") or "", {}, meta)
 
+    def stored_run(self, run_id: Any) -> ClaimedRun:
+        doc = self.runs.find_one({"_id": run_id}, {"command": 1, "meta": 1, "experiment": 1})
+        if doc is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in the database.")
+        meta, experiment = doc.get("meta") or {}, doc.get("experiment") or {}
+        return ClaimedRun(run_id, "", doc.get("command") or "", {}, meta, experiment, run_id)
+
     def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
         doc = self.runs.find_one({"_id": run_id}, {"captured_out": 1}) or {}
         last = {}

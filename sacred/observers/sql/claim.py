@@ -288,6 +288,19 @@ class SqlClaimer:
             )
         return self._claimed(row.id, row.experiment_id, meta)
 
+    def stored_run(self, run_id: Any) -> ClaimedRun:
+        import sqlalchemy as sa
+
+        runs = self.tables["runs"]
+        query = sa.select(runs.c.id, runs.c.meta, runs.c.experiment_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(self._row_where(run_id))).first()
+        if row is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.url}.")
+        meta = row.meta or {}
+        # _claimed reads the token of a claim; a stored run read for checks has none
+        return self._claimed(row.id, row.experiment_id, {**meta, "claim": {"token": ""}})
+
     def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
         import sqlalchemy as sa
 
