@@ -107,6 +107,9 @@ def routes(board: Any) -> list[Route]:
             record["metrics"] = list(stored.metrics)
             record["artifacts"] = list(stored.artifacts)
             record["sources"] = list(stored.sources)
+            from sacredboard.lineage import run_links  # linked runs (use_run)
+
+            record["lineage"] = run_links(store, stored)
             return record
 
         return JSON(await locked(read))

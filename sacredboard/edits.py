@@ -96,10 +96,12 @@ def routes(board: Any) -> list[Route]:
         return JSON({"note": text})
 
     async def delete(request: Request) -> Response:
-        """{"ids": [...]}: deletes them all, or none when one is missing or running."""
+        """{"ids": [...]}: deletes them all, or none when one is missing or running, or
+        was consumed by another run (use_run) unless ``"confirm_consumed": true``."""
         if (no := refused()) is not None:
             return no
-        ids = _ids(await _body(request))
+        data = await _body(request)
+        ids = _ids(data)
 
         def apply() -> Response:
             runs = [store.get(run_id) for run_id in ids]
@@ -109,6 +111,17 @@ def routes(board: Any) -> list[Route]:
                     409,
                     f"Runs {', '.join(running)} are still running and were not deleted "
                     "(nothing was deleted); stop them first or wait until they finish.",
+                )
+            from sacred.store.lineage import delete_blockers, describe_blockers
+
+            blockers = delete_blockers(store, ids)
+            if blockers and data.get("confirm_consumed") is not True:
+                return JSON(
+                    {
+                        "error": describe_blockers(blockers) + " (nothing was deleted).",
+                        "consumed": {str(k): [c.id for c in v] for k, v in blockers.items()},
+                    },
+                    status_code=409,
                 )
             for run in runs:
                 store.delete(run.id)

@@ -251,8 +251,31 @@ export function detailView(root, runId, params, ctx) {
         ),
         { cls: "experiment", open: false },
       ),
+      linkedRuns(r.lineage),
       section("Meta", tree(r.meta || {}), { cls: "meta", open: false }),
     );
+  }
+
+  // Linked runs (use_run): what this run consumed and what consumed it, as links, and
+  // the consumed runs side by side on the compare page.
+  function linkedRuns(lineage) {
+    const { inputs = [], consumers = [] } = lineage || {};
+    if (!inputs.length && !consumers.length) return null;
+    const runLink = (id) => h("a", { href: `/run/${encodeURIComponent(id)}`, "data-nav": true }, `run ${id}`);
+    const input = (i) => h("li", { class: "input-run" },
+      i.here && !i.missing ? runLink(i.id) : `run ${i.id}`,
+      i.here ? "" : ` in ${i.store}`,
+      i.missing ? h("span", { class: "error" }, " (deleted)") : i.experiment ? ` · ${i.experiment} ` : " ",
+      i.status ? statusBadge(i.status) : null,
+      Object.keys(i.artifacts || {}).length ? h("span", { class: "muted small" }, ` ${Object.entries(i.artifacts).map(([n, md5]) => `${n} (md5 ${md5.slice(0, 8)})`).join(", ")}`) : null,
+    );
+    const linked = inputs.filter((i) => i.here && !i.missing).map((i) => i.id);
+    return section(`Linked runs (${inputs.length} in, ${consumers.length} out)`, h("div", {},
+      h("h4", {}, "Consumed"), inputs.length ? h("ul", { class: "inputs" }, inputs.map(input)) : h("p", { class: "muted" }, "nothing"),
+      linked.length > 1 ? h("a", { href: `/compare?ids=${linked.map(encodeURIComponent).join(",")}`, "data-nav": true, class: "compare-inputs" }, "Compare the consumed runs") : null,
+      h("h4", {}, "Consumed by"), consumers.length ? h("ul", { class: "consumers" }, consumers.map((c) => h("li", { class: "consumer-run" }, runLink(c.id), ` · ${c.experiment ?? ""} `, statusBadge(c.status)))) : h("p", { class: "muted" }, "no run"),
+      consumers.length > 1 ? h("a", { href: `/compare?ids=${consumers.map((c) => encodeURIComponent(c.id)).join(",")}`, "data-nav": true, class: "compare-consumers" }, "Compare the consuming runs") : null,
+    ), { cls: "lineage" });
   }
 
   async function load() {

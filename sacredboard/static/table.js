@@ -448,7 +448,15 @@ export function tableView(root, params, ctx) {
     });
     if (!sure) return;
     try {
-      await send("POST", "/api/edit/delete", { ids });
+      try {
+        await send("POST", "/api/edit/delete", { ids });
+      } catch (error) {
+        // Runs that other runs consumed (use_run): the server names them; ask again.
+        if (error.status !== 409 || !/was consumed by/.test(error.message)) throw error;
+        const anyway = await ask({ title: "Delete consumed runs?", message: error.message, ok: "Delete anyway", danger: true });
+        if (!anyway) return;
+        await send("POST", "/api/edit/delete", { ids, confirm_consumed: true });
+      }
       ids.forEach((id) => selected.delete(id));
       saveState();
       await load();
