@@ -17,17 +17,19 @@ from typing import Any
 
 from sacred._time import utc_now
 from sacred.exceptions import StoreError
-from sacred.observers.file_storage.observer import _dumps, atomic_write
-from sacred.worker.claims import (
+from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
+    Claimer,
+    claim_token,
+    claimed_by_this_process,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
     sort_key,
 )
-from sacred.worker.takeover import claim_token, claimed_by_this_process
+from sacred.observers.file_storage.observer import _dumps, atomic_write
 
 __all__ = ["FileClaimer", "claimed_dir"]
 
@@ -85,7 +87,7 @@ def _time(value: Any) -> datetime.datetime | None:
         return None
 
 
-class FileClaimer:
+class FileClaimer(Claimer):
     def __init__(self, basedir: str) -> None:
         self.basedir = os.path.abspath(basedir)
 

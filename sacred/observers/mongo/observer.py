@@ -340,8 +340,8 @@ class MongoObserver(RecordObserver):
             )
             return self.overwrite
         if _id is not None:
+            from sacred.observers.claiming import claimed_by_this_process
             from sacred.observers.mongo.claim import takeover_filter
-            from sacred.worker.takeover import claimed_by_this_process
 
             kept = {"status": 1, "meta.claim": 1, "artifacts": 1, "resources": 1}
             found = self.runs.find_one({"_id": _id}, projection=kept)
