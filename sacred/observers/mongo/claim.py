@@ -160,6 +160,14 @@ class MongoClaimer(Claimer):
         )
         if doc is None:
             return None
+        # The attempt's number is known once the attempt is pushed: recorded next,
+        # under the claim's own token (nothing else can have changed the claim).
+        attempt = len((doc.get("meta") or {}).get("attempts") or [])
+        self.runs.update_one(
+            {"_id": doc["_id"], "meta.claim.token": meta["claim"]["token"]},
+            {"$set": {"meta.claim.attempt": attempt}},
+        )
+        doc.setdefault("meta", {}).setdefault("claim", {})["attempt"] = attempt
         return ClaimedRun(
             run_id=doc["_id"],
             token=meta["claim"]["token"],
