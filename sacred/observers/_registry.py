@@ -67,7 +67,7 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     """For a directory store: a file whose presence makes a plain directory this
     kind ('' for the default directory kind, None: never a plain directory)."""
     claimer: Ref = None
-    """The claimer class (:class:`sacred.worker.claims.Claimer`), made as
+    """The claimer class (:class:`sacred.observers.claiming.Claimer`), made as
     ``Claimer(target, **options)`` or ``Claimer.from_observer(observer)``; None: no
     worker support."""
     study_lock: Ref = None
