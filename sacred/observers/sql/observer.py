@@ -217,7 +217,6 @@ class SqlObserver(RunObserver):
                 "connection problem: check that the user may create tables there."
             ) from None
         self.run_id: int | None = None
-        self._uid: Any = None
 
     @classmethod
     def create_from(
@@ -363,7 +362,6 @@ class SqlObserver(RunObserver):
         except sa.exc.IntegrityError:
             raise self._taken(_id, "another process stored it meanwhile") from None
         self._make_durable()
-        self._uid = _id
         self._index_entries("config", values["config"])
         return _id if _id is not None else self.run_id
 
@@ -434,7 +432,6 @@ class SqlObserver(RunObserver):
                 raise self._taken(_id, found[1])
             if found is not None:  # a queued run being started takes its record over
                 self.run_id = found[0]
-                self._uid = _id
                 with self.engine.begin() as conn:
                     conn.execute(
                         runs.update()
