@@ -102,3 +102,19 @@ def test_a_queued_run_cannot_be_compared(lab, capsys):
         f"Run {queued._id} is QUEUED and never ran: there is no result or metric a rerun "
         "could be compared with"
     ) in capsys.readouterr().err
+
+
+def test_a_rerun_into_another_store_reads_the_inputs_where_they_are(lab, tmp_path, capsys):
+    from sacred.store.lineage import store_label
+
+    lab = lab("file")
+    train = lab.train()
+    evaluation = lab.evaluate(train._id)
+    into = f"sqlite:///{tmp_path / 'reruns.db'}"
+
+    assert main(["rerun", lab.location, str(evaluation._id), "--into", into]) == 0
+    assert "result and metrics match the original exactly" in capsys.readouterr().out
+    with open_store(into) as s:
+        (rerun,) = s.find()
+        assert rerun.meta["inputs"][0]["run_id"] == train._id
+        assert rerun.meta["inputs"][0]["store"] == store_label(lab.location)
