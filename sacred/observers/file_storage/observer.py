@@ -485,10 +485,6 @@ class FileStorageObserver(RecordObserver):
     def _write_json(self, name: str, data: Any, durable: bool = False) -> None:
         atomic_write(os.path.join(self.dir, name), _dumps(data), durable=durable)
 
-    def save_json(self, obj: Any, filename: str) -> None:
-        """Write obj as JSON into the run directory (atomically)."""
-        self._write_json(filename, obj)
-
     def _save_run(self, durable: bool = False) -> None:
         self._write_json("run.json", self.run_entry_file, durable=durable)
 

@@ -217,7 +217,6 @@ class SqlObserver(RunObserver):
                 "connection problem: check that the user may create tables there."
             ) from None
         self.run_id: int | None = None
-        self._uid: Any = None
 
     @classmethod
     def create_from(
@@ -363,7 +362,6 @@ class SqlObserver(RunObserver):
         except sa.exc.IntegrityError:
             raise self._taken(_id, "another process stored it meanwhile") from None
         self._make_durable()
-        self._uid = _id
         self._index_entries("config", values["config"])
         return _id if _id is not None else self.run_id
 
@@ -427,13 +425,13 @@ class SqlObserver(RunObserver):
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
         runs = self.tables["runs"]
+        self._meta_written = None  # meta given again by a heartbeat is compared with it
         if _id is not None:
             found = self._find_run(_id)
             if found is not None and found[1] != "QUEUED" and not self._claimed_here(found[0]):
                 raise self._taken(_id, found[1])
             if found is not None:  # a queued run being started takes its record over
                 self.run_id = found[0]
-                self._uid = _id
                 with self.engine.begin() as conn:
                     conn.execute(
                         runs.update()
@@ -461,9 +459,16 @@ class SqlObserver(RunObserver):
             start_time=start_time,
         )
 
-    def heartbeat_event(self, info, captured_out, beat_time, result):
+    def heartbeat_event(self, info, captured_out, beat_time, result, meta_info=None):
         info, result = to_json_value(info), to_json_value(result)
-        self._update_run(info=info, captured_out=captured_out, heartbeat=beat_time, result=result)
+        extra = {}
+        if meta_info is not None:  # the run's meta changed after the start (use_run)
+            meta = to_json_value(meta_info)
+            if meta != getattr(self, "_meta_written", None):  # write it once
+                extra["meta"] = self._meta_written = meta
+        self._update_run(
+            info=info, captured_out=captured_out, heartbeat=beat_time, result=result, **extra
+        )
         self._index_entries("info", info)
         self._index_entries("result", result)
 
