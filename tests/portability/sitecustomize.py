@@ -12,7 +12,8 @@ Not simulated (the tests of store paths cover the first): backslash paths, Windo
 file-locking and rename semantics, ``sys.platform == "win32"`` (setting it would make
 the standard library itself load its Windows half, which needs ``_winapi``). So code
 behind ``sys.platform.startswith("linux")`` still runs, and ``os.uname`` (used only
-there) is kept.
+there) is kept, and so is ``os.register_at_fork`` (libraries such as torch register
+at import when they are not on win32; registering forks nothing).
 """
 
 import importlib.abc
@@ -20,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 
 HIDDEN_MODULES = frozenset({"fcntl", "termios", "pwd", "grp", "resource", "pty", "tty"})
 
@@ -36,7 +38,7 @@ for _name in HIDDEN_MODULES:
     sys.modules.pop(_name, None)
 
 for _name in (
-    "fork", "forkpty", "register_at_fork", "setsid", "getsid", "setpgrp", "getpgrp",
+    "fork", "forkpty", "setsid", "getsid", "setpgrp", "getpgrp",
     "setpgid", "getpgid", "killpg", "getuid", "geteuid", "getgid", "getegid", "getgroups",
     "getloadavg", "sched_getaffinity", "nice", "mkfifo", "chown", "lchown",
     "fchown", "statvfs", "fstatvfs", "openpty", "ttyname", "wait3", "wait4",
@@ -58,5 +60,9 @@ for _name in (
 # On Windows Popen.kill() is Popen.terminate() (TerminateProcess); the POSIX one sends
 # SIGKILL, which is hidden above.
 subprocess.Popen.kill = subprocess.Popen.terminate
+
+# filelock takes msvcrt's lock on Windows; here, without fcntl, it falls back to a lock
+# file and warns about it, on the stderr the tests read.
+warnings.filterwarnings("ignore", message="only soft file lock is available")
 
 os.environ["SACRED_PORTABILITY_SIMULATION"] = "1"  # the tests check that it was loaded
