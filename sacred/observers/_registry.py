@@ -113,7 +113,11 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         store (without its ``scheme://``), the URL of the others."""
         text = os.fspath(location)
         if self.path_location and "://" in text:
-            return text.split("://", 1)[1]
+            path = text.split("://", 1)[1]
+            # file:///C:/runs is C:/runs (a drive letter), not /C:/runs
+            if len(path) > 3 and path[0] == "/" and path[2] == ":" and path[1].isalpha():
+                return path[1:]
+            return path
         return text
 
     # -- what a backend does ---------------------------------------------------------------

@@ -342,6 +342,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sacred", description="Query and edit recorded sacred runs in any store."
     )
+    from sacred import __version__
+
+    parser.add_argument("--version", action="version", version=f"sacred {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
