@@ -113,7 +113,8 @@ class FileClaimer:
         ]
         queued.sort(
             key=lambda item: sort_key(
-                (item[1].get("meta") or {}).get("priority"), item[1].get("queue_time")
+                (item[1].get("meta") or {}).get("priority"),
+                (item[1].get("meta") or {}).get("queue_time"),
             )
         )
         for name, entry in queued:
