@@ -588,7 +588,14 @@ class QueuedMongoObserver(RunObserver):
         from sacred.observers.queue import QueueObserver
 
         priority = kwargs.get("priority", DEFAULT_MONGO_PRIORITY)
-        observer = QueueObserver(MongoObserver(*args, **kwargs), interval=interval)
+        # The queue's own options (retry_interval as the original has it, and ours);
+        # everything else is the MongoObserver's.
+        queue_options = {
+            key: kwargs.pop(key)
+            for key in ("retry_interval", "give_up_after", "dump_dir")
+            if key in kwargs
+        }
+        observer = QueueObserver(MongoObserver(*args, **kwargs), interval=interval, **queue_options)
         observer.priority = priority
         return observer
 

@@ -522,7 +522,10 @@ class TinyDbObserver(RecordObserver):
         """What makes two observers the same store: the metadata.json they write."""
         if self.basedir is not None:
             return os.path.join(self.basedir, "metadata.json")
-        path = getattr(getattr(self._db, "storage", None), "path", None)
+        storage = getattr(self._db, "storage", None)
+        path = getattr(storage, "path", None)  # ours; TinyDB's JSONStorage has a handle
+        if not isinstance(path, str):
+            path = getattr(getattr(storage, "_handle", None), "name", None)
         return os.path.abspath(path) if isinstance(path, str) else id(self._db)
 
     def __eq__(self, other: object) -> bool:
