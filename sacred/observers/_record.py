@@ -234,11 +234,21 @@ class RecordObserver(RunObserver):
         return self.run_id
 
     def heartbeat_event(
-        self, info: dict, captured_out: str, beat_time: datetime.datetime, result: Any
+        self,
+        info: dict,
+        captured_out: str,
+        beat_time: datetime.datetime,
+        result: Any,
+        meta_info: dict | None = None,
     ) -> None:
         self.info = info
         self.cout = captured_out
         entry = self.run_entry
+        if meta_info is not None:  # the run's meta changed after the start (use_run)
+            meta = self._encode(meta_info)
+            if meta != entry.get("meta"):
+                entry["meta"] = meta
+                self._save(("meta",))
         entry["captured_out"] = captured_out
         entry["info"] = self._encode_info(info)
         entry["heartbeat"] = beat_time

@@ -79,10 +79,17 @@ class RunObserver:
         """The run starts; return its id (or None to keep the one given)."""
 
     def heartbeat_event(
-        self, info: dict, captured_out: str, beat_time: datetime.datetime, result: Any
+        self,
+        info: dict,
+        captured_out: str,
+        beat_time: datetime.datetime,
+        result: Any,
+        meta_info: dict | None = None,
     ) -> None:
         """Regular update while running: the info dict, all captured output so far and
-        the intermediate result."""
+        the intermediate result. ``meta_info``: the run's whole meta, given only after
+        it changed since the start (``use_run`` records ``meta.inputs``); an observer
+        that stores meta stores it again (one without this parameter never gets it)."""
 
     def completed_event(self, stop_time: datetime.datetime, result: Any) -> None:
         """The main function returned ``result``."""

@@ -5,6 +5,7 @@
     sacred compare STORE ID ID... [--json]
     sacred metrics STORE ID NAME [--plot] [--json]
     sacred delete STORE ID... [--yes]
+    sacred lineage STORE ID [--depth N] [--json]
     sacred tag STORE ID TAG... [--remove]
     sacred note STORE ID TEXT
     sacred replay DUMP URL [--new-id]
@@ -287,8 +288,19 @@ def cmd_metrics(store, args) -> int:
 
 
 def cmd_delete(store, args) -> int:
+    from sacred.store.lineage import delete_blockers, describe_blockers
+
     for run_id in args.ids:
         store.get(run_id)
+    # Runs that others consumed (use_run): named, and never deleted unasked.
+    blockers = delete_blockers(store, args.ids)
+    consumed = describe_blockers(blockers) if blockers else ""
+    if consumed and args.yes:
+        print(f"sacred: warning: {consumed}.", file=sys.stderr)
+    elif consumed and not sys.stdin.isatty():
+        raise StoreError(f"{consumed}. Pass --yes to delete anyway; nothing was deleted.")
+    elif consumed:
+        print(f"{consumed}.")
     if not args.yes and sys.stdin.isatty():
         answer = input(f"Delete {len(args.ids)} run(s) with their metrics and files? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
@@ -297,6 +309,19 @@ def cmd_delete(store, args) -> int:
     for run_id in args.ids:
         store.delete(run_id)
         print(f"deleted run {run_id}")
+    return 0
+
+
+def cmd_lineage(store, args) -> int:
+    from sacred.store.lineage import format_lineage, lineage
+
+    if args.depth is not None and args.depth < 1:
+        raise QueryError(f"--depth must be a whole number >= 1, not {args.depth}")
+    tree = lineage(store, args.id, depth=args.depth)
+    if args.json:
+        _print_json(tree)
+    else:
+        print(format_lineage(tree))
     return 0
 
 
@@ -353,6 +378,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("delete", cmd_delete, "delete runs with their metrics and files")
     p.add_argument("ids", nargs="+", metavar="ID")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p = add("lineage", cmd_lineage, "what a run consumed (use_run) and what consumed it")
+    p.add_argument("id")
+    p.add_argument("--depth", type=int, metavar="N", help="follow at most N links each way")
+    p.add_argument("--json", action="store_true")
     p = add("tag", cmd_tag, "add (or --remove) tags of a run")
     p.add_argument("id")
     p.add_argument("tags", nargs="+", metavar="TAG")

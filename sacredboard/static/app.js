@@ -84,7 +84,39 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+// The colour theme: "auto" follows prefers-color-scheme; the toggle cycles through
+// auto, dark and light and remembers the choice in this browser. Canvases (charts)
+// read their colours when drawn, so the view is drawn again.
+const THEMES = ["auto", "dark", "light"];
+function applyTheme(theme) {
+  if (theme === "auto") delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+  document.getElementById("theme").textContent = `theme: ${theme}`;
+}
+function setupTheme() {
+  let theme = "auto";
+  try {
+    theme = localStorage.getItem("sacredboard-theme") || "auto";
+  } catch (_) {
+    // storage disabled: the system's choice
+  }
+  if (!THEMES.includes(theme)) theme = "auto";
+  applyTheme(theme);
+  document.getElementById("theme").addEventListener("click", () => {
+    theme = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length];
+    try {
+      localStorage.setItem("sacredboard-theme", theme);
+    } catch (_) {
+      // not remembered, still applied
+    }
+    applyTheme(theme);
+    route();
+  });
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => theme === "auto" && route());
+}
+
 function start() {
+  setupTheme();
   // The health answer (kind of store, read-only) and the first view load together.
   getJSON("/api/health")
     .then((health) => {

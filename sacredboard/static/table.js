@@ -3,7 +3,7 @@
 
 import { getJSON, send } from "./api.js";
 import { ask } from "./dialog.js";
-import { STATUSES, ago, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
+import { STATUSES, ago, columnFormat, download, fill, formatTime, h, statusBadge } from "./format.js";
 import { OPERATORS, buildQuery, fieldPath, outputParams } from "./query.js";
 
 const COLUMNS = [
@@ -193,6 +193,9 @@ export function tableView(root, params, ctx) {
     },
   });
 
+  // A query error is shown right under the query box, pointing at the offending
+  // text; the table keeps the last good results (dimmed) instead of going blank.
+  const queryProblem = h("div", { class: "query-problem", hidden: true });
   const actions = h("div", { class: "actions" });
   const head = h("thead");
   const body = h("tbody");
@@ -226,6 +229,7 @@ export function tableView(root, params, ctx) {
       legend,
       rowsBox,
       h("div", { class: "filter-line" }, addRow, queryBox, columnsInput, metricsInput),
+      queryProblem,
       keysList,
     ),
     actions,
@@ -287,13 +291,39 @@ export function tableView(root, params, ctx) {
       table.dataset.sort = state.sort;
       ctx.error("");
       root.classList.remove("query-error");
+      queryProblem.hidden = true;
       render();
       if (recount || counted.query !== query) countRuns(query, mine);
     } catch (error) {
       if (mine !== generation) return;
       root.classList.add("query-error");
-      ctx.error(error.message);
+      showQueryProblem(error.message);
     }
+  }
+
+  // The server's message ends with the whole query and a caret under the offending
+  // character ("  <query>\n  ^"); the caret is moved under the query box's own text
+  // when the error is there (the status and filter rows come first in the query).
+  function showQueryProblem(message) {
+    const lines = message.split("\n");
+    const full = buildQuery(state);
+    const caretLine = lines.length >= 3 && /^\s*\^$/.test(lines[lines.length - 1]) ? lines[lines.length - 1] : null;
+    const summary = caretLine ? lines.slice(0, -2).join("\n") : message;
+    const position = caretLine ? caretLine.indexOf("^") - 2 : -1;
+    const textStart = state.text.trim() ? full.length - state.text.trim().length - 1 : -1;
+    const offset = textStart >= 0 && position >= textStart ? position - textStart + (state.text.length - state.text.trimStart().length) : -1;
+    const parts = [h("strong", {}, "Query error: "), summary];
+    if (offset >= 0 && offset <= state.text.length) {
+      parts.push(h("pre", { class: "query-caret" }, `${state.text}\n${" ".repeat(offset)}^`));
+      if (document.activeElement !== queryBox) queryBox.setSelectionRange(offset, Math.min(state.text.length, offset + 1));
+      queryProblem.dataset.offset = String(offset);
+    } else {
+      if (caretLine) parts.push(h("pre", { class: "query-caret" }, lines.slice(-2).join("\n")));
+      delete queryProblem.dataset.offset;
+    }
+    parts.push(h("span", { class: "muted" }, page.runs.length ? " The table shows the last results that matched." : ""));
+    fill(queryProblem, ...parts);
+    queryProblem.hidden = false;
   }
 
   const columnPaths = () => state.columns.map(fieldPath);
@@ -342,6 +372,10 @@ export function tableView(root, params, ctx) {
       ),
     );
     const now = Date.now();
+    // One number format per column (the same decimals down a column).
+    const resultFormat = columnFormat(page.runs.map((r) => r.result));
+    const pathFormats = pathCols.map(({ path }) => columnFormat(page.runs.map((r) => (r.columns || {})[path])));
+    const metricFormats = metricCols.map(({ name, part }) => columnFormat(page.runs.map((r) => ((r.metrics || {})[name] || {})[part])));
     fill(body, 
       ...page.runs.map((run) => {
         const id = String(run.id);
@@ -367,12 +401,12 @@ export function tableView(root, params, ctx) {
           h("td", { title: run.start_time || "" }, formatTime(run.start_time)),
           h("td", { title: formatTime(run.heartbeat) }, ago(run.heartbeat || run.stop_time || run.queue_time, now)),
           h("td", {}, run.host ?? ""),
-          h("td", { class: "num" }, formatValue(run.result)),
+          h("td", { class: "num" }, resultFormat(run.result)),
           h("td", {}, statusBadge(run.status)),
-          pathCols.map(({ path }) => h("td", { class: "path-col" }, formatValue((run.columns || {})[path]))),
-          metricCols.map(({ name, part }) => {
+          pathCols.map(({ path }, k) => h("td", { class: "path-col" }, pathFormats[k]((run.columns || {})[path]))),
+          metricCols.map(({ name, part }, k) => {
             const m = (run.metrics || {})[name];
-            return h("td", { class: "num metric-col", title: m ? `last ${m.last}, min ${m.min}, max ${m.max}, ${m.points} points` : "" }, m ? formatValue(m[part]) : "");
+            return h("td", { class: "num metric-col", title: m ? `last ${m.last}, min ${m.min}, max ${m.max}, ${m.points} points` : "" }, m ? metricFormats[k](m[part]) : "");
           }),
           h("td", { class: "tags" }, (run.tags || []).map((t) => h("span", { class: "tag" }, t))),
         );
@@ -448,7 +482,15 @@ export function tableView(root, params, ctx) {
     });
     if (!sure) return;
     try {
-      await send("POST", "/api/edit/delete", { ids });
+      try {
+        await send("POST", "/api/edit/delete", { ids });
+      } catch (error) {
+        // Runs that other runs consumed (use_run): the server names them; ask again.
+        if (error.status !== 409 || !/was consumed by/.test(error.message)) throw error;
+        const anyway = await ask({ title: "Delete consumed runs?", message: error.message, ok: "Delete anyway", danger: true });
+        if (!anyway) return;
+        await send("POST", "/api/edit/delete", { ids, confirm_consumed: true });
+      }
       ids.forEach((id) => selected.delete(id));
       saveState();
       await load();

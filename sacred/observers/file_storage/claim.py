@@ -89,6 +89,11 @@ class FileClaimer:
     def __init__(self, basedir: str) -> None:
         self.basedir = os.path.abspath(basedir)
 
+    @classmethod
+    def from_observer(cls, observer: Any) -> FileClaimer:
+        """A claimer on the directory a FileStorageObserver writes to."""
+        return cls(observer.basedir)
+
     def _runs(self) -> list[tuple[str, dict]]:
         out = []
         try:
@@ -213,6 +218,15 @@ class FileClaimer:
         return ClaimedRun(
             run_id, meta["claim"]["token"], entry.get("command") or "", {}, meta, handle=path
         )
+
+    def stored_run(self, run_id: Any) -> ClaimedRun:
+        path = os.path.join(self.basedir, str(run_id))
+        entry = _read_run(path)
+        if entry is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.basedir}.")
+        meta = entry.get("meta") or {}
+        experiment = entry.get("experiment") or {}
+        return ClaimedRun(run_id, "", entry.get("command") or "", {}, meta, experiment, path)
 
     def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
         from sacred.observers.file_storage.reader import FileStoreReader

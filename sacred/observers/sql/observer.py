@@ -425,6 +425,7 @@ class SqlObserver(RunObserver):
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
         runs = self.tables["runs"]
+        self._meta_written = None  # meta given again by a heartbeat is compared with it
         if _id is not None:
             found = self._find_run(_id)
             if found is not None and found[1] != "QUEUED" and not self._claimed_here(found[0]):
@@ -458,9 +459,16 @@ class SqlObserver(RunObserver):
             start_time=start_time,
         )
 
-    def heartbeat_event(self, info, captured_out, beat_time, result):
+    def heartbeat_event(self, info, captured_out, beat_time, result, meta_info=None):
         info, result = to_json_value(info), to_json_value(result)
-        self._update_run(info=info, captured_out=captured_out, heartbeat=beat_time, result=result)
+        extra = {}
+        if meta_info is not None:  # the run's meta changed after the start (use_run)
+            meta = to_json_value(meta_info)
+            if meta != getattr(self, "_meta_written", None):  # write it once
+                extra["meta"] = self._meta_written = meta
+        self._update_run(
+            info=info, captured_out=captured_out, heartbeat=beat_time, result=result, **extra
+        )
         self._index_entries("info", info)
         self._index_entries("result", result)
 
