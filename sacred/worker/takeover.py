@@ -13,7 +13,6 @@ meta, which replaces the stored one on takeover.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -48,5 +47,7 @@ def inherited_meta() -> dict:
     text = os.environ.get(WORKER_META_ENV)
     if not text:
         return {}
+    import json  # only in a worker's run: a plain run never gets here
+
     value = json.loads(text)
     return value if isinstance(value, dict) else {}
