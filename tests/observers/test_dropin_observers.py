@@ -281,6 +281,11 @@ def test_s3_observers_of_one_bucket_and_directory_are_equal(monkeypatch):
         "experiments",
         "eu-central-1",
     )
+    assert (first.source_dir, first.resource_dir) == (
+        "experiments/_sources",
+        "experiments/_resources",
+    )
+    assert first.dir is None  # no run yet
     assert first != S3Observer(bucket="my-bucket", basedir="other")
     assert first != S3Observer(bucket="other-bucket", basedir="experiments")
     assert first != "my-bucket"
