@@ -48,6 +48,7 @@ from sacred.serializer import flatten
 
 __all__ = [
     "TinyDbObserver",
+    "QueueingTinyDbObserver",
     "BufferedReaderWrapper",
     "open_tinydb",
     "write_lock",
@@ -548,6 +549,14 @@ class TinyDbObserver(RecordObserver):
             "queued_event method is not implemented for local TinyDbObserver. Queue the "
             "run in a store workers take runs from (-F DIR, -s sqlite:///runs.db, -m DB)."
         )
+
+
+class QueueingTinyDbObserver(TinyDbObserver):
+    """A TinyDbObserver that does store queued runs: how labwatch writes its trial
+    claims (QUEUED records) into a TinyDB store. The public TinyDbObserver raises
+    for a queued run, as the original does."""
+
+    queued_event = RecordObserver.queued_event
 
 
 def __getattr__(name: str) -> Any:
