@@ -281,9 +281,12 @@ class LabAssistant:
             elif name == "FileStorageObserver":
                 self._claim_observer = type(observer)(observer.basedir)
             elif name == "TinyDbObserver":
+                from sacred.observers.tinydb_hashfs.observer import QueueingTinyDbObserver
+
                 # Its own database object: it writes under the store's write lock and
-                # reads the file afresh, like an observer in another process.
-                self._claim_observer = type(observer)(observer.basedir)
+                # reads the file afresh, like an observer in another process. (The
+                # public TinyDbObserver refuses queued runs, as the original.)
+                self._claim_observer = QueueingTinyDbObserver(observer.basedir)
             else:
                 claim = type(observer).__new__(type(observer))
                 claim.initialize(observer.runs, observer.fs, metrics_collection=observer.metrics)

@@ -19,7 +19,6 @@ its observer sees the fence, says so in one line and stops the run
 from __future__ import annotations
 
 import abc
-import json
 import os
 import secrets
 import socket
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sacred._time import utc_now
+from sacred._worker_env import CLAIM_TOKEN_ENV, WORKER_META_ENV, claim_token, inherited_meta
 
 __all__ = [
     "CLAIM_TOKEN_ENV",
@@ -52,8 +52,6 @@ __all__ = [
     "worker_name",
 ]
 
-CLAIM_TOKEN_ENV = "SACRED_CLAIM_TOKEN"
-WORKER_META_ENV = "SACRED_WORKER_META"
 DEFAULT_MAX_RETRIES = 2
 
 # Statuses a run can be resumed from: a QUEUED run is simply started, and a RUNNING
@@ -213,11 +211,6 @@ def sort_key(priority: Any, queue_time: Any) -> tuple:
 # -- the process a claim was handed to ----------------------------------------------------
 
 
-def claim_token() -> str | None:
-    """The claim token this process was started with, if any."""
-    return os.environ.get(CLAIM_TOKEN_ENV) or None
-
-
 def holds_claim(meta: Any, token: str | None) -> bool:
     """True when a stored run's meta holds the claim ``token``."""
     if token is None or not isinstance(meta, dict):
@@ -229,15 +222,6 @@ def holds_claim(meta: Any, token: str | None) -> bool:
 def claimed_by_this_process(meta: Any) -> bool:
     """True when a stored run's meta holds the claim token this process was given."""
     return holds_claim(meta, claim_token())
-
-
-def inherited_meta() -> dict:
-    """The meta entries a worker handed to this process (empty when not started by one)."""
-    text = os.environ.get(WORKER_META_ENV)
-    if not text:
-        return {}
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {}
 
 
 # -- the fence -------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def report_damaged(
 
 
 _DICT_FIELDS = ("experiment", "host", "meta", "config", "info")
-_LIST_FIELDS = ("artifacts", "resources", "fail_trace", "tags")
+_LIST_FIELDS = ("artifacts", "resources", "tags")
 _TEXT_FIELDS = ("status", "command", "note", "captured_out")
 TIME_FIELDS = ("start_time", "stop_time", "heartbeat", "queue_time")
 
@@ -109,6 +109,10 @@ def record_problem(record: Any) -> str | None:
         value = record.get(field)
         if value is not None and not isinstance(value, list):
             return f'"{field}" is {_kind(value)}, expected a list'
+    trace = record.get("fail_trace")
+    # A list of lines as runs store it, or the string a caller's failed_event passed.
+    if trace is not None and not isinstance(trace, (list, str)):
+        return f'"fail_trace" is {_kind(trace)}, expected a list or a string'
     for field in _TEXT_FIELDS:
         value = record.get(field)
         if value is not None and not isinstance(value, str):

@@ -183,7 +183,8 @@ class FileClaimer(Claimer):
         ]
         queued.sort(
             key=lambda item: sort_key(
-                (item[1].get("meta") or {}).get("priority"), item[1].get("queue_time")
+                (item[1].get("meta") or {}).get("priority"),
+                (item[1].get("meta") or {}).get("queue_time"),
             )
         )
         for name, entry in queued:

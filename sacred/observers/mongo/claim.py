@@ -1,7 +1,7 @@
 """Claiming queued runs in MongoDB: one ``find_one_and_update`` on ``status: QUEUED``.
 
 The server applies the filter, the sort (highest ``meta.priority``, then oldest
-``queue_time``) and the update to one document atomically, so two workers never get
+``meta.queue_time``) and the update to one document atomically, so two workers never get
 the same run, without locks or transactions (also on a replica set or mongos).
 """
 
@@ -162,7 +162,7 @@ class MongoClaimer(Claimer):
                 "$set": {"status": "RUNNING", "heartbeat": utc_now(), "meta.claim": meta["claim"]},
                 "$push": {"meta.attempts": meta["attempts"][-1]},
             },
-            sort=[("meta.priority", -1), ("queue_time", 1), ("_id", 1)],
+            sort=[("meta.priority", -1), ("meta.queue_time", 1), ("_id", 1)],
             return_document=pymongo.ReturnDocument.AFTER,
         )
         if doc is None:

@@ -575,7 +575,7 @@ class SqlObserver(RunObserver):
         self._finish()
 
     def failed_event(self, fail_time, fail_trace):
-        self._update_run(status="FAILED", stop_time=fail_time, fail_trace=list(fail_trace))
+        self._update_run(status="FAILED", stop_time=fail_time, fail_trace=fail_trace)  # as given
         self._finish()
 
     def resource_event(self, filename):
