@@ -1,23 +1,48 @@
-"""The storage backends, each registered once: its observer, its command-line flag,
-its store reader and the URL schemes that open it.
+"""The storage backends, each registered once, with everything the rest of sacred
+needs to know about it.
 
-``sacred.commandline_options`` makes the observer flags from this table and
-``sacred.store.registry`` maps URLs and directories to the readers from it, so a
-new backend is one entry here. Classes are named as ``"module:Class"`` strings and
-imported only when used: this module imports nothing, and ``import sacred`` never
-imports a database driver.
+One :class:`Backend` entry says: the URL schemes (and the directory marker) that
+name its stores, its command-line flag, the extra that installs its driver, its
+observer (and how to make one for a URL), which observers are its own, its store
+reader, its claimer (workers, ``--resume``, Labwatch trials), its study lock and its
+replay target. The change token is a method of the reader
+(:meth:`sacred.store.base.StoreBackend.change_token`).
+
+``sacred.commandline_options`` makes the observer flags from this table,
+``sacred.store.registry`` opens readers through it, ``sacred.store.locking`` takes
+study locks through it, ``sacred.worker.claims`` opens claimers through it and
+``sacred.observers._replay`` makes replay targets through it: nothing else
+dispatches on a URL scheme or an observer's class. Adding a backend is one package
+plus one :func:`register` call.
+
+Classes and hooks are named as ``"module:attribute"`` strings (or given as objects)
+and imported only when used: this module imports nothing, and ``import sacred``
+never imports a database driver.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import os
+import sys
+from typing import Any, NamedTuple
 
-__all__ = ["Backend", "BACKENDS", "backend"]
+__all__ = [
+    "Backend",
+    "BACKENDS",
+    "backend",
+    "backend_for_url",
+    "backend_for_observer",
+    "register",
+    "unregister",
+]
+
+#: A class or function, or its ``"module:attribute"`` name (imported on first use).
+Ref = Any
 
 
 class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     kind: str
-    """The store kind ('file', 'sql', 'mongodb', 'tinydb')."""
+    """The store kind ('file', 'sql', 'mongodb', 'tinydb', ...)."""
     observer: str
     """The observer class, ``"module:Class"``; made from the flag's value by its
     ``from_cli(value)`` classmethod."""
@@ -31,12 +56,146 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     driver: str | None
     """The main package the backend needs (named when it is missing)."""
     reader: str | None
-    """The store reader class, ``"module:Class"`` (None: the store cannot be read)."""
+    """The store reader class, ``"module:Class"`` (None: the store cannot be read);
+    made as ``Reader(target, **options)``."""
     schemes: tuple[str, ...] = ()
     """URL schemes (``scheme://...``) that open this store."""
+    path_location: bool = False
+    """True when the store is a directory: ``scheme://DIR`` and a plain ``DIR`` both
+    name it, and the backend gets the path without the scheme."""
+    directory_marker: str | None = None
+    """For a directory store: a file whose presence makes a plain directory this
+    kind ('' for the default directory kind, None: never a plain directory)."""
+    claimer: Ref = None
+    """The claimer class (:class:`sacred.worker.claims.Claimer`), made as
+    ``Claimer(target, **options)`` or ``Claimer.from_observer(observer)``; None: no
+    worker support."""
+    study_lock: Ref = None
+    """``study_lock(location, name, timeout, **options)``: a context manager holding
+    a named lock of the store (:mod:`sacred.store.locking`)."""
+    make_observer: Ref = None
+    """``make_observer(target, **options)`` -> a fresh observer writing to the store
+    (replay targets, Labwatch); default: the observer class's ``from_cli(target)``."""
+    location_of: Ref = None
+    """``location_of(observer)`` -> where an observer of this backend writes (a path
+    or URL comparable with :meth:`same_store`); default: its ``basedir``."""
+    store_key: Ref = None
+    """``store_key(target)`` -> what identifies one store among the ways of writing
+    its location (an absolute path, a normalised URL, a database name); default:
+    the absolute path of a directory store, the URL of others."""
+
+    # -- the lazily imported parts ---------------------------------------------------------
+
+    def load(self, ref: Ref, purpose: str | None = None) -> Any:
+        """The object ``ref`` names, imported now; a missing driver is a StoreError
+        naming the extra to install (``purpose``: what needed it, for the message)."""
+        if not isinstance(ref, str):
+            return ref
+        import importlib
+
+        module_name, _, attribute = ref.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            from sacred.exceptions import StoreError
+
+            missing = (exc.name or "").split(".")[0]
+            if missing == "sacred":
+                raise
+            raise StoreError(
+                f"{purpose or f'The {self.kind} store'} needs a package that is not installed "
+                f"({exc.name or exc}): pip install 'sacred[{self.extra}]'"
+            ) from None
+        return getattr(module, attribute)
+
+    def target(self, location: str | os.PathLike) -> str:
+        """What the backend's classes get for ``location``: the path of a directory
+        store (without its ``scheme://``), the URL of the others."""
+        text = os.fspath(location)
+        if self.path_location and "://" in text:
+            return text.split("://", 1)[1]
+        return text
+
+    # -- what a backend does ---------------------------------------------------------------
+
+    def observer_for(self, location: str | os.PathLike, **options: Any) -> Any:
+        """A fresh observer that writes to the store at ``location``."""
+        if self.make_observer is not None:
+            return self.load(self.make_observer)(self.target(location), **options)
+        return self.load(self.observer).from_cli(self.target(location))
+
+    def owns(self, observer: Any) -> bool:
+        """True when ``observer`` is this backend's observer (or a subclass of it).
+        Never imports anything: an observer of a module not imported yet cannot exist."""
+        module_name, _, class_name = self.observer.partition(":")
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None) if module is not None else None
+        return isinstance(cls, type) and isinstance(observer, cls)
+
+    def observer_location(self, observer: Any) -> str:
+        """Where one of this backend's observers writes."""
+        if self.location_of is not None:
+            return self.load(self.location_of)(observer)
+        return os.path.abspath(observer.basedir)
+
+    def same_store(self, a: str | os.PathLike, b: str | os.PathLike) -> bool:
+        """True when two locations of this backend name one store."""
+        return self.key_of(a) == self.key_of(b)
+
+    def key_of(self, location: str | os.PathLike) -> str:
+        """What identifies the store at ``location`` (see ``store_key``)."""
+        target = self.target(location)
+        if self.store_key is not None:
+            return self.load(self.store_key)(target)
+        return os.path.abspath(target) if self.path_location else target
+
+    def writes_to(self, observer: Any, location: str | os.PathLike) -> bool:
+        """True when ``observer`` is this backend's and writes to the store at location."""
+        return self.owns(observer) and self.same_store(self.observer_location(observer), location)
+
+    def open_reader(self, location: str | os.PathLike, **options: Any) -> Any:
+        """The store reader (a :class:`sacred.store.base.StoreBackend`) at ``location``."""
+        if self.reader is None:
+            from sacred.exceptions import StoreError
+
+            raise StoreError(
+                f"The {self.kind} store at {os.fspath(location)!r} can be written, not read."
+            )
+        return self.load(self.reader)(self.target(location), **options)
+
+    def open_claimer(self, location: str | os.PathLike, **options: Any) -> Any:
+        """The claimer of the store at ``location`` (StoreError: no worker support)."""
+        return self._claimer_class(location)(self.target(location), **options)
+
+    def claimer_for(self, observer: Any) -> Any:
+        """The claimer of the store one of this backend's observers writes to."""
+        return self._claimer_class(self.observer_location(observer)).from_observer(observer)
+
+    def _claimer_class(self, location: Any) -> Any:
+        if self.claimer is None:
+            from sacred.exceptions import StoreError
+
+            with_claims = ", ".join(
+                f"{b.kind} ({', '.join(b.schemes) or 'DIR'})" for b in BACKENDS if b.claimer
+            )
+            raise StoreError(
+                f"No worker support for the store {os.fspath(location)!r}: workers claim "
+                f"runs from these kinds of store: {with_claims}."
+            )
+        return self.load(self.claimer)
+
+    def lock(self, location: str | os.PathLike, name: str, timeout: float, **options: Any) -> Any:
+        """A context manager holding the lock ``name`` of the store at ``location``."""
+        if self.study_lock is None:
+            from sacred.exceptions import StoreError
+
+            raise StoreError(f"The {self.kind} store at {location!r} cannot be locked.")
+        return self.load(self.study_lock)(os.fspath(location), name, timeout, **options)
 
 
-BACKENDS: tuple[Backend, ...] = (
+_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
+
+BACKENDS: list[Backend] = [
     Backend(
         kind="mongodb",
         observer="sacred.observers.mongo:MongoObserver",
@@ -51,6 +210,11 @@ BACKENDS: tuple[Backend, ...] = (
         driver="pymongo",
         reader="sacred.observers.mongo.reader:MongoReader",
         schemes=("mongodb", "mongodb+srv", "mongomock"),
+        claimer="sacred.observers.mongo.claim:MongoClaimer",
+        study_lock="sacred.store.locking:mongo_lock",
+        make_observer="sacred.observers.mongo.claim:observer_for",
+        location_of="sacred.observers.mongo.claim:location_of",
+        store_key="sacred.observers.mongo.claim:store_key",
     ),
     Backend(
         kind="file",
@@ -63,6 +227,11 @@ BACKENDS: tuple[Backend, ...] = (
         driver=None,
         reader="sacred.observers.file_storage.reader:FileStoreReader",
         schemes=("file",),
+        path_location=True,
+        directory_marker="",
+        claimer="sacred.observers.file_storage.claim:FileClaimer",
+        study_lock="sacred.store.locking:path_lock",
+        make_observer="sacred.observers.file_storage:FileStorageObserver",
     ),
     Backend(
         kind="tinydb",
@@ -78,6 +247,10 @@ BACKENDS: tuple[Backend, ...] = (
         driver="tinydb",
         reader="sacred.observers.tinydb_hashfs.reader:TinyDbStoreReader",
         schemes=("tinydb",),
+        path_location=True,
+        directory_marker="metadata.json",
+        study_lock="sacred.store.locking:path_lock",
+        make_observer="sacred.observers.tinydb_hashfs:TinyDbObserver",
     ),
     Backend(
         kind="sql",
@@ -92,7 +265,11 @@ BACKENDS: tuple[Backend, ...] = (
         extra="sql",
         driver="sqlalchemy",
         reader="sacred.observers.sql.reader:SqlReader",
-        schemes=("sqlite", "postgresql", "postgres", "mysql", "mariadb"),
+        schemes=_SQL_SCHEMES,
+        claimer="sacred.observers.sql.claim:SqlClaimer",
+        study_lock="sacred.store.locking:sql_lock",
+        location_of="sacred.observers.sql.claim:location_of",
+        store_key="sacred.observers.sql.claim:store_key",
     ),
     Backend(
         kind="s3",
@@ -108,7 +285,8 @@ BACKENDS: tuple[Backend, ...] = (
         driver="boto3",
         reader=None,
     ),
-)
+]
+"""Every registered backend, in the order of their flags."""
 
 
 def backend(kind: str) -> Backend:
@@ -117,3 +295,83 @@ def backend(kind: str) -> Backend:
         if entry.kind == kind:
             return entry
     raise KeyError(kind)
+
+
+def register(entry: Backend) -> Backend:
+    """Register a backend (replacing one of the same kind): its schemes, flag, reader,
+    claimer... work everywhere from now on, in this process."""
+    unregister(entry.kind)
+    BACKENDS.append(entry)
+    from sacred import commandline_options
+
+    if entry.long_flag and not any(
+        o.key == commandline_options.canonical_key(entry.long_flag)
+        for o in commandline_options.DEFAULT_OPTIONS
+    ):
+        commandline_options.DEFAULT_OPTIONS.append(commandline_options._backend_option(entry.kind))
+    return entry
+
+
+def unregister(kind: str) -> None:
+    """Forget the backend of this kind (and its flag); nothing happens if unknown."""
+    for entry in [b for b in BACKENDS if b.kind == kind]:
+        BACKENDS.remove(entry)
+        module = sys.modules.get("sacred.commandline_options")
+        if module is not None and entry.long_flag:
+            key = module.canonical_key(entry.long_flag)
+            module.DEFAULT_OPTIONS[:] = [
+                o
+                for o in module.DEFAULT_OPTIONS
+                if not (o.key == key and getattr(o, "observer_class", None) == entry.observer)
+            ]
+
+
+def scheme_of(location: str) -> str:
+    """The URL scheme of location, lower case, without the driver (``mysql+pymysql``
+    -> ``mysql``; ``mongodb+srv`` stays whole); '' for a plain path."""
+    if "://" not in location:
+        return ""
+    scheme = location.split("://", 1)[0].lower()
+    return scheme if any(scheme in b.schemes for b in BACKENDS) else scheme.split("+", 1)[0]
+
+
+def backend_for_url(location: str | os.PathLike) -> Backend:
+    """The backend of a store location: a URL (by its scheme) or a directory (the
+    TinyDB one when it holds TinyDB's metadata.json, else the file store; a
+    directory that does not exist yet is a file store). StoreError when no
+    registered backend takes the scheme."""
+    text = os.fspath(location)
+    scheme = scheme_of(text)
+    if scheme:
+        for entry in BACKENDS:
+            if scheme in entry.schemes:
+                return entry
+        from sacred.exceptions import StoreError, did_you_mean
+
+        known = sorted({s for b in BACKENDS for s in b.schemes})
+        raise StoreError(
+            f"Unknown kind of store {text!r}: the scheme {scheme!r} is not one of "
+            f"{', '.join(known)}.{did_you_mean(scheme, known)}"
+        )
+    fallback = None
+    for entry in BACKENDS:
+        if entry.directory_marker:
+            if os.path.isfile(os.path.join(text, entry.directory_marker)):
+                return entry
+        elif entry.directory_marker == "" and fallback is None:
+            fallback = entry
+    if fallback is None:
+        from sacred.exceptions import StoreError
+
+        raise StoreError(f"No registered backend stores runs in a directory like {text!r}.")
+    return fallback
+
+
+def backend_for_observer(observer: Any) -> Backend | None:
+    """The backend an observer belongs to (None: not a storage backend's observer,
+    e.g. a QueueObserver wrapper or a user's own observer)."""
+    found = [b for b in BACKENDS if b.owns(observer)]
+    if not found:
+        return None
+    # The closest class wins: a backend whose observer subclasses another's is itself.
+    return min(found, key=lambda b: type(observer).__mro__.index(b.load(b.observer)))

@@ -121,38 +121,22 @@ def replay_dump(
 def observer_for(target: str) -> RunObserver:
     """A fresh observer for a store: a database URL (``sqlite:///runs.db``,
     ``postgresql+psycopg://…``, ``mysql+pymysql://…``), ``mongodb://host/db``,
-    ``tinydb://DIR``, or a directory (``file://DIR``) of the file store."""
-    if "://" in target:
-        scheme = target.split("://", 1)[0].split("+", 1)[0].lower()
-        path = target.split("://", 1)[1]
-        if scheme in _SQL_SCHEMES:
-            from sacred.observers.sql import SqlObserver
+    ``tinydb://DIR``, or a directory (``file://DIR``) of the file store — any
+    registered backend's location (sacred.observers._registry)."""
+    from sacred.observers._registry import BACKENDS, backend_for_url, scheme_of
 
-            return SqlObserver(target)
-        if scheme in ("mongodb", "mongodb+srv"):
-            from sacred.observers.mongo import MongoObserver
-
-            return MongoObserver.from_cli(target)
-        if scheme == "tinydb":
-            from sacred.observers.tinydb_hashfs import TinyDbObserver
-
-            return TinyDbObserver(path)
-        if scheme == "file":
-            target = path
-        else:
-            raise ObserverError(
-                f"Cannot replay into {target!r}: unknown scheme {scheme!r}. Give a database "
-                "URL (sqlite:///runs.db, postgresql+psycopg://user@host/db, "
-                "mysql+pymysql://user@host/db, mongodb://host/db), tinydb://DIR or a "
-                "directory for the file store."
-            )
-    if os.path.isfile(os.path.join(target, "metadata.json")):
-        from sacred.observers.tinydb_hashfs import TinyDbObserver
-
-        return TinyDbObserver(target)
-    from sacred.observers.file_storage import FileStorageObserver
-
-    return FileStorageObserver(target)
+    scheme = scheme_of(target)
+    if scheme and not any(scheme in b.schemes for b in BACKENDS):
+        raise ObserverError(
+            f"Cannot replay into {target!r}: unknown scheme {scheme!r}. Give a database "
+            "URL (sqlite:///runs.db, postgresql+psycopg://user@host/db, "
+            "mysql+pymysql://user@host/db, mongodb://host/db), tinydb://DIR or a "
+            "directory for the file store."
+        )
+    try:
+        return backend_for_url(target).observer_for(target)
+    except StoreError as exc:
+        raise ObserverError(f"Cannot replay into {target!r}: {exc}") from None
 
 
 def _start_of(dump_path: str) -> dict:

@@ -14,7 +14,7 @@ killed process never leaves it taken):
 * MongoDB: a document in the ``labwatch_locks`` collection taken with
   ``find_one_and_update`` (free, or expired: the holder gets ``expires_after``
   seconds, then others may take it over).
-* SQLite, file and TinyDB stores: ``fcntl.flock`` on a lock file in the user's
+* SQLite, file and TinyDB stores: a ``filelock`` lock file in the user's
   cache directory, keyed by the absolute path of the store (``tinydb://runs_db``
   and the directory ``runs_db`` are one store, one lock). Not a table in the
   SQLite database itself: SQLite has one writer at a time, so a ``BEGIN
@@ -37,8 +37,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from sacred.exceptions import StoreError
+from sacred.observers._registry import BACKENDS, backend_for_url, scheme_of
 
-__all__ = ["store_lock", "lock_kind", "DEFAULT_TIMEOUT"]
+__all__ = ["store_lock", "lock_kind", "DEFAULT_TIMEOUT", "sql_lock", "path_lock", "mongo_lock"]
 
 #: Seconds to wait for the lock before giving up with a StoreError.
 DEFAULT_TIMEOUT = 120.0
@@ -50,29 +51,24 @@ _engines_guard = threading.Lock()
 def lock_kind(location: str | os.PathLike) -> str:
     """'postgresql', 'mysql', 'mongodb', 'sqlite', 'tinydb' or 'file' for a store
     location (a directory is 'tinydb' when it holds a TinyDB store's metadata.json,
-    as ``sacred.store.open_store`` decides)."""
-    location = os.fspath(location)
-    if "://" not in location:
-        if os.path.isfile(os.path.join(location, "metadata.json")):
-            return "tinydb"
-        return "file"
-    scheme = location.split("://", 1)[0].split("+", 1)[0].lower()
-    if scheme in ("postgresql", "postgres"):
-        return "postgresql"
-    if scheme in ("mysql", "mariadb"):
-        return "mysql"
-    if scheme in ("mongodb", "mongodb+srv", "mongomock"):
-        return "mongodb"
-    if scheme == "sqlite":
-        return "sqlite"
-    if scheme == "file":
-        return "file"
-    if scheme == "tinydb":
-        return "tinydb"
-    raise StoreError(
-        f"store_lock: cannot lock the store {location!r}: its scheme {scheme!r} is not "
-        "one of postgresql, mysql, mongodb, sqlite, file, tinydb."
-    )
+    as ``sacred.store.open_store`` decides); another registered backend's kind."""
+    entry = _backend(os.fspath(location))
+    if entry.kind == "sql":
+        scheme = scheme_of(os.fspath(location))
+        return {"postgres": "postgresql", "mariadb": "mysql"}.get(scheme, scheme)
+    return entry.kind
+
+
+def _backend(location: str) -> Any:
+    try:
+        return backend_for_url(location)
+    except StoreError:
+        scheme = scheme_of(location)
+        lockable = sorted({s for b in BACKENDS if b.study_lock for s in b.schemes})
+        raise StoreError(
+            f"store_lock: cannot lock the store {location!r}: its scheme {scheme!r} is not "
+            f"one of {', '.join(lockable)}."
+        ) from None
 
 
 def _key(name: str) -> int:
@@ -90,17 +86,35 @@ def store_lock(
     MongoDB store (e.g. mongomock's), ``expires_after=`` seconds for Mongo locks.
     """
     location = os.fspath(location)
+    entry = _backend(location)
+    if entry.study_lock is None:
+        raise StoreError(
+            f"store_lock: cannot lock the store {location!r}: the {entry.kind} backend "
+            "has no study lock."
+        )
+    with entry.lock(location, name, timeout, **options):
+        yield
+
+
+def sql_lock(
+    location: str, name: str, timeout: float = DEFAULT_TIMEOUT, **options: Any
+) -> contextlib.AbstractContextManager[None]:
+    """The study lock of an SQL store: an advisory lock on PostgreSQL, GET_LOCK on
+    MariaDB/MySQL, a lock file for an SQLite file."""
     kind = lock_kind(location)
     if kind == "postgresql":
-        manager = _postgres_lock(location, name, timeout)
-    elif kind == "mysql":
-        manager = _mysql_lock(location, name, timeout)
-    elif kind == "mongodb":
-        manager = _mongo_lock(location, name, timeout, **options)
-    else:
-        manager = _file_lock(_path_of(location, kind), name, timeout)
-    with manager:
-        yield
+        return _postgres_lock(location, name, timeout)
+    if kind == "mysql":
+        return _mysql_lock(location, name, timeout)
+    return _file_lock(_path_of(location, "sqlite"), name, timeout)
+
+
+def path_lock(
+    location: str, name: str, timeout: float = DEFAULT_TIMEOUT, **options: Any
+) -> contextlib.AbstractContextManager[None]:
+    """The study lock of a directory store (file storage, TinyDB): a lock file keyed
+    by the directory's absolute path, whichever way the location is written."""
+    return _file_lock(_path_of(location, "file"), name, timeout)
 
 
 # -- SQL servers -------------------------------------------------------------------------
@@ -188,7 +202,7 @@ def _mongo_collection(location: str, client: Any = None) -> Any:
 
 
 @contextlib.contextmanager
-def _mongo_lock(
+def mongo_lock(
     location: str,
     name: str,
     timeout: float,
@@ -252,30 +266,20 @@ def _cache_dir() -> str:
 
 @contextlib.contextmanager
 def _file_lock(store_path: str, name: str, timeout: float) -> Iterator[None]:
-    import fcntl
+    import filelock
 
     directory = _cache_dir()
     os.makedirs(directory, exist_ok=True)
     digest = hashlib.sha256(f"{store_path}\x1f{name}".encode()).hexdigest()[:32]
-    path = os.path.join(directory, f"{digest}.lock")
-    # flock locks belong to the open file description: a thread of this process
-    # waiting on its own descriptor blocks like another process would.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # filelock: flock on POSIX, LockFileEx on Windows; the lock dies with its holder.
+    # A fresh lock object per use, so a thread of this process waiting for it blocks
+    # like another process would (each object opens its own descriptor).
+    lock = filelock.FileLock(os.path.join(directory, f"{digest}.lock"), thread_local=False)
     try:
-        deadline = time.monotonic() + timeout
-        delay = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise _timed_out(store_path, name, timeout) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        lock.acquire(timeout=timeout, poll_interval=0.005)
+    except filelock.Timeout:
+        raise _timed_out(store_path, name, timeout) from None
+    try:
+        yield
     finally:
-        os.close(fd)
+        lock.release()

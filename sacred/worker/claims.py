@@ -112,20 +112,12 @@ def not_resumable(run_id: Any, status: Any) -> str:
 
 def claimer_for_observer(observer: Any) -> Claimer | None:
     """The claimer of the store an observer writes to (None: not a claiming backend)."""
-    module = type(observer).__module__
-    if module.startswith("sacred.observers.file_storage"):
-        from sacred.observers.file_storage.claim import FileClaimer
+    from sacred.observers._registry import backend_for_observer
 
-        return FileClaimer(observer.basedir)
-    if module.startswith("sacred.observers.sql"):
-        from sacred.observers.sql.claim import SqlClaimer
-
-        return SqlClaimer(observer.engine.url.render_as_string(hide_password=False))
-    if module.startswith("sacred.observers.mongo"):
-        from sacred.observers.mongo.claim import MongoClaimer
-
-        return MongoClaimer.from_observer(observer)
-    return None
+    entry = backend_for_observer(observer)
+    if entry is None or entry.claimer is None:
+        return None
+    return entry.claimer_for(observer)
 
 
 def lost_claim(meta: dict, reason: str) -> dict:
@@ -167,26 +159,8 @@ def sort_key(priority: Any, queue_time: Any) -> tuple:
 
 def open_claimer(location: Any, **options: Any) -> Claimer:
     """The claimer for a store: a directory (file storage), an SQLAlchemy URL
-    (sqlite, postgresql, mysql/mariadb), or a MongoDB URL (``mongodb://``,
-    ``mongomock://``)."""
-    text = os.fspath(location) if isinstance(location, os.PathLike) else str(location)
-    scheme = text.split("://", 1)[0].split("+", 1)[0].lower() if "://" in text else ""
-    if scheme in ("", "file"):
-        from sacred.observers.file_storage.claim import FileClaimer
+    (sqlite, postgresql, mysql/mariadb), a MongoDB URL (``mongodb://``,
+    ``mongomock://``), or a URL of another registered backend with a claimer."""
+    from sacred.observers._registry import backend_for_url
 
-        return FileClaimer(text.split("://", 1)[1] if scheme else text)
-    if scheme in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
-        from sacred.observers.sql.claim import SqlClaimer
-
-        return SqlClaimer(text, **options)
-    if scheme in ("mongodb", "mongodb+srv", "mongomock"):
-        from sacred.observers.mongo.claim import MongoClaimer
-
-        return MongoClaimer(text, **options)
-    from sacred.exceptions import StoreError
-
-    raise StoreError(
-        f"No worker support for the store {text!r}: workers claim runs from a file-storage "
-        "directory, an SQL database (sqlite://, postgresql://, mysql://) or MongoDB "
-        "(mongodb://)."
-    )
+    return backend_for_url(location).open_claimer(location, **options)

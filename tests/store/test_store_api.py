@@ -93,10 +93,7 @@ def test_a_missing_driver_names_the_extra_to_install():
         with pytest.raises(StoreError, match=r"pip install 'sacred\[all\]'"):
             open_store("fakedb://host/db")
     finally:
-        BACKENDS.pop("fake")
-        from sacred.store import registry
-
-        registry._SCHEMES.pop("fakedb")
+        BACKENDS.pop("fake")  # and its schemes
 
 
 def test_limit_must_be_a_whole_number(basedir):

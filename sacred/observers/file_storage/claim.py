@@ -89,6 +89,11 @@ class FileClaimer:
     def __init__(self, basedir: str) -> None:
         self.basedir = os.path.abspath(basedir)
 
+    @classmethod
+    def from_observer(cls, observer: Any) -> FileClaimer:
+        """A claimer on the directory a FileStorageObserver writes to."""
+        return cls(observer.basedir)
+
     def _runs(self) -> list[tuple[str, dict]]:
         out = []
         try:

@@ -22,7 +22,41 @@ from sacred.worker.claims import (
 )
 from sacred.worker.takeover import claim_token
 
-__all__ = ["MongoClaimer", "takeover_filter"]
+__all__ = ["MongoClaimer", "takeover_filter", "database_name", "observer_for", "location_of"]
+
+
+def database_name(url: str) -> str:
+    """The database a ``mongodb://host/db`` or ``mongomock://db`` URL names ('sacred'
+    when it names none)."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "mongomock":
+        return rest.strip("/") or "sacred"
+    return (rest.split("/", 1)[1].split("?", 1)[0] if "/" in rest else "") or "sacred"
+
+
+def observer_for(url: str, client: Any = None, **options: Any) -> Any:
+    """A MongoObserver writing to the database the URL names (through ``client`` when
+    one is given: a mongomock store has no server to connect to)."""
+    from sacred.observers.mongo import MongoObserver
+
+    if client is not None:
+        return MongoObserver(db_name=database_name(url), client=client, **options)
+    if url.startswith("mongomock://"):
+        raise StoreError(
+            f"The store {url!r} lives in a mongomock client: pass that client "
+            "(client=mongomock.MongoClient()) along with the URL."
+        )
+    return MongoObserver.from_cli(url)
+
+
+def location_of(observer: Any) -> str:
+    """A URL naming the database a MongoObserver writes to."""
+    return f"mongodb:///{observer.runs.database.name}"
+
+
+def store_key(url: str) -> str:
+    """Mongo stores are told apart by their database name."""
+    return database_name(url)
 
 
 def takeover_filter(_id: Any) -> dict:
@@ -41,10 +75,9 @@ class MongoClaimer:
     def __init__(
         self, url: str, client: Any = None, collection: str = "runs", prefix: str = ""
     ) -> None:
-        scheme, _, rest = url.partition("://")
-        db_name = rest.strip("/").split("/", 1)[-1].split("?", 1)[0] if "/" in rest else ""
+        scheme = url.partition("://")[0]
+        db_name = database_name(url)
         if scheme == "mongomock":
-            db_name = rest.strip("/") or "sacred"
             if client is None:
                 import mongomock
 

@@ -27,7 +27,7 @@ from sacred.worker.claims import (
 )
 from sacred.worker.takeover import claimed_by_this_process
 
-__all__ = ["SqlClaimer", "claimed_row"]
+__all__ = ["SqlClaimer", "claimed_row", "location_of", "store_key"]
 
 _BUSY_TIMEOUT = 60  # seconds an SQLite claim waits for the write lock
 
@@ -43,6 +43,31 @@ def claimed_row(engine: Any, row_id: int) -> bool:
     with engine.connect() as conn:
         meta = conn.execute(sa.select(runs.c.meta).where(runs.c.id == row_id)).scalar()
     return claimed_by_this_process(meta)
+
+
+def location_of(observer: Any) -> str:
+    """The database URL an SqlObserver writes to (with its password: it is handed on
+    to the worker's child processes)."""
+    return observer.engine.url.render_as_string(hide_password=False)
+
+
+def store_key(url: str) -> str:
+    """One key for the spellings of one database URL: an SQLite file by its absolute
+    path, a server database by dialect, user, host, port and name (the driver and
+    the password do not matter)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.get_backend_name()
+    if name == "sqlite":
+        database = parsed.database or ""
+        return (
+            f"sqlite:{os.path.abspath(database) if database not in ('', ':memory:') else database}"
+        )
+    name = "postgresql" if name == "postgres" else name
+    name = "mysql" if name == "mariadb" else name
+    user, host, port = parsed.username or "", parsed.host or "", parsed.port or ""
+    return f"{name}://{user}@{host}:{port}/{parsed.database or ''}"
 
 
 def _sqlite_immediate(engine: Any) -> None:
@@ -95,6 +120,11 @@ class SqlClaimer:
             engine.dispose()  # pooled connections were made without the settings below
             _sqlite_immediate(engine)
         self.tables = get_tables()
+
+    @classmethod
+    def from_observer(cls, observer: Any) -> SqlClaimer:
+        """A claimer on the database an SqlObserver writes to."""
+        return cls(location_of(observer))
 
     def _locked(self, query: Any) -> Any:
         # SQLite's BEGIN IMMEDIATE already holds the database; it has no FOR UPDATE.
