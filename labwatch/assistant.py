@@ -70,18 +70,6 @@ def _mongo_location(url: str | None, database_name: str) -> str:
     return f"mongodb://{url or 'localhost:27017'}/{database_name}"
 
 
-def _same_sql_url(a: str, b: str) -> bool:
-    from sqlalchemy.engine import make_url
-
-    ua, ub = make_url(a), make_url(b)
-    if ua.get_backend_name() == "sqlite" and ub.get_backend_name() == "sqlite":
-        return os.path.abspath(ua.database or "") == os.path.abspath(ub.database or "")
-    keep = ("host", "port", "database", "username")
-    return ua.get_backend_name() == ub.get_backend_name() and all(
-        getattr(ua, k) == getattr(ub, k) for k in keep
-    )
-
-
 class _SearchSpaceConfig(ClaimedConfig):
     """What the experiment holds as the named config of a search space."""
 
@@ -184,71 +172,38 @@ class LabAssistant:
             self._attached = observer
         self._store_observer = observer
 
-    def _kind(self) -> str:
-        from sacred.store.locking import lock_kind
+    def _backend(self) -> Any:
+        from sacred.observers._registry import backend_for_url
 
-        return lock_kind(self.location)
+        return backend_for_url(self.location)
+
+    def _observer_options(self) -> dict:
+        client = self.store_options.get("client")
+        return {} if client is None else {"client": client}
 
     def _find_observer(self) -> Any:
-        kind = self._kind()
+        """The experiment's observer that writes to this store, if it has one."""
+        from sacred.observers._registry import backend_for_observer
+
+        backend = self._backend()
         for observer in self.experiment.observers:
-            name = type(observer).__name__
-            if kind in ("sqlite", "postgresql", "mysql") and name == "SqlObserver":
-                if _same_sql_url(observer.engine.url.render_as_string(False), self.location):
-                    return observer
-            elif kind == "file" and name == "FileStorageObserver":
-                if observer.basedir == os.path.abspath(self._path()):
-                    return observer
-            elif kind == "tinydb" and name == "TinyDbObserver":
-                if observer.basedir == os.path.abspath(self._path()):
-                    return observer
-            elif kind == "mongodb" and name == "MongoObserver":
-                if observer.runs.database.name == self._mongo_db():
-                    return observer
+            if backend_for_observer(observer) is backend and backend.same_store(
+                backend.observer_location(observer), self.location
+            ):
+                return observer
         return None
 
-    def _path(self) -> str:
-        return self.location.split("://", 1)[1] if "://" in self.location else self.location
-
-    def _mongo_db(self) -> str:
-        rest = self.location.split("://", 1)[1]
-        if self.location.startswith("mongomock://"):
-            return rest.strip("/") or "sacred"
-        return (rest.split("/", 1)[1].split("?", 1)[0] if "/" in rest else "") or "sacred"
-
     def _make_observer(self) -> Any:
-        kind = self._kind()
-        if kind in ("sqlite", "postgresql", "mysql"):
-            from sacred.observers import SqlObserver
-
-            return SqlObserver(self.location)
-        if kind == "file":
-            from sacred.observers import FileStorageObserver
-
-            return FileStorageObserver(self._path())
-        if kind == "tinydb":
-            from sacred.observers import TinyDbObserver
-
-            return TinyDbObserver(self._path())
-        from sacred.observers import MongoObserver
-
-        client = self.store_options.get("client")
-        if client is None and self.location.startswith("mongomock://"):
-            raise LabwatchError(
-                "A mongomock:// store needs the mongomock client: "
-                "LabAssistant(ex, store='mongomock://db', client=client)"
-            )
-        if client is not None:
-            return MongoObserver(db_name=self._mongo_db(), client=client)
-        return MongoObserver(url=self.location, db_name=self._mongo_db())
+        return self._backend().observer_for(self.location, **self._observer_options())
 
     def _get_store(self) -> Any:
         if self._store is None:
             from sacred.store import open_store
 
             self._get_claim_observer()  # creates the database/tables before reading
-            if self._kind() == "file":
-                os.makedirs(self._path(), exist_ok=True)
+            backend = self._backend()
+            if backend.path_location:
+                os.makedirs(backend.target(self.location), exist_ok=True)
             self._store = open_store(
                 self.location, dead_after=self.dead_after, **self.store_options
             )
@@ -256,22 +211,11 @@ class LabAssistant:
         return self._store
 
     def _get_claim_observer(self) -> Any:
-        """A separate observer instance that writes the claims (QUEUED records)."""
+        """An observer of its own that writes the claims (QUEUED records): the run's
+        observer keeps the state of the run it records, the claim must not touch it.
+        (A TinyDB one also reads the file afresh, like an observer in another process.)"""
         if self._claim_observer is None:
-            observer = self._store_observer
-            name = type(observer).__name__
-            if name == "SqlObserver":
-                self._claim_observer = type(observer).create_from(observer.engine)
-            elif name == "FileStorageObserver":
-                self._claim_observer = type(observer)(observer.basedir)
-            elif name == "TinyDbObserver":
-                # Its own database object: it writes under the store's write lock and
-                # reads the file afresh, like an observer in another process.
-                self._claim_observer = type(observer)(observer.basedir)
-            else:
-                claim = type(observer).__new__(type(observer))
-                claim.initialize(observer.runs, observer.fs, metrics_collection=observer.metrics)
-                self._claim_observer = claim
+            self._claim_observer = self._make_observer()
         return self._claim_observer
 
     # -- declaring search spaces --------------------------------------------------------
