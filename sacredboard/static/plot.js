@@ -200,7 +200,7 @@ export function metricPlot(container, options) {
           axes: [axis(), axis({ size: 60, values: (u, splits) => splits.map((v) => (v === null ? "" : formatNumber(v, 4))) })],
           legend: { live: true },
           cursor: { bind: { dblclick: () => () => { resetZoom(); return null; } } },
-          hooks: { setScale: [(u, key) => key === "x" && onZoom(u)] },
+          hooks: { setScale: [(u, key) => key === "x" && onZoom(u), showRange] },
         },
         columns,
         box,
@@ -209,6 +209,12 @@ export function metricPlot(container, options) {
       settingData = false;
     }
     chart.root.dataset.series = String(series.length - 1);
+  }
+
+  // The axes' current ranges on the chart's element (tests and benchmarks read them).
+  function showRange(u, key) {
+    const { min, max } = u.scales[key] || {};
+    if (key === "x" || key === "y") wrap.dataset[`${key}Range`] = `${formatNumber(min, 6)},${formatNumber(max, 6)}`;
   }
 
   // Whether the x axis shows less than the whole data (the user dragged a zoom).

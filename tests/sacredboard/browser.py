@@ -105,3 +105,13 @@ def page_fixture(browser_context, request):
     watched.page.close()
     assert watched.errors == [], f"console errors: {watched.errors}"
     assert watched.blocked == [], f"requests to other hosts: {watched.blocked}"
+
+
+#: The screenshots of the views that docs/sacredboard.md shows, written by the test run.
+DOC_SHOTS = os.path.join(os.path.dirname(os.path.dirname(SHOTS)), "..", "docs", "img", "sacredboard")
+
+
+def view_shot(page, name: str) -> None:
+    """Save the page (as it is now) as docs/img/sacredboard/<name>.png."""
+    os.makedirs(DOC_SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(os.path.normpath(DOC_SHOTS), f"{name}.png"), full_page=True)
