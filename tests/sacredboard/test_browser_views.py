@@ -116,6 +116,12 @@ def legend_values(p) -> list[str]:
     return p.locator(".plot .u-legend .u-value").all_inner_texts()
 
 
+def wait_for_legend_x(p, text: str) -> None:
+    p.wait_for_function(
+        f"document.querySelector('.overlay .u-legend .u-value').textContent === {text!r}"
+    )
+
+
 def test_legends_show_the_values_under_the_cursor(board, page):
     p = page.page
     p.goto(board + "/compare?ids=1,4&metric=loss")
@@ -129,11 +135,11 @@ def test_legends_show_the_values_under_the_cursor(board, page):
     p.locator(".overlay .u-over").scroll_into_view_if_needed()
     over = p.locator(".overlay .u-over").bounding_box()
     p.mouse.move(over["x"] + 1, over["y"] + over["height"] / 2)
-    p.wait_for_function("document.querySelector('.overlay .u-legend .u-value').textContent === '0'")
+    wait_for_legend_x(p, "0")
     assert legend_values(p)[1:] == ["1.05", "1.05"]  # both runs' step 0
     # Beyond run 4's last step its value stays its last one.
     p.mouse.move(over["x"] + over["width"] - 1, over["y"] + over["height"] / 2)
-    p.wait_for_function("document.querySelector('.overlay .u-legend .u-value').textContent === '19'")
+    wait_for_legend_x(p, "19")
     assert legend_values(p)[2] == values[2]
 
 
