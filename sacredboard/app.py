@@ -8,7 +8,6 @@ Starlette's thread pool.
 from __future__ import annotations
 
 import contextlib
-import mimetypes
 import os
 import threading
 import time
@@ -20,42 +19,11 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sacred.exceptions import QueryError, StoreError
-from sacredboard.jsonout import JSON
 from sacredboard.security import SecurityMiddleware
 
 __all__ = ["create_app", "Board"]
 
 STATIC = os.path.join(os.path.dirname(__file__), "static")
-MAX_PAGE = 1000
-
-
-def _error(status: int, message: str) -> JSON:
-    return JSON({"error": message}, status_code=status)
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be a whole number, not {raw!r}", raw, 0) from None
-    if not low <= value <= high:
-        raise QueryError(f"{name} must be between {low} and {high}, not {value}", raw, 0)
-    return value
-
-
-def _float_param(request: Request, name: str) -> float | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be a number, not {raw!r}", raw, 0) from None
-
 
 #: How many indexes on config/info/meta/result paths a board that may write lets the
 #: SQL reader create on an SQLite store (sacred/observers/sql/pages.py).
@@ -136,7 +104,8 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         from sacred.store import open_store
 
         store = open_store(store)
-    from sacredboard import api, edits, tensorboard
+    from sacredboard import analysis, api, edits, tensorboard
+    from sacredboard.http import exception_handlers
 
     board = Board(store, read_only=read_only)
 
@@ -147,9 +116,11 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         Route("/", index),
         Route("/run/{run_id}", index),
         Route("/compare", index),
-        *api.routes(board),
-        *edits.routes(board),
-        *tensorboard.routes(board),
+        *api.ROUTES,
+        *analysis.ROUTES,
+        *edits.ROUTES,
+        *tensorboard.ROUTES,
+        Route("/api/{rest:path}", api.not_found),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
@@ -158,22 +129,7 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         yield
         board.tensorboards.stop_all()  # the TensorBoards the board started end with it
 
-    app = Starlette(routes=routes, exception_handlers=_handlers(), lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan)
     app.add_middleware(SecurityMiddleware, token=token)
     app.state.board = board
     return app
-
-
-def _handlers() -> dict:
-    async def query_error(request: Request, exc: Exception) -> Response:
-        return _error(400, str(exc))
-
-    async def store_error(request: Request, exc: Exception) -> Response:
-        return _error(404, str(exc))
-
-    return {QueryError: query_error, StoreError: store_error}
-
-
-def guess_type(name: str) -> str:
-    kind, _ = mimetypes.guess_type(name)
-    return kind or "application/octet-stream"

@@ -503,5 +503,19 @@ class SqlReader(StoreBackend):
         for path in paths:
             ensure_path_index(self, path)
 
+    def path_values(
+        self, query: Any, paths: list, dead_after: float, limit: int | None = None
+    ) -> list | None:
+        """The values at paths of the matching runs in one SELECT (sacred.store.values)."""
+        from sacred.observers.sql.values import path_values
+
+        return path_values(self, query, paths, dead_after, limit)
+
+    def group_rows(self, query: Any, by: list, stats: list, dead_after: float) -> list | None:
+        """GROUP BY in the database (sacred.store.groups)."""
+        from sacred.observers.sql.values import group_rows
+
+        return group_rows(self, query, by, stats, dead_after)
+
     def close(self) -> None:
         self.engine.dispose()
