@@ -237,7 +237,9 @@ def column_sort_measures(page, url: str, store_url: str) -> list[tuple[str, str]
     return rows
 
 
-def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
+def browser_measures(
+    url: str, store, store_url: str, explore_only: bool = False
+) -> list[tuple[str, str]]:
     from playwright.sync_api import sync_playwright
 
     rows = []
@@ -255,6 +257,11 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
         page.set_default_timeout(60_000)
         page.goto(url)  # warm the server's and the browser's caches
         page.wait_for_selector("tr.run")
+        if explore_only:
+            rows = explore_measures(page, url)
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+            return rows
 
         def blank() -> None:
             page.goto(url + "static/style.css")
@@ -356,6 +363,7 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
                 line(time_call(overlay, 3), 1.5, time_call(overlay_api, 3), "its API request"),
             )
         )
+        rows += explore_measures(page, url)
         rows.append(
             (
                 "new run visible (live)",
@@ -364,6 +372,93 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
         )
         context.close()
     shutil.rmtree(profile, ignore_errors=True)
+    return rows
+
+
+def explore_measures(page, url: str) -> list[tuple[str, str]]:
+    """The views for deciding (issue 19): the scatter of every run, parallel coordinates
+    of 10,000 runs and a brush on them, a group's band plot of 50 runs x 10,000 points.
+    Each from navigation to drawn, against the API request(s) it waits for."""
+    from urllib.parse import quote
+
+    rows = []
+
+    def in_page_fetch(path: str) -> Callable[[], None]:
+        return lambda: page.evaluate(f"fetch('{path}').then(r => r.json())")
+
+    def view(params: str, selector: str) -> Callable[[], None]:
+        def go() -> None:
+            page.goto(url + "?" + params)
+            page.wait_for_selector(selector)
+
+        return go
+
+    scatter = view("view=scatter&sx=model.hidden&sy=result", ".scatter.drawn")
+    points = in_page_fetch("/api/points?x=model.hidden&y=result")
+    scatter()
+    drawn = page.locator(".scatter").get_attribute("data-points")
+    rows.append(
+        (
+            f"scatter of all runs drawn ({int(drawn):,} points)",
+            line(time_call(scatter, 3), 1.5, time_call(points, 3), "its API request"),
+        )
+    )
+
+    first = quote("id <= 10000")
+    axes = "model.hidden,optimizer.lr,model.dropout,optimizer.name"
+    parallel = view(f"view=parallel&q={first}&pa={axes}", ".parallel.drawn")
+    columns = in_page_fetch(f"/api/points?paths={axes},result&filter={first}")
+    parallel()
+    shown = int(page.locator(".parallel").get_attribute("data-runs"))
+    rows.append(
+        (
+            f"parallel coordinates of {shown:,} runs drawn",
+            line(time_call(parallel, 3), 1.5, time_call(columns, 3), "its API request"),
+        )
+    )
+    # A brush on the first axis: the lines re-filtered and drawn again in the page (the
+    # table's reload follows asynchronously and is not part of it).
+    times = []
+    box = page.locator(".parallel-canvas").bounding_box()
+    for k in range(5):
+        page.locator(".parallel-canvas").scroll_into_view_if_needed()
+        box = page.locator(".parallel-canvas").bounding_box()
+        x = box["x"] + 56
+        page.mouse.move(x, box["y"] + 60 + 10 * k)
+        page.mouse.down()
+        page.mouse.move(x, box["y"] + 200, steps=3)
+        began = time.perf_counter()
+        page.mouse.up()
+        page.wait_for_function(
+            "(n) => document.querySelector('.parallel').dataset.inside !== String(n)", arg=shown
+        )
+        times.append(time.perf_counter() - began)
+        page.mouse.click(x, box["y"] + 300)  # clear the brush
+        page.wait_for_function(
+            "(n) => document.querySelector('.parallel').dataset.inside === String(n)", arg=shown
+        )
+    in_page = int(page.locator(".parallel").get_attribute("data-filter-ms") or 0) / 1000
+    rows.append(
+        (
+            "parallel coordinates brush re-filter",
+            line(statistics.median(times), 0.3, max(in_page, 0.001), "its in-page redraw"),
+        )
+    )
+
+    group = quote("id >= 2 and id <= 51")
+    band = view(f"view=groups&gby=experiment.name&gm=loss&q={group}", ".group-plot.drawn")
+    band()
+    name = page.locator("tr.group td:nth-child(2)").first.inner_text().strip(" ▸")
+    key = quote(json.dumps({"experiment.name": name}))
+    band_api = in_page_fetch(
+        f"/api/groups/metric?by=experiment.name&name=loss&max_points=2000&filter={group}&key={key}"
+    )
+    rows.append(
+        (
+            "group band plot, 50 runs x 10,000 points",
+            line(time_call(band, 3), 1.0, time_call(band_api, 3), "its band API request"),
+        )
+    )
     return rows
 
 
@@ -449,6 +544,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--keep", help="build the store in this directory and keep it")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--explore-only", action="store_true", help="only the groups/scatter/parallel views"
+    )
     args = parser.parse_args()
     workdir = args.keep or tempfile.mkdtemp(prefix="bench-board-")
     os.makedirs(workdir, exist_ok=True)
@@ -466,6 +564,10 @@ def main() -> None:
     auto_indexes(store_url, drop=True)  # from an earlier run of this bench (--keep)
     process, url, startup = start_board(store_url)
     try:
+        if args.explore_only:
+            rows = browser_measures(url, store, store_url, explore_only=True)
+            report(f"sacredboard views on {args.runs:,} SQLite runs", rows)
+            return
         rows = [
             (
                 "start to first response",

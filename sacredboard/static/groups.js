@@ -7,6 +7,7 @@
 import uPlot from "./vendor/uPlot.esm.js";
 import { getJSON } from "./api.js";
 import { fill, formatNumber, formatValue, h, statusBadge, themeColor } from "./format.js";
+import { legendValue, xLegendValue } from "./plot.js";
 import { PALETTE, shortLabel, valuePath } from "./scales.js";
 
 const MAX_PLOTTED = 8;
@@ -263,7 +264,7 @@ export function groupsView(container, explore) {
   function draw(keys, bands, individual) {
     const minmax = state.band === "minmax";
     const tables = [];
-    const series = [{ label: "step" }];
+    const series = [{ label: "step", value: xLegendValue(false) }];
     const bandPairs = [];
     const hidden = [];
     bands.forEach((band, gi) => {
@@ -274,7 +275,7 @@ export function groupsView(container, explore) {
       const base = series.length;
       tables.push([band.steps, band.mean], [band.steps, upper], [band.steps, lower]);
       series.push(
-        { label, stroke: c, width: 2, spanGaps: true, value: (u, v) => (v === null || v === undefined ? "" : formatNumber(v, 4)) },
+        { label, stroke: c, width: 2, spanGaps: true, value: legendValue },
         { label: `${label} upper`, stroke: rgba(c, 0.3), width: 1, spanGaps: true, points: { show: false } },
         { label: `${label} lower`, stroke: rgba(c, 0.3), width: 1, spanGaps: true, points: { show: false } },
       );
@@ -297,6 +298,7 @@ export function groupsView(container, explore) {
         height: 320,
         series,
         bands: bandPairs,
+        scales: { x: { time: false } },
         axes: [axis, { ...axis, size: 60, values: (u, splits) => splits.map((v) => formatNumber(v, 4)) }],
         legend: { live: true },
       },

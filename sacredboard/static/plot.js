@@ -36,7 +36,7 @@ export function ema(values, weight) {
 // The value a legend shows for a series: the value under the cursor, or (for a run
 // without a point at that x) its nearest earlier point; with the cursor off the chart,
 // its last point. Never uPlot's "--".
-function legendValue(u, value, seriesIndex, index) {
+export function legendValue(u, value, seriesIndex, index) {
   const ys = u.data[seriesIndex];
   let i = index === null || index === undefined ? ys.length - 1 : index;
   let v = index === null || index === undefined ? null : value;
@@ -44,7 +44,7 @@ function legendValue(u, value, seriesIndex, index) {
   return v === null || v === undefined ? "" : formatNumber(v, 5);
 }
 
-function xLegendValue(time) {
+export function xLegendValue(time) {
   return (u, value, seriesIndex, index) => {
     const xs = u.data[0];
     const v = index === null || index === undefined ? xs[xs.length - 1] : value;

@@ -83,6 +83,7 @@ def test_group_table_with_mean_std_sort_and_expansion(board, page):
     assert rows.count() == 2
     assert p.locator("tr.group td.count").all_inner_texts() == ["12", "12"]
     assert not p.locator("table.runs tr.run").first.is_visible()  # the run table gives way
+    assert p.locator(".pager").is_hidden() and p.locator(".actions").is_hidden()
     header = p.locator("table.groups-table thead").inner_text()
     assert "result" in header and "loss.min" in header
     cell = p.locator("tr.group").first.locator("td.stat").first
@@ -120,6 +121,9 @@ def test_group_band_plot_with_std_minmax_and_runs(board, page):
     assert plot.get_attribute("data-groups") == "2"
     legend = p.locator(".group-plot .u-legend").inner_text()
     assert "sgd" in legend and "adam" in legend
+    # By step (not a time axis); off the chart the legend shows the last step's means.
+    assert p.locator(".group-plot .u-legend .u-value").first.inner_text() == "9"
+    assert "--" not in legend
     before = p.locator(".group-plot canvas").evaluate("c => c.toDataURL()")
     p.select_option(".group-band", "minmax")
     p.wait_for_function("location.search.includes('gband=minmax')")
