@@ -80,7 +80,28 @@ async def varying(request: Request) -> Response:
     return JSON(await locked(request, find, store, _filter(request), sample))
 
 
+async def studies(request: Request) -> Response:
+    """Every Labwatch study in the store, with its counts and best trial."""
+    from sacred.store.studies import list_studies
+
+    return JSON(await locked(request, list_studies, board_of(request).store))
+
+
+async def study(request: Request) -> Response:
+    """One study with its trials (config, cost, state), in claim order."""
+    from sacred.exceptions import StoreError
+    from sacred.store.studies import study_trials
+
+    name = request.path_params["study"]
+    found = await locked(request, study_trials, board_of(request).store, name)
+    if found is None:
+        raise StoreError(f"No Labwatch study {name!r} in this store; see /api/studies.")
+    return JSON(found)
+
+
 ROUTES = [
+    Route("/api/studies", studies),
+    Route("/api/studies/{study:path}", study),
     Route("/api/groups", groups),
     Route("/api/groups/metric", group_metric),
     Route("/api/points", points),
