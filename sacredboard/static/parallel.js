@@ -58,27 +58,41 @@ export function parallelView(container, explore) {
   const root = h(
     "div",
     { class: "parallel" },
-    h("div", { class: "plot-line" }, h("label", {}, "axes ", axesInput), h("label", {}, seedBox, " seed"), h("label", {}, "colour ", colorInput), status),
+    explore.data
+      ? h("div", { class: "plot-line" }, status)
+      : h("div", { class: "plot-line" }, h("label", {}, "axes ", axesInput), h("label", {}, seedBox, " seed"), h("label", {}, "colour ", colorInput), status),
     wrap,
     legend,
-    h("p", { class: "muted small-print" }, "Drag along an axis to brush it (the table shows the runs inside every brush); click an axis to clear its brush, click a numeric axis's name to switch between a linear and a log scale."),
+    h("p", { class: "muted small-print" }, `Drag along an axis to brush it (${explore.data ? "the lines outside fade" : "the table shows the runs inside every brush"}); click an axis to clear its brush, click a numeric axis's name to switch between a linear and a log scale.`),
   );
   container.append(root);
+
+  // The data: {ids, paths (the last one colours the lines), values: {path: [...]},
+  // kinds: {path: "number" | "category"}, missing}; from the API, or given by the
+  // page (a study's trials).
+  async function fetchData() {
+    let paths = (state.axes || []).map(valuePath).filter(Boolean);
+    colorPath = valuePath(state.color || "result");
+    if (!paths.length) {
+      const varying = await getJSON("/api/varying", { filter: explore.query() });
+      paths = varying.keys.filter((k) => state.seed || !k.seed).map((k) => k.path).slice(0, MAX_AXES);
+    }
+    paths = [...paths.filter((p) => p !== colorPath), colorPath];
+    return getJSON("/api/points", { paths: paths.join(","), filter: explore.query() });
+  }
 
   async function load() {
     const mine = ++generation;
     status.textContent = "loading…";
     try {
-      let paths = (state.axes || []).map(valuePath).filter(Boolean);
-      colorPath = valuePath(state.color || "result");
-      if (!paths.length) {
-        const varying = await getJSON("/api/varying", { filter: explore.query() });
-        paths = varying.keys.filter((k) => state.seed || !k.seed).map((k) => k.path).slice(0, MAX_AXES);
-      }
-      paths = [...paths.filter((p) => p !== colorPath), colorPath];
-      const answer = await getJSON("/api/points", { paths: paths.join(","), filter: explore.query() });
+      const answer = await (explore.data ? explore.data() : fetchData());
       if (destroyed || mine !== generation) return;
       data = answer;
+      colorPath = data.paths[data.paths.length - 1];
+      if (!data.paths.length) {
+        status.textContent = "Nothing varies among these runs.";
+        return;
+      }
       build();
       draw();
     } catch (error) {
