@@ -5,6 +5,7 @@ import { getJSON, send } from "./api.js";
 import { ask } from "./dialog.js";
 import { STATUSES, ago, columnFormat, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
 import { OPERATORS, buildQuery, fieldPath, outputParams } from "./query.js";
+import { columnPicker } from "./picker.js";
 import { brushQuery, readBrushes, shortLabel } from "./scales.js";
 
 // The views over the filtered runs besides the table, loaded on first use.
@@ -267,6 +268,12 @@ export function tableView(root, params, ctx) {
     title: "Values to show as columns: a config key, or a record path after a dot (.host.os)",
   });
 
+  const picker = columnPicker(state, () => {
+    columnsInput.value = state.columns.join(",");
+    metricsInput.value = state.metrics.join(",");
+    changed();
+  });
+
   // -- the other views: groups, scatter, parallel coordinates ------------------------
 
   const tabs = h("nav", { class: "view-tabs", role: "tablist" });
@@ -346,7 +353,7 @@ export function tableView(root, params, ctx) {
       { class: "filters" },
       legend,
       rowsBox,
-      h("div", { class: "filter-line" }, addRow, queryBox, columnsInput, metricsInput),
+      h("div", { class: "filter-line" }, addRow, queryBox, columnsInput, metricsInput, picker),
       queryProblem,
       keysList,
     ),
@@ -642,6 +649,7 @@ export function tableView(root, params, ctx) {
     healthChanged: renderActions,
     destroy() {
       clearTimeout(timer);
+      picker.destroy();
       if (explore) explore.destroy();
     },
   };

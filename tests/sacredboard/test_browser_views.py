@@ -204,3 +204,29 @@ def test_a_query_error_keeps_the_table_and_points_at_the_error(board, page):
     p.fill(".query", "config.lr > 0.1")
     p.wait_for_function("document.querySelectorAll('tr.run').length === 2")
     assert problem.is_hidden()
+
+
+def test_columns_are_picked_from_the_stores_keys(board, page):
+    p = page.page
+    p.goto(board)
+    p.wait_for_selector("tr.run")
+    p.click(".picker-button")
+    p.wait_for_selector(".picker-item")
+    groups = p.locator(".picker-group-name").evaluate_all("gs => gs.map(g => g.textContent)")
+    assert groups == ["config", "info", "meta", "result", "metrics"]
+    p.fill(".picker-search", "hidden")
+    found = [t.strip() for t in p.locator(".picker-item").all_inner_texts()]
+    assert found == ["config.model.hidden", "meta.config_updates.model.hidden"]
+    p.locator(".picker-item[data-value='model.hidden'] input").check()
+    p.wait_for_selector("th.path-col[data-sort='config.model.hidden']")
+    p.fill(".picker-search", "loss")
+    labels = [t.strip() for t in p.locator(".picker-item").all_inner_texts()]
+    assert labels == ["loss (last)", "loss (min)", "loss (max)"]
+    p.locator(".picker-item[data-value='loss:min'] input").check()
+    p.wait_for_selector("th.metric-col:has-text('loss (min)')")
+    assert p.locator(".path-cols").input_value() == "model.hidden"
+    assert p.locator(".metric-cols").input_value() == "loss:min"
+    assert "cols=model.hidden" in p.url and "metrics=loss%3Amin" in p.url
+    view_shot(p, "column-picker")
+    p.mouse.click(5, 880)  # elsewhere: the list closes
+    assert p.locator(".picker-panel").is_hidden()
