@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import shutil
 import statistics
@@ -462,6 +463,104 @@ def explore_measures(page, url: str) -> list[tuple[str, str]]:
     return rows
 
 
+STUDY_TRIALS = 1_000
+
+
+def build_study(path: str) -> str:
+    """An SQLite store holding one Labwatch study of STUDY_TRIALS trials, written by the
+    SqlObserver as a worker's trials are (meta.labwatch), most completed, some failed,
+    pruned or running."""
+    import random
+
+    from sacred import Experiment
+    from sacred._time import utc_now
+    from sacred.observers import SqlObserver
+
+    url = f"sqlite:///{path}"
+    if os.path.exists(path):
+        return url
+    ex = Experiment("bench_study", save_git_info=False)
+    info = ex.get_experiment_info()
+    rng = random.Random(1)
+    space_def = {
+        "lr": {"type": "UniformFloat", "lower": 1e-4, "upper": 1.0, "log_scale": True},
+        "width": {"type": "UniformInt", "lower": 8, "upper": 512},
+        "optimizer": {"type": "Categorical", "choices": ["sgd", "adam", "rmsprop"]},
+    }
+    for number in range(STUDY_TRIALS):
+        observer = SqlObserver(url)
+        config = {
+            "lr": 10 ** rng.uniform(-4, 0),
+            "width": rng.randrange(8, 512),
+            "optimizer": rng.choice(["sgd", "adam", "rmsprop"]),
+            "seed": number,
+        }
+        meta = {
+            "labwatch": {
+                "study": "bench_study/space",
+                "space": "space",
+                "optimizer": "RandomSearch",
+                "direction": "minimize",
+                "trial": number,
+                "space_def": space_def,
+            }
+        }
+        if number % 37 == 5:
+            meta["labwatch"]["state"] = "PRUNED"
+        now = utc_now()
+        observer.started_event(
+            ex_info=info, command="main", host_info={"hostname": "bench"}, start_time=now,
+            config=config, meta_info=meta, _id=None,
+        )  # fmt: skip
+        if number % 53 == 7:
+            observer.failed_event(fail_time=now, fail_trace=["Traceback: diverged\n"])
+        elif number < STUDY_TRIALS - 3:
+            cost = abs(math.log10(config["lr"]) + 2) + config["width"] / 1000
+            observer.completed_event(stop_time=now, result=cost)
+    return url
+
+
+def study_measures(workdir: str) -> list[tuple[str, str]]:
+    """The page of a STUDY_TRIALS-trial study, from navigation to drawn."""
+    from playwright.sync_api import sync_playwright
+
+    url_store = build_study(os.path.join(workdir, "study.db"))
+    process, url, _ = start_board(url_store)
+    rows = []
+    profile = tempfile.mkdtemp(prefix="bench-chromium-")
+    try:
+        with sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True,
+                args=["--headless", "--no-sandbox", "--disable-gpu"],
+                viewport={"width": 1280, "height": 900},
+            )  # fmt: skip
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            study = "bench_study%2Fspace"
+
+            def go() -> None:
+                page.goto(url + f"studies/{study}")
+                page.wait_for_selector(".study-page.drawn .study-parallel .parallel.drawn")
+
+            def api() -> None:
+                page.evaluate(f"fetch('/api/studies/{study}').then(r => r.json())")
+
+            go()
+            rows.append(
+                (
+                    f"study page, {STUDY_TRIALS:,} trials",
+                    line(time_call(go, 3), 1.0, time_call(api, 3), "its API request"),
+                )
+            )
+            context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(profile, ignore_errors=True)
+    return rows
+
+
 def auto_indexes(store_url: str, drop: bool = False) -> int:
     """How many indexes on JSON paths the board has created in the store (after
     dropping them all, with drop: each bench run measures their first build)."""
@@ -566,6 +665,7 @@ def main() -> None:
     try:
         if args.explore_only:
             rows = browser_measures(url, store, store_url, explore_only=True)
+            rows += study_measures(workdir)
             report(f"sacredboard views on {args.runs:,} SQLite runs", rows)
             return
         rows = [
@@ -618,6 +718,7 @@ def main() -> None:
         rows.append(("idle poll /api/changes", line(changes, 0.05, raw, "store.find of one page")))
         if not args.no_browser:
             rows += browser_measures(url, store, store_url)
+            rows += study_measures(workdir)
     finally:
         process.terminate()
         process.wait(timeout=10)
