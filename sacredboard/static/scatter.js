@@ -10,6 +10,9 @@ import { colorBy, numberScale, shortLabel, valuePath } from "./scales.js";
 const PAD = { left: 64, right: 16, top: 12, bottom: 40 };
 const HEIGHT = 440;
 const CELL = 8; // px: the hover index's grid
+// The data fill 94% of each axis: points at the extremes are not cut by the frame.
+const fit = (t) => 0.03 + 0.94 * t;
+const unfit = (u) => (u - 0.03) / 0.94;
 
 // explore: {query() -> the filter without brushes, brushes, setBrushes(list),
 // state: {x, y, color, logx, logy}, save(), navigate(url), keys: datalist id}
@@ -90,8 +93,8 @@ export function scatterView(container, explore) {
     const px = new Float32Array(n);
     const py = new Float32Array(n);
     for (let i = 0; i < n; i++) {
-      px[i] = PAD.left + sx.at(data.x[i]) * plotW;
-      py[i] = PAD.top + (1 - sy.at(data.y[i])) * plotH;
+      px[i] = PAD.left + fit(sx.at(data.x[i])) * plotW;
+      py[i] = PAD.top + (1 - fit(sy.at(data.y[i]))) * plotH;
     }
     axes(g, sx, sy, width, plotW, plotH);
     // The brushes on x and y: points outside are drawn faint.
@@ -99,7 +102,7 @@ export function scatterView(container, explore) {
     const by = explore.brushes.find((b) => b.path === valuePath(state.y) && !b.values);
     const inside = (i) => (!bx || (data.x[i] >= bx.lo && data.x[i] <= bx.hi)) && (!by || (data.y[i] >= by.lo && data.y[i] <= by.hi));
     const colors = data.color ? colorBy(data.color) : null;
-    const size = n > 20000 ? 2 : n > 2000 ? 3 : 5;
+    const size = n > 20000 ? 2 : n > 2000 ? 3 : 6;
     const half = size / 2;
     const byColor = new Map();
     const faint = [];
@@ -140,14 +143,14 @@ export function scatterView(container, explore) {
     g.lineWidth = 1;
     g.beginPath();
     for (const t of sx.ticks(Math.max(3, Math.floor(plotW / 90)))) {
-      const x = Math.round(PAD.left + sx.at(t.value) * plotW) + 0.5;
+      const x = Math.round(PAD.left + fit(sx.at(t.value)) * plotW) + 0.5;
       g.moveTo(x, PAD.top);
       g.lineTo(x, PAD.top + plotH);
       g.textAlign = "center";
       g.fillText(t.label, x, PAD.top + plotH + 14);
     }
     for (const t of sy.ticks(6)) {
-      const y = Math.round(PAD.top + (1 - sy.at(t.value)) * plotH) + 0.5;
+      const y = Math.round(PAD.top + (1 - fit(sy.at(t.value))) * plotH) + 0.5;
       g.moveTo(PAD.left, y);
       g.lineTo(PAD.left + plotW, y);
       g.textAlign = "right";
@@ -246,8 +249,9 @@ export function scatterView(container, explore) {
     }
     // The box, in data units, becomes two brushes: the table shows the runs inside.
     const { sx, sy, plotW, plotH } = layout;
-    const tx = (x) => Math.min(1, Math.max(0, (x - PAD.left) / plotW));
-    const ty = (y) => Math.min(1, Math.max(0, 1 - (y - PAD.top) / plotH));
+    // Past the frame's edge means "everything beyond": the scale's end, a little more.
+    const tx = (x) => Math.min(1.04, Math.max(-0.04, unfit((x - PAD.left) / plotW)));
+    const ty = (y) => Math.min(1.04, Math.max(-0.04, unfit(1 - (y - PAD.top) / plotH)));
     const xs = [sx.invert(tx(Math.min(x0, x1))), sx.invert(tx(Math.max(x0, x1)))];
     const ys = [sy.invert(ty(Math.max(y0, y1))), sy.invert(ty(Math.min(y0, y1)))];
     const round = (v) => Number(v.toPrecision(6));

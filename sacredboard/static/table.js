@@ -15,6 +15,7 @@ const VIEWS = [
   ["scatter", "Scatter"],
   ["parallel", "Parallel coordinates"],
 ];
+const EXPLORE_REFRESH_MS = 5000;
 const listParam = (params, key) => (params.get(key) || "").split(",").map((s) => s.trim()).filter(Boolean);
 function jsonParam(params, key, fallback) {
   try {
@@ -636,9 +637,16 @@ export function tableView(root, params, ctx) {
 
   // A store change while a filter is being typed waits for the pause: loading now
   // would show rows for a half-typed filter that the URL does not hold yet.
+  // A store change refreshes the table at once, an open scatter, parallel or group
+  // view at most every EXPLORE_REFRESH_MS: they read every matching run, and a store
+  // that workers write to changes every second.
+  let exploreRefreshed = 0;
   function refresh() {
     if (timer !== null) return undefined;
-    if (explore) explore.refresh();
+    if (explore && Date.now() - exploreRefreshed > EXPLORE_REFRESH_MS) {
+      exploreRefreshed = Date.now();
+      explore.refresh();
+    }
     return load();
   }
 
