@@ -322,6 +322,7 @@ export function tableView(root, params, ctx) {
     tableWrap.hidden = grouped;
     footer.hidden = grouped;
     actions.hidden = grouped;
+    if (!grouped && stale) load();
     if (view === "runs") return;
     loadKeys();
     // Shared by the views (a prototype: the brushes getter stays live).
@@ -401,8 +402,16 @@ export function tableView(root, params, ctx) {
     }
   }
 
+  // The group view hides the table: it is not loaded (the server has the groups to
+  // compute), until another tab shows it again.
+  let stale = false;
   async function load(recount = true) {
     const mine = ++generation;
+    if (state.view === "groups") {
+      stale = true;
+      return;
+    }
+    stale = false;
     const query = tableQuery() + JSON.stringify(outputParams(state.rows));
     try {
       const answer = await getJSON("/api/runs", {
