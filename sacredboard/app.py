@@ -116,6 +116,8 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         Route("/", index),
         Route("/run/{run_id}", index),
         Route("/compare", index),
+        Route("/studies", index),
+        Route("/studies/{study:path}", index),
         *api.ROUTES,
         *analysis.ROUTES,
         *edits.ROUTES,
