@@ -615,23 +615,25 @@ export function tableView(root, params, ctx) {
   }
 
   async function remove(ids) {
+    // Runs that other runs consumed (use_run) are named in the question (the server
+    // says which, deleting nothing), and deleted only when the user agrees to that.
+    let consumed = null;
+    try {
+      consumed = (await send("POST", "/api/edit/delete", { ids, dry_run: true })).message;
+    } catch (error) {
+      ctx.error(error.message);
+      return;
+    }
+    const plural = ids.length === 1 ? "" : "s";
     const sure = await ask({
-      title: `Delete ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
-      message: "The runs are deleted with their metrics and artifacts. This cannot be undone.",
-      ok: "Delete",
+      title: consumed ? `Delete ${ids.length} consumed run${plural}?` : `Delete ${ids.length} run${plural}?`,
+      message: `${consumed ? `${consumed}. ` : ""}The runs are deleted with their metrics and artifacts. This cannot be undone.`,
+      ok: consumed ? "Delete anyway" : "Delete",
       danger: true,
     });
     if (!sure) return;
     try {
-      try {
-        await send("POST", "/api/edit/delete", { ids });
-      } catch (error) {
-        // Runs that other runs consumed (use_run): the server names them; ask again.
-        if (error.status !== 409 || !/was consumed by/.test(error.message)) throw error;
-        const anyway = await ask({ title: "Delete consumed runs?", message: error.message, ok: "Delete anyway", danger: true });
-        if (!anyway) return;
-        await send("POST", "/api/edit/delete", { ids, confirm_consumed: true });
-      }
+      await send("POST", "/api/edit/delete", { ids, confirm_consumed: Boolean(consumed) });
       ids.forEach((id) => selected.delete(id));
       saveState();
       await load();
