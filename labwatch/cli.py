@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from labwatch.exceptions import BudgetExhausted, LabwatchError
+from sacred._extras import one_line_for_missing_extras
 
 __all__ = ["main"]
 
@@ -239,6 +240,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_for_missing_extras("labwatch")
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "n_trials", 1) is not None and getattr(args, "n_trials", 1) < 1:
