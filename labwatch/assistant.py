@@ -278,6 +278,8 @@ class LabAssistant:
             name = type(observer).__name__
             if name == "SqlObserver":
                 self._claim_observer = type(observer).create_from(observer.engine)
+                # it opens the database at its first event: the store is read before
+                self._claim_observer.connect()
             elif name == "FileStorageObserver":
                 self._claim_observer = type(observer)(observer.basedir)
             elif name == "TinyDbObserver":

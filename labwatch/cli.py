@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from labwatch.exceptions import BudgetExhausted, LabwatchError
-from sacred._extras import one_line_for_missing_extras
+from sacred._extras import missing_extra, one_line_for_missing_extras
 
 __all__ = ["main"]
 
@@ -86,6 +86,8 @@ def worker(args: argparse.Namespace) -> int:
             time.sleep(args.poll)
             continue
         except Exception as exc:  # the trial failed (and is recorded as FAILED)
+            if missing_extra(exc) is not None:
+                raise  # no trial can run here: said in one line by main
             done += 1
             failures_in_a_row += 1
             print(f"labwatch: trial failed: {type(exc).__name__}: {exc}", file=sys.stderr)

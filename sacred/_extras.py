@@ -15,7 +15,14 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["EXTRA_OF_MODULE", "missing_extra", "one_line_for_missing_extras"]
+from sacred.exceptions import ObserverError
+
+__all__ = [
+    "EXTRA_OF_MODULE",
+    "ExtraNotInstalled",
+    "missing_extra",
+    "one_line_for_missing_extras",
+]
 
 # The top-level module a user meets missing -> the smallest extra that brings it.
 EXTRA_OF_MODULE = {
@@ -56,6 +63,20 @@ EXTRA_OF_MODULE = {
 }
 
 F = TypeVar("F", bound=Callable[..., int])
+
+
+class ExtraNotInstalled(ObserverError, ImportError):
+    """An observer's package is not installed (found when it is first used, so that a
+    run reports it in one line). An ImportError too, so that commands running many
+    runs (``labwatch worker``) stop at once instead of counting failed runs."""
+
+    def __init__(self, module: str, what: str) -> None:
+        extra = EXTRA_OF_MODULE.get(module, "all")
+        super().__init__(
+            f"{what} needs the {module} package, which is not installed: "
+            f"pip install 'sacred[{extra}]'"
+        )
+        self.name = module
 
 
 def missing_extra(exc: BaseException) -> str | None:

@@ -180,10 +180,9 @@ class SqlObserver(RunObserver):
         try:
             import sqlalchemy as sa
         except ImportError:
-            raise ObserverError(
-                "SqlObserver needs the sqlalchemy package, which is not installed: "
-                "pip install 'sacred[sql]'"
-            ) from None
+            from sacred._extras import ExtraNotInstalled
+
+            raise ExtraNotInstalled("sqlalchemy", "SqlObserver") from None
         from sacred.observers.sql.urls import driver_url, engine_options
 
         url = driver_url(self._given_url)
@@ -221,16 +220,17 @@ class SqlObserver(RunObserver):
             self._tables = get_tables()
         return self._tables
 
-    def _connect(self) -> None:
-        """Open the database once, at the first event: check that it can be reached,
-        then create or migrate the tables (ObserverError in one line otherwise)."""
+    def connect(self) -> None:
+        """Open the database now (the first event does it otherwise): check that it can
+        be reached, then create or migrate the tables (ObserverError in one line
+        otherwise). Done once per observer."""
         if self._connected:
             return
+        engine = self.engine  # first: says which extra is missing, if sqlalchemy is
         import sqlalchemy as sa
 
         from sacred.observers.sql.versioning import SchemaVersionError, ensure_schema
 
-        engine = self.engine
         is_new_file = False
         if self._owns_engine and engine.dialect.name == "sqlite":
             database = engine.url.database
@@ -452,7 +452,7 @@ class SqlObserver(RunObserver):
         return (row[0], row[1]) if row is not None else None
 
     def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
-        self._connect()
+        self.connect()
         if _id is not None:
             found = self._find_run(_id)
             if found is not None:
@@ -471,7 +471,7 @@ class SqlObserver(RunObserver):
         return queued_id
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
-        self._connect()
+        self.connect()
         runs = self.tables["runs"]
         self._meta_written = None  # meta given again by a heartbeat is compared with it
         if _id is not None:
