@@ -9,14 +9,15 @@
 
     $ python my_experiment.py with search_space
 
-How ``with search_space`` works without changing sacred: the search space is
-registered on the experiment as a named config whose values are produced when the
-configuration is resolved. Producing them is the *claim* (see docs/labwatch.md):
-under the study's lock (sacred.store.locking) every trial of the study is read
-from the store, the optimizer suggests, and the new trial is recorded as a QUEUED
-run through the store's observer before the lock is released. The run then starts
-under that id (a high-priority observer of the assistant hands it to the others,
-which take the queued record over), with the labwatch entry in its meta.
+How ``with search_space`` works: the search space is registered on the experiment
+as a *claimed* named config (``sacred.claimed_config``). When a run is created with
+it, before its configuration is resolved, the assistant claims a trial: under the
+study's lock (sacred.store.locking) it reads what changed in the study since its
+last claim, the optimizer suggests, and the new trial is recorded as a QUEUED run
+through the store's observer. The suggested values enter the configuration as a
+mapping in the named config's place, and the run starts under the claimed record's
+id (its observers take the queued record over) with the labwatch entry in its meta.
+Configuration evaluation stays pure, and nothing passes through thread-locals.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from labwatch._study import StudyTrials
 from labwatch.exceptions import BudgetExhausted, LabwatchError, OptimizerError
-from labwatch.optimizers.base import Optimizer
+from labwatch.optimizers.base import Optimizer, takes_whole_trials
 from labwatch.optimizers.random_search import RandomSearch
 from labwatch.searchspace import SearchSpace
-from labwatch.trials import Trial, TrialStatus, read_trials
+from labwatch.trials import Trial, TrialStatus
+from sacred.claimed_config import ClaimedConfig, ClaimedStart
 from sacred.config.utils import iterate_flattened, set_by_dotted_path
-from sacred.observers.base import RunObserver
 
 __all__ = ["LabAssistant"]
 
@@ -45,10 +46,21 @@ DEFAULT_DEAD_AFTER = 120.0
 
 
 @dataclass
-class _Claim:
-    id: Any
+class ClaimedTrial:
+    """A trial recorded by :meth:`LabAssistant.claim`: its values (by dotted name),
+    its ``meta.labwatch`` entry, and the id of its QUEUED record."""
+
+    values: dict
     meta: dict
-    store_location: str
+    run_id: Any
+
+
+@dataclass
+class _Study:
+    """What this process keeps of one study: its trials, and its optimizer."""
+
+    trials: StudyTrials
+    optimizer: Optimizer | None = None
 
 
 def _mongo_location(url: str | None, database_name: str) -> str:
@@ -58,44 +70,7 @@ def _mongo_location(url: str | None, database_name: str) -> str:
     return f"mongodb://{url or 'localhost:27017'}/{database_name}"
 
 
-def _same_sql_url(a: str, b: str) -> bool:
-    from sqlalchemy.engine import make_url
-
-    ua, ub = make_url(a), make_url(b)
-    if ua.get_backend_name() == "sqlite" and ub.get_backend_name() == "sqlite":
-        return os.path.abspath(ua.database or "") == os.path.abspath(ub.database or "")
-    keep = ("host", "port", "database", "username")
-    return ua.get_backend_name() == ub.get_backend_name() and all(
-        getattr(ua, k) == getattr(ub, k) for k in keep
-    )
-
-
-class _TrialObserver(RunObserver):
-    """Runs first; hands the claimed trial's id and labwatch meta to the run."""
-
-    priority = 10**9
-
-    def __init__(self, assistant: LabAssistant) -> None:
-        self.assistant = assistant
-
-    def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
-        claim = self.assistant._take_claim()
-        if claim is None:
-            return None
-        if _id is not None and str(_id) != str(claim.id):
-            raise LabwatchError(
-                f"This run was given the id {_id!r}, but its search space trial was recorded "
-                f"as run {claim.id!r}. Do not pass --id to runs of a search space."
-            )
-        meta_info["labwatch"] = claim.meta
-        self.assistant._last_started = claim.id
-        return claim.id
-
-    def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
-        return None
-
-
-class _SearchSpaceConfig:
+class _SearchSpaceConfig(ClaimedConfig):
     """What the experiment holds as the named config of a search space."""
 
     def __init__(self, assistant: LabAssistant, space: SearchSpace) -> None:
@@ -105,17 +80,18 @@ class _SearchSpaceConfig:
         self.__doc__ = space.doc or f"labwatch search space ({len(space.parameters)} entries)"
         self.docstring = self.__doc__
 
-    def evaluate(
+    def claim(
         self,
-        fixed: dict | None = None,
-        preset: dict | None = None,
-        fallback: dict | None = None,
-        logger: Any = None,
-    ) -> tuple[dict, dict]:
-        return self.assistant._configure(self.space, fixed or {}), {}
+        experiment: Any,
+        command_name: str,
+        config_updates: Mapping,
+        options: Mapping[str, Any],
+    ) -> ClaimedStart:
+        return self.assistant._start(self.space, command_name, config_updates, options)
 
-    def __call__(self, fixed: dict | None = None, preset: Any = None, fallback: Any = None) -> dict:
-        return self.evaluate(fixed)[0]
+    def release(self, claimed: ClaimedStart) -> None:
+        if claimed.run_id is not None:
+            self.assistant._discard(claimed.run_id, self.space)
 
     def __repr__(self) -> str:
         return f"<labwatch search space {self.space.name}>"
@@ -163,16 +139,12 @@ class LabAssistant:
         self.store_options = store_options
         self.search_spaces: dict[str, SearchSpace] = {}
         self.budget: int | None = None
-        self._local = threading.local()
+        self._studies: dict[str, _Study] = {}
         self._store: Any = None
         self._claim_observer: Any = None
         self._attached: Any = None
         self._ex_info: dict | None = None
         self._host_info: dict | None = None
-        self._trial_observer = _TrialObserver(self)
-        experiment.observers.append(self._trial_observer)
-        experiment.option_hook(self._on_options)
-        experiment.config_hook(self._on_config)
         if database_name or url:
             location = _mongo_location(url, database_name or "labwatch")
         elif store is not None:
@@ -200,71 +172,38 @@ class LabAssistant:
             self._attached = observer
         self._store_observer = observer
 
-    def _kind(self) -> str:
-        from sacred.store.locking import lock_kind
+    def _backend(self) -> Any:
+        from sacred.observers._registry import backend_for_url
 
-        return lock_kind(self.location)
+        return backend_for_url(self.location)
+
+    def _observer_options(self) -> dict:
+        client = self.store_options.get("client")
+        return {} if client is None else {"client": client}
 
     def _find_observer(self) -> Any:
-        kind = self._kind()
+        """The experiment's observer that writes to this store, if it has one."""
+        from sacred.observers._registry import backend_for_observer
+
+        backend = self._backend()
         for observer in self.experiment.observers:
-            name = type(observer).__name__
-            if kind in ("sqlite", "postgresql", "mysql") and name == "SqlObserver":
-                if _same_sql_url(observer.engine.url.render_as_string(False), self.location):
-                    return observer
-            elif kind == "file" and name == "FileStorageObserver":
-                if observer.basedir == os.path.abspath(self._path()):
-                    return observer
-            elif kind == "tinydb" and name == "TinyDbObserver":
-                if observer.basedir == os.path.abspath(self._path()):
-                    return observer
-            elif kind == "mongodb" and name == "MongoObserver":
-                if observer.runs.database.name == self._mongo_db():
-                    return observer
+            if backend_for_observer(observer) is backend and backend.same_store(
+                backend.observer_location(observer), self.location
+            ):
+                return observer
         return None
 
-    def _path(self) -> str:
-        return self.location.split("://", 1)[1] if "://" in self.location else self.location
-
-    def _mongo_db(self) -> str:
-        rest = self.location.split("://", 1)[1]
-        if self.location.startswith("mongomock://"):
-            return rest.strip("/") or "sacred"
-        return (rest.split("/", 1)[1].split("?", 1)[0] if "/" in rest else "") or "sacred"
-
     def _make_observer(self) -> Any:
-        kind = self._kind()
-        if kind in ("sqlite", "postgresql", "mysql"):
-            from sacred.observers import SqlObserver
-
-            return SqlObserver(self.location)
-        if kind == "file":
-            from sacred.observers import FileStorageObserver
-
-            return FileStorageObserver(self._path())
-        if kind == "tinydb":
-            from sacred.observers import TinyDbObserver
-
-            return TinyDbObserver(self._path())
-        from sacred.observers import MongoObserver
-
-        client = self.store_options.get("client")
-        if client is None and self.location.startswith("mongomock://"):
-            raise LabwatchError(
-                "A mongomock:// store needs the mongomock client: "
-                "LabAssistant(ex, store='mongomock://db', client=client)"
-            )
-        if client is not None:
-            return MongoObserver(db_name=self._mongo_db(), client=client)
-        return MongoObserver(url=self.location, db_name=self._mongo_db())
+        return self._backend().observer_for(self.location, **self._observer_options())
 
     def _get_store(self) -> Any:
         if self._store is None:
             from sacred.store import open_store
 
             self._get_claim_observer()  # creates the database/tables before reading
-            if self._kind() == "file":
-                os.makedirs(self._path(), exist_ok=True)
+            backend = self._backend()
+            if backend.path_location:
+                os.makedirs(backend.target(self.location), exist_ok=True)
             self._store = open_store(
                 self.location, dead_after=self.dead_after, **self.store_options
             )
@@ -272,24 +211,14 @@ class LabAssistant:
         return self._store
 
     def _get_claim_observer(self) -> Any:
-        """A separate observer instance that writes the claims (QUEUED records)."""
+        """An observer of its own that writes the claims (QUEUED records): the run's
+        observer keeps the state of the run it records, the claim must not touch it.
+        (A TinyDB one also reads the file afresh, like an observer in another process.)"""
         if self._claim_observer is None:
-            observer = self._store_observer
-            name = type(observer).__name__
-            if name == "SqlObserver":
-                self._claim_observer = type(observer).create_from(observer.engine)
-                # it opens the database at its first event: the store is read before
-                self._claim_observer.connect()
-            elif name == "FileStorageObserver":
-                self._claim_observer = type(observer)(observer.basedir)
-            elif name == "TinyDbObserver":
-                # Its own database object: it writes under the store's write lock and
-                # reads the file afresh, like an observer in another process.
-                self._claim_observer = type(observer)(observer.basedir)
-            else:
-                claim = type(observer).__new__(type(observer))
-                claim.initialize(observer.runs, observer.fs, metrics_collection=observer.metrics)
-                self._claim_observer = claim
+            self._claim_observer = self._backend().queueing_observer_for(
+                self.location, **self._observer_options()
+            )
+            self._claim_observer.connect()  # _get_store reads it before any event
         return self._claim_observer
 
     # -- declaring search spaces --------------------------------------------------------
@@ -311,96 +240,144 @@ class LabAssistant:
 
     def study_of(self, space: SearchSpace | str) -> str:
         """The study's identity: experiment name and the space's canonical hash."""
-        if isinstance(space, str):
-            space = self.search_spaces[space]
-        return f"{self.experiment.path}/{space.hash}"
+        return f"{self.experiment.path}/{self._space(space).hash}"
+
+    def _space(self, space: SearchSpace | str) -> SearchSpace:
+        if isinstance(space, SearchSpace):
+            return space
+        if space not in self.search_spaces:
+            from sacred.exceptions import did_you_mean
+
+            raise LabwatchError(
+                f"No search space {space!r}.{did_you_mean(space, self.search_spaces)} "
+                f"Search spaces: {', '.join(self.search_spaces) or 'none'}."
+            )
+        return self.search_spaces[space]
+
+    def _study(self, space: SearchSpace) -> _Study:
+        study = self.study_of(space)
+        known = self._studies.get(study)
+        if known is None or known.trials.direction != self.direction:
+            known = self._studies[study] = _Study(StudyTrials(study, space, self.direction))
+        return known
+
+    def _refresh(self, space: SearchSpace) -> tuple[_Study, list[Trial]]:
+        """The study with what changed in the store since this process last looked,
+        told to its optimizer if it has one."""
+        state = self._study(space)
+        changed = state.trials.refresh(self._get_store())
+        if state.optimizer is not None and changed:
+            self._tell(state, changed)
+        return state, changed
+
+    def _tell(self, state: _Study, changed: list[Trial]) -> None:
+        optimizer = state.optimizer
+        assert optimizer is not None
+        if takes_whole_trials(optimizer):
+            optimizer.update(changed)
+        else:  # the paper's adapter: every trial, as three lists
+            every = state.trials.trials
+            optimizer.update([t.config for t in every], [t.cost for t in every], every)
+        for trial in changed:
+            if trial.final:
+                optimizer.after_trial(trial)
 
     def trials(self, space: SearchSpace | str) -> list[Trial]:
-        """Every trial of the space's study in the store, oldest first."""
-        if isinstance(space, str):
-            space = self.search_spaces[space]
-        return read_trials(self._get_store(), self.study_of(space), space, self.direction)
+        """Every trial of the space's study in the store, in claim order."""
+        state, _ = self._refresh(self._space(space))
+        return state.trials.trials
 
     def best(self, space: SearchSpace | str) -> Trial | None:
+        """The completed trial with the lowest cost (None before the first)."""
         done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
         return min(done, key=lambda t: t.cost) if done else None
 
-    # -- hooks into the experiment ------------------------------------------------------
+    # -- claiming a trial when a run is created -------------------------------------------
 
-    def _on_options(self, options: dict) -> None:
-        stale = self._take_claim()
-        if stale is not None:  # resolved earlier but never started: give the slot back
-            self._discard(stale)
-        self._local.options = dict(options)
-        # ``ex.observers = [...]`` after the assistant was made drops its observers; a
-        # trial must still start under its claimed id, in the store it was claimed in.
-        if self._trial_observer not in self.experiment.observers:
-            self.experiment.observers.append(self._trial_observer)
-        if self._find_observer() is None:
-            self.experiment.observers.append(self._store_observer)
-        # MongoObserver keeps the id of a queued run it took over in ``overwrite`` and
-        # would write the next run over it: forget the takeover of our previous trial.
-        observer = self._store_observer
-        last = getattr(self, "_last_started", None)
-        if last is not None and getattr(observer, "overwrite", None) == last:
-            observer.overwrite = None
-
-    def _on_config(self, config: dict, command_name: str, logger: Any) -> dict:
-        claim = getattr(self._local, "claim", None)
-        if claim is None:
-            return {}
-        commands = dict(self.experiment.gather_commands())
-        command = commands.get(command_name)
-        if command is None or getattr(command, "unobserved", False):
-            self._take_claim()
-            self._discard(claim)
-        return {}
-
-    def _take_claim(self) -> _Claim | None:
-        claim = getattr(self._local, "claim", None)
-        self._local.claim = None
-        return claim
-
-    def _discard(self, claim: _Claim) -> None:
-        try:
-            self._get_store().delete(claim.id)
-        except Exception as exc:  # it will read as dead after dead_after and be retried
-            logger.warning("labwatch: could not remove the unused claim %s: %s", claim.id, exc)
-
-    # -- suggesting ---------------------------------------------------------------------
-
-    def _configure(self, space: SearchSpace, fixed: dict) -> dict:
-        options = getattr(self._local, "options", None) or {}
+    def _start(
+        self,
+        space: SearchSpace,
+        command_name: str,
+        config_updates: Mapping,
+        options: Mapping[str, Any],
+    ) -> ClaimedStart:
+        """The claim of a run of ``command_name`` with ``with <space>``."""
         if options.get("--queue"):
             raise LabwatchError(
                 f'A search space chooses its configuration when the run starts, so "with '
                 f'{space.name}" cannot be queued (--queue). Start runs with "with {space.name}" '
                 "directly, or run `labwatch worker` processes."
             )
+        if options.get("--id") not in (None, False):
+            raise LabwatchError(
+                f"A run of the search space {space.name!r} gets the id of its trial's record: "
+                "do not pass --id to it."
+            )
         from sacred.randomness import get_seed
 
-        fixed_flat = dict(iterate_flattened(fixed))
-        seed = fixed_flat.get("seed")
+        fixed = dict(iterate_flattened(dict(config_updates)))
+        seed = fixed.get("seed")
         seed = int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else get_seed()
-        if options.get("--unobserved"):
-            trials = self.trials(space)
-            values = self._suggest(space, trials, seed)
-            return self._values(space, values, fixed_flat, seed)
-        values, meta = self.claim(space, seed, fixed_flat)
-        return self._values(space, values, fixed_flat, meta["sampler_seed"])
+        command = dict(self.experiment.gather_commands()).get(command_name)
+        if options.get("--unobserved") or getattr(command, "unobserved", False):
+            values = self._suggest_unrecorded(space, seed)
+            return ClaimedStart(self._values(values, fixed, seed))
+        self._attach_store_observer()
+        claimed = self.claim(space, seed, fixed)
+        config = self._values(claimed.values, fixed, claimed.meta["sampler_seed"])
+        return ClaimedStart(config, claimed.run_id, {"labwatch": claimed.meta})
+
+    def _attach_store_observer(self) -> None:
+        # ``ex.observers = [...]`` after the assistant was made drops its observer; a
+        # trial must still start in the store it was claimed in.
+        if self._find_observer() is None:
+            self.experiment.observers.append(self._store_observer)
+        # MongoObserver keeps the id of a queued run it took over in ``overwrite`` and
+        # would write the next run over it: forget the takeover of our previous trial.
+        observer = self._store_observer
+        last = getattr(self, "_last_claimed", None)
+        if last is not None and getattr(observer, "overwrite", None) == last:
+            observer.overwrite = None
+
+    def _discard(self, run_id: Any, space: SearchSpace | None = None) -> None:
+        """Remove the record of a claim whose run was never created."""
+        try:
+            self._get_store().delete(run_id)
+        except Exception as exc:  # it will read as dead after dead_after and be retried
+            logger.warning("labwatch: could not remove the unused claim %s: %s", run_id, exc)
+            return
+        if space is not None:
+            known = self._study(space).trials
+            for trial in known.open_trials():
+                if str(trial.id) == str(run_id):
+                    known.forget(trial.number)
 
     @staticmethod
-    def _values(space: SearchSpace, values: dict, fixed: dict, seed: int) -> dict:
+    def _values(values: dict, fixed: dict, seed: int) -> dict:
+        """The nested mapping that enters the configuration (the run's updates stay on top)."""
         out: dict = {"seed": seed}
         for name, value in values.items():
-            set_by_dotted_path(out, name, value)
+            if name not in fixed:
+                set_by_dotted_path(out, name, value)
         return out
 
-    def _suggest(self, space: SearchSpace, trials: list[Trial], seed: int) -> dict:
+    # -- suggesting ---------------------------------------------------------------------
+
+    def _new_optimizer(self, space: SearchSpace, seed: int | None) -> Optimizer:
         optimizer = self.optimizer(space, seed=seed)
-        optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
-        values = optimizer.suggest_configuration()
-        self._last_state = getattr(optimizer, "state", None) or {}
+        if not isinstance(optimizer, Optimizer) and not hasattr(optimizer, "suggest_configuration"):
+            raise OptimizerError(
+                f"optimizer {self.optimizer!r} made {optimizer!r}, which is not an Optimizer "
+                "(it needs suggest_configuration())"
+            )
+        return optimizer
+
+    def _checked(self, space: SearchSpace, optimizer: Any, values: Any) -> dict:
+        if not isinstance(values, dict):
+            raise OptimizerError(
+                f"{type(optimizer).__name__}.suggest_configuration() returned {values!r}, "
+                "not a dict of hyperparameter values"
+            )
         missing = [n for n in space.order if space.is_active(n, values) and n not in values]
         if missing:
             raise OptimizerError(
@@ -409,43 +386,64 @@ class LabAssistant:
             )
         return space.active(values)
 
-    def claim(self, space: SearchSpace, seed: int, fixed: dict | None = None) -> tuple[dict, dict]:
-        """Suggest a configuration and record it as a new trial, atomically.
+    def _suggest_unrecorded(self, space: SearchSpace, seed: int) -> dict:
+        """A suggestion for a run that records nothing (a throwaway optimizer, so the
+        study's own optimizer does not wait for a trial that never comes)."""
+        state, _ = self._refresh(space)
+        optimizer = self._new_optimizer(space, seed)
+        every = state.trials.trials
+        if takes_whole_trials(optimizer):
+            optimizer.update(every)
+        else:
+            optimizer.update([t.config for t in every], [t.cost for t in every], every)
+        if hasattr(optimizer, "before_trial"):
+            optimizer.before_trial(state.trials.next_number(), seed)
+        return self._checked(space, optimizer, optimizer.suggest_configuration())
 
-        Returns (values by dotted name, the trial's labwatch meta); the claim is kept
-        for the run that starts next in this thread.
+    def _suggest(self, space: SearchSpace, state: _Study, number: int, seed: int) -> dict:
+        if state.optimizer is None:
+            state.optimizer = self._new_optimizer(space, seed)
+            every = state.trials.trials
+            if every:
+                self._tell(state, every)
+        optimizer = state.optimizer
+        if hasattr(optimizer, "before_trial"):
+            optimizer.before_trial(number, seed)
+        return self._checked(space, optimizer, optimizer.suggest_configuration())
+
+    def claim(self, space: SearchSpace | str, seed: int, fixed: dict | None = None) -> ClaimedTrial:
+        """Suggest a configuration and record it as a new trial (a QUEUED run), atomically.
+
+        ``fixed``: values by dotted name that the run sets itself (they replace the
+        suggestion's). Raises BudgetExhausted when the study has its ``budget``.
         """
         from sacred._time import utc_now
         from sacred.store.locking import store_lock
 
+        space = self._space(space)
         fixed = fixed or {}
         study = self.study_of(space)
-        store = self._get_store()
         observer = self._get_claim_observer()
         lock_options = (
             {"client": self.store_options["client"]} if "client" in self.store_options else {}
         )
         with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **lock_options):
-            trials = read_trials(store, study, space, self.direction)
-            retry = self._dead_to_retry(trials)
-            if retry is None and self.budget is not None:
-                used = self._slots_used(trials)
-                if used >= self.budget:
-                    pending = sum(t.status == TrialStatus.PENDING for t in trials)
-                    raise BudgetExhausted(
-                        f"The study {study} has its {self.budget} trials ({pending} still "
-                        "running).",
-                        pending=pending,
-                    )
-            state: dict = {}
+            state, _ = self._refresh(space)
+            known = state.trials
+            retry = known.dead_to_retry()
+            if retry is None and self.budget is not None and known.slots_used() >= self.budget:
+                pending = known.count(TrialStatus.PENDING)
+                raise BudgetExhausted(
+                    f"The study {study} has its {self.budget} trials ({pending} still running).",
+                    pending=pending,
+                )
+            number = known.next_number()
             if retry is not None:
                 values = dict(retry.config)
                 seed = int(retry.labwatch.get("sampler_seed", seed))
-                state = retry.state
                 logger.info("labwatch: retrying trial %s (run %s died)", retry.number, retry.id)
             else:
-                values = self._suggest(space, trials, seed)
-                state = self._last_state
+                values = self._suggest(space, state, number, seed)
             for name in space.order:
                 if name in fixed:
                     values[name] = fixed[name]
@@ -459,12 +457,12 @@ class LabAssistant:
                 "sampler_seed": seed,
                 "direction": self.direction,
                 "space_def": space.to_dict(),
-                "trial": max((t.number for t in trials), default=-1) + 1,
+                "trial": number,
                 "claimed_at": now.isoformat(),
-                "seen_trial_ids": [t.id for t in trials],
+                # how much of the study the suggestion was made from (a count, so a
+                # trial's record does not grow with the study)
+                "seen_trials": len(known.by_number),
             }
-            if state:
-                meta["state"] = state
             if retry is not None:
                 meta["retry_of"] = retry.id
             config: dict = {"seed": seed}
@@ -480,26 +478,9 @@ class LabAssistant:
                 meta_info={"command": command, "queue_time": now, "labwatch": meta},
                 _id=None,
             )
-        self._local.claim = _Claim(_id, meta, self.location)
-        logger.info("labwatch: trial %s of %s is run %s: %s", meta["trial"], study, _id, values)
-        return values, meta
-
-    @staticmethod
-    def _dead_to_retry(trials: list[Trial]) -> Trial | None:
-        retried = {str(t.retry_of) for t in trials if t.retry_of is not None}
-        for trial in trials:
-            if (
-                trial.status == TrialStatus.DEAD
-                and trial.retry_of is None
-                and str(trial.id) not in retried
-            ):
-                return trial
-        return None
-
-    @staticmethod
-    def _slots_used(trials: list[Trial]) -> int:
-        # A retry takes the place of the trial it repeats.
-        return sum(1 for t in trials if t.retry_of is None)
+        self._last_claimed = _id
+        logger.info("labwatch: trial %s of %s is run %s: %s", number, study, _id, values)
+        return ClaimedTrial(values, meta, _id)
 
     def _experiment_info(self) -> dict:
         if self._ex_info is None:

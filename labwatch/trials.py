@@ -2,11 +2,12 @@
 
 A trial is a sacred run whose ``meta.labwatch`` holds::
 
-    {"study", "space", "space_hash", "optimizer", "sampler_seed", "trial",
-     "claimed_at", "seen_trial_ids", "state"?, "retry_of"?}
+    {"study", "space", "space_hash", "optimizer", "sampler_seed", "direction",
+     "space_def", "trial", "claimed_at", "seen_trials", "retry_of"?, "state"?}
 
-and whose ``config`` holds the suggested values. The store is the only record:
-nothing about a study lives anywhere else.
+and whose ``config`` holds the suggested values. Its size does not grow with the
+study: ``seen_trials`` is the number of trials the claim knew of. The store is the
+only record: nothing about a study lives anywhere else.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from labwatch.searchspace import SearchSpace
 from sacred.config.utils import get_by_dotted_path
 
-__all__ = ["Trial", "TrialStatus", "read_trials", "objective_of", "study_query"]
+__all__ = ["Trial", "TrialStatus", "read_trials", "trial_of_run", "objective_of", "study_query"]
 
 _MISSING = object()
 
@@ -52,6 +53,11 @@ class Trial:
         return self.labwatch.get("retry_of")
 
     @property
+    def final(self) -> bool:
+        """COMPLETED and FAILED trials never change again; PENDING and DEAD ones may."""
+        return self.status in (TrialStatus.COMPLETED, TrialStatus.FAILED)
+
+    @property
     def state(self) -> dict:
         """What the optimizer stored with the suggestion (e.g. Optuna's system attrs)."""
         return self.labwatch.get("state") or {}
@@ -81,6 +87,63 @@ def _flat_config(space: SearchSpace, config: dict) -> dict:
     return space.active(values)
 
 
+def _claimed_at(meta: dict) -> datetime.datetime | None:
+    queued = meta.get("claimed_at")
+    if isinstance(queued, str):
+        try:
+            queued = datetime.datetime.fromisoformat(queued)
+        except ValueError:
+            return None
+    if not isinstance(queued, datetime.datetime):
+        return None
+    if queued.tzinfo is not None:
+        queued = queued.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return queued
+
+
+def trial_of_run(
+    run: Any,
+    space: SearchSpace,
+    direction: str,
+    stale_after: float,
+    now: datetime.datetime,
+    number: int = 0,
+) -> Trial:
+    """The trial a stored run is. A QUEUED trial claimed more than ``stale_after``
+    seconds before ``now`` was claimed by a process that never started it: DEAD."""
+    meta = (run.meta or {}).get("labwatch") or {}
+    status = run.status
+    cost = None
+    if status == "COMPLETED":
+        objective = objective_of(run.result)
+        if objective is None:
+            kind = TrialStatus.FAILED
+        else:
+            kind = TrialStatus.COMPLETED
+            cost = objective if direction == "minimize" else -objective
+    elif status == "RUNNING":
+        kind = TrialStatus.PENDING
+    elif status == "QUEUED":
+        # labwatch writes its claim time itself: readers differ in where (and
+        # whether) they report the observer's queue_time.
+        queued = _claimed_at(meta)
+        fresh = queued is None or (now - queued).total_seconds() <= stale_after
+        kind = TrialStatus.PENDING if fresh else TrialStatus.DEAD
+    elif status == "PROBABLY_DEAD":
+        kind = TrialStatus.DEAD
+    else:
+        kind = TrialStatus.FAILED
+    return Trial(
+        id=run.id,
+        number=int(meta.get("trial", number)),
+        status=kind,
+        config=_flat_config(space, run.config or {}),
+        cost=cost,
+        run=run,
+        labwatch=meta,
+    )
+
+
 def read_trials(
     store: Any,
     study: str,
@@ -97,48 +160,10 @@ def read_trials(
 
     stale_after = store.dead_after if stale_after is None else stale_after
     now = utc_now()
-    trials = []
-    for run in store.find(study_query(study), sort="id"):
-        meta = (run.meta or {}).get("labwatch") or {}
-        status = run.status
-        cost = None
-        if status == "COMPLETED":
-            objective = objective_of(run.result)
-            if objective is None:
-                kind = TrialStatus.FAILED
-            else:
-                kind = TrialStatus.COMPLETED
-                cost = objective if direction == "minimize" else -objective
-        elif status == "RUNNING":
-            kind = TrialStatus.PENDING
-        elif status == "QUEUED":
-            # labwatch writes its claim time itself: readers differ in where (and
-            # whether) they report the observer's queue_time.
-            queued = meta.get("claimed_at")
-            if isinstance(queued, str):
-                try:
-                    queued = datetime.datetime.fromisoformat(queued)
-                except ValueError:
-                    queued = None
-            if isinstance(queued, datetime.datetime) and queued.tzinfo is not None:
-                queued = queued.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-            fresh = queued is None or (now - queued).total_seconds() <= stale_after
-            kind = TrialStatus.PENDING if fresh else TrialStatus.DEAD
-        elif status == "PROBABLY_DEAD":
-            kind = TrialStatus.DEAD
-        else:
-            kind = TrialStatus.FAILED
-        trials.append(
-            Trial(
-                id=run.id,
-                number=int(meta.get("trial", len(trials))),
-                status=kind,
-                config=_flat_config(space, run.config or {}),
-                cost=cost,
-                run=run,
-                labwatch=meta,
-            )
-        )
+    trials = [
+        trial_of_run(run, space, direction, stale_after, now, number=i)
+        for i, run in enumerate(store.find(study_query(study), sort="id"))
+    ]
     # Claim order: trial numbers are given out under the study's lock. Run ids do
     # not follow it in every store (TinyDB's are random uuids).
     trials.sort(key=lambda t: t.number)

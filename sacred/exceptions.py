@@ -60,6 +60,7 @@ __all__ = [
     "InteractiveModeError",
     "RepositoryDirtyError",
     "ObserverError",
+    "QueueNotSupportedError",
     "StoreError",
     "QueryError",
     "SacredInterrupt",
@@ -165,6 +166,10 @@ class RepositoryDirtyError(SacredError, RuntimeError):
 
 class ObserverError(SacredError):
     """An observer could not store or deliver a run."""
+
+
+class QueueNotSupportedError(ObserverError, NotImplementedError):
+    """An observer that cannot hold queued runs (TinyDbObserver, as the original)."""
 
 
 class StoreError(SacredError):

@@ -38,6 +38,14 @@ _now_ns = time.time_ns
 _PLAIN_NUMBERS = frozenset((int, float, bool))
 
 
+def _wait_for_beat(stop: threading.Event, interval: float) -> bool:
+    """Wait for the next heartbeat; True when the run has ended instead.
+
+    The one place the heartbeat meets the clock: tests replace it to beat on demand
+    (tests/test_run.py), so that no test depends on how long a sleep takes."""
+    return stop.wait(interval)
+
+
 class RunStatus(str, enum.Enum):
     """The stored status strings of a run."""
 
@@ -369,7 +377,7 @@ class Run:
             self._heartbeat_thread.start()
 
     def _heartbeat_loop(self) -> None:
-        while not self._stop_heartbeat.wait(self.beat_interval):
+        while not _wait_for_beat(self._stop_heartbeat, self.beat_interval):
             self._beat()
 
     def _stop_heartbeats(self) -> None:

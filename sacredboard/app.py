@@ -104,7 +104,7 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         from sacred.store import open_store
 
         store = open_store(store)
-    from sacredboard import api, edits, tensorboard
+    from sacredboard import analysis, api, edits, tensorboard
     from sacredboard.http import exception_handlers
 
     board = Board(store, read_only=read_only)
@@ -116,7 +116,10 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         Route("/", index),
         Route("/run/{run_id}", index),
         Route("/compare", index),
+        Route("/studies", index),
+        Route("/studies/{study:path}", index),
         *api.ROUTES,
+        *analysis.ROUTES,
         *edits.ROUTES,
         *tensorboard.ROUTES,
         Route("/api/{rest:path}", api.not_found),

@@ -67,7 +67,7 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     """For a directory store: a file whose presence makes a plain directory this
     kind ('' for the default directory kind, None: never a plain directory)."""
     claimer: Ref = None
-    """The claimer class (:class:`sacred.worker.claims.Claimer`), made as
+    """The claimer class (:class:`sacred.observers.claiming.Claimer`), made as
     ``Claimer(target, **options)`` or ``Claimer.from_observer(observer)``; None: no
     worker support."""
     study_lock: Ref = None
@@ -76,6 +76,9 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     make_observer: Ref = None
     """``make_observer(target, **options)`` -> a fresh observer writing to the store
     (replay targets, Labwatch); default: the observer class's ``from_cli(target)``."""
+    queueing_observer: Ref = None
+    """``queueing_observer(target, **options)`` -> a fresh observer that also records
+    QUEUED runs (Labwatch's trial claims); default: :attr:`make_observer`."""
     location_of: Ref = None
     """``location_of(observer)`` -> where an observer of this backend writes (a path
     or URL comparable with :meth:`same_store`); default: its ``basedir``."""
@@ -127,6 +130,12 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         if self.make_observer is not None:
             return self.load(self.make_observer)(self.target(location), **options)
         return self.load(self.observer).from_cli(self.target(location))
+
+    def queueing_observer_for(self, location: str | os.PathLike, **options: Any) -> Any:
+        """A fresh observer that writes QUEUED records to the store at ``location``."""
+        if self.queueing_observer is not None:
+            return self.load(self.queueing_observer)(self.target(location), **options)
+        return self.observer_for(location, **options)
 
     def owns(self, observer: Any) -> bool:
         """True when ``observer`` is this backend's observer (or a subclass of it).
@@ -255,6 +264,8 @@ BACKENDS: list[Backend] = [
         directory_marker="metadata.json",
         study_lock="sacred.store.locking:path_lock",
         make_observer="sacred.observers.tinydb_hashfs:TinyDbObserver",
+        # the public TinyDbObserver refuses queued runs, as the original does
+        queueing_observer="sacred.observers.tinydb_hashfs.observer:QueueingTinyDbObserver",
     ),
     Backend(
         kind="sql",

@@ -10,6 +10,7 @@
     sacred note STORE ID TEXT
     sacred replay DUMP URL [--new-id]
     sacred migrate URL [--to URL2] [--drop-legacy]
+    sacred import-tensorboard STORE ID LOGDIR [--prefix P]
 
 Tables are drawn with rich (imported only here); ``--json`` prints machine-readable
 output. Mistakes (unknown store, bad query, missing run) print one message and exit
@@ -409,6 +410,9 @@ def _parser() -> argparse.ArgumentParser:
     from sacred.worker.cli import add_worker_parsers  # worker, rerun: run machinery
 
     add_worker_parsers(sub)
+    from sacred.integrations.tensorboard import add_parser as add_import_tensorboard
+
+    add_import_tensorboard(sub)  # docs/integrations.md
     return parser
 
 

@@ -102,7 +102,7 @@ def resume_start(
 
 
 def _md5(content: bytes) -> str:
-    import hashlib  # not at import: every run imports this module for its flag
+    import hashlib  # only for a resumed run: `import sacred` stays light
 
     return hashlib.md5(content).hexdigest()  # the digest sacred records for sources
 

@@ -45,7 +45,8 @@ def history(space: SearchSpace, n: int) -> list[Trial]:
 
 def suggest(space: SearchSpace, trials: list[Trial], seed: int, engine=SMAC3) -> dict:
     optimizer = engine(space, seed=seed)
-    optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
+    optimizer.update(trials)
+    optimizer.before_trial(len(trials), seed)
     return optimizer.suggest_configuration()
 
 
@@ -82,6 +83,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 def test_smac3_beats_random_search_in_a_conditional_space():
     # SMAC3's local search orders its start points through a set of configurations,
     # so its suggestions depend on Python's hash seed: the studies run in a process

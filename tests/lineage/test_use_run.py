@@ -191,3 +191,17 @@ def test_databases_answer_inputs_contains_in_the_database(kind, lab):
     with lab.store() as store:
         store.backend.iter_records = None  # the Python fallback would call this and fail
         assert [r.id for r in store.find(f"inputs contains {train._id}")] == [evaluation._id]
+
+
+def test_a_queue_observer_delivers_the_inputs(lab, tmp_path):
+    from sacred.observers import QueueObserver, SqlObserver
+
+    lab = lab("sqlite")
+    train = lab.train()
+    queued = QueueObserver(SqlObserver(lab.location), interval=0.05, dump_dir=tmp_path)
+    ex = _consumer(lambda _run: _run.use_run(train._id).open_artifact("model.json").read())
+    ex.observers.append(queued)
+    run = ex.run(options={"--capture": "no"})
+    with lab.store() as store:
+        (entry,) = store.get(run._id).meta["inputs"]
+        assert entry["artifacts"] == {"model.json": md5(run.result)}

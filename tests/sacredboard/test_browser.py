@@ -17,6 +17,8 @@ import pytest
 from tests.sacredboard.browser import browser_context_fixture, page_fixture  # noqa: F401
 from tests.sacredboard.serve import ROOT, serve
 
+pytestmark = pytest.mark.slow  # a headless browser: the full suite only
+
 
 @pytest.fixture
 def board(store_location):

@@ -354,6 +354,11 @@ class FileStoreReader(StoreBackend):
             index = {}
         return {"shared": index.get("shared") or {}, "runs": index.get("runs") or {}}
 
+    def change_token(self) -> str:
+        """Every record file is replaced atomically (a rename), which changes its run
+        directory's mtime; one scandir pass lists them all."""
+        return repr(self._run_dirs())
+
     def _run_dirs(self) -> list[tuple[str, int]]:
         """(name, directory mtime in ns) of every run directory, in id order. Links
         are left out: one into the store would list a run twice, one out of it would

@@ -16,16 +16,17 @@ from typing import Any
 
 from sacred._time import utc_now
 from sacred.exceptions import StoreError
-from sacred.observers.sql.observer import to_json_value
-from sacred.worker.claims import (
+from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
+    Claimer,
+    claimed_by_this_process,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
 )
-from sacred.worker.takeover import claimed_by_this_process
+from sacred.observers.sql.observer import to_json_value
 
 __all__ = ["SqlClaimer", "claimed_row", "location_of", "store_key"]
 
@@ -85,7 +86,7 @@ def _sqlite_immediate(engine: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-class SqlClaimer:
+class SqlClaimer(Claimer):
     def __init__(self, url: str, engine: Any = None, **engine_kwargs: Any) -> None:
         import sqlalchemy as sa
 

@@ -173,6 +173,7 @@ class SqlObserver(RunObserver):
         self._path_indexes: set[str] | None = None  # path_indexes.py, SQLite only
         self._indexed_entries: set[tuple] = set()  # (column, path) already looked at
         self.run_id: int | None = None
+        self._fence: Any = None  # the worker's claim the writes are fenced by
         if engine is None and importlib.util.find_spec("sqlalchemy") is not None:
             self._engine = self._make_engine()  # checks the URL; does not connect
 
@@ -367,8 +368,45 @@ class SqlObserver(RunObserver):
 
     def _update_run(self, **values: Any) -> None:
         runs = self.tables["runs"]
+        fence = self._fence
+        if fence is None:
+            with self.engine.begin() as conn:
+                conn.execute(runs.update().where(runs.c.id == self.run_id).values(**values))
+            return
+        if fence.is_lost:
+            return
+        # One conditional UPDATE: it changes the row only while it holds the claim.
+        query = runs.update().where(runs.c.id == self.run_id, self._holds_fence())
         with self.engine.begin() as conn:
-            conn.execute(runs.update().where(runs.c.id == self.run_id).values(**values))
+            changed = conn.execute(query.values(**values)).rowcount
+        if not changed:
+            fence.lost(self.url_text)
+
+    def _holds_fence(self) -> Any:
+        """The SQL condition "the run's meta.claim.token is this attempt's token"."""
+        runs = self.tables["runs"]
+        return runs.c.meta[("claim", "token")].as_string() == self._fence.token
+
+    def _fenced(self, conn: Any) -> bool:
+        """Whether this attempt may write rows of its run in the transaction of conn:
+        always, unless a worker's claim fences the run; then a conditional UPDATE of
+        the run's row (which locks it until the transaction ends) says whether the
+        row still holds the claim."""
+        fence = self._fence
+        if fence is None:
+            return True
+        if fence.is_lost:
+            return False
+        runs = self.tables["runs"]
+        query = runs.update().where(runs.c.id == self.run_id, self._holds_fence())
+        if conn.execute(query.values(heartbeat=runs.c.heartbeat)).rowcount:
+            return True
+        fence.lost(self.url_text)
+        return False
+
+    @property
+    def url_text(self) -> str:
+        return self.engine.url.render_as_string()
 
     # -- events --------------------------------------------------------------------------
 
@@ -472,18 +510,25 @@ class SqlObserver(RunObserver):
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
         self.connect()
+        import sqlalchemy as sa
+
         runs = self.tables["runs"]
         self._meta_written = None  # meta given again by a heartbeat is compared with it
+        self._fence = None
         if _id is not None:
             found = self._find_run(_id)
             if found is not None and found[1] != "QUEUED" and not self._claimed_here(found[0]):
                 raise self._taken(_id, found[1])
             if found is not None:  # a queued run being started takes its record over
                 self.run_id = found[0]
+                self._fence = self._fence_for(_id, found)
+                where = runs.c.id == self.run_id
+                if self._fence is not None:  # still under the claim it was handed
+                    where = sa.and_(where, self._holds_fence())
                 with self.engine.begin() as conn:
-                    conn.execute(
+                    taken = conn.execute(
                         runs.update()
-                        .where(runs.c.id == self.run_id)
+                        .where(where)
                         .values(
                             status="RUNNING",
                             start_time=start_time,
@@ -493,6 +538,11 @@ class SqlObserver(RunObserver):
                             config=to_json_value(config),
                             meta=to_json_value(meta_info or {}),
                         )
+                    ).rowcount
+                if not taken:
+                    raise ObserverError(
+                        f"SqlObserver: run {_id} was re-queued and handed to another "
+                        "attempt before this one could start; this attempt does not run."
                     )
                 self._make_durable()
                 return _id
@@ -542,6 +592,8 @@ class SqlObserver(RunObserver):
         if rows:
             batches = [(name, s["steps"], s["values"]) for name, s in metrics_by_name.items()]
             with self.engine.begin() as conn:
+                if not self._fenced(conn):
+                    return
                 conn.execute(self.tables["metric_chunks"].insert(), rows)
                 write_summaries(conn, self.tables["metric_summaries"], self.run_id, batches)
 
@@ -571,7 +623,7 @@ class SqlObserver(RunObserver):
         self._finish()
 
     def failed_event(self, fail_time, fail_trace):
-        self._update_run(status="FAILED", stop_time=fail_time, fail_trace=list(fail_trace))
+        self._update_run(status="FAILED", stop_time=fail_time, fail_trace=fail_trace)  # as given
         self._finish()
 
     def resource_event(self, filename):
@@ -580,6 +632,8 @@ class SqlObserver(RunObserver):
         md5 = get_digest(filename)
         link = self.tables["run_resources"]
         with self.engine.begin() as conn:
+            if not self._fenced(conn):
+                return
             resource_id = self._get_or_create(
                 conn, "resources", {"md5": md5}, {"filename": filename, "content": _read(filename)}
             )
@@ -597,6 +651,8 @@ class SqlObserver(RunObserver):
 
     def artifact_event(self, name, filename, metadata=None, content_type=None):
         with self.engine.begin() as conn:
+            if not self._fenced(conn):
+                return
             conn.execute(
                 self.tables["artifacts"]
                 .insert()
@@ -614,6 +670,15 @@ class SqlObserver(RunObserver):
         return isinstance(other, SqlObserver) and other.url == self.url
 
     __hash__ = RunObserver.__hash__
+
+    def _fence_for(self, _id: Any, found: tuple[int, str]) -> Any:
+        """The fence of a run a worker claimed for this process (None for others)."""
+        if found[1] == "QUEUED":
+            return None
+        from sacred.observers.claiming import Fence, claim_token
+
+        token = claim_token()
+        return Fence(_id, token) if token and self._claimed_here(found[0]) else None
 
     def _claimed_here(self, row_id: int) -> bool:
         """A worker claimed this run for the process now starting it (sacred.worker)."""
