@@ -186,7 +186,7 @@ class SqlObserver(RunObserver):
             raise ExtraNotInstalled("sqlalchemy", "SqlObserver") from None
         from sacred.observers.sql.urls import driver_url, engine_options
 
-        url = driver_url(self._given_url)
+        url = driver_url(self._given_url or "")
         engine_kwargs = {**engine_options(url), **self._engine_kwargs}
         if url.startswith("sqlite") and "connect_args" not in engine_kwargs:
             # Wait longer than sqlite3's 5 s for another process's write lock: many
