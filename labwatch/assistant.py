@@ -218,6 +218,7 @@ class LabAssistant:
             self._claim_observer = self._backend().queueing_observer_for(
                 self.location, **self._observer_options()
             )
+            self._claim_observer.connect()  # _get_store reads it before any event
         return self._claim_observer
 
     # -- declaring search spaces --------------------------------------------------------

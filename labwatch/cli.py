@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from labwatch.exceptions import BudgetExhausted, LabwatchError
+from sacred._extras import missing_extra, one_line_for_missing_extras
 
 __all__ = ["main"]
 
@@ -85,6 +86,8 @@ def worker(args: argparse.Namespace) -> int:
             time.sleep(args.poll)
             continue
         except Exception as exc:  # the trial failed (and is recorded as FAILED)
+            if missing_extra(exc) is not None:
+                raise  # no trial can run here: said in one line by main
             done += 1
             failures_in_a_row += 1
             print(f"labwatch: trial failed: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -239,6 +242,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_for_missing_extras("labwatch")
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "n_trials", 1) is not None and getattr(args, "n_trials", 1) < 1:

@@ -10,6 +10,7 @@ import sys
 import threading
 import webbrowser
 
+from sacred._extras import one_line_for_missing_extras
 from sacred.exceptions import StoreError
 
 __all__ = ["main", "DEFAULT_STORE"]
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_for_missing_extras("sacredboard")
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from sacred.store import open_store

@@ -102,12 +102,13 @@ def posix_less(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess
 
 @pytest.fixture
 def recorded(tmp_path):
-    """The experiment run once in the simulation, observed by a file store and SQLite."""
+    """The experiment run once in the simulation, observed by a file store, SQLite and
+    TinyDB."""
     (tmp_path / "exp.py").write_text(EXPERIMENT)
     sqlite = f"sqlite:///{tmp_path / 'runs.db'}"
-    done = posix_less("exp.py", "-F", "fs", "-s", sqlite, cwd=tmp_path)
+    done = posix_less("exp.py", "-F", "fs", "-s", sqlite, "-t", "tdb", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    return tmp_path, [str(tmp_path / "fs"), sqlite]
+    return tmp_path, [str(tmp_path / "fs"), sqlite, str(tmp_path / "tdb")]
 
 
 def test_the_simulation_hides_what_windows_lacks(tmp_path):
@@ -140,7 +141,7 @@ print(json.dumps({
     }
 
 
-def test_an_experiment_is_recorded_by_the_file_store_and_sqlite(recorded):
+def test_an_experiment_is_recorded_by_the_file_store_sqlite_and_tinydb(recorded):
     directory, stores = recorded
     for location in stores:
         with open_store(location) as store:
@@ -154,7 +155,7 @@ def test_an_experiment_is_recorded_by_the_file_store_and_sqlite(recorded):
             assert "hello from the run" in run.captured_out, location
 
 
-def test_sacred_runs_lists_the_run_in_both_stores(recorded):
+def test_sacred_runs_lists_the_run_in_every_store(recorded):
     directory, stores = recorded
     for location in stores:
         done = posix_less("-m", "sacred", "runs", location, "--json", cwd=directory)
@@ -185,7 +186,7 @@ def test_the_boards_api_serves_the_run(recorded):
         """
     )
     done = posix_less("-c", script, *stores, cwd=directory)
-    assert json.loads(done.stdout) == [[20, 200], [20, 200]]
+    assert json.loads(done.stdout) == [[20, 200]] * 3
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])

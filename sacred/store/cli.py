@@ -26,6 +26,7 @@ import sys
 import warnings
 from typing import Any
 
+from sacred._extras import one_line_for_missing_extras
 from sacred.exceptions import QueryError, StoreError
 from sacred.store.base import DamagedRunWarning, MissingExtraError
 
@@ -453,6 +454,7 @@ def _one_line(exc: BaseException) -> str:
     return first if isinstance(exc, StoreError) else f"{type(exc).__name__}: {first}"
 
 
+@one_line_for_missing_extras("sacred")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(_join_sort_values(sys.argv[1:] if argv is None else list(argv)))

@@ -160,6 +160,7 @@ class Worker:
         """Work until max_runs or idle_exit says stop; return the number of runs done."""
         done = 0
         idle_since = time.monotonic()
+        waiting = False  # said once per idle spell, so that a quiet worker is not a hung one
         while self.max_runs is None or done < self.max_runs:
             try:
                 claimed = self.claimer.claim(self.name, self.experiment)
@@ -177,8 +178,14 @@ class Worker:
                     continue
                 if self.idle_exit is not None and time.monotonic() - idle_since >= self.idle_exit:
                     break
+                if not waiting:
+                    of = f" of the experiment {self.experiment!r}" if self.experiment else ""
+                    every = f"looking every {self.poll_interval:g} s"
+                    self.log(f"waiting for queued runs{of} ({every})")
+                    waiting = True
                 time.sleep(self.poll_interval)
                 continue
+            waiting = False
             self.log(f"claimed run {claimed.run_id} ({claimed.command})")
             code = self.run_claimed(claimed)
             self.log(f"run {claimed.run_id} ended (exit code {code})")
