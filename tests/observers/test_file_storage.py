@@ -239,6 +239,7 @@ CONCURRENT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sixteen_processes_get_distinct_ids_and_complete_records(tmp_path):
     script = tmp_path / "concurrent_runs.py"
     script.write_text(CONCURRENT)
