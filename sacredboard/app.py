@@ -11,6 +11,7 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sacredboard.security import SecurityMiddleware
+from sacredboard.security import HostPolicy, SecurityMiddleware
 
 __all__ = ["create_app", "Board"]
 
@@ -98,8 +99,19 @@ class Board:
         return total
 
 
-def create_app(store: Any, *, read_only: bool = False, token: str | None = None) -> Starlette:
-    """The dashboard over store (a sacred.store Store, or anything open_store takes)."""
+def create_app(
+    store: Any,
+    *,
+    read_only: bool = False,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    allowed_hosts: Iterable[str] = (),
+) -> Starlette:
+    """The dashboard over store (a sacred.store Store, or anything open_store takes).
+
+    host is the address the server binds; the board answers to it, to the loopback
+    names when it is a loopback or wildcard address, and to allowed_hosts
+    (sacredboard.security: the DNS-rebinding check)."""
     if not hasattr(store, "backend"):
         from sacred.store import open_store
 
@@ -130,6 +142,6 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         board.tensorboards.stop_all()  # the TensorBoards the board started end with it
 
     app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan)
-    app.add_middleware(SecurityMiddleware, token=token)
+    app.add_middleware(SecurityMiddleware, token=token, hosts=HostPolicy(host, allowed_hosts))
     app.state.board = board
     return app
