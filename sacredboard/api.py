@@ -235,6 +235,21 @@ async def keys(request: Request) -> Response:
         raise QueryError(str(exc), prefix, 0) from None
 
 
+async def fields(request: Request) -> Response:
+    """The keys the store's newest runs have, with labels (a searchable column
+    picker) and the metric names."""
+    from sacred.store.fields import store_fields
+
+    return JSON(await locked(request, store_fields, _store(request)))
+
+
+async def damaged(request: Request) -> Response:
+    """{"count": n, "runs": [{"id", "file", "problem", "message"}]}: the records
+    that could not be read, remembered while the store's change token stays."""
+    board = board_of(request)
+    return JSON(await locked(request, board.damaged))
+
+
 async def export(request: Request) -> Response:
     from sacredboard.export import export_rows, to_csv, to_json
 
@@ -269,6 +284,8 @@ ROUTES = [
     Route("/api/columns", columns),
     Route("/api/changes", changes),
     Route("/api/keys", keys),
+    Route("/api/fields", fields),
+    Route("/api/damaged", damaged),
     Route("/api/runs", runs),
     Route("/api/export", export),
     Route("/api/count", count_runs),

@@ -49,6 +49,7 @@ class Board:
         self._token: tuple[float, str] | None = None
         self._counts: dict[str | None, tuple[str, float, int]] = {}
         self._prepared: set[tuple[str, ...]] = set()
+        self._damaged: tuple[str, float, dict] | None = None
         if not read_only and hasattr(store.backend, "auto_index"):
             # A board that may write lets the SQL reader index a config/info path the
             # first time a sort or count asks for it (SQLite; see docs/sacredboard.md).
@@ -77,6 +78,21 @@ class Board:
         if self._token is None or now - self._token[0] > 0.3:
             self._token = (now, change_token(self.store))
         return f"{self._token[1]}.{self.edits}"
+
+    def damaged(self) -> dict:
+        """{"count", "runs"} of the records that cannot be read (a full listing),
+        remembered for COUNT_MAX_AGE seconds while the change token stays (a damaged
+        rewrite of an old run's file need not move the token, so not longer)."""
+        from sacred.store.changes import change_token
+        from sacred.store.damaged import damaged_runs
+
+        token = f"{change_token(self.store)}.{self.edits}"
+        now = time.monotonic()
+        known = self._damaged
+        if known is None or known[0] != token or now - known[1] > COUNT_MAX_AGE:
+            runs = damaged_runs(self.store)
+            known = self._damaged = (token, now, {"count": len(runs), "runs": runs})
+        return known[2]
 
     def count(self, query: str | None) -> int:
         """How many runs match query, remembered while the store's change token stays
