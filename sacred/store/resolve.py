@@ -62,7 +62,8 @@ def _unknown(exc: QueryError, head: str, known: set[str]) -> QueryError:
     config = difflib.get_close_matches(head, sorted(known), n=3, cutoff=0.6)
     fields = difflib.get_close_matches(head, sorted(FIELDS - {"_id"}), n=2, cutoff=0.6)
     suggestions = [f"config.{name}" for name in config] + fields
-    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+    quoted = [f'"{name}"' for name in suggestions]
+    hint = f" Did you mean {' or '.join(quoted)}?" if suggestions else ""
     return QueryError(
         f"Unknown field {head!r}: neither a configuration entry of the store's runs nor "
         f"a field ({', '.join(sorted(FIELDS - {'_id'}))}).{hint}",

@@ -22,7 +22,7 @@ def test_a_bare_name_in_the_query_is_a_config_entry(client):
 def test_an_unknown_name_suggests_the_nearest(client):
     answer = client.get("/api/runs", params={"filter": "lrr > 0.1"})
     assert answer.status_code == 400
-    assert "Did you mean config.lr?" in answer.json()["error"]
+    assert 'Did you mean "config.lr"?' in answer.json()["error"]
 
 
 def test_fields_list_the_keys_with_labels(client):

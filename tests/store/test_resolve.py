@@ -34,9 +34,9 @@ def test_bare_config_names_are_config_paths(store):
 @pytest.mark.parametrize(
     "query, fragment",
     [
-        ("lrr > 0.1", "Did you mean config.lr?"),
-        ("nett.act == 1", "Did you mean config.net?"),
-        ("resutl > 1", "Did you mean result?"),
+        ("lrr > 0.1", 'Did you mean "config.lr"?'),
+        ("nett.act == 1", 'Did you mean "config.net"?'),
+        ("resutl > 1", 'Did you mean "result"?'),
     ],
 )
 def test_unknown_names_suggest_the_nearest(store, query, fragment):
@@ -51,4 +51,4 @@ def test_sacred_runs_filter_reads_bare_names(store, capsys):
     assert code == 0
     assert sorted(r["config"]["lr"] for r in json.loads(out)) == [0.2, 0.3]
     code, _, err = run_cli(capsys, "runs", store, "--filter", "lrr >= 0.2")
-    assert code != 0 and "Did you mean config.lr?" in err
+    assert code != 0 and 'Did you mean "config.lr"?' in err

@@ -270,9 +270,9 @@ def _attach_samples(conn: Any, newest: Any, keys: list, groups: list[dict]) -> N
             width = len(k.columns)
             key.append(k.read(row[at : at + width]))
             at += width
-        group = by_key.get(_hashable(key))
-        if group is not None and len(group["ids"]) < SAMPLE:
-            group["ids"].append(row[at + 1] if row[at + 1] is not None else row[at])
+        found = by_key.get(_hashable(key))
+        if found is not None and len(found["ids"]) < SAMPLE:
+            found["ids"].append(row[at + 1] if row[at + 1] is not None else row[at])
     for group in groups:
         if not group["ids"] and group["last_id"] is not None:
             group["ids"] = [group["last_id"]]
