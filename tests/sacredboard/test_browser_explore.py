@@ -230,7 +230,7 @@ def test_parallel_coordinates_brushing_filters_the_table(board, page):
 
 def test_lint_pragmas_are_not_shown_as_config_comments(board, page):
     p = page.page
-    # The sweep's config lines end in "# noqa: F841": a linter's, not documentation.
+    # The sweep's config lines end in a noqa pragma: a linter's, not documentation.
     docs = p.request.get(board + "/api/runs/1/config_docs").json()
     assert "noqa" in docs["optimizer"]
     p.goto(board + "/run/1")
