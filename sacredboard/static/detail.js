@@ -48,18 +48,6 @@ function tensorBoardButton(run, readOnly) {
   return h("div", { class: "tensorboard" }, button, " ", shown);
 }
 
-// Tool pragmas in a comment ("# noqa: F841", "# type: ignore", "# pylint: …",
-// "# fmt: skip", "# pragma: no cover") are for linters, not documentation.
-const PRAGMA = /(^|[\s;#])(noqa\b(:\s*[\w, ]+)?|type:\s*ignore(\[[^\]]*\])?|pylint:\s*\S+|fmt:\s*\w+|pragma:[^#]*)/gi;
-export function withoutPragmas(docs) {
-  const out = {};
-  for (const [key, doc] of Object.entries(docs || {})) {
-    const text = String(doc).replace(PRAGMA, " ").replace(/\s*#\s*$/, "").replace(/\s+/g, " ").trim();
-    if (text) out[key] = text;
-  }
-  return out;
-}
-
 function section(title, content, { open = true, cls = "" } = {}) {
   return h("details", { class: `section ${cls}`, open }, h("summary", {}, title), content);
 }
@@ -315,8 +303,7 @@ export function detailView(root, runId, params, ctx) {
       if (first || outputChanged) renderSections();
       if (first) {
         getJSON(`${runPath(record.id)}/config_docs`)
-          .then((answer) => {
-            const docs = withoutPragmas(answer);
+          .then((docs) => {
             if (destroyed || !Object.keys(docs).length) return;
             configDocs = docs;
             // Only the config section changes: open artifacts and sources stay open.
