@@ -36,7 +36,7 @@ from labwatch.optimizers.random_search import RandomSearch
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
 from sacred.claimed_config import ClaimedConfig, ClaimedStart
-from sacred.config.utils import iterate_flattened, set_by_dotted_path
+from sacred.config.utils import set_by_dotted_path
 
 __all__ = ["LabAssistant"]
 
@@ -200,6 +200,7 @@ class LabAssistant:
         if self._store is None:
             from sacred.store import open_store
 
+            self._check_reachable()
             self._get_claim_observer()  # creates the database/tables before reading
             backend = self._backend()
             if backend.path_location:
@@ -209,6 +210,36 @@ class LabAssistant:
             )
         self._store.dead_after = self.dead_after  # it may have changed since
         return self._store
+
+    def _check_reachable(self) -> None:
+        """A MongoDB store (``database_name=``, as in the original) must answer; else
+        one line saying so and pointing at ``store=``, not a driver's traceback."""
+        backend = self._backend()
+        if backend.kind != "mongodb" or "client" in self.store_options:
+            return
+        hint = (
+            "Keep the trials in another store instead: LabAssistant(ex, store="
+            "'sqlite:///runs.db') (any sacred.store location; without database_name= and "
+            "store= it is runs.db next to the experiment)."
+        )
+        try:
+            import pymongo
+        except ImportError:
+            raise LabwatchError(
+                f"The store {self.location} is a MongoDB database, and pymongo is not "
+                f"installed (pip install 'sacred[mongo]'). {hint}"
+            ) from None
+        try:
+            client = pymongo.MongoClient(self.location, serverSelectionTimeoutMS=2000)
+            try:
+                client.admin.command("ping")
+            finally:
+                client.close()
+        except Exception as exc:
+            reason = type(exc).__name__
+            raise LabwatchError(
+                f"No MongoDB answers at {self.location} ({reason}). Start one, or: {hint}"
+            ) from None
 
     def _get_claim_observer(self) -> Any:
         """An observer of its own that writes the claims (QUEUED records): the run's
@@ -289,6 +320,164 @@ class LabAssistant:
         done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
         return min(done, key=lambda t: t.cost) if done else None
 
+    # -- enqueued configurations ------------------------------------------------------------
+
+    def enqueue(self, space: SearchSpace | str, values: Mapping | None = None) -> Any:
+        """Put a configuration in the study's queue: the next claim (of any process)
+        runs it before any suggestion. ``values``: by dotted name or nested (entries
+        left out are suggested when it is taken). Returns the queued record's id.
+        """
+        from sacred._time import utc_now
+        from sacred.store.locking import store_lock
+
+        space = self._space(space)
+        given = space.flatten(dict(values or {}))
+        for name in [n for n in (values or {}) if "." in n and n in space.parameters]:
+            given[name] = values[name]  # type: ignore[index]
+        unknown = sorted(set(space.flatten(space.nest(given))) ^ set(given))
+        bad = [n for n, v in given.items() if not space.parameters[n].contains(v)]
+        if unknown or bad:
+            raise LabwatchError(
+                f"enqueue: {', '.join(unknown + bad)} is not a value of the search space "
+                f"{space.name!r} (its entries: {', '.join(space.order)})"
+            )
+        study = self.study_of(space)
+        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **self._locks()):
+            state, _ = self._refresh(space)
+            known = state.trials
+            if self.budget is not None and known.slots_used() >= self.budget:
+                raise BudgetExhausted(f"The study {study} has its {self.budget} trials.")
+            now = utc_now()
+            meta = self._meta(space, known.next_number(), 0, now, len(known.by_number))
+            meta["enqueued"] = True
+            run_id = self._record_claim(space.nest(space.active(given)), meta, now)
+        logger.info("labwatch: enqueued %s in %s as run %s", given, study, run_id)
+        return run_id
+
+    # -- the original Labwatch's methods ------------------------------------------------------
+
+    def _only_space(self, space: SearchSpace | str | None) -> SearchSpace:
+        if space is not None:
+            return self._space(space)
+        if len(self.search_spaces) == 1:
+            return next(iter(self.search_spaces.values()))
+        if not self.search_spaces:
+            raise LabwatchError("Declare a search space first: @assistant.searchspace")
+        raise LabwatchError(
+            f"This assistant has several search spaces ({', '.join(self.search_spaces)}): "
+            "name one, e.g. assistant.run_suggestion(space='...')"
+        )
+
+    def get_suggestion(self, space: SearchSpace | str | None = None) -> dict:
+        """A configuration the optimizer suggests now (nested; nothing is recorded)."""
+        from sacred.randomness import get_seed
+
+        space = self._only_space(space)
+        return space.nest(self._suggest_unrecorded(space, get_seed()))
+
+    def get_current_best(
+        self, space: SearchSpace | str | None = None, return_run: bool = False
+    ) -> Any:
+        """The configuration of the best completed trial (None before the first);
+        with ``return_run=True`` also its stored run: ``(config, run)``."""
+        space = self._only_space(space)
+        best = self.best(space)
+        config = None if best is None else space.nest(best.config)
+        if return_run:
+            return config, (None if best is None else best.run)
+        return config
+
+    def _run_with(
+        self,
+        space: SearchSpace | str | None,
+        command: str | None,
+        updates: dict | None,
+        options: dict | None,
+    ) -> Any:
+        space = self._only_space(space)
+        return self.experiment.run(
+            command, config_updates=updates, named_configs=[space.name], options=options
+        )
+
+    def run_suggestion(
+        self, space: SearchSpace | str | None = None, command: str | None = None, **options: Any
+    ) -> Any:
+        """Run the experiment with the optimizer's next suggestion (a new trial)."""
+        return self._run_with(space, command, None, options or None)
+
+    def run_random(
+        self, space: SearchSpace | str | None = None, command: str | None = None, **options: Any
+    ) -> Any:
+        """Run a configuration drawn from the priors (recorded as a trial of the study)."""
+        import random
+
+        chosen = self._only_space(space)
+        values = chosen.sample(random.Random())
+        return self._run_with(chosen, command, chosen.nest(values), options or None)
+
+    def run_default(
+        self, space: SearchSpace | str | None = None, command: str | None = None, **options: Any
+    ) -> Any:
+        """Run the hyperparameters' defaults (recorded as a trial of the study)."""
+        chosen = self._only_space(space)
+        return self._run_with(chosen, command, chosen.nest(chosen.default()), options or None)
+
+    def run_config(
+        self,
+        config: Mapping,
+        space: SearchSpace | str | None = None,
+        command: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Run the given configuration (recorded as a trial of the study; entries of
+        the space it leaves out are suggested)."""
+        return self._run_with(space, command, dict(config), options or None)
+
+    def enqueue_suggestion(self, space: SearchSpace | str | None = None) -> Any:
+        """Enqueue the optimizer's suggestion of now; returns the queued record's id."""
+        chosen = self._only_space(space)
+        return self.enqueue(chosen, self.get_suggestion(chosen))
+
+    def run_from_queue(
+        self, space: SearchSpace | str | None = None, command: str | None = None, **options: Any
+    ) -> Any:
+        """Run the oldest enqueued configuration (LabwatchError when none waits)."""
+        chosen = self._only_space(space)
+        state, _ = self._refresh(chosen)
+        if state.trials.next_enqueued() is None:
+            raise LabwatchError(
+                f"No configuration is enqueued in the study of {chosen.name!r}: "
+                "enqueue one with assistant.enqueue(space, {...}) or enqueue_suggestion()."
+            )
+        return self._run_with(chosen, command, None, options or None)
+
+    def set_database(
+        self,
+        database_name: str | None = None,
+        url: str | None = None,
+        store: str | os.PathLike | None = None,
+    ) -> None:
+        """Record and read trials elsewhere: a MongoDB database (as in the original)
+        or any store location (``store=``)."""
+        if store is not None and (database_name or url):
+            raise LabwatchError("Pass either store= or database_name=/url= (MongoDB), not both.")
+        if store is None:
+            store = _mongo_location(url, database_name or "labwatch")
+        self._studies.clear()
+        self.use_store(store)
+
+    def update_optimizer(self, space: SearchSpace | str | None = None) -> list[Trial]:
+        """Read what changed in the study and tell the optimizer; returns every trial."""
+        chosen = self._only_space(space)
+        state, _ = self._refresh(chosen)
+        if state.optimizer is None:
+            from sacred.randomness import get_seed
+
+            state.optimizer = self._new_optimizer(chosen, get_seed())
+            if state.trials.by_number:
+                self._tell(state, state.trials.trials)
+        return state.trials.trials
+
     # -- claiming a trial when a run is created -------------------------------------------
 
     def _start(
@@ -312,16 +501,21 @@ class LabAssistant:
             )
         from sacred.randomness import get_seed
 
-        fixed = dict(iterate_flattened(dict(config_updates)))
-        seed = fixed.get("seed")
+        updates = dict(config_updates)
+        for name, value in list(updates.items()):  # dotted keys: ex.run(config_updates=...)
+            if "." in name:
+                del updates[name]
+                set_by_dotted_path(updates, name, value)
+        fixed = space.flatten(updates)
+        seed = updates.get("seed")
         seed = int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else get_seed()
         command = dict(self.experiment.gather_commands()).get(command_name)
         if options.get("--unobserved") or getattr(command, "unobserved", False):
             values = self._suggest_unrecorded(space, seed)
-            return ClaimedStart(self._values(values, fixed, seed))
+            return ClaimedStart(self._values(space, values, seed))
         self._attach_store_observer()
         claimed = self.claim(space, seed, fixed)
-        config = self._values(claimed.values, fixed, claimed.meta["sampler_seed"])
+        config = self._values(space, claimed.values, claimed.meta["sampler_seed"])
         return ClaimedStart(config, claimed.run_id, {"labwatch": claimed.meta})
 
     def _attach_store_observer(self) -> None:
@@ -350,13 +544,9 @@ class LabAssistant:
                     known.forget(trial.number)
 
     @staticmethod
-    def _values(values: dict, fixed: dict, seed: int) -> dict:
+    def _values(space: SearchSpace, values: dict, seed: int) -> dict:
         """The nested mapping that enters the configuration (the run's updates stay on top)."""
-        out: dict = {"seed": seed}
-        for name, value in values.items():
-            if name not in fixed:
-                set_by_dotted_path(out, name, value)
-        return out
+        return {"seed": seed, **space.nest(values)}
 
     # -- suggesting ---------------------------------------------------------------------
 
@@ -408,11 +598,19 @@ class LabAssistant:
             optimizer.before_trial(number, seed)
         return self._checked(space, optimizer, optimizer.suggest_configuration())
 
-    def claim(self, space: SearchSpace | str, seed: int, fixed: dict | None = None) -> ClaimedTrial:
+    def claim(
+        self,
+        space: SearchSpace | str,
+        seed: int,
+        fixed: dict | None = None,
+        take_enqueued: bool = True,
+    ) -> ClaimedTrial:
         """Suggest a configuration and record it as a new trial (a QUEUED run), atomically.
 
         ``fixed``: values by dotted name that the run sets itself (they replace the
-        suggestion's). Raises BudgetExhausted when the study has its ``budget``.
+        suggestion's). An enqueued configuration (:meth:`enqueue`) is taken first,
+        then a dead trial is retried, then the optimizer suggests. Raises
+        BudgetExhausted when the study has its ``budget``.
         """
         from sacred._time import utc_now
         from sacred.store.locking import store_lock
@@ -420,21 +618,31 @@ class LabAssistant:
         space = self._space(space)
         fixed = fixed or {}
         study = self.study_of(space)
-        observer = self._get_claim_observer()
-        lock_options = (
-            {"client": self.store_options["client"]} if "client" in self.store_options else {}
-        )
-        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **lock_options):
+        self._get_store()
+        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **self._locks()):
             state, _ = self._refresh(space)
             known = state.trials
-            retry = known.dead_to_retry()
-            if retry is None and self.budget is not None and known.slots_used() >= self.budget:
+            queued = known.next_enqueued() if take_enqueued else None
+            retry = None if queued is not None else known.dead_to_retry()
+            if (
+                queued is None
+                and retry is None
+                and self.budget is not None
+                and known.slots_used() >= self.budget
+            ):
                 pending = known.count(TrialStatus.PENDING)
                 raise BudgetExhausted(
                     f"The study {study} has its {self.budget} trials ({pending} still running).",
                     pending=pending,
                 )
             number = known.next_number()
+            if queued is not None:
+                # An enqueued configuration is taken by deleting its record under the
+                # lock and claiming a trial of its values (fixed, so a partial one is
+                # completed by the optimizer).
+                fixed = {**queued.config, **fixed}
+                self._get_store().delete(queued.id)
+                known.forget(queued.number)
             if retry is not None:
                 values = dict(retry.config)
                 seed = int(retry.labwatch.get("sampler_seed", seed))
@@ -446,38 +654,48 @@ class LabAssistant:
                     values[name] = fixed[name]
             values = space.active(values)
             now = utc_now()
-            meta = {
-                "study": study,
-                "space": space.name,
-                "space_hash": space.hash,
-                "optimizer": getattr(self.optimizer, "__name__", type(self.optimizer).__name__),
-                "sampler_seed": seed,
-                "direction": self.direction,
-                "space_def": space.to_dict(),
-                "trial": number,
-                "claimed_at": now.isoformat(),
-                # how much of the study the suggestion was made from (a count, so a
-                # trial's record does not grow with the study)
-                "seen_trials": len(known.by_number),
-            }
+            meta = self._meta(space, number, seed, now, len(known.by_number))
             if retry is not None:
                 meta["retry_of"] = retry.id
-            config: dict = {"seed": seed}
-            for name, value in values.items():
-                set_by_dotted_path(config, name, value)
-            command = self.experiment.default_command or "main"
-            _id = observer.queued_event(
-                ex_info=self._experiment_info(),
-                command=command,
-                host_info=self._host(),
-                queue_time=now,
-                config=copy.deepcopy(config),
-                meta_info={"command": command, "queue_time": now, "labwatch": meta},
-                _id=None,
-            )
+            if queued is not None:
+                meta["from_queue"] = queued.id
+            _id = self._record_claim(self._values(space, values, seed), meta, now)
         self._last_claimed = _id
         logger.info("labwatch: trial %s of %s is run %s: %s", number, study, _id, values)
         return ClaimedTrial(values, meta, _id)
+
+    def _meta(self, space: SearchSpace, number: int, seed: int, now: Any, seen: int) -> dict:
+        """A trial's ``meta.labwatch`` (its size does not grow with the study)."""
+        return {
+            "study": self.study_of(space),
+            "space": space.name,
+            "space_hash": space.hash,
+            "optimizer": getattr(self.optimizer, "__name__", type(self.optimizer).__name__),
+            "sampler_seed": seed,
+            "direction": self.direction,
+            "space_def": space.to_dict(),
+            "trial": number,
+            "claimed_at": now.isoformat(),
+            # how much of the study the suggestion was made from: a count, not a list
+            "seen_trials": seen,
+        }
+
+    def _record_claim(self, config: dict, meta: dict, now: Any) -> Any:
+        """Write the QUEUED record of a claim; returns its id."""
+        command = self.experiment.default_command or "main"
+        return self._get_claim_observer().queued_event(
+            ex_info=self._experiment_info(),
+            command=command,
+            host_info=self._host(),
+            queue_time=now,
+            config=copy.deepcopy(config),
+            meta_info={"command": command, "queue_time": now, "labwatch": meta},
+            _id=None,
+        )
+
+    def _locks(self) -> dict:
+        client = self.store_options.get("client")
+        return {} if client is None else {"client": client}
 
     def _experiment_info(self) -> dict:
         if self._ex_info is None:

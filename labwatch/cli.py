@@ -124,11 +124,13 @@ def _study_trials(store_location: str, space: str, experiment: str | None) -> li
 
 def trials(args: argparse.Namespace) -> int:
     from labwatch.trials import TrialStatus
-    from sacred.config.utils import set_by_dotted_path
 
     rows = []
     best_overall = None
-    for study, _, direction, found in _study_trials(args.store, args.space, args.experiment):
+    best_space = None
+    for study, definition, direction, found in _study_trials(
+        args.store, args.space, args.experiment
+    ):
         sign = 1 if direction == "minimize" else -1
         for t in found:
             objective = None if t.cost is None else sign * t.cost
@@ -137,7 +139,7 @@ def trials(args: argparse.Namespace) -> int:
         if done:
             best = min(done, key=lambda t: t.cost)
             if best_overall is None or best.number >= 0:
-                best_overall = best
+                best_overall, best_space = best, definition
     if args.json:
         print(
             json.dumps(
@@ -156,9 +158,7 @@ def trials(args: argparse.Namespace) -> int:
     if args.best_config:
         if best_overall is None:
             _fail("no completed trial: no best configuration to write", 1)
-        nested: dict = {}
-        for name, value in best_overall.config.items():
-            set_by_dotted_path(nested, name, value)
+        nested = best_space.nest(best_overall.config)
         from sacred.config import save_config_file
 
         save_config_file(nested, args.best_config)

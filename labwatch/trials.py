@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labwatch.searchspace import SearchSpace
-from sacred.config.utils import get_by_dotted_path
 
 __all__ = ["Trial", "TrialStatus", "read_trials", "trial_of_run", "objective_of", "study_query"]
-
-_MISSING = object()
 
 
 class TrialStatus:
@@ -53,6 +50,11 @@ class Trial:
         return self.labwatch.get("retry_of")
 
     @property
+    def enqueued(self) -> bool:
+        """A configuration waiting in the study's queue (LabAssistant.enqueue)."""
+        return bool(self.labwatch.get("enqueued")) and self.status == TrialStatus.PENDING
+
+    @property
     def final(self) -> bool:
         """COMPLETED and FAILED trials never change again; PENDING and DEAD ones may."""
         return self.status in (TrialStatus.COMPLETED, TrialStatus.FAILED)
@@ -79,12 +81,7 @@ def objective_of(result: Any) -> float | None:
 
 
 def _flat_config(space: SearchSpace, config: dict) -> dict:
-    values = {}
-    for name in space.order:
-        value = get_by_dotted_path(config, name, default=_MISSING)
-        if value is not _MISSING:
-            values[name] = value
-    return space.active(values)
+    return space.active(space.flatten(config))
 
 
 def _claimed_at(meta: dict) -> datetime.datetime | None:
@@ -127,7 +124,11 @@ def trial_of_run(
         # labwatch writes its claim time itself: readers differ in where (and
         # whether) they report the observer's queue_time.
         queued = _claimed_at(meta)
-        fresh = queued is None or (now - queued).total_seconds() <= stale_after
+        fresh = (
+            queued is None
+            or bool(meta.get("enqueued"))  # waits for a claim, however long
+            or (now - queued).total_seconds() <= stale_after
+        )
         kind = TrialStatus.PENDING if fresh else TrialStatus.DEAD
     elif status == "PROBABLY_DEAD":
         kind = TrialStatus.DEAD

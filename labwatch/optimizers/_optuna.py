@@ -107,13 +107,6 @@ class OptunaOptimizer(Optimizer):
             state, value = states.RUNNING, None
         else:
             state, value = states.FAIL, None
-        known = self._optuna_ids.get(trial.number)
-        if known is not None:
-            storage = self._study._storage
-            if state == states.RUNNING or storage.get_trial(known).state.is_finished():
-                return
-            storage.set_trial_state_values(known, state, None if value is None else [value])
-            return
         space = self.search_space
         params, distributions = {}, {}
         for name in self._searched():
@@ -122,6 +115,20 @@ class OptunaOptimizer(Optimizer):
                 hp = space.parameters[name]
                 params[name] = _encode(hp, config[name])
                 distributions[name] = _distribution(optuna, hp)
+        known = self._optuna_ids.get(trial.number)
+        if known is not None:
+            storage = self._study._storage
+            asked = storage.get_trial(known)
+            if asked.state.is_finished():
+                return
+            if asked.params == params:
+                if state != states.RUNNING:
+                    storage.set_trial_state_values(known, state, None if value is None else [value])
+                return
+            # The run fixed some values itself (``with x=...``, run_config): the
+            # trial Optuna asked for was not run; the one that was is told instead.
+            storage.set_trial_state_values(known, states.FAIL, None)
+            del self._optuna_ids[trial.number]
         self._study.add_trial(
             optuna.trial.create_trial(
                 params=params,
