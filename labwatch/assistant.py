@@ -63,6 +63,28 @@ class _Study:
     optimizer: Optimizer | None = None
 
 
+class _Pruning:
+    """The in-memory Optuna study a pruner judges from: the study's finished trials
+    with their intermediate values (each read once per process), and the running
+    trials of this process."""
+
+    def __init__(self, optuna: Any) -> None:
+        self.optuna = optuna
+        self.study = optuna.create_study(storage=None, direction="minimize")
+        self.added: set[int] = set()  # trial numbers told as finished
+        self.live: dict[str, int] = {}  # run id -> Optuna trial id, this process's runs
+
+    def running(self, run_id: Any) -> int:
+        key = str(run_id)
+        if key not in self.live:
+            trial = self.optuna.trial.create_trial(state=self.optuna.trial.TrialState.RUNNING)
+            self.study.add_trial(trial)
+            self.live[key] = self.study._storage.get_all_trials(
+                self.study._study_id, deepcopy=False
+            )[-1]._trial_id
+        return self.live[key]
+
+
 def _mongo_location(url: str | None, database_name: str) -> str:
     if url and "://" in url:
         base = url.split("://", 1)[0] + "://" + url.split("://", 1)[1].split("/", 1)[0]
@@ -121,6 +143,7 @@ class LabAssistant:
         direction: str = "minimize",
         dead_after: float = DEFAULT_DEAD_AFTER,
         lock_timeout: float = 120.0,
+        pruner: Any = None,
         **store_options: Any,
     ) -> None:
         if direction not in ("minimize", "maximize"):
@@ -136,6 +159,8 @@ class LabAssistant:
         self.direction = direction
         self.dead_after = float(dead_after)
         self.lock_timeout = lock_timeout
+        self.pruner = pruner
+        self._pruning: dict[str, _Pruning] = {}
         self.store_options = store_options
         self.search_spaces: dict[str, SearchSpace] = {}
         self.budget: int | None = None
@@ -319,6 +344,85 @@ class LabAssistant:
         """The completed trial with the lowest cost (None before the first)."""
         done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
         return min(done, key=lambda t: t.cost) if done else None
+
+    # -- pruning ----------------------------------------------------------------------------
+
+    def report(self, _run: Any, value: float, step: int, name: str = "objective") -> bool:
+        """Report an intermediate value of a trial; True when the pruner says to stop.
+
+        ``value`` is logged as the run's metric ``name`` at ``step``, recorded in
+        ``info.labwatch`` (metric, step, value), and judged against the values the
+        study's finished trials reported at that step (read from the store). Use as
+        ``if a.report(_run, loss, epoch): raise labwatch.TrialPruned()``. Without a
+        pruner, or in a run that is not a trial, it only logs and answers False.
+        """
+        _run.log_scalar(name, value, step)
+        meta = (getattr(_run, "meta_info", None) or {}).get("labwatch")
+        info = _run.info.setdefault("labwatch", {})
+        info.update({"metric": name, "step": int(step), "value": float(value)})
+        if self.pruner is None or not meta or _run._id is None:
+            return False
+        space = self.search_spaces.get(meta.get("space")) or SearchSpace.from_dict(
+            meta.get("space", "space"), meta["space_def"]
+        )
+        pruning = self._pruning_of(space, name)
+        cost = float(value) if self.direction == "minimize" else -float(value)
+        trial_id = pruning.running(_run._id)
+        storage = pruning.study._storage
+        storage.set_trial_intermediate_value(trial_id, int(step), cost)
+        frozen = storage.get_trial(trial_id)
+        if not self.pruner.engine().prune(pruning.study, frozen):
+            return False
+        info["state"] = "PRUNED"
+        storage.set_trial_state_values(trial_id, pruning.optuna.trial.TrialState.PRUNED, None)
+        logger.info("labwatch: trial %s pruned at step %s (%s)", meta.get("trial"), step, value)
+        return True
+
+    def _pruning_of(self, space: SearchSpace, name: str) -> _Pruning:
+        """The pruning study, with the trials that finished since the last report."""
+        from labwatch.optimizers._optuna import _optuna
+
+        study = self.study_of(space)
+        pruning = self._pruning.get(study)
+        if pruning is None:
+            pruning = self._pruning[study] = _Pruning(_optuna())
+        state, _ = self._refresh(space)
+        states = pruning.optuna.trial.TrialState
+        store = self._get_store()
+        for trial in state.trials.trials:
+            if trial.number in pruning.added or trial.status not in (
+                TrialStatus.COMPLETED,
+                TrialStatus.PRUNED,
+            ):
+                continue
+            pruning.added.add(trial.number)
+            final = states.PRUNED if trial.status == TrialStatus.PRUNED else states.COMPLETE
+            value = None if final == states.PRUNED else trial.cost
+            known = pruning.live.pop(str(trial.id), None)
+            if known is not None:  # a run of this process: its values are there already
+                if not pruning.study._storage.get_trial(known).state.is_finished():
+                    pruning.study._storage.set_trial_state_values(
+                        known, final, None if value is None else [value]
+                    )
+                continue
+            metric = trial.reported.get("metric", name)
+            curve = store.backend.metrics(trial.id, [metric]).get(metric) or {}
+            sign = 1.0 if self.direction == "minimize" else -1.0
+            steps = [int(s) for s in curve.get("steps", [])]
+            values = [sign * float(v) for v in curve.get("values", [])]
+            self._replay(pruning, steps, values, final, value)
+        return pruning
+
+    def _replay(self, pruning: _Pruning, steps: list, values: list, final: Any, value: Any) -> None:
+        """Add a finished trial of another process as if it had reported here: the
+        pruner sees each step (successive halving records its rungs on the trial)."""
+        storage = pruning.study._storage
+        trial_id = pruning.running(f"replay-{len(pruning.added)}")
+        engine = self.pruner.engine()
+        for step, reported in zip(steps, values):
+            storage.set_trial_intermediate_value(trial_id, step, reported)
+            engine.prune(pruning.study, storage.get_trial(trial_id))
+        storage.set_trial_state_values(trial_id, final, None if value is None else [value])
 
     # -- enqueued configurations ------------------------------------------------------------
 

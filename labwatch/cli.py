@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Any
 
-from labwatch.exceptions import BudgetExhausted, LabwatchError
+from labwatch.exceptions import BudgetExhausted, LabwatchError, TrialPruned
 
 __all__ = ["main"]
 
@@ -83,6 +83,11 @@ def worker(args: argparse.Namespace) -> int:
                 break
             # Trials still running may die and need their retry: wait for them.
             time.sleep(args.poll)
+            continue
+        except TrialPruned:  # stopped early by the pruner: recorded COMPLETED, PRUNED
+            done += 1
+            failures_in_a_row = 0
+            print(f"labwatch: run {ex.current_run._id}: pruned", flush=True)
             continue
         except Exception as exc:  # the trial failed (and is recorded as FAILED)
             done += 1

@@ -29,6 +29,7 @@ class TrialStatus:
     FAILED = "FAILED"  # failed, interrupted, timed out, or its result had no usable cost
     PENDING = "PENDING"  # QUEUED (claimed) or RUNNING with a live heartbeat
     DEAD = "DEAD"  # its worker died (PROBABLY_DEAD), or it was claimed and never started
+    PRUNED = "PRUNED"  # stopped early by the pruner; its cost is the last reported value
 
 
 @dataclass
@@ -56,8 +57,16 @@ class Trial:
 
     @property
     def final(self) -> bool:
-        """COMPLETED and FAILED trials never change again; PENDING and DEAD ones may."""
-        return self.status in (TrialStatus.COMPLETED, TrialStatus.FAILED)
+        """COMPLETED, PRUNED and FAILED trials never change again; PENDING and DEAD may."""
+        return self.status in (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.PRUNED)
+
+    @property
+    def reported(self) -> dict:
+        """What ``LabAssistant.report`` recorded in ``info.labwatch``: the metric name,
+        the last step and value, and ``state`` ("PRUNED" for a pruned trial)."""
+        info = getattr(self.run, "info", None) or {}
+        entry = info.get("labwatch") if isinstance(info, dict) else None
+        return entry if isinstance(entry, dict) else {}
 
     @property
     def state(self) -> dict:
@@ -113,7 +122,13 @@ def trial_of_run(
     cost = None
     if status == "COMPLETED":
         objective = objective_of(run.result)
-        if objective is None:
+        reported = (run.info or {}).get("labwatch") if isinstance(run.info, dict) else None
+        if objective is None and isinstance(reported, dict) and reported.get("state") == "PRUNED":
+            value = objective_of(reported.get("value"))
+            kind = TrialStatus.PRUNED if value is not None else TrialStatus.FAILED
+            if value is not None:
+                cost = value if direction == "minimize" else -value
+        elif objective is None:
             kind = TrialStatus.FAILED
         else:
             kind = TrialStatus.COMPLETED

@@ -101,7 +101,12 @@ class OptunaOptimizer(Optimizer):
 
     def _tell(self, optuna: Any, trial: Trial) -> None:
         states = optuna.trial.TrialState
-        if trial.cost is not None:
+        intermediate: dict = {}
+        if trial.status == TrialStatus.PRUNED:
+            # as Optuna's own pruned trials: no value, the last intermediate one
+            state, value = states.PRUNED, None
+            intermediate = {int(trial.reported.get("step") or 0): trial.cost}
+        elif trial.cost is not None:
             state, value = states.COMPLETE, trial.cost
         elif trial.status == TrialStatus.PENDING:
             state, value = states.RUNNING, None
@@ -123,6 +128,8 @@ class OptunaOptimizer(Optimizer):
                 return
             if asked.params == params:
                 if state != states.RUNNING:
+                    for step, reported in intermediate.items():
+                        storage.set_trial_intermediate_value(known, step, reported)
                     storage.set_trial_state_values(known, state, None if value is None else [value])
                 return
             # The run fixed some values itself (``with x=...``, run_config): the
@@ -135,6 +142,7 @@ class OptunaOptimizer(Optimizer):
                 distributions=distributions,
                 value=value,
                 state=state,
+                intermediate_values=intermediate,
             )
         )
         self._optuna_ids[trial.number] = self._study._storage.get_all_trials(

@@ -24,6 +24,10 @@ PATHS = [
     ("labwatch.hyperparameters", "Categorical"),
     ("labwatch.hyperparameters", "Constant"),
     ("labwatch.hyperparameters", "Condition"),
+    ("labwatch", "TrialPruned"),
+    ("labwatch.pruners", "MedianPruner"),
+    ("labwatch.pruners", "SuccessiveHalvingPruner"),
+    ("labwatch.pruners", "HyperbandPruner"),
     ("sacred.store.locking", "store_lock"),
 ]
 
