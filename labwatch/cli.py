@@ -2,6 +2,7 @@
 
     labwatch worker SCRIPT SPACE [--store STORE] --n-trials N [--dead-after S]
     labwatch trials STORE SPACE [--experiment NAME] [--best-config out.json] [--json]
+    labwatch enqueue SCRIPT SPACE NAME=VALUE ... [--store STORE]
     labwatch importance STORE SPACE [--experiment NAME] [--evaluator fanova|mdi]
 
 ``worker`` loads the experiment script (without running its automain), then
@@ -123,8 +124,35 @@ def _study_trials(store_location: str, space: str, experiment: str | None) -> li
         direction = meta.get("direction", "minimize")
         out.append((study, definition, direction, read_trials(store, study, definition, direction)))
     if not out:
-        _fail(f"no trials of a search space {space!r} in {store_location}", 1)
+        from sacred.exceptions import did_you_mean
+
+        names = {run.meta["labwatch"].get("space") for run in store.find("meta.labwatch exists")}
+        known = sorted(n for n in names if isinstance(n, str))
+        _fail(
+            f"no trials of a search space {space!r} in {store_location}."
+            f"{did_you_mean(space, known)} Search spaces with trials there: "
+            f"{', '.join(known) or 'none'}.",
+            1,
+        )
     return out
+
+
+# How each trial state reads in `labwatch trials` (a claimed trial not started yet
+# and a running one are both PENDING to the optimizers).
+_STATE_WORDS = {
+    "COMPLETED": "completed",
+    "FAILED": "failed",
+    "PRUNED": "pruned",
+    "DEAD": "dead",
+}
+
+
+def _state_word(trial: Any) -> str:
+    if trial.status == "PENDING":
+        if trial.enqueued:
+            return "enqueued"
+        return "running" if getattr(trial.run, "status", None) == "RUNNING" else "queued"
+    return _STATE_WORDS.get(trial.status, trial.status.lower())
 
 
 def trials(args: argparse.Namespace) -> int:
@@ -137,29 +165,38 @@ def trials(args: argparse.Namespace) -> int:
         args.store, args.space, args.experiment
     ):
         sign = 1 if direction == "minimize" else -1
-        for t in found:
-            objective = None if t.cost is None else sign * t.cost
-            rows.append((study, t.number, t.id, t.status, objective, t.config))
         done = [t for t in found if t.status == TrialStatus.COMPLETED]
-        if done:
-            best = min(done, key=lambda t: t.cost)
-            if best_overall is None or best.number >= 0:
-                best_overall, best_space = best, definition
+        best = min(done, key=lambda t: t.cost) if done else None
+        if best is not None and (best_overall is None or best.number >= 0):
+            best_overall, best_space = best, definition
+        # best first: by cost (the minimized objective), then trials without one
+        for t in sorted(found, key=lambda t: (t.cost is None, t.cost or 0.0, t.number)):
+            objective = None if t.cost is None else sign * t.cost
+            rows.append((study, t.number, t.id, _state_word(t), objective, t.config, t is best))
     if args.json:
         print(
             json.dumps(
                 [
-                    {"study": s, "trial": n, "id": i, "status": st, "objective": o, "config": c}
-                    for s, n, i, st, o, c in rows
+                    {
+                        "study": s,
+                        "trial": n,
+                        "id": i,
+                        "status": st,
+                        "objective": o,
+                        "config": c,
+                        "best": b,
+                    }
+                    for s, n, i, st, o, c, b in rows
                 ],
                 default=str,
             )
         )
     else:
         print(f"{'study':<28} {'trial':>5} {'run':>6} {'status':<10} {'objective':>12}  config")
-        for s, n, i, st, o, c in rows:
+        for s, n, i, st, o, c, b in rows:
             text = "" if o is None else f"{o:.6g}"
-            print(f"{s:<28} {n:>5} {i!s:>6} {st:<10} {text:>12}  {json.dumps(c)}")
+            mark = "  * best" if b else ""
+            print(f"{s:<28} {n:>5} {i!s:>6} {st:<10} {text:>12}  {json.dumps(c)}{mark}")
     if args.best_config:
         if best_overall is None:
             _fail("no completed trial: no best configuration to write", 1)
@@ -168,6 +205,29 @@ def trials(args: argparse.Namespace) -> int:
 
         save_config_file(nested, args.best_config)
         print(f"best: run {best_overall.id} -> {args.best_config}", file=sys.stderr)
+    return 0
+
+
+def _value(text: str) -> Any:
+    """A command-line value: JSON when it parses (numbers, true, lists), else text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def enqueue(args: argparse.Namespace) -> int:
+    assistant = _load_assistant(args.script, args.space)
+    if args.store:
+        assistant.use_store(args.store)
+    values = {}
+    for item in args.values:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            _fail(f"enqueue takes NAME=VALUE pairs (e.g. lr=0.01), not {item!r}")
+        values[name] = _value(text)
+    run_id = assistant.enqueue(args.space, values)
+    print(f"labwatch: enqueued run {run_id}: {json.dumps(values)}", flush=True)
     return 0
 
 
@@ -214,7 +274,11 @@ def importance(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labwatch", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="labwatch",
+        description="Hyperparameter optimization of sacred experiments through the run store "
+        "(docs/labwatch.md).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     w = sub.add_parser("worker", help="claim, run and record trials until the budget is used")
     w.add_argument("script", help="the experiment script (with a LabAssistant)")
@@ -235,6 +299,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--best-config", help="write the best configuration to this file")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=trials)
+    e = sub.add_parser("enqueue", help="put a configuration first in the study's queue")
+    e.add_argument("script", help="the experiment script (with a LabAssistant)")
+    e.add_argument("space", help="the name of the search space")
+    e.add_argument("values", nargs="*", metavar="NAME=VALUE", help="e.g. lr=0.01 (JSON values)")
+    e.add_argument("--store", help="store location (default: the assistant's)")
+    e.set_defaults(func=enqueue)
     i = sub.add_parser("importance", help="hyperparameter importance (Optuna's evaluators)")
     i.add_argument("store")
     i.add_argument("space")
