@@ -177,6 +177,21 @@ class LabAssistant:
         else:
             location = "sqlite:///" + os.path.join(experiment.base_dir, "runs.db")
         self.use_store(location)
+        experiment.post_run_hook(self._check_result)
+
+    def _check_result(self, _run: Any) -> None:
+        """A trial's result must give one objective: several values are refused in
+        one line naming the fix, instead of a trial silently counted as failed."""
+        if "labwatch" not in (_run.meta_info or {}):
+            return
+        result = _run.result
+        target = result.get("optimization_target") if isinstance(result, dict) else result
+        if isinstance(target, (list, tuple)) and len(target) > 1:
+            raise LabwatchError(
+                f"This trial's result has several values ({target!r}), but the study optimizes "
+                "one objective: return one number, or a dict whose 'optimization_target' is "
+                "one number (its other entries are kept in the result)."
+            )
 
     # -- the store ---------------------------------------------------------------------
 

@@ -64,6 +64,37 @@ def _objective_text(run: Any) -> str:
     return "no objective" if value is None else f"{value:.6g}"
 
 
+class _Progress:
+    """One line per trial: the study's count against the budget, the best objective
+    so far, this worker's rate and the time the study needs at that rate."""
+
+    def __init__(self, assistant: Any, space: str, budget: int) -> None:
+        self.assistant = assistant
+        self.space = space
+        self.budget = budget
+        self.started = time.monotonic()
+        self.finished = 0
+
+    def line(self, outcome: str) -> str:
+        from labwatch.trials import TrialStatus
+
+        self.finished += 1
+        trials = self.assistant.trials(self.space)
+        used = sum(1 for t in trials if t.retry_of is None)
+        over = sum(1 for t in trials if t.final or t.status == TrialStatus.DEAD)
+        best = self.assistant.best(self.space)
+        sign = 1 if self.assistant.direction == "minimize" else -1
+        best_text = "none yet" if best is None else f"{sign * best.cost:.6g}"
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.finished / elapsed * 60
+        left = max(self.budget - over, 0)
+        eta = "" if rate <= 0 else f", ETA {left / rate:.1f} min at this worker's rate"
+        return (
+            f"labwatch: {outcome} | trials {min(used, self.budget)}/{self.budget} claimed, "
+            f"{over} finished | best {best_text} | {rate:.1f} trials/min{eta}"
+        )
+
+
 def worker(args: argparse.Namespace) -> int:
     assistant = _load_assistant(args.script, args.space)
     if args.store:
@@ -74,6 +105,7 @@ def worker(args: argparse.Namespace) -> int:
     if args.beat_interval:
         options["--beat_interval"] = args.beat_interval
     ex = assistant.experiment
+    progress = _Progress(assistant, args.space, args.n_trials)
     done = 0
     failures_in_a_row = 0
     while args.max_runs is None or done < args.max_runs:
@@ -88,18 +120,19 @@ def worker(args: argparse.Namespace) -> int:
         except TrialPruned:  # stopped early by the pruner: recorded COMPLETED, PRUNED
             done += 1
             failures_in_a_row = 0
-            print(f"labwatch: run {ex.current_run._id}: pruned", flush=True)
+            print(progress.line(f"run {ex.current_run._id}: pruned"), flush=True)
             continue
         except Exception as exc:  # the trial failed (and is recorded as FAILED)
             done += 1
             failures_in_a_row += 1
             print(f"labwatch: trial failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(progress.line(f"run {ex.current_run._id}: failed"), flush=True)
             if failures_in_a_row >= args.max_failures:
                 _fail(f"{failures_in_a_row} trials in a row failed; stopping this worker", 1)
             continue
         done += 1
         failures_in_a_row = 0
-        print(f"labwatch: run {run._id}: {_objective_text(run)}", flush=True)
+        print(progress.line(f"run {run._id}: {_objective_text(run)}"), flush=True)
     print(f"labwatch: worker finished after {done} trial(s)", flush=True)
     return 0
 

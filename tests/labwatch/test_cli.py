@@ -57,8 +57,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_worker_fills_the_budget_then_trials_and_best_config(script, sqlite_location, tmp_path):
+def test_worker_fills_the_budget_then_trials_and_best_config(
+    script, sqlite_location, tmp_path, capsys
+):
     assert main(["worker", script, "space", "--n-trials", "6"]) == 0
+    progress = [line for line in capsys.readouterr().out.splitlines() if "| trials" in line]
+    assert len(progress) == 6
+    assert "trials 6/6 claimed, 6 finished | best " in progress[-1]
+    assert "trials/min" in progress[0] and "ETA" in progress[0]
     # a second worker finds the budget used and stops at once
     assert main(["worker", script, "space", "--n-trials", "6"]) == 0
     runs = open_store(sqlite_location).find('experiment.name == "cli_study"')
