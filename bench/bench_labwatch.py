@@ -560,6 +560,7 @@ def main() -> None:
     parser.add_argument(
         "--claim-sizes", default="100,1000,5000", help="study sizes of the claim benchmark"
     )
+    parser.add_argument("--claim-engines", default="random,tpe")
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one per CPU)"
     )
@@ -573,8 +574,11 @@ def main() -> None:
         engines = args.engines.split(",")
         results = benchmark(seeds, n, engines, args.problems.split(","), args.jobs)
         report(results, seeds, n)
-    pruning_benchmark(seeds=3 if args.quick else 5)
-    claim_scaling(tuple(int(n) for n in args.claim_sizes.split(",")))
+    if not args.only_claim:
+        pruning_benchmark(seeds=3 if args.quick else 5)
+    claim_scaling(
+        tuple(int(n) for n in args.claim_sizes.split(",")), tuple(args.claim_engines.split(","))
+    )
 
 
 if __name__ == "__main__":

@@ -766,6 +766,8 @@ class LabAssistant:
                 values = dict(retry.config)
                 seed = int(retry.labwatch.get("sampler_seed", seed))
                 logger.info("labwatch: retrying trial %s (run %s died)", retry.number, retry.id)
+            elif all(n in fixed for n in space.order if space.is_active(n, fixed)):
+                values = {}  # the run sets every entry itself: nothing to ask the optimizer
             else:
                 values = self._suggest(space, state, number, seed)
             for name in space.order:
