@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from labwatch._objectives import Objectives, pareto_front
 from labwatch._study import StudyTrials
 from labwatch.exceptions import BudgetExhausted, LabwatchError, OptimizerError
 from labwatch.optimizers.base import Optimizer, takes_whole_trials
@@ -61,6 +62,10 @@ class _Study:
 
     trials: StudyTrials
     optimizer: Optimizer | None = None
+
+
+def _spec_key(spec: Any) -> Any:
+    return spec if isinstance(spec, str) else spec.key()
 
 
 class _Pruning:
@@ -144,10 +149,25 @@ class LabAssistant:
         dead_after: float = DEFAULT_DEAD_AFTER,
         lock_timeout: float = 120.0,
         pruner: Any = None,
+        optimization_target: str | list[str] | None = None,
+        directions: list[str] | None = None,
         **store_options: Any,
     ) -> None:
         if direction not in ("minimize", "maximize"):
             raise LabwatchError(f'direction must be "minimize" or "maximize", not {direction!r}')
+        self.objectives: Objectives | None = None
+        if optimization_target is not None or directions is not None:
+            count = (
+                1
+                if isinstance(optimization_target, str) or optimization_target is None
+                else (len(optimization_target))
+            )
+            self.objectives = Objectives(optimization_target, directions or [direction] * count)
+            direction = self.objectives.directions[0]
+            if self.objectives.multi and pruner is not None:
+                raise LabwatchError(
+                    "Pruning needs one objective: drop pruner= or give one optimization target"
+                )
         if not callable(optimizer):
             raise OptimizerError(
                 f"optimizer must be an Optimizer class such as RandomSearch, not {optimizer!r}"
@@ -184,13 +204,17 @@ class LabAssistant:
         one line naming the fix, instead of a trial silently counted as failed."""
         if "labwatch" not in (_run.meta_info or {}):
             return
+        if self.objectives is not None and self.objectives.targets is not None:
+            return  # the targets are paths into the result: a list there may be fine
         result = _run.result
         target = result.get("optimization_target") if isinstance(result, dict) else result
         if isinstance(target, (list, tuple)) and len(target) > 1:
             raise LabwatchError(
                 f"This trial's result has several values ({target!r}), but the study optimizes "
                 "one objective: return one number, or a dict whose 'optimization_target' is "
-                "one number (its other entries are kept in the result)."
+                "one number (its other entries are kept in the result); for several "
+                "objectives, LabAssistant(ex, optimization_target=['result.0', 'result.1'], "
+                "directions=[...])."
             )
 
     # -- the store ---------------------------------------------------------------------
@@ -308,7 +332,16 @@ class LabAssistant:
 
     def study_of(self, space: SearchSpace | str) -> str:
         """The study's identity: experiment name and the space's canonical hash."""
-        return f"{self.experiment.path}/{self._space(space).hash}"
+        base = f"{self.experiment.path}/{self._space(space).hash}"
+        if self.objectives is None:
+            return base
+        # what is optimized is part of the study: a multi-objective study of a space
+        # does not mix with a single-objective one
+        import hashlib
+        import json
+
+        text = json.dumps(self.objectives.to_meta(), sort_keys=True)
+        return f"{base}/{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
     def _space(self, space: SearchSpace | str) -> SearchSpace:
         if isinstance(space, SearchSpace):
@@ -325,8 +358,9 @@ class LabAssistant:
     def _study(self, space: SearchSpace) -> _Study:
         study = self.study_of(space)
         known = self._studies.get(study)
-        if known is None or known.trials.direction != self.direction:
-            known = self._studies[study] = _Study(StudyTrials(study, space, self.direction))
+        spec: Any = self.objectives if self.objectives is not None else self.direction
+        if known is None or _spec_key(known.trials.direction) != _spec_key(spec):
+            known = self._studies[study] = _Study(StudyTrials(study, space, spec))
         return known
 
     def _refresh(self, space: SearchSpace) -> tuple[_Study, list[Trial]]:
@@ -357,8 +391,22 @@ class LabAssistant:
 
     def best(self, space: SearchSpace | str) -> Trial | None:
         """The completed trial with the lowest cost (None before the first)."""
+        if self.objectives is not None and self.objectives.multi:
+            raise LabwatchError(
+                "This study has several objectives, so no single best trial: use "
+                "assistant.pareto_front(space)"
+            )
         done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
         return min(done, key=lambda t: t.cost) if done else None
+
+    def pareto_front(self, space: SearchSpace | str) -> list[Trial]:
+        """The completed trials no other completed trial dominates (every objective
+        at least as good, one better), in claim order. With one objective: the best."""
+        done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
+        if self.objectives is None or not self.objectives.multi:
+            best = self.best(space)
+            return [] if best is None else [best]
+        return pareto_front([(t, t.costs) for t in done])
 
     # -- pruning ----------------------------------------------------------------------------
 
@@ -671,6 +719,13 @@ class LabAssistant:
 
     def _new_optimizer(self, space: SearchSpace, seed: int | None) -> Optimizer:
         optimizer = self.optimizer(space, seed=seed)
+        if self.objectives is not None and self.objectives.multi:
+            if not getattr(optimizer, "multi_objective", False):
+                raise OptimizerError(
+                    f"{type(optimizer).__name__} optimizes one objective; this study has "
+                    f"{len(self.objectives.directions)}: use NSGAII, TPE or RandomSearch"
+                )
+            optimizer.n_objectives = len(self.objectives.directions)
         if not isinstance(optimizer, Optimizer) and not hasattr(optimizer, "suggest_configuration"):
             raise OptimizerError(
                 f"optimizer {self.optimizer!r} made {optimizer!r}, which is not an Optimizer "
@@ -794,6 +849,7 @@ class LabAssistant:
             "optimizer": getattr(self.optimizer, "__name__", type(self.optimizer).__name__),
             "sampler_seed": seed,
             "direction": self.direction,
+            **({"objectives": self.objectives.to_meta()} if self.objectives else {}),
             "space_def": space.to_dict(),
             "trial": number,
             "claimed_at": now.isoformat(),

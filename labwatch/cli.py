@@ -154,7 +154,13 @@ def _study_trials(store_location: str, space: str, experiment: str | None) -> li
     out = []
     for study, meta in studies.items():
         definition = SearchSpace.from_dict(space, meta["space_def"])
-        direction = meta.get("direction", "minimize")
+        direction: Any = meta.get("direction", "minimize")
+        if isinstance(meta.get("objectives"), dict):
+            from labwatch._objectives import Objectives
+
+            direction = Objectives(
+                meta["objectives"].get("targets"), meta["objectives"]["directions"]
+            )
         out.append((study, definition, direction, read_trials(store, study, definition, direction)))
     if not out:
         from sacred.exceptions import did_you_mean
@@ -197,9 +203,23 @@ def trials(args: argparse.Namespace) -> int:
     for study, definition, direction, found in _study_trials(
         args.store, args.space, args.experiment
     ):
+        multi = not isinstance(direction, str) and direction.multi
+        if not isinstance(direction, str):
+            direction = direction if multi else direction.directions[0]
         sign = 1 if direction == "minimize" else -1
         done = [t for t in found if t.status == TrialStatus.COMPLETED]
+        if multi:
+            from labwatch._objectives import pareto_front
+
+            front = pareto_front([(t, t.costs) for t in done])
+            found = front if args.pareto else found
+            for t in sorted(found, key=lambda t: (t.costs is None, t.costs or (), t.number)):
+                values = None if t.costs is None else direction.values(t.costs)
+                rows.append((study, t.number, t.id, _state_word(t), values, t.config, t in front))
+            continue
         best = min(done, key=lambda t: t.cost) if done else None
+        if args.pareto:
+            found = [best] if best is not None else []
         if best is not None and (best_overall is None or best.number >= 0):
             best_overall, best_space = best, definition
         # best first: by cost (the minimized objective), then trials without one
@@ -227,8 +247,12 @@ def trials(args: argparse.Namespace) -> int:
     else:
         print(f"{'study':<28} {'trial':>5} {'run':>6} {'status':<10} {'objective':>12}  config")
         for s, n, i, st, o, c, b in rows:
-            text = "" if o is None else f"{o:.6g}"
-            mark = "  * best" if b else ""
+            if isinstance(o, list):
+                text = ",".join(f"{v:.4g}" for v in o)
+                mark = "  * pareto" if b else ""
+            else:
+                text = "" if o is None else f"{o:.6g}"
+                mark = "  * best" if b else ""
             print(f"{s:<28} {n:>5} {i!s:>6} {st:<10} {text:>12}  {json.dumps(c)}{mark}")
     if args.best_config:
         if best_overall is None:
@@ -331,6 +355,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--experiment", help="only this experiment's studies")
     t.add_argument("--best-config", help="write the best configuration to this file")
     t.add_argument("--json", action="store_true")
+    t.add_argument(
+        "--pareto", action="store_true", help="only the Pareto front (the best, with one objective)"
+    )
     t.set_defaults(func=trials)
     e = sub.add_parser("enqueue", help="put a configuration first in the study's queue")
     e.add_argument("script", help="the experiment script (with a LabAssistant)")

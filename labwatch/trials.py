@@ -45,6 +45,8 @@ class Trial:
     cost: float | None
     run: Any = field(repr=False)
     labwatch: dict = field(default_factory=dict, repr=False)
+    #: the minimized costs of a study with several objectives (None otherwise)
+    costs: tuple | None = field(default=None, repr=False)
 
     @property
     def retry_of(self) -> Any:
@@ -110,7 +112,7 @@ def _claimed_at(meta: dict) -> datetime.datetime | None:
 def trial_of_run(
     run: Any,
     space: SearchSpace,
-    direction: str,
+    direction: Any,
     stale_after: float,
     now: datetime.datetime,
     number: int = 0,
@@ -120,7 +122,20 @@ def trial_of_run(
     meta = (run.meta or {}).get("labwatch") or {}
     status = run.status
     cost = None
-    if status == "COMPLETED":
+    costs = None
+    if status == "COMPLETED" and not isinstance(direction, str):
+        # an Objectives (labwatch._objectives): targets by path, one or several
+        costs = direction.costs(run)
+        kind = TrialStatus.COMPLETED if costs is not None else TrialStatus.FAILED
+        if costs is not None and not direction.multi:
+            cost, costs = costs[0], None
+        reported = (run.info or {}).get("labwatch") if isinstance(run.info, dict) else None
+        if costs is None and cost is None and isinstance(reported, dict):
+            value = objective_of(reported.get("value"))
+            if reported.get("state") == "PRUNED" and value is not None and not direction.multi:
+                kind = TrialStatus.PRUNED
+                cost = value if direction.directions[0] == "minimize" else -value
+    elif status == "COMPLETED":
         objective = objective_of(run.result)
         reported = (run.info or {}).get("labwatch") if isinstance(run.info, dict) else None
         if objective is None and isinstance(reported, dict) and reported.get("state") == "PRUNED":
@@ -157,6 +172,7 @@ def trial_of_run(
         cost=cost,
         run=run,
         labwatch=meta,
+        costs=costs,
     )
 
 

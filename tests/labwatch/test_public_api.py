@@ -17,6 +17,7 @@ PATHS = [
     ("labwatch.optimizers", "TPE"),
     ("labwatch.optimizers", "CMAES"),
     ("labwatch.optimizers", "Optimizer"),
+    ("labwatch.optimizers", "NSGAII"),
     ("labwatch.hyperparameters", "UniformFloat"),
     ("labwatch.hyperparameters", "UniformInt"),
     ("labwatch.hyperparameters", "UniformNumber"),
