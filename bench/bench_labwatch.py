@@ -475,8 +475,8 @@ def pruning_benchmark(seeds: int = 5, trials: int = 30, epochs: int = 20) -> Non
     ``branin(x) + 20 * exp(-e / 4) * (1 + 0.1 * noise)`` (it falls towards the
     configuration's final value, with noise early on). A study of ``trials`` trials
     runs through a LabAssistant on SQLite twice per seed and engine, the same run
-    seeds both times: without a pruner and with ``MedianPruner(n_startup_trials=5,
-    n_warmup_steps=2)``. Reported: the epochs run (with / without) and the median
+    seeds both times: without a pruner and with ``MedianPruner()`` (Optuna's
+    defaults: 5 start-up trials, no warm-up steps). Reported: the epochs run (with / without) and the median
     over seeds of the final regret (best completed trial's final loss minus Branin's
     minimum, 0.397887).
     """
@@ -531,7 +531,7 @@ def pruning_benchmark(seeds: int = 5, trials: int = 30, epochs: int = 20) -> Non
     for name, engine in (("random", RandomSearch), ("tpe", TPE)):
         plain = [study(engine, None, seed) for seed in range(seeds)]
         pruned = [
-            study(engine, MedianPruner(n_startup_trials=5, n_warmup_steps=2), seed)
+            study(engine, MedianPruner(), seed)
             for seed in range(seeds)
         ]
         epochs_plain = sum(e for e, _ in plain)
