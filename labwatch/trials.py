@@ -2,11 +2,12 @@
 
 A trial is a sacred run whose ``meta.labwatch`` holds::
 
-    {"study", "space", "space_hash", "optimizer", "sampler_seed", "trial",
-     "claimed_at", "seen_trial_ids", "state"?, "retry_of"?}
+    {"study", "space", "space_hash", "optimizer", "sampler_seed", "direction",
+     "space_def", "trial", "claimed_at", "seen_trials", "retry_of"?, "state"?}
 
-and whose ``config`` holds the suggested values. The store is the only record:
-nothing about a study lives anywhere else.
+and whose ``config`` holds the suggested values. Its size does not grow with the
+study: ``seen_trials`` is the number of trials the claim knew of. The store is the
+only record: nothing about a study lives anywhere else.
 """
 
 from __future__ import annotations
@@ -17,11 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labwatch.searchspace import SearchSpace
-from sacred.config.utils import get_by_dotted_path
 
-__all__ = ["Trial", "TrialStatus", "read_trials", "objective_of", "study_query"]
-
-_MISSING = object()
+__all__ = ["Trial", "TrialStatus", "read_trials", "trial_of_run", "objective_of", "study_query"]
 
 
 class TrialStatus:
@@ -31,6 +29,7 @@ class TrialStatus:
     FAILED = "FAILED"  # failed, interrupted, timed out, or its result had no usable cost
     PENDING = "PENDING"  # QUEUED (claimed) or RUNNING with a live heartbeat
     DEAD = "DEAD"  # its worker died (PROBABLY_DEAD), or it was claimed and never started
+    PRUNED = "PRUNED"  # stopped early by the pruner; its cost is the last reported value
 
 
 @dataclass
@@ -46,10 +45,30 @@ class Trial:
     cost: float | None
     run: Any = field(repr=False)
     labwatch: dict = field(default_factory=dict, repr=False)
+    #: the minimized costs of a study with several objectives (None otherwise)
+    costs: tuple | None = field(default=None, repr=False)
 
     @property
     def retry_of(self) -> Any:
         return self.labwatch.get("retry_of")
+
+    @property
+    def enqueued(self) -> bool:
+        """A configuration waiting in the study's queue (LabAssistant.enqueue)."""
+        return bool(self.labwatch.get("enqueued")) and self.status == TrialStatus.PENDING
+
+    @property
+    def final(self) -> bool:
+        """COMPLETED, PRUNED and FAILED trials never change again; PENDING and DEAD may."""
+        return self.status in (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.PRUNED)
+
+    @property
+    def reported(self) -> dict:
+        """What ``LabAssistant.report`` recorded in ``info.labwatch``: the metric name,
+        the last step and value, and ``state`` ("PRUNED" for a pruned trial)."""
+        info = getattr(self.run, "info", None) or {}
+        entry = info.get("labwatch") if isinstance(info, dict) else None
+        return entry if isinstance(entry, dict) else {}
 
     @property
     def state(self) -> dict:
@@ -73,12 +92,88 @@ def objective_of(result: Any) -> float | None:
 
 
 def _flat_config(space: SearchSpace, config: dict) -> dict:
-    values = {}
-    for name in space.order:
-        value = get_by_dotted_path(config, name, default=_MISSING)
-        if value is not _MISSING:
-            values[name] = value
-    return space.active(values)
+    return space.active(space.flatten(config))
+
+
+def _claimed_at(meta: dict) -> datetime.datetime | None:
+    queued = meta.get("claimed_at")
+    if isinstance(queued, str):
+        try:
+            queued = datetime.datetime.fromisoformat(queued)
+        except ValueError:
+            return None
+    if not isinstance(queued, datetime.datetime):
+        return None
+    if queued.tzinfo is not None:
+        queued = queued.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return queued
+
+
+def trial_of_run(
+    run: Any,
+    space: SearchSpace,
+    direction: Any,
+    stale_after: float,
+    now: datetime.datetime,
+    number: int = 0,
+) -> Trial:
+    """The trial a stored run is. A QUEUED trial claimed more than ``stale_after``
+    seconds before ``now`` was claimed by a process that never started it: DEAD."""
+    meta = (run.meta or {}).get("labwatch") or {}
+    status = run.status
+    cost = None
+    costs = None
+    if status == "COMPLETED" and not isinstance(direction, str):
+        # an Objectives (labwatch._objectives): targets by path, one or several
+        costs = direction.costs(run)
+        kind = TrialStatus.COMPLETED if costs is not None else TrialStatus.FAILED
+        if costs is not None and not direction.multi:
+            cost, costs = costs[0], None
+        reported = (run.info or {}).get("labwatch") if isinstance(run.info, dict) else None
+        if costs is None and cost is None and isinstance(reported, dict):
+            value = objective_of(reported.get("value"))
+            if reported.get("state") == "PRUNED" and value is not None and not direction.multi:
+                kind = TrialStatus.PRUNED
+                cost = value if direction.directions[0] == "minimize" else -value
+    elif status == "COMPLETED":
+        objective = objective_of(run.result)
+        reported = (run.info or {}).get("labwatch") if isinstance(run.info, dict) else None
+        if objective is None and isinstance(reported, dict) and reported.get("state") == "PRUNED":
+            value = objective_of(reported.get("value"))
+            kind = TrialStatus.PRUNED if value is not None else TrialStatus.FAILED
+            if value is not None:
+                cost = value if direction == "minimize" else -value
+        elif objective is None:
+            kind = TrialStatus.FAILED
+        else:
+            kind = TrialStatus.COMPLETED
+            cost = objective if direction == "minimize" else -objective
+    elif status == "RUNNING":
+        kind = TrialStatus.PENDING
+    elif status == "QUEUED":
+        # labwatch writes its claim time itself: readers differ in where (and
+        # whether) they report the observer's queue_time.
+        queued = _claimed_at(meta)
+        fresh = (
+            queued is None
+            or bool(meta.get("enqueued"))  # waits for a claim, however long
+            or (now - queued).total_seconds() <= stale_after
+        )
+        kind = TrialStatus.PENDING if fresh else TrialStatus.DEAD
+    elif status == "PROBABLY_DEAD":
+        kind = TrialStatus.DEAD
+    else:
+        kind = TrialStatus.FAILED
+    return Trial(
+        id=run.id,
+        number=int(meta.get("trial", number)),
+        status=kind,
+        config=_flat_config(space, run.config or {}),
+        cost=cost,
+        run=run,
+        labwatch=meta,
+        costs=costs,
+    )
 
 
 def read_trials(
@@ -97,48 +192,10 @@ def read_trials(
 
     stale_after = store.dead_after if stale_after is None else stale_after
     now = utc_now()
-    trials = []
-    for run in store.find(study_query(study), sort="id"):
-        meta = (run.meta or {}).get("labwatch") or {}
-        status = run.status
-        cost = None
-        if status == "COMPLETED":
-            objective = objective_of(run.result)
-            if objective is None:
-                kind = TrialStatus.FAILED
-            else:
-                kind = TrialStatus.COMPLETED
-                cost = objective if direction == "minimize" else -objective
-        elif status == "RUNNING":
-            kind = TrialStatus.PENDING
-        elif status == "QUEUED":
-            # labwatch writes its claim time itself: readers differ in where (and
-            # whether) they report the observer's queue_time.
-            queued = meta.get("claimed_at")
-            if isinstance(queued, str):
-                try:
-                    queued = datetime.datetime.fromisoformat(queued)
-                except ValueError:
-                    queued = None
-            if isinstance(queued, datetime.datetime) and queued.tzinfo is not None:
-                queued = queued.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-            fresh = queued is None or (now - queued).total_seconds() <= stale_after
-            kind = TrialStatus.PENDING if fresh else TrialStatus.DEAD
-        elif status == "PROBABLY_DEAD":
-            kind = TrialStatus.DEAD
-        else:
-            kind = TrialStatus.FAILED
-        trials.append(
-            Trial(
-                id=run.id,
-                number=int(meta.get("trial", len(trials))),
-                status=kind,
-                config=_flat_config(space, run.config or {}),
-                cost=cost,
-                run=run,
-                labwatch=meta,
-            )
-        )
+    trials = [
+        trial_of_run(run, space, direction, stale_after, now, number=i)
+        for i, run in enumerate(store.find(study_query(study), sort="id"))
+    ]
     # Claim order: trial numbers are given out under the study's lock. Run ids do
     # not follow it in every store (TinyDB's are random uuids).
     trials.sort(key=lambda t: t.number)

@@ -172,7 +172,7 @@ class Experiment(Ingredient):
             opts.update(normalize_options(options, all_options))
         stored_config = None
         # --resume starts from the stored record (a worker's child gets it from the worker)
-        from sacred.worker.takeover import WORKER_META_ENV
+        from sacred._worker_env import WORKER_META_ENV
 
         if opts.get("--resume") not in (None, False) and not os.environ.get(WORKER_META_ENV):
             from sacred.worker.resume import resume_start
@@ -198,12 +198,21 @@ class Experiment(Ingredient):
                 log_level=opts.get("--loglevel"),
             )
 
-        if stored_config is None:
-            run = create(named_configs)
-        else:
-            from sacred.worker.resume import create_resumed
+        # A claimed named config (a labwatch search space) is claimed here, before the
+        # configuration process, and enters it as a mapping (sacred/claimed_config.py).
+        from sacred.claimed_config import claim_named_configs, release_claims
 
-            run = create_resumed(create, stored_config, named_configs, config_updates or {})
+        named, claims = claim_named_configs(self, command_name, config_updates, named_configs, opts)
+        try:
+            if stored_config is None:
+                run = create(named)
+            else:
+                from sacred.worker.resume import create_resumed
+
+                run = create_resumed(create, stored_config, named, config_updates or {})
+        except BaseException:
+            release_claims(claims)
+            raise
         run.meta_info.update(
             {
                 "command": command_name,
@@ -213,10 +222,14 @@ class Experiment(Ingredient):
                 "config_updates": copy.deepcopy(config_updates or {}),
             }
         )
+        for _, claimed in claims:
+            run.meta_info.update(claimed.meta)
+            if claimed.run_id is not None:
+                run._id = claimed.run_id
         if meta_info:
             run.meta_info.update(meta_info)
         if os.environ.get(WORKER_META_ENV):  # started by a worker: keep its record's meta
-            from sacred.worker.takeover import inherited_meta
+            from sacred._worker_env import inherited_meta
 
             kept = {k: v for k, v in inherited_meta().items() if k not in ("command", "options")}
             run.meta_info.update(kept)

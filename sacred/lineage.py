@@ -261,12 +261,12 @@ class _Inputs:
         return runs[0]
 
     def entry_for(self, run_id: Any, label: str, query: str | None) -> dict:
-        for entry in self.entries:
-            if entry["run_id"] == run_id and entry["store"] == label:
-                if query and "query" not in entry:
-                    entry["query"] = query
+        for known in self.entries:
+            if known["run_id"] == run_id and known["store"] == label:
+                if query and "query" not in known:
+                    known["query"] = query
                     self.publish()
-                return entry
+                return known
         entry: dict = {"run_id": run_id, "store": label, "artifacts": {}}
         if query:
             entry["query"] = query

@@ -1,10 +1,9 @@
 """Optuna as a pure engine: a study rebuilt in memory from the store's trials.
 
-For each suggestion an in-memory Optuna study (``storage=None``) receives every
-trial of our study (completed with their cost, failed as FAIL, pending as RUNNING)
-and one ``ask()`` with a sampler seeded by the run's root seed gives the new
-configuration. The sampler's per-trial system attributes (CMA-ES keeps its
-optimizer state there) are stored with our trial and handed back next time.
+An in-memory Optuna study (``storage=None``) follows our study trial by trial
+(see :class:`OptunaOptimizer`); one ``ask()`` gives each new configuration.
+Nothing of the sampler is stored with our trials: its state (TPE's random stream,
+CMA-ES's generation) lives in the process, as it does in Optuna's own workers.
 Gaussian hyperparameters are searched in their CDF space (Optuna has no normal
 prior).
 """
@@ -16,9 +15,9 @@ from typing import Any
 from labwatch.exceptions import OptimizerError
 from labwatch.hyperparameters import Categorical, Constant, Gaussian, Hyperparameter
 from labwatch.optimizers.base import Optimizer
-from labwatch.trials import TrialStatus
+from labwatch.trials import Trial, TrialStatus
 
-__all__ = ["OptunaOptimizer", "TPE", "CMAES"]
+__all__ = ["OptunaOptimizer", "TPE", "CMAES", "NSGAII"]
 
 _UNIT = (1e-9, 1 - 1e-9)
 
@@ -60,50 +59,115 @@ def _decode(hp: Hyperparameter, value: Any) -> Any:
 
 
 class OptunaOptimizer(Optimizer):
-    """Base of the Optuna engines: subclasses say which sampler."""
+    """Base of the Optuna engines: subclasses say which sampler.
 
-    # Continue the sampler's random streams from the state the latest trial stored
-    # (instead of a fresh stream per suggestion seeded from the run's seed).
-    carries_random_state = False
+    One in-memory Optuna study per optimizer (so per study and process) follows our
+    study: ``update`` adds the trials it has not seen (completed with their cost,
+    failed or dead as FAIL, pending as RUNNING) and finishes those it held as
+    running, and each suggestion is one ``ask()``. The sampler, and its random
+    stream, live as long as the optimizer, as in Optuna's own loop: a study run trial
+    after trial in one process gets exactly the suggestions ``study.optimize`` gives
+    with the first trial's seed."""
+
+    def __init__(self, search_space: Any, seed: int | None = None) -> None:
+        super().__init__(search_space, seed)
+        self._study: Any = None
+        self._optuna_ids: dict[int, int] = {}  # our trial number -> Optuna's trial id
+        self._next: int | None = None
 
     def make_sampler(self, optuna: Any) -> Any:
         raise NotImplementedError
 
-    def suggest_configuration(self) -> dict:
-        optuna = _optuna()
+    def _searched(self) -> list[str]:
         space = self.search_space
-        searched = [n for n in space.order if not isinstance(space.parameters[n], Constant)]
-        sampler = self.make_sampler(optuna)
-        if self.carries_random_state:
-            _restore_streams(sampler, self._latest_streams())
-        study = optuna.create_study(storage=None, sampler=sampler, direction="minimize")
-        states = optuna.trial.TrialState
-        for i, (config, cost) in enumerate(zip(self.configs, self.costs)):
-            params, distributions = {}, {}
-            for name in searched:
-                if name in config and space.parameters[name].contains(config[name]):
-                    hp = space.parameters[name]
-                    params[name] = _encode(hp, config[name])
-                    distributions[name] = _distribution(optuna, hp)
-            status = self._status(i)
-            if cost is not None:
-                state = states.COMPLETE
-            elif status == TrialStatus.PENDING:
-                state = states.RUNNING
-            else:
-                state = states.FAIL
-            run = self.runs[i] if i < len(self.runs) else None
-            system_attrs = dict(getattr(run, "state", {}).get("optuna_system_attrs") or {})
-            study.add_trial(
-                optuna.trial.create_trial(
-                    params=params,
-                    distributions=distributions,
-                    value=cost if state == states.COMPLETE else None,
-                    state=state,
-                    system_attrs=system_attrs,
-                )
+        return [n for n in space.order if not isinstance(space.parameters[n], Constant)]
+
+    def _ensure_study(self) -> Any:
+        optuna = _optuna()
+        if self._study is None:
+            sampler = self.make_sampler(optuna)
+            self._study = optuna.create_study(
+                storage=None, sampler=sampler, directions=["minimize"] * self.n_objectives
             )
-        trial = study.ask()
+        return optuna
+
+    def update(self, trials: Any, costs: Any = None, runs: Any = None) -> None:
+        super().update(trials, costs, runs)
+        if costs is not None:  # the paper's form: the whole study again
+            self._study = None
+            self._optuna_ids = {}
+            trials = self.trials
+        optuna = self._ensure_study()
+        for trial in trials:
+            self._tell(optuna, trial)
+
+    def _tell(self, optuna: Any, trial: Trial) -> None:
+        states = optuna.trial.TrialState
+        intermediate: dict = {}
+        if trial.status == TrialStatus.PRUNED:
+            # as Optuna's own pruned trials: no value, the last intermediate one
+            state, value = states.PRUNED, None
+            intermediate = {int(trial.reported.get("step") or 0): trial.cost}
+        elif trial.costs is not None:
+            state, value = states.COMPLETE, list(trial.costs)
+        elif trial.cost is not None:
+            state, value = states.COMPLETE, trial.cost
+        elif trial.status == TrialStatus.PENDING:
+            state, value = states.RUNNING, None
+        else:
+            state, value = states.FAIL, None
+        space = self.search_space
+        params, distributions = {}, {}
+        for name in self._searched():
+            config = trial.config
+            if name in config and space.parameters[name].contains(config[name]):
+                hp = space.parameters[name]
+                params[name] = _encode(hp, config[name])
+                distributions[name] = _distribution(optuna, hp)
+        known = self._optuna_ids.get(trial.number)
+        if known is not None:
+            storage = self._study._storage
+            asked = storage.get_trial(known)
+            if asked.state.is_finished():
+                return
+            if asked.params == params:
+                if state != states.RUNNING:
+                    for step, reported in intermediate.items():
+                        storage.set_trial_intermediate_value(known, step, reported)
+                    values = value if isinstance(value, list) or value is None else [value]
+                    storage.set_trial_state_values(known, state, values)
+                return
+            # The run fixed some values itself (``with x=...``, run_config): the
+            # trial Optuna asked for was not run; the one that was is told instead.
+            storage.set_trial_state_values(known, states.FAIL, None)
+            del self._optuna_ids[trial.number]
+        self._study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                value=value if not isinstance(value, list) else None,
+                values=value if isinstance(value, list) else None,
+                state=state,
+                intermediate_values=intermediate,
+            )
+        )
+        self._optuna_ids[trial.number] = self._study._storage.get_all_trials(
+            self._study._study_id, deepcopy=False
+        )[-1]._trial_id
+
+    def before_trial(self, number: int, seed: int | None) -> None:
+        # The sampler keeps its stream: only the first suggestion's seed starts it.
+        if self._study is None:
+            self._reseed(seed)
+        self._next = number
+
+    def suggest_configuration(self) -> dict:
+        optuna = self._ensure_study()
+        space = self.search_space
+        trial = self._study.ask()
+        if self._next is not None:
+            self._optuna_ids[self._next] = trial._trial_id
+            self._next = None
         config: dict = {}
         for name in space.order:
             hp = space.parameters[name]
@@ -120,85 +184,7 @@ class OptunaOptimizer(Optimizer):
             else:
                 value = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
             config[name] = _decode(hp, value)
-        attrs = study._storage.get_trial(trial._trial_id).system_attrs
-        state: dict = {}
-        if attrs:
-            state["optuna_system_attrs"] = _jsonable(attrs)
-        if self.carries_random_state:
-            streams = _save_streams(sampler)
-            if streams:
-                state["random_streams"] = streams
-        if state:
-            self.state = state
         return config
-
-    def _latest_streams(self) -> dict | None:
-        """The random streams stored by the most recent trial that has them."""
-        for run in reversed(self.runs):
-            streams = (getattr(run, "state", None) or {}).get("random_streams")
-            if streams:
-                return streams
-        return None
-
-
-# The numpy RandomStates an Optuna sampler draws from: its own and its startup
-# sampler's (TPESampler: ``_rng`` and ``_random_sampler._rng``, LazyRandomState). These
-# are Optuna internals; where they are missing (another Optuna release), nothing is
-# carried and each suggestion starts a stream from the run's seed, as before.
-def _streams(sampler: Any) -> dict[str, Any]:
-    holders = {"sampler": sampler, "startup": getattr(sampler, "_random_sampler", None)}
-    found = {}
-    for name, holder in holders.items():
-        lazy = getattr(holder, "_rng", None)
-        rng = getattr(lazy, "rng", None)
-        if rng is not None and hasattr(rng, "get_state"):
-            found[name] = rng
-    return found
-
-
-def _save_streams(sampler: Any) -> dict:
-    import base64
-
-    out = {}
-    for name, rng in _streams(sampler).items():
-        kind, keys, pos, has_gauss, gauss = rng.get_state()
-        out[name] = {
-            "kind": kind,
-            "keys": base64.b64encode(keys.astype("<u4").tobytes()).decode("ascii"),
-            "pos": int(pos),
-            "has_gauss": int(has_gauss),
-            "gauss": float(gauss),
-        }
-    return out
-
-
-def _restore_streams(sampler: Any, saved: dict | None) -> None:
-    import base64
-
-    import numpy as np
-
-    if not saved:
-        return
-    for name, rng in _streams(sampler).items():
-        entry = saved.get(name)
-        if not entry:
-            continue
-        keys = np.frombuffer(base64.b64decode(entry["keys"]), dtype="<u4").astype(np.uint32)
-        state = (entry["kind"], keys, entry["pos"], entry["has_gauss"], entry["gauss"])
-        rng.set_state(state)
-
-
-def _jsonable(attrs: dict) -> dict:
-    import json
-
-    out = {}
-    for key, value in attrs.items():
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            continue
-        out[key] = value
-    return out
 
 
 def _quiet_sampler(factory: Any, optuna: Any, **options: Any) -> Any:
@@ -211,18 +197,27 @@ def _quiet_sampler(factory: Any, optuna: Any, **options: Any) -> Any:
         return factory(**options)
 
 
+class NSGAII(OptunaOptimizer):
+    """NSGA-II for several objectives (optuna.samplers.NSGAIISampler)."""
+
+    multi_objective = True
+    population_size = 50
+
+    def make_sampler(self, optuna: Any) -> Any:
+        return optuna.samplers.NSGAIISampler(
+            seed=self.engine_seed, population_size=self.population_size
+        )
+
+
 class TPE(OptunaOptimizer):
     """Tree-structured Parzen estimators (optuna.samplers.TPESampler), multivariate
     and, in conditional spaces, per group of hyperparameters that occur together;
     pending trials are handled with the constant-liar strategy, so parallel workers
     spread out."""
 
+    multi_objective = True  # Optuna's TPE handles several objectives (MOTPE)
     n_startup_trials = 10
     multivariate = True
-    # One random stream for the whole study, as in Optuna's own loop: a study run
-    # trial after trial gives exactly the suggestions Optuna's study.optimize gives with
-    # the first trial's seed (tests/labwatch/test_engines.py).
-    carries_random_state = True
     # Conditional entries are otherwise left to the univariate estimator; on the
     # bench's conditional space (60 seeds x 50) group=True gives 0.84x the regret.
     group = True
@@ -276,6 +271,19 @@ class CMAES(OptunaOptimizer):
             warn_independent_sampling=False,
         )
 
+    _warm = False
+
+    def update(self, trials: Any, costs: Any = None, runs: Any = None) -> None:
+        super().update(trials, costs, runs)
+        # The warm start needs the first n_startup_trials completed ones; once they are
+        # there, the sampler is made afresh with them (once per process).
+        if self.warm_start and not self._warm and self._study is not None:
+            if len(self.completed()) >= max(10, self.n_startup_trials):
+                self._study, self._optuna_ids = None, {}
+                optuna = self._ensure_study()
+                for trial in self.trials:
+                    self._tell(optuna, trial)
+
     def _source_trials(self, optuna: Any) -> list | None:
         """The first completed trials, restricted to the numbers every completed trial
         has (the space CMA-ES searches): its initial distribution is estimated from the
@@ -298,6 +306,7 @@ class CMAES(OptunaOptimizer):
         ]
         if not numbers:
             return None
+        self._warm = True
         trials = []
         for config, cost in first:
             hp = {name: space.parameters[name] for name in numbers}

@@ -89,14 +89,15 @@ class SMAC3(Optimizer):
                     logging_level=False,
                     overwrite=True,
                 )
-                for i, (config, cost) in enumerate(zip(self.configs, self.costs)):
+                for trial in self.trials:
+                    config, cost = trial.config, trial.cost
                     smac_config = self._to_smac(configspace, config)
                     if smac_config is None:
                         continue
                     info = TrialInfo(smac_config, seed=0)
                     if cost is not None:
                         facade.tell(info, TrialValue(cost=cost), save=False)
-                    elif self._status(i) == TrialStatus.PENDING:
+                    elif trial.status == TrialStatus.PENDING:
                         facade.runhistory.add_running_trial(info)
                     else:
                         value = TrialValue(cost=worst, status=StatusType.CRASHED)

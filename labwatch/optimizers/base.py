@@ -1,77 +1,151 @@
-"""The optimizer interface: ``update`` with every trial, then ``suggest_configuration``.
+"""The optimizer interface (Optuna's ``BaseSampler`` is the model).
 
-labwatch makes a fresh optimizer for every suggestion, seeded with the run's root
-seed, and tells it every trial of the study that the store holds; the optimizer
-keeps no state of its own between suggestions, so any number of processes on any
-number of machines can suggest from the same study.
+A LabAssistant keeps one optimizer per study in each process and drives it so:
+
+1. ``update(trials)`` with the trials that are new or changed since the previous
+   call (every trial of the study the first time): whole
+   :class:`~labwatch.trials.Trial` objects, whose ``status`` is COMPLETED, FAILED,
+   PENDING or DEAD, ``config`` the values by dotted name and ``cost`` the minimized
+   objective (None unless COMPLETED);
+2. ``before_trial(number, seed)`` (hook) when trial ``number`` is about to be
+   suggested with the run's root seed;
+3. ``suggest_configuration()`` (abstract) returns one configuration of the same
+   shape (the active hyperparameters by dotted name);
+4. ``after_trial(trial)`` (hook) once per trial that reached a final state
+   (COMPLETED or FAILED), after ``update`` told it.
+
+The optimizer sees every trial of the study whoever claimed it, so any number of
+processes on any number of machines share one study; what an optimizer keeps in
+memory (a fitted model, a sampler's random stream) stays in its process.
+
+The paper's adapter, ``update(self, configs, costs, runs)`` with three parallel
+lists of every trial, is still accepted: an optimizer whose ``update`` takes those
+three parameters is told the whole study at every suggestion.
 """
 
 from __future__ import annotations
 
+import inspect
 import random
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
 from sacred.randomness import derive_seed
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "takes_whole_trials"]
 
 
-class Optimizer:
-    """Base class of optimizers (the paper's adapter interface).
+class Optimizer(ABC):
+    """Base class of optimizers: see the module docstring for the protocol.
 
-    ``update(configs, costs, runs)`` receives every trial of the study: ``configs``
-    (dicts of the active hyperparameters by dotted name), ``costs`` (the minimized
-    objective for COMPLETED trials, None for the others) and ``runs``
-    (:class:`labwatch.trials.Trial`, whose ``status`` is COMPLETED, FAILED, PENDING
-    or DEAD and whose ``run`` is the stored run). ``suggest_configuration()`` returns
-    one configuration of the same shape. ``self.state`` (JSON) is stored with the
-    suggestion and comes back as ``runs[i].state``.
-    """
+    ``multi_objective``: True when the optimizer handles studies with several
+    objectives (it then reads ``trial.costs``, a tuple, and ``self.n_objectives``)."""
+
+    multi_objective = False
+    n_objectives = 1
 
     def __init__(self, search_space: SearchSpace, seed: int | None = None) -> None:
         self.search_space = search_space
+        self._reseed(seed)
+        self.state: dict = {}
+        self._trials: dict[int, Trial] = {}
+
+    def _reseed(self, seed: int | None) -> None:
         self.seed = seed
         # Engines get a hash of the root seed: run seeds may be consecutive numbers
         # (seed=1, 2, 3, ...), and the first draws of numpy generators seeded with
         # consecutive numbers are correlated enough to cripple TPE.
         self.engine_seed = None if seed is None else derive_seed(seed, "labwatch")
         self.rng = random.Random(self.engine_seed)
-        self.state: dict = {}
-        self.configs: list[dict] = []
-        self.costs: list[float | None] = []
-        self.runs: list[Trial] = []
 
-    def update(self, configs: list[dict], costs: list[float | None], runs: list[Any]) -> None:
-        self.configs = list(configs)
-        self.costs = list(costs)
-        self.runs = list(runs)
+    # -- the protocol ---------------------------------------------------------------------
 
+    def update(
+        self,
+        trials: Sequence[Trial] | Sequence[dict],
+        costs: Sequence[float | None] | None = None,
+        runs: Sequence[Any] | None = None,
+    ) -> None:
+        """Take the new and changed trials into account.
+
+        ``update(configs, costs, runs)`` (the paper's form, three parallel lists of
+        every trial) replaces what the optimizer knew."""
+        if costs is not None:
+            self._trials = {}
+            runs = list(runs or [])
+            for i, (config, cost) in enumerate(zip(trials, costs)):
+                run = runs[i] if i < len(runs) else None
+                if not isinstance(run, Trial):
+                    status = TrialStatus.COMPLETED if cost is not None else TrialStatus.FAILED
+                    run = Trial(i, i, status, dict(config), cost, run)  # type: ignore[arg-type]
+                self._trials[i] = run
+            return
+        for trial in trials:
+            assert isinstance(trial, Trial)
+            self._trials[trial.number] = trial
+
+    def before_trial(self, number: int, seed: int | None) -> None:
+        """Trial ``number`` is about to be suggested for a run with root ``seed``.
+
+        The default draws this suggestion's random numbers from a stream of that seed,
+        so a run given ``seed=...`` gets the same suggestion from the same trials."""
+        self._reseed(seed)
+
+    @abstractmethod
     def suggest_configuration(self) -> dict:
-        raise NotImplementedError
+        """One configuration: the active hyperparameters by dotted name."""
 
-    # -- helpers for subclasses -------------------------------------------------------
+    def after_trial(self, trial: Trial) -> None:  # noqa: B027 - an optional hook
+        """``trial`` reached a final state (COMPLETED or FAILED)."""
 
-    def _status(self, i: int) -> str:
-        run = self.runs[i] if i < len(self.runs) else None
-        if run is None:
-            return TrialStatus.COMPLETED if self.costs[i] is not None else TrialStatus.FAILED
-        return getattr(run, "status", TrialStatus.COMPLETED)
+    # -- what subclasses read ---------------------------------------------------------------
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial told so far, in claim order."""
+        return [self._trials[n] for n in sorted(self._trials)]
+
+    @property
+    def configs(self) -> list[dict]:
+        return [t.config for t in self.trials]
+
+    @property
+    def costs(self) -> list[float | None]:
+        return [t.cost for t in self.trials]
+
+    @property
+    def runs(self) -> list[Trial]:
+        return self.trials
 
     def completed(self) -> list[tuple[dict, float]]:
-        return [(c, y) for c, y in zip(self.configs, self.costs) if y is not None]
+        return [(t.config, t.cost) for t in self.trials if t.cost is not None]
 
     def failed(self) -> list[dict]:
         return [
-            c
-            for i, (c, y) in enumerate(zip(self.configs, self.costs))
-            if y is None and self._status(i) in (TrialStatus.FAILED, TrialStatus.DEAD)
+            t.config
+            for t in self.trials
+            if t.cost is None and t.status in (TrialStatus.FAILED, TrialStatus.DEAD)
         ]
 
     def pending(self) -> list[dict]:
-        return [
-            c
-            for i, (c, y) in enumerate(zip(self.configs, self.costs))
-            if y is None and self._status(i) == TrialStatus.PENDING
+        return [t.config for t in self.trials if t.status == TrialStatus.PENDING]
+
+
+def takes_whole_trials(optimizer: Any) -> bool:
+    """False for an optimizer written to the paper's ``update(configs, costs, runs)``."""
+    update = getattr(optimizer, "update", None)
+    if update is None or update is Optimizer.update:
+        return True
+    try:
+        parameters = [
+            p
+            for p in inspect.signature(update).parameters.values()
+            if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
+    except (TypeError, ValueError):
+        return True
+    required = [p for p in parameters if p.default is p.empty]
+    return len(required) < 3

@@ -133,10 +133,12 @@ def _parse_line(raw: bytes, number: int, dump_path: str) -> dict:
         raise BadLine(f"not UTF-8 text (byte {exc.start + 1})") from None
     try:
         item = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         if not text.endswith("\n"):  # the last write of a killed process
             raise _CutOff() from None
         raise BadLine(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise BadLine("JSON nested too deeply to read") from None
     if not isinstance(item, dict):
         raise BadLine(f"a JSON {type(item).__name__}, not an event object")
     event = item.get("event")

@@ -119,6 +119,10 @@ class RunObserver:
     def join(self) -> None:
         """Block until every event given so far is stored (for asynchronous observers)."""
 
+    def connect(self) -> None:
+        """Open the store now, creating it if need be (an observer otherwise opens it at
+        its first event; code that reads the store first calls this)."""
+
 
 def td_format(td_object: datetime.timedelta) -> str:
     """Format a duration like the run's log lines do: ``0:00:03`` (no microseconds)."""

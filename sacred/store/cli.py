@@ -10,6 +10,7 @@
     sacred note STORE ID TEXT
     sacred replay DUMP URL [--new-id]
     sacred migrate URL [--to URL2] [--drop-legacy]
+    sacred import-tensorboard STORE ID LOGDIR [--prefix P]
 
 Tables are drawn with rich (imported only here); ``--json`` prints machine-readable
 output. Mistakes (unknown store, bad query, missing run) print one message and exit
@@ -25,6 +26,7 @@ import sys
 import warnings
 from typing import Any
 
+from sacred._extras import one_line_for_missing_extras
 from sacred.exceptions import QueryError, StoreError
 from sacred.store.base import DamagedRunWarning, MissingExtraError
 
@@ -108,7 +110,11 @@ def _flat(prefix: str, value: Any, out: dict) -> dict:
 
 
 def cmd_runs(store, args) -> int:
-    runs = store.find(args.filter, sort=args.sort, limit=args.limit)
+    from sacred.store.resolve import resolve_query
+
+    # a bare name is a configuration entry (lr > 0.1), as in the board's query box
+    query = resolve_query(store, args.filter)
+    runs = store.find(query, sort=args.sort, limit=args.limit)
     if args.json:
         _print_json([run.to_dict() for run in runs])
         return 0
@@ -341,6 +347,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sacred", description="Query and edit recorded sacred runs in any store."
     )
+    from sacred import __version__
+
+    parser.add_argument("--version", action="version", version=f"sacred {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
@@ -405,6 +414,9 @@ def _parser() -> argparse.ArgumentParser:
     from sacred.worker.cli import add_worker_parsers  # worker, rerun: run machinery
 
     add_worker_parsers(sub)
+    from sacred.integrations.tensorboard import add_parser as add_import_tensorboard
+
+    add_import_tensorboard(sub)  # docs/integrations.md
     return parser
 
 
@@ -446,6 +458,7 @@ def _one_line(exc: BaseException) -> str:
     return first if isinstance(exc, StoreError) else f"{type(exc).__name__}: {first}"
 
 
+@one_line_for_missing_extras("sacred")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(_join_sort_values(sys.argv[1:] if argv is None else list(argv)))

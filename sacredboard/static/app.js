@@ -1,5 +1,5 @@
-// Sacredboard's front end: a router over three views (runs table, run detail,
-// compare), all state in the URL, and one poll a second for "anything changed?".
+// Sacredboard's front end: a router over the views (runs table with its groups,
+// scatter and parallel-coordinate tabs, run detail, compare, studies), all state in the URL, and one poll a second for "anything changed?".
 
 import { getJSON } from "./api.js";
 import { fill } from "./format.js";
@@ -51,6 +51,10 @@ async function route() {
   if (detail) {
     const { detailView } = await import("./detail.js");
     make = () => detailView(view, decodeURIComponent(detail[1]), params, ctx);
+  } else if (location.pathname === "/studies" || location.pathname.startsWith("/studies/")) {
+    const { studiesView, studyView } = await import("./studies.js");
+    const study = location.pathname.slice("/studies/".length);
+    make = () => (study ? studyView(view, decodeURIComponent(study), ctx) : studiesView(view, ctx));
   } else if (location.pathname === "/compare") {
     const { compareView } = await import("./compare.js");
     make = () => compareView(view, params, ctx);

@@ -36,7 +36,7 @@ export function ema(values, weight) {
 // The value a legend shows for a series: the value under the cursor, or (for a run
 // without a point at that x) its nearest earlier point; with the cursor off the chart,
 // its last point. Never uPlot's "--".
-function legendValue(u, value, seriesIndex, index) {
+export function legendValue(u, value, seriesIndex, index) {
   const ys = u.data[seriesIndex];
   let i = index === null || index === undefined ? ys.length - 1 : index;
   let v = index === null || index === undefined ? null : value;
@@ -44,7 +44,7 @@ function legendValue(u, value, seriesIndex, index) {
   return v === null || v === undefined ? "" : formatNumber(v, 5);
 }
 
-function xLegendValue(time) {
+export function xLegendValue(time) {
   return (u, value, seriesIndex, index) => {
     const xs = u.data[0];
     const v = index === null || index === undefined ? xs[xs.length - 1] : value;
@@ -200,7 +200,7 @@ export function metricPlot(container, options) {
           axes: [axis(), axis({ size: 60, values: (u, splits) => splits.map((v) => (v === null ? "" : formatNumber(v, 4))) })],
           legend: { live: true },
           cursor: { bind: { dblclick: () => () => { resetZoom(); return null; } } },
-          hooks: { setScale: [(u, key) => key === "x" && onZoom(u)] },
+          hooks: { setScale: [(u, key) => key === "x" && onZoom(u), showRange] },
         },
         columns,
         box,
@@ -209,6 +209,12 @@ export function metricPlot(container, options) {
       settingData = false;
     }
     chart.root.dataset.series = String(series.length - 1);
+  }
+
+  // The axes' current ranges on the chart's element (tests and benchmarks read them).
+  function showRange(u, key) {
+    const { min, max } = u.scales[key] || {};
+    if (key === "x" || key === "y") wrap.dataset[`${key}Range`] = `${formatNumber(min, 6)},${formatNumber(max, 6)}`;
   }
 
   // Whether the x axis shows less than the whole data (the user dragged a zoom).

@@ -29,14 +29,21 @@ def conditional_cost(c: dict) -> float:
     return math.sin(c["b"]) + 1 + shared
 
 
-def best_of_run(engine, space: SearchSpace, objective: Callable, seed: int, n: int) -> float:
-    """The best cost of a study of n trials, each suggested by a fresh optimizer told
-    the earlier trials (with their stored state), as a worker does."""
+def run_study(engine, space: SearchSpace, objective: Callable, seed: int, n: int) -> list[Trial]:
+    """A study of n trials as a worker runs it: one optimizer, told each trial as it
+    completes; every trial has its own run seed."""
+    optimizer = engine(space, seed=seed * 1000)
     trials: list[Trial] = []
     for i in range(n):
-        optimizer = engine(space, seed=seed * 1000 + i)
-        optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
+        optimizer.before_trial(i, seed * 1000 + i)
         config = optimizer.suggest_configuration()
-        labwatch = {"state": optimizer.state} if optimizer.state else {}
-        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, objective(config), None, labwatch))
-    return min(t.cost for t in trials)
+        trial = Trial(i, i, TrialStatus.COMPLETED, config, objective(config), None)
+        optimizer.update([trial])
+        optimizer.after_trial(trial)
+        trials.append(trial)
+    return trials
+
+
+def best_of_run(engine, space: SearchSpace, objective: Callable, seed: int, n: int) -> float:
+    """The best cost of a study of n trials (see run_study)."""
+    return min(t.cost for t in run_study(engine, space, objective, seed, n))

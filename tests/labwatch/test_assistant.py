@@ -18,6 +18,7 @@ from labwatch.hyperparameters import (
 from labwatch.optimizers import Optimizer, RandomSearch
 from labwatch.trials import TrialStatus
 from sacred import Experiment
+from sacred.exceptions import SacredError
 from sacred.store import open_store
 
 
@@ -83,7 +84,8 @@ def test_search_space_runs_are_trials_in_the_store(store_location):
         assert meta["optimizer"] == "RandomSearch"
         assert meta["trial"] == i
         assert meta["sampler_seed"] == run.config["seed"]
-        assert meta["seen_trial_ids"] == [r.id for r in stored[:i]]
+        assert meta["seen_trials"] == i
+        assert "state" not in meta and "seen_trial_ids" not in meta
     assert len({r.config["learning_rate"] for r in stored}) == 3
 
 
@@ -195,8 +197,7 @@ def test_a_claim_that_never_started_is_retried_once(store_location):
     location, options = store_location
     ex, assistant = make_experiment(location, options)
     space = assistant.search_spaces["search_space"]
-    values, meta = assistant.claim(space, seed=7)
-    assistant._take_claim()  # the claiming process "died" before its run started
+    values = assistant.claim(space, seed=7).values  # its process "died" before the run
     assistant.dead_after = 0.0
     retry = ex.run(named_configs=["search_space"], options=QUIET)
     assert retry.config["learning_rate"] == values["learning_rate"]
@@ -255,7 +256,7 @@ def test_conditional_hyperparameters_only_when_active(sqlite_location):
             LabwatchError,
             "either store= or database_name=",
         ),
-        ({"store": "mongomock://db"}, LabwatchError, "needs the mongomock client"),
+        ({"store": "mongomock://db"}, SacredError, "pass that client"),
     ],
 )
 def test_construction_errors(kwargs, error, message):
@@ -268,7 +269,7 @@ def test_default_store_is_sqlite_next_to_the_experiment(tmp_path):
     ex = Experiment("lw_default", save_git_info=False, base_dir=tmp_path)
     assistant = LabAssistant(ex, optimizer=RandomSearch)
     assert assistant.location == f"sqlite:///{tmp_path / 'runs.db'}"
-    assert [type(o).__name__ for o in ex.observers] == ["_TrialObserver", "SqlObserver"]
+    assert [type(o).__name__ for o in ex.observers] == ["SqlObserver"]
     mongo = LabAssistant(Experiment("lw_mongo", save_git_info=False), database_name="labwatch")
     assert mongo.location == "mongodb://localhost:27017/labwatch"
 
@@ -344,3 +345,18 @@ def test_a_directory_holding_a_tinydb_store_records_trials_in_it(tmp_path):
     other.observers.append(mine)
     LabAssistant(other, store=f"tinydb://{tmp_path / 'runs_db'}")
     assert [o for o in other.observers if isinstance(o, TinyDbObserver)] == [mine]
+
+
+def test_a_vector_result_is_one_clear_error_naming_the_fix(sqlite_location):
+    ex, assistant = make_experiment(
+        sqlite_location, {}, result=lambda batch_size, learning_rate: [learning_rate, batch_size]
+    )
+    with pytest.raises(LabwatchError) as info:
+        ex.run(named_configs=["search_space"], options=QUIET)
+    message = str(info.value)
+    assert "several values" in message and "optimization_target" in message
+    assert "\n" not in message
+    (trial,) = assistant.trials("search_space")
+    assert trial.status == TrialStatus.FAILED
+    # runs outside a search space may return anything
+    assert ex.run(options=QUIET).result == [0.001, 128]

@@ -45,7 +45,8 @@ def history(space: SearchSpace, n: int) -> list[Trial]:
 
 def suggest(space: SearchSpace, trials: list[Trial], seed: int, engine=SMAC3) -> dict:
     optimizer = engine(space, seed=seed)
-    optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
+    optimizer.update(trials)
+    optimizer.before_trial(len(trials), seed)
     return optimizer.suggest_configuration()
 
 

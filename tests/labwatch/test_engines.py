@@ -47,8 +47,10 @@ def history(space, n, seed=0, objective=None):
 
 
 def suggest(engine, space, trials, seed):
+    """A fresh optimizer (a new process) told the study, then asked."""
     optimizer = engine(space, seed=seed)
-    optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
+    optimizer.update(trials)
+    optimizer.before_trial(len(trials), seed)
     return optimizer.suggest_configuration()
 
 
@@ -90,22 +92,27 @@ def test_gaussian_process_beats_random_search_on_branin():
 
 def test_cmaes_keeps_its_state_between_suggestions():
     space = SearchSpace("q", {"x": UniformFloat(-5, 5), "y": UniformFloat(-5, 5)})
-    trials = []
     # 10 random trials, then generations of 6 (CMA-ES's population in two dimensions)
-    for i in range(CMAES.n_startup_trials + 14):
-        optimizer = CMAES(space, seed=i)
-        optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
-        config = optimizer.suggest_configuration()
-        labwatch = {"state": optimizer.state}
-        cost = config["x"] ** 2 + config["y"] ** 2
-        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, cost, None, labwatch))
+    optimizer = CMAES(space, seed=0)
+    run_study_with(optimizer, lambda c: c["x"] ** 2 + c["y"] ** 2, CMAES.n_startup_trials + 14)
     generations = {
         value
-        for t in trials[1:]
-        for key, value in t.state.get("optuna_system_attrs", {}).items()
+        for t in optimizer._study.trials
+        for key, value in t.system_attrs.items()
         if key.endswith(":generation")
     }
     assert len(generations) >= 2  # the CMA-ES optimizer was told results and moved on
+
+
+def run_study_with(optimizer, objective, n):
+    trials = []
+    for i in range(n):
+        optimizer.before_trial(i, 1000 + i)  # a new run seed per trial, as in the store
+        config = optimizer.suggest_configuration()
+        trial = Trial(i, i, TrialStatus.COMPLETED, config, objective(config), None)
+        optimizer.update([trial])
+        trials.append(trial)
+    return trials
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -115,7 +122,8 @@ def test_tpe_suggests_what_optuna_itself_would():
     space = SearchSpace("branin", {"x": UniformFloat(-5, 10), "y": UniformFloat(0, 15)})
     trials = history(space, 15, objective=branin)[:-1]
     ours = TPE(space, seed=11)
-    ours.update([t.config for t in trials], [t.cost for t in trials], trials)
+    ours.update(trials)
+    ours.before_trial(len(trials), 12)
     suggestion = ours.suggest_configuration()
 
     sampler = optuna.samplers.TPESampler(
@@ -140,23 +148,16 @@ def test_tpe_suggests_what_optuna_itself_would():
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_tpe_study_run_trial_by_trial_is_optunas_own_study():
-    """Each suggestion is a fresh optimizer told the stored trials (as in a worker),
-    and still the 25 configurations, the 10 random start-up ones included, are those
-    of Optuna's study.optimize with the first trial's seed: one random stream for
-    the study, carried from trial to trial in the stored state."""
+    """A worker keeps one optimizer per study, told each trial as it completes: the
+    25 configurations, the 10 random start-up ones included, are those of Optuna's
+    study.optimize with the first trial's seed (one random stream for the study)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = SearchSpace("branin", {"x": UniformFloat(-5, 10), "y": UniformFloat(0, 15)})
-    trials = []
-    for i in range(25):
-        optimizer = TPE(space, seed=1000 + i)  # a new run seed per trial, as in the store
-        if i == 0:
-            first_seed = optimizer.engine_seed
-        optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
-        config = optimizer.suggest_configuration()
-        labwatch = {"state": optimizer.state}
-        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, branin(config), None, labwatch))
+    optimizer = TPE(space, seed=1000)
+    trials = run_study_with(optimizer, branin, 25)
+    first_seed = optimizer.engine_seed
 
     sampler = optuna.samplers.TPESampler(
         seed=first_seed, multivariate=True, group=True, constant_liar=True

@@ -97,6 +97,7 @@ BAD_LINES = [
     ),
     (b'{"event": "heartbeat_event", "kwargs": {"info": "\xff\xfe"}}\n', "not UTF-8 text"),
     (b"{not json\n", "not JSON"),
+    (b"[" * 100_000 + b"]" * 100_000 + b"\n", "JSON nested too deeply"),
     (_line(START), "started_event on line"),
     (
         _line({"event": "artifact_event", "args": ["passwd", "/etc/passwd"], "kwargs": {}}),

@@ -12,15 +12,16 @@ from typing import Any
 
 from sacred._time import utc_now
 from sacred.exceptions import StoreError
-from sacred.worker.claims import (
+from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
+    Claimer,
+    claim_token,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
 )
-from sacred.worker.takeover import claim_token
 
 __all__ = ["MongoClaimer", "takeover_filter", "database_name", "observer_for", "location_of"]
 
@@ -68,7 +69,7 @@ def takeover_filter(_id: Any) -> dict:
     return {"_id": _id, "$or": [{"status": "QUEUED"}, {"meta.claim.token": token}]}
 
 
-class MongoClaimer:
+class MongoClaimer(Claimer):
     """Args: a ``mongodb://host/db`` (or ``mongomock://db``) URL; ``client`` an existing
     client (e.g. a mongomock one shared with the observers in tests)."""
 
@@ -166,6 +167,14 @@ class MongoClaimer:
         )
         if doc is None:
             return None
+        # The attempt's number is known once the attempt is pushed: recorded next,
+        # under the claim's own token (nothing else can have changed the claim).
+        attempt = len((doc.get("meta") or {}).get("attempts") or [])
+        self.runs.update_one(
+            {"_id": doc["_id"], "meta.claim.token": meta["claim"]["token"]},
+            {"$set": {"meta.claim.attempt": attempt}},
+        )
+        doc.setdefault("meta", {}).setdefault("claim", {})["attempt"] = attempt
         return ClaimedRun(
             run_id=doc["_id"],
             token=meta["claim"]["token"],

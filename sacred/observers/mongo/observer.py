@@ -250,6 +250,7 @@ class MongoObserver(RecordObserver):
         self._metric_ids: dict[str, Any] = {}
         self._unsaved_metrics: dict = {}
         self._safe_keys = False
+        self._fence: Any = None  # the worker's claim the writes are fenced by
 
     @classmethod
     def create(cls, *args: Any, **kwargs: Any) -> MongoObserver:
@@ -346,8 +347,8 @@ class MongoObserver(RecordObserver):
             )
             return self.overwrite
         if _id is not None:
+            from sacred.observers.claiming import Fence, claim_token, claimed_by_this_process
             from sacred.observers.mongo.claim import takeover_filter
-            from sacred.worker.takeover import claimed_by_this_process
 
             kept = {"status": 1, "meta.claim": 1, "artifacts": 1, "resources": 1}
             found = self.runs.find_one({"_id": _id}, projection=kept)
@@ -360,11 +361,18 @@ class MongoObserver(RecordObserver):
                 if claimed:  # a resumed run keeps its files
                     for field in ("artifacts", "resources"):
                         self.run_entry[field] = found.get(field) or []
-                self._write(
+                taken = self._write(
                     lambda: self.runs.replace_one(
                         takeover_filter(_id), self._trimmed(self.run_entry)
                     )
                 )
+                if claimed:
+                    if not taken.matched_count:
+                        raise ObserverError(
+                            f"MongoObserver: run {_id} was re-queued and handed to another "
+                            "attempt before this one could start; this attempt does not run."
+                        )
+                    self._fence = Fence(_id, claim_token())  # every later write is fenced
                 return _id
         return self._insert(entry, _id, queued)
 
@@ -393,13 +401,36 @@ class MongoObserver(RecordObserver):
     def save(self, fields: tuple[str, ...] | list[str] | None = None) -> None:
         """$set the observer's own fields (never replace the whole document)."""
 
+        fence = self._fence
+        if fence is not None and fence.is_lost:
+            return
+
         def update() -> Any:
             entry = self._trimmed(self.run_entry)
             keys = fields or [k for k in entry if k != "_id"]
             changes = {"$set": {k: entry[k] for k in keys if k in entry}}
-            return self.runs.update_one({"_id": self.run_entry["_id"]}, changes)
+            return self.runs.update_one(self._run_filter(), changes)
 
-        self._write(update)
+        done = self._write(update)
+        if fence is not None and not done.matched_count:
+            fence.lost(f"the collection {self.runs.name!r}")
+
+    def _run_filter(self) -> dict:
+        """The run's document, and under a worker's claim only while it holds the
+        claim (the fence, sacred.observers.claiming): a filtered update."""
+        if self._fence is None:
+            return {"_id": self.run_entry["_id"]}
+        return {"_id": self.run_entry["_id"], "meta.claim.token": self._fence.token}
+
+    def _fenced(self) -> bool:
+        """Whether this attempt may write outside its run document (metrics) now."""
+        fence = self._fence
+        if fence is None:
+            return True
+        if not fence.is_lost and self.runs.find_one(self._run_filter(), {"_id": 1}):
+            return True
+        fence.lost(f"the collection {self.runs.name!r}")
+        return False
 
     _save = save
 
@@ -490,7 +521,7 @@ class MongoObserver(RecordObserver):
         return super().queued_event(ex_info, command, host_info, queue_time, config, meta_info, _id)
 
     def log_metrics(self, metrics_by_name, info):
-        if self.metrics is None:
+        if self.metrics is None or not self._fenced():
             return
         for name, series in metrics_by_name.items():
             try:

@@ -107,10 +107,11 @@ def write_lock(basedir: str | os.PathLike | None) -> Iterator[None]:
 def _file_lock(lock_class: Any, path: str) -> Any:
     """A FileLock that leaves the lock file in place (deleting it on release would let
     a waiter lock a file that a newcomer no longer sees); older filelock releases
-    always leave it."""
+    always leave it. A soft lock (filelock's fallback where the platform has no file
+    locks) is released by deleting its file, so it cannot keep it (ValueError)."""
     try:
         return lock_class(path, thread_local=False, preserve_lock_file=True)
-    except TypeError:
+    except (TypeError, ValueError):
         return lock_class(path, thread_local=False)
 
 

@@ -1,0 +1,106 @@
+"""A study's trials as this process knows them, brought up to date by reading only
+what changed.
+
+Trial numbers are given out under the study's lock, one after the other, so the
+highest number read is a high-water mark: a refresh asks the store for the trials
+above it, plus the few trials this process holds as not final (pending or dead:
+their runs may still finish). Completed and failed trials never change, so they are
+read once per process. A claim therefore costs the same at 100 trials as at 5,000
+(on the stores that evaluate queries in the database: SQL and MongoDB; the file and
+TinyDB stores read every record for any query).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from labwatch.searchspace import SearchSpace
+from labwatch.trials import Trial, _claimed_at, study_query, trial_of_run
+
+__all__ = ["StudyTrials"]
+
+
+class StudyTrials:
+    """The trials of ``study`` read so far, by trial number."""
+
+    def __init__(self, study: str, space: SearchSpace, direction: str) -> None:
+        self.study = study
+        self.space = space
+        self.direction = direction
+        self.by_number: dict[int, Trial] = {}
+        self.high_water = -1
+        # Run ids of trials claimed to retry a dead one (a dead trial is retried once).
+        self.retried: set[str] = set()
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial, in claim order."""
+        return [self.by_number[n] for n in sorted(self.by_number)]
+
+    def open_trials(self) -> list[Trial]:
+        return [t for t in self.by_number.values() if not t.final]
+
+    def refresh(self, store: Any) -> list[Trial]:
+        """Read what changed since the last refresh; returns the new and changed trials."""
+        from sacred._time import utc_now
+
+        open_ids = {str(t.id): t.number for t in self.open_trials()}
+        query = f"{study_query(self.study)} and (meta.labwatch.trial > {self.high_water}"
+        if open_ids:
+            ids = [t.id for t in self.open_trials()]
+            query += f" or id in [{', '.join(json.dumps(i) for i in ids)}]"
+        query += ")"
+        now = utc_now()
+        changed: list[Trial] = []
+        for run in store.find(query):
+            trial = trial_of_run(run, self.space, self.direction, store.dead_after, now)
+            open_ids.pop(str(trial.id), None)
+            known = self.by_number.get(trial.number)
+            self.by_number[trial.number] = trial
+            self.high_water = max(self.high_water, trial.number)
+            if trial.retry_of is not None:
+                self.retried.add(str(trial.retry_of))
+            if known is None or (known.status, known.cost) != (trial.status, trial.cost):
+                changed.append(trial)
+        # An open trial the query did not return was deleted (an unused claim given
+        # back), or is being rewritten this instant (a store whose takeover replaces
+        # the document): it is forgotten only once it would read as dead anyway.
+        for number in open_ids.values():
+            trial = self.by_number[number]
+            claimed = _claimed_at(trial.labwatch)
+            if claimed is None or (now - claimed).total_seconds() > store.dead_after:
+                self.forget(number)
+        return changed
+
+    def forget(self, number: int) -> None:
+        """Drop a trial whose record was deleted."""
+        self.by_number.pop(number, None)
+
+    def next_number(self) -> int:
+        return self.high_water + 1
+
+    def next_enqueued(self) -> Trial | None:
+        """The oldest enqueued configuration not taken yet."""
+        waiting = [t for t in self.open_trials() if t.enqueued]
+        return min(waiting, key=lambda t: t.number) if waiting else None
+
+    def dead_to_retry(self) -> Trial | None:
+        """The oldest dead trial that is not a retry and was not retried yet."""
+        for trial in sorted(self.open_trials(), key=lambda t: t.number):
+            if (
+                trial.status == "DEAD"
+                and trial.retry_of is None
+                and str(trial.id) not in self.retried
+            ):
+                return trial
+        return None
+
+    def slots_used(self) -> int:
+        # A retry takes the place of the trial it repeats.
+        return len(self.by_number) - sum(
+            1 for t in self.by_number.values() if t.retry_of is not None
+        )
+
+    def count(self, status: str) -> int:
+        return sum(1 for t in self.by_number.values() if t.status == status)
