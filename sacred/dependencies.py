@@ -152,10 +152,14 @@ PEP440_VERSION_PATTERN = re.compile(
 
 def check_version(package_name: str, version: object) -> None:
     """Raise ValueError unless ``version`` is a PEP 440 version string."""
-    if not isinstance(version, str) or not PEP440_VERSION_PATTERN.fullmatch(version.strip()):
+    if not isinstance(version, str):
         raise ValueError(
-            f'Invalid Version: "{version}" for package {package_name!r}: give a PEP 440 '
-            'version such as "1.2.0" or "2.0rc1".'
+            f'version of {package_name!r} must be a string such as "1.2.0", not {version!r}.'
+        )
+    if not PEP440_VERSION_PATTERN.fullmatch(version.strip()):
+        raise ValueError(
+            f'Invalid Version: "{version}": the version of {package_name!r} must be a '
+            'PEP 440 version such as "1.2.0" or "2.0rc1".'
         )
 
 

@@ -346,7 +346,11 @@ def test_enforce_clean(tmp_path):
         ),
         (["-Z"], "Unknown flag '-Z'"),
         (["-b"], "Flag -b needs a value"),
-        (["with", "rood"], 'Named config not found: "rood". Did you mean "rude"?'),
+        (
+            ["with", "rood"],
+            "Named config not found: \"rood\". Available config values are: ('rude',). "
+            'Did you mean "rude"?',
+        ),
         (["with", "missing.json"], 'Config file "missing.json" does not exist'),
         (
             ["with", "reciptient=Bob"],

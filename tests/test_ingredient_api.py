@@ -5,6 +5,7 @@ error in the original's words, and the deprecated host_info_getter."""
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
 import pytest
@@ -81,10 +82,20 @@ def test_add_source_file_refuses_a_missing_file_at_the_call(tmp_path):
     assert any(os.path.basename(name) == "helper.py" for name in sources)
 
 
-@pytest.mark.parametrize("version", ["not a version", "1.2.x", "", "==1.0", None, 1.2])
-def test_add_package_dependency_refuses_an_invalid_version_at_the_call(version):
+@pytest.mark.parametrize(
+    "version, message",
+    [
+        ("not a version", 'Invalid Version: "not a version"'),
+        ("1.2.x", 'Invalid Version: "1.2.x"'),
+        ("", 'Invalid Version: ""'),
+        ("==1.0", 'Invalid Version: "==1.0"'),
+        (None, "version of 'mypackage' must be a string"),
+        (1.2, "version of 'mypackage' must be a string"),
+    ],
+)
+def test_add_package_dependency_refuses_an_invalid_version_at_the_call(version, message):
     ex = Experiment("deps", save_git_info=False)
-    with pytest.raises(ValueError, match="Invalid Version"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         ex.add_package_dependency("mypackage", version)
 
 

@@ -131,6 +131,7 @@ AT_THE_LIMITS = [
 ]
 
 
+@pytest.mark.slow
 def test_queries_at_the_limits_give_the_reference_answer(store):
     for query in AT_THE_LIMITS:
         assert names(store.find(query)) == reference(store, query), query[:100]
