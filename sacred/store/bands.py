@@ -27,6 +27,9 @@ MAX_BAND_RUNS = 200
 
 
 def _canonical(value: Any) -> str:
+    # A key sent back by a browser has lost 1.0 vs 1 (JSON numbers): compare by value.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     return json.dumps(value, sort_keys=True, default=repr)
 
 

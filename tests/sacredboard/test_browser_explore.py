@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
@@ -136,6 +136,11 @@ def test_group_band_plot_with_std_minmax_and_runs(board, page):
     p.locator("tr.group").nth(1).locator("input.plot-group").uncheck()
     p.wait_for_function("document.querySelector('.group-plot .uplot').dataset.groups === '1'")
     view_shot(p, "group-band")
+    # A group whose value is a whole float (lr 1.0; the browser's JSON says 1) has its band.
+    gplot = quote(json.dumps([json.dumps({"config.lr": 1}, separators=(",", ":"))]))
+    p.goto(board + f"/?view=groups&gby=lr&gm=loss&gplot={gplot}")
+    p.wait_for_selector(".group-plot.drawn .uplot")
+    assert p.locator(".group-plot-status").inner_text() == "1 groups, 6 runs with loss"
 
 
 def test_scatter_hover_click_and_box_select(board, page):
