@@ -9,8 +9,8 @@
 Problems: Branin, Hartmann6, Rosenbrock-4, a log-scale problem, a conditional
 space, and an SVM on scikit-learn's bundled digits (cost: 3-fold cross-validated
 error).
-Each engine of ours gets a fresh optimizer per suggestion, told every earlier
-trial (exactly what a LabAssistant does with the store's trials); Optuna's TPE and
+Each engine of ours runs as a LabAssistant worker drives it: one optimizer per
+study, told each trial as it completes; Optuna's TPE and
 random sampler run the same problems in their own optimize loop, in the same run,
 with Optuna's defaults: ``TPESampler(seed=...)`` and ``RandomSampler(seed=...)``,
 nothing else; the seed is the one our engines derive for a study's first trial, so
@@ -180,13 +180,17 @@ def run_seed(seed: int, i: int) -> int:
 
 
 def run_ours(engine, space: SearchSpace, objective, seed: int, n: int) -> list[float]:
+    """A study as a LabAssistant runs it in one worker: one optimizer, told each
+    trial when it completes; each trial has its own run seed."""
     trials: list[Trial] = []
+    optimizer = engine(space, seed=run_seed(seed, 0))
     for i in range(n):
-        optimizer = engine(space, seed=run_seed(seed, i))
-        optimizer.update([t.config for t in trials], [t.cost for t in trials], trials)
+        optimizer.before_trial(i, run_seed(seed, i))
         config = optimizer.suggest_configuration()
-        labwatch = {"state": optimizer.state} if optimizer.state else {}
-        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, objective(config), None, labwatch))
+        trial = Trial(i, i, TrialStatus.COMPLETED, config, objective(config), None)
+        optimizer.update([trial])
+        optimizer.after_trial(trial)
+        trials.append(trial)
     return [t.cost for t in trials]
 
 
@@ -337,52 +341,210 @@ def report(results: dict[str, dict[str, list[float]]], seeds: int, n: int) -> No
 # -- claim latency ----------------------------------------------------------------------
 
 
-def claim_latency(n_trials: int = 100, samples: int = 30) -> None:
+def _complete(observer, run_id, config, meta, result, ex_info, host) -> None:
+    """Record the claimed trial ``run_id`` as a completed run (what the run's own
+    observer does, without running an experiment)."""
+    from sacred._time import utc_now
+
+    now = utc_now()
+    observer.started_event(ex_info, "main", host, now, config, {"labwatch": meta}, run_id)
+    observer.completed_event(utc_now(), result)
+
+
+def claim_scaling(sizes=(100, 1000, 5000), engines=("random", "tpe"), samples=15) -> None:
+    """Claim p50 against Optuna's ``ask`` p50 on SQLite as the study grows.
+
+    Both sides get the same completed trials (Branin, random configurations) in their
+    own SQLite file: ours through the SQL observer (claim, then the run's start and
+    completion events, as a run records them: no experiment is executed), Optuna's
+    with ``study.add_trials``. Each sample is one claim (ours: lock, read what changed,
+    suggest, record the QUEUED trial) or one ``ask`` (Optuna, RDB storage, the same
+    TPE options as ours), then the trial is completed on both sides. The first
+    claim of the process (it reads the whole study once) is a warm-up on both sides.
+    """
+    import json
+    import random as random_module
+
+    import optuna
+
     from labwatch.assistant import LabAssistant
     from sacred import Experiment
+    from sacred.observers import SqlObserver
 
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["XDG_CACHE_HOME"] = tmp
-        location = f"sqlite:///{tmp}/runs.db"
-        ex = Experiment("bench_claim", save_git_info=False, base_dir=tmp)
-        assistant = LabAssistant(ex, store=location)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for engine in engines:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["XDG_CACHE_HOME"] = tmp
+            location = f"sqlite:///{tmp}/runs.db"
+            ex = Experiment("bench_claim", save_git_info=False, base_dir=tmp)
+            optimizer = {"random": RandomSearch, "tpe": TPE}[engine]
+            assistant = LabAssistant(ex, store=location, optimizer=optimizer)
 
-        @ex.config
-        def cfg():
-            x = 0.0  # noqa: F841 - a config entry
-            y = 0.0  # noqa: F841 - a config entry
+            @ex.config
+            def cfg():
+                x = 0.0  # noqa: F841 - a config entry
+                y = 0.0  # noqa: F841 - a config entry
 
-        @assistant.searchspace
-        def space():
-            x = UniformFloat(-5, 10)  # noqa: F841 - a config entry
-            y = UniformFloat(0, 15)  # noqa: F841 - a config entry
+            @assistant.searchspace
+            def space():
+                x = UniformFloat(-5, 10)  # noqa: F841 - a config entry
+                y = UniformFloat(0, 15)  # noqa: F841 - a config entry
 
-        @ex.main
-        def main(x, y):
-            return branin({"x": x, "y": y})
-
-        for _ in range(n_trials):
-            ex.run(named_configs=["space"], options={"--loglevel": "ERROR"})
-        space_ = assistant.search_spaces["space"]
-        store = assistant._get_store()
-        study = assistant.study_of(space_)
-        from labwatch.trials import study_query
-
-        claims, reads = [], []
-        for i in range(samples):
-            started = time.perf_counter()
-            store.find(study_query(study), sort="id")
-            reads.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            assistant.claim(space_, seed=i + 1)
-            claims.append(time.perf_counter() - started)
-            assistant._discard(assistant._take_claim())
-        claim_ms = statistics.median(claims) * 1000
-        read_ms = statistics.median(reads) * 1000
+            space_ = assistant.search_spaces["space"]
+            recorder = SqlObserver(location)
+            ex_info, host = assistant._experiment_info(), assistant._host()
+            sampler = (
+                optuna.samplers.RandomSampler(seed=0)
+                if engine == "random"
+                else optuna.samplers.TPESampler(
+                    seed=0, multivariate=True, group=True, constant_liar=True
+                )
+            )
+            study = optuna.create_study(storage=f"sqlite:///{tmp}/optuna.db", sampler=sampler)
+            dists = {
+                "x": optuna.distributions.FloatDistribution(-5, 10),
+                "y": optuna.distributions.FloatDistribution(0, 15),
+            }
+            rng = random_module.Random(0)
+            done = 0
+            for size in sizes:
+                # Seed both studies up to ``size`` completed trials (ours: one claim
+                # and one completion each, a RandomSearch suggestion from rng).
+                extra = []
+                while done < size:
+                    c = {"x": rng.uniform(-5, 10), "y": rng.uniform(0, 15)}
+                    fixed = dict(c)
+                    claimed = assistant.claim(space_, seed=done + 1, fixed=fixed)
+                    config = {"seed": done + 1, **claimed.values}
+                    _complete(
+                        recorder, claimed.run_id, config, claimed.meta, branin(c), ex_info, host
+                    )
+                    extra.append(
+                        optuna.trial.create_trial(params=c, distributions=dists, value=branin(c))
+                    )
+                    done += 1
+                study.add_trials(extra)
+                ours, theirs, sizes_kb = [], [], []
+                for i in range(samples + 1):
+                    started = time.perf_counter()
+                    claimed = assistant.claim(space_, seed=10**6 + i)
+                    elapsed = time.perf_counter() - started
+                    config = {"seed": 10**6 + i, **claimed.values}
+                    _complete(
+                        recorder,
+                        claimed.run_id,
+                        config,
+                        claimed.meta,
+                        branin(claimed.values),
+                        ex_info,
+                        host,
+                    )
+                    sizes_kb.append(len(json.dumps(claimed.meta)) / 1024)
+                    started = time.perf_counter()
+                    trial = study.ask(dists)
+                    asked = time.perf_counter() - started
+                    study.tell(trial, branin(trial.params))
+                    if i:  # the first is the warm-up
+                        ours.append(elapsed)
+                        theirs.append(asked)
+                done += samples + 1
+                ours_ms = statistics.median(ours) * 1000
+                theirs_ms = statistics.median(theirs) * 1000
+                print(
+                    f"claim {engine:<6} at {size:>5} trials: labwatch p50 {ours_ms:7.1f} ms, "
+                    f"Optuna ask p50 {theirs_ms:7.1f} ms, ratio {ours_ms / theirs_ms:5.2f} "
+                    f"(target <= 1.2); labwatch meta per trial {max(sizes_kb):.2f} KB",
+                    flush=True,
+                )
+                CLAIM_P50.setdefault(engine, {})[size] = ours_ms
+        first, last = CLAIM_P50[engine][sizes[0]], CLAIM_P50[engine][sizes[-1]]
         print(
-            f"\nclaim at {n_trials} trials on SQLite (lock + read + RandomSearch + record): "
-            f"p50 {claim_ms:.1f} ms (target <= 30 ms); plain read of the trials "
-            f"{read_ms:.1f} ms; ratio {claim_ms / read_ms:.2f}"
+            f"claim {engine:<6} p50 at {sizes[-1]} / p50 at {sizes[0]}: {last / first:.2f} "
+            "(target <= 2)",
+            flush=True,
+        )
+
+
+CLAIM_P50: dict = {}
+
+
+def pruning_benchmark(seeds: int = 5, trials: int = 30, epochs: int = 20) -> None:
+    """Epochs saved by MedianPruner on a learning-curve problem, at the final regret.
+
+    Each trial trains for ``epochs`` epochs; its loss at epoch e is
+    ``branin(x) + 20 * exp(-e / 4) * (1 + 0.1 * noise)`` (it falls towards the
+    configuration's final value, with noise early on). A study of ``trials`` trials
+    runs through a LabAssistant on SQLite twice per seed and engine, the same run
+    seeds both times: without a pruner and with ``MedianPruner()`` (Optuna's
+    defaults: 5 start-up trials, no warm-up steps). Reported: the epochs run (with / without) and the median
+    over seeds of the final regret (best completed trial's final loss minus Branin's
+    minimum, 0.397887).
+    """
+    import random as random_module
+
+    import labwatch
+    from labwatch.assistant import LabAssistant
+    from labwatch.pruners import MedianPruner
+    from sacred import Experiment
+
+    def study(engine, pruner, seed: int) -> tuple[int, float]:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["XDG_CACHE_HOME"] = tmp
+            ex = Experiment("bench_prune", save_git_info=False, base_dir=tmp)
+            a = LabAssistant(ex, store=f"sqlite:///{tmp}/runs.db", optimizer=engine, pruner=pruner)
+            counted = []
+
+            @ex.config
+            def cfg():
+                x = 0.0  # noqa: F841 - a config entry
+                y = 0.0  # noqa: F841 - a config entry
+
+            @a.searchspace
+            def space():
+                x = UniformFloat(-5, 10)  # noqa: F841 - a config entry
+                y = UniformFloat(0, 15)  # noqa: F841 - a config entry
+
+            @ex.main
+            def main(x, y, _run, _seed):
+                noise = random_module.Random(_seed)
+                final = branin({"x": x, "y": y})
+                loss = final
+                for epoch in range(epochs):
+                    counted.append(epoch)
+                    loss = final + 20 * math.exp(-epoch / 4) * (1 + 0.1 * noise.gauss(0, 1))
+                    if a.report(_run, loss, epoch):
+                        raise labwatch.TrialPruned()
+                return final
+
+            for i in range(trials):
+                try:
+                    ex.run(
+                        named_configs=["space"],
+                        config_updates={"seed": seed * 1000 + i},
+                        options={"--loglevel": "ERROR"},
+                    )
+                except labwatch.TrialPruned:
+                    pass
+            best = a.best("space")
+            return len(counted), best.cost - 0.397887
+
+    for name, engine in (("random", RandomSearch), ("tpe", TPE)):
+        plain = [study(engine, None, seed) for seed in range(seeds)]
+        pruned = [
+            study(engine, MedianPruner(), seed)
+            for seed in range(seeds)
+        ]
+        epochs_plain = sum(e for e, _ in plain)
+        epochs_pruned = sum(e for e, _ in pruned)
+        regret_plain = statistics.median(r for _, r in plain)
+        regret_pruned = statistics.median(r for _, r in pruned)
+        print(
+            f"pruning {name:<6} ({seeds} seeds x {trials} trials x {epochs} epochs): epochs "
+            f"{epochs_pruned} / {epochs_plain} = {epochs_pruned / epochs_plain:.2f} "
+            f"(saved {1 - epochs_pruned / epochs_plain:.0%}, target >= 40 %); median final "
+            f"regret {regret_pruned:.4f} with MedianPruner, {regret_plain:.4f} without "
+            "(target: no worse)",
+            flush=True,
         )
 
 
@@ -394,17 +556,29 @@ def main() -> None:
     parser.add_argument("--engines", default="random,tpe,gp,smac,cmaes,optuna-tpe,optuna-random")
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--only-claim", action="store_true")
+    parser.add_argument("--only-pruning", action="store_true")
+    parser.add_argument(
+        "--claim-sizes", default="100,1000,5000", help="study sizes of the claim benchmark"
+    )
+    parser.add_argument("--claim-engines", default="random,tpe")
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one per CPU)"
     )
     args = parser.parse_args()
+    if args.only_pruning:
+        pruning_benchmark(seeds=3 if args.quick else 5)
+        return
     if not args.only_claim:
         seeds = args.seeds or (5 if args.quick else 20)
         n = args.evaluations or (30 if args.quick else 50)
         engines = args.engines.split(",")
         results = benchmark(seeds, n, engines, args.problems.split(","), args.jobs)
         report(results, seeds, n)
-    claim_latency()
+    if not args.only_claim:
+        pruning_benchmark(seeds=3 if args.quick else 5)
+    claim_scaling(
+        tuple(int(n) for n in args.claim_sizes.split(",")), tuple(args.claim_engines.split(","))
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 
@@ -650,6 +651,45 @@ def metric_sort_measures(url: str, store, raw: float) -> list[tuple[str, str]]:
     return rows
 
 
+def analysis_measures(url: str, store, raw: float) -> list[tuple[str, str]]:
+    """Groups, points and bands at the API (issue 19): group by one config path with
+    three metric-summary stats <= 300 ms. Baselines of the same run: a page of the
+    table through store.find, and the same grouping in pandas over
+    store.to_dataframe of the same runs (what a notebook did before)."""
+    from sacred.store.groups import group_runs
+
+    rows = []
+    groups = "api/groups?by=model.hidden&metrics=acc:last,acc:min,acc:max"
+    fetch(url + groups)  # warm
+    took = time_call(lambda: fetch(url + groups), 5)
+    in_python = time_call(
+        lambda: group_runs(store, "model.hidden", None, "acc:last,acc:min,acc:max"), 3
+    )
+    rows.append(
+        (
+            "API groups by a config path, 3 metric stats",
+            line(took, 0.3, raw, "store.find of one page")
+            + f"; store group_runs in-process {ms(in_python)}",
+        )
+    )
+    filtered = groups + "&filter=result%20%3E%200.5"
+    took = time_call(lambda: fetch(url + filtered), 5)
+    rows.append(("API groups, filtered by result", line(took, 0.3, raw, "store.find of a page")))
+    points = "api/points?x=model.hidden&y=result&color=metrics.acc.max"
+    took = time_call(lambda: fetch(url + points), 3)
+    rows.append(("API points of every run (x, y, color)", line(took, 1.5, raw, "a page")))
+    axes = "api/points?paths=model.hidden,result,metrics.acc.max&filter=id%20%3C%3D%2010000"
+    took = time_call(lambda: fetch(url + axes), 3)
+    rows.append(("API parallel coordinates, 10,000 runs", line(took, 1.5, raw, "a page")))
+    band_filter = "id%20%3E%3D%202%20and%20id%20%3C%3D%2051"
+    names = json.loads(fetch(url + "api/groups?by=experiment.name&filter=" + band_filter))
+    key = urllib.parse.quote(json.dumps(names["groups"][0]["key"]))
+    band = f"api/groups/metric?by=experiment.name&key={key}&name=loss&filter={band_filter}"
+    took = time_call(lambda: fetch(url + band), 3)
+    rows.append(("API group band, 50 runs x 10,000 points", line(took, 1.0, raw, "a page")))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
@@ -657,6 +697,9 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument(
         "--explore-only", action="store_true", help="only the groups/scatter/parallel views"
+    )
+    parser.add_argument(
+        "--only-analysis", action="store_true", help="measure groups/points/bands only"
     )
     args = parser.parse_args()
     workdir = args.keep or tempfile.mkdtemp(prefix="bench-board-")
@@ -687,6 +730,11 @@ def main() -> None:
             )
         ]
         fetch(url + "api/runs")
+        if args.only_analysis:
+            raw = time_call(lambda: store.find(None, sort="-id", limit=50), 10)
+            rows += analysis_measures(url, store, raw)
+            report(f"sacredboard analysis on {args.runs:,} SQLite runs", rows)
+            return
         # What the table asks for: the page (total=0), the count in a second request.
         page = time_call(lambda: fetch(url + "api/runs?limit=50&total=0"), 10)
         query = "limit=50&total=0&sort=-result&filter=config.model.hidden%20%3E%3D%20250"
@@ -721,6 +769,7 @@ def main() -> None:
             )
         rows += config_sort_measures(url, store_url, raw)
         rows += metric_sort_measures(url, store, raw)
+        rows += analysis_measures(url, store, raw)
         cursor = json.loads(fetch(url + "api/runs?limit=50"))["next"]
         deep = time_call(lambda: fetch(url + f"api/runs?limit=50&total=0&cursor={cursor}"), 10)
         rows.append(

@@ -12,7 +12,13 @@ See docs/labwatch.md.
 from __future__ import annotations
 
 from labwatch.assistant import LabAssistant
-from labwatch.exceptions import BudgetExhausted, LabwatchError, OptimizerError, SearchSpaceError
+from labwatch.exceptions import (
+    BudgetExhausted,
+    LabwatchError,
+    OptimizerError,
+    SearchSpaceError,
+    TrialPruned,
+)
 from labwatch.searchspace import SearchSpace
 
 __all__ = [
@@ -22,4 +28,5 @@ __all__ = [
     "SearchSpaceError",
     "OptimizerError",
     "BudgetExhausted",
+    "TrialPruned",
 ]

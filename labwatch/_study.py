@@ -80,6 +80,11 @@ class StudyTrials:
     def next_number(self) -> int:
         return self.high_water + 1
 
+    def next_enqueued(self) -> Trial | None:
+        """The oldest enqueued configuration not taken yet."""
+        waiting = [t for t in self.open_trials() if t.enqueued]
+        return min(waiting, key=lambda t: t.number) if waiting else None
+
     def dead_to_retry(self) -> Trial | None:
         """The oldest dead trial that is not a retry and was not retried yet."""
         for trial in sorted(self.open_trials(), key=lambda t: t.number):

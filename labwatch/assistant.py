@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from labwatch._objectives import Objectives, pareto_front
 from labwatch._study import StudyTrials
 from labwatch.exceptions import BudgetExhausted, LabwatchError, OptimizerError
 from labwatch.optimizers.base import Optimizer, takes_whole_trials
@@ -36,7 +37,7 @@ from labwatch.optimizers.random_search import RandomSearch
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
 from sacred.claimed_config import ClaimedConfig, ClaimedStart
-from sacred.config.utils import iterate_flattened, set_by_dotted_path
+from sacred.config.utils import set_by_dotted_path
 
 __all__ = ["LabAssistant"]
 
@@ -61,6 +62,32 @@ class _Study:
 
     trials: StudyTrials
     optimizer: Optimizer | None = None
+
+
+def _spec_key(spec: Any) -> Any:
+    return spec if isinstance(spec, str) else spec.key()
+
+
+class _Pruning:
+    """The in-memory Optuna study a pruner judges from: the study's finished trials
+    with their intermediate values (each read once per process), and the running
+    trials of this process."""
+
+    def __init__(self, optuna: Any) -> None:
+        self.optuna = optuna
+        self.study = optuna.create_study(storage=None, direction="minimize")
+        self.added: set[int] = set()  # trial numbers told as finished
+        self.live: dict[str, int] = {}  # run id -> Optuna trial id, this process's runs
+
+    def running(self, run_id: Any) -> int:
+        key = str(run_id)
+        if key not in self.live:
+            trial = self.optuna.trial.create_trial(state=self.optuna.trial.TrialState.RUNNING)
+            self.study.add_trial(trial)
+            self.live[key] = self.study._storage.get_all_trials(
+                self.study._study_id, deepcopy=False
+            )[-1]._trial_id
+        return self.live[key]
 
 
 def _mongo_location(url: str | None, database_name: str) -> str:
@@ -121,10 +148,26 @@ class LabAssistant:
         direction: str = "minimize",
         dead_after: float = DEFAULT_DEAD_AFTER,
         lock_timeout: float = 120.0,
+        pruner: Any = None,
+        optimization_target: str | list[str] | None = None,
+        directions: list[str] | None = None,
         **store_options: Any,
     ) -> None:
         if direction not in ("minimize", "maximize"):
             raise LabwatchError(f'direction must be "minimize" or "maximize", not {direction!r}')
+        self.objectives: Objectives | None = None
+        if optimization_target is not None or directions is not None:
+            count = (
+                1
+                if isinstance(optimization_target, str) or optimization_target is None
+                else (len(optimization_target))
+            )
+            self.objectives = Objectives(optimization_target, directions or [direction] * count)
+            direction = self.objectives.directions[0]
+            if self.objectives.multi and pruner is not None:
+                raise LabwatchError(
+                    "Pruning needs one objective: drop pruner= or give one optimization target"
+                )
         if not callable(optimizer):
             raise OptimizerError(
                 f"optimizer must be an Optimizer class such as RandomSearch, not {optimizer!r}"
@@ -136,6 +179,8 @@ class LabAssistant:
         self.direction = direction
         self.dead_after = float(dead_after)
         self.lock_timeout = lock_timeout
+        self.pruner = pruner
+        self._pruning: dict[str, _Pruning] = {}
         self.store_options = store_options
         self.search_spaces: dict[str, SearchSpace] = {}
         self.budget: int | None = None
@@ -152,6 +197,25 @@ class LabAssistant:
         else:
             location = "sqlite:///" + os.path.join(experiment.base_dir, "runs.db")
         self.use_store(location)
+        experiment.post_run_hook(self._check_result)
+
+    def _check_result(self, _run: Any) -> None:
+        """A trial's result must give one objective: several values are refused in
+        one line naming the fix, instead of a trial silently counted as failed."""
+        if "labwatch" not in (_run.meta_info or {}):
+            return
+        if self.objectives is not None and self.objectives.targets is not None:
+            return  # the targets are paths into the result: a list there may be fine
+        result = _run.result
+        target = result.get("optimization_target") if isinstance(result, dict) else result
+        if isinstance(target, (list, tuple)) and len(target) > 1:
+            raise LabwatchError(
+                f"This trial's result has several values ({target!r}), but the study optimizes "
+                "one objective: return one number, or a dict whose 'optimization_target' is "
+                "one number (its other entries are kept in the result); for several "
+                "objectives, LabAssistant(ex, optimization_target=['result.0', 'result.1'], "
+                "directions=[...])."
+            )
 
     # -- the store ---------------------------------------------------------------------
 
@@ -200,6 +264,7 @@ class LabAssistant:
         if self._store is None:
             from sacred.store import open_store
 
+            self._check_reachable()
             self._get_claim_observer()  # creates the database/tables before reading
             backend = self._backend()
             if backend.path_location:
@@ -209,6 +274,36 @@ class LabAssistant:
             )
         self._store.dead_after = self.dead_after  # it may have changed since
         return self._store
+
+    def _check_reachable(self) -> None:
+        """A MongoDB store (``database_name=``, as in the original) must answer; else
+        one line saying so and pointing at ``store=``, not a driver's traceback."""
+        backend = self._backend()
+        if backend.kind != "mongodb" or "client" in self.store_options:
+            return
+        hint = (
+            "Keep the trials in another store instead: LabAssistant(ex, store="
+            "'sqlite:///runs.db') (any sacred.store location; without database_name= and "
+            "store= it is runs.db next to the experiment)."
+        )
+        try:
+            import pymongo
+        except ImportError:
+            raise LabwatchError(
+                f"The store {self.location} is a MongoDB database, and pymongo is not "
+                f"installed (pip install 'sacred[mongo]'). {hint}"
+            ) from None
+        try:
+            client = pymongo.MongoClient(self.location, serverSelectionTimeoutMS=2000)
+            try:
+                client.admin.command("ping")
+            finally:
+                client.close()
+        except Exception as exc:
+            reason = type(exc).__name__
+            raise LabwatchError(
+                f"No MongoDB answers at {self.location} ({reason}). Start one, or: {hint}"
+            ) from None
 
     def _get_claim_observer(self) -> Any:
         """An observer of its own that writes the claims (QUEUED records): the run's
@@ -240,7 +335,16 @@ class LabAssistant:
 
     def study_of(self, space: SearchSpace | str) -> str:
         """The study's identity: experiment name and the space's canonical hash."""
-        return f"{self.experiment.path}/{self._space(space).hash}"
+        base = f"{self.experiment.path}/{self._space(space).hash}"
+        if self.objectives is None:
+            return base
+        # what is optimized is part of the study: a multi-objective study of a space
+        # does not mix with a single-objective one
+        import hashlib
+        import json
+
+        text = json.dumps(self.objectives.to_meta(), sort_keys=True)
+        return f"{base}/{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
     def _space(self, space: SearchSpace | str) -> SearchSpace:
         if isinstance(space, SearchSpace):
@@ -257,8 +361,9 @@ class LabAssistant:
     def _study(self, space: SearchSpace) -> _Study:
         study = self.study_of(space)
         known = self._studies.get(study)
-        if known is None or known.trials.direction != self.direction:
-            known = self._studies[study] = _Study(StudyTrials(study, space, self.direction))
+        spec: Any = self.objectives if self.objectives is not None else self.direction
+        if known is None or _spec_key(known.trials.direction) != _spec_key(spec):
+            known = self._studies[study] = _Study(StudyTrials(study, space, spec))
         return known
 
     def _refresh(self, space: SearchSpace) -> tuple[_Study, list[Trial]]:
@@ -289,8 +394,259 @@ class LabAssistant:
 
     def best(self, space: SearchSpace | str) -> Trial | None:
         """The completed trial with the lowest cost (None before the first)."""
+        if self.objectives is not None and self.objectives.multi:
+            raise LabwatchError(
+                "This study has several objectives, so no single best trial: use "
+                "assistant.pareto_front(space)"
+            )
         done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
         return min(done, key=lambda t: t.cost) if done else None
+
+    def pareto_front(self, space: SearchSpace | str) -> list[Trial]:
+        """The completed trials no other completed trial dominates (every objective
+        at least as good, one better), in claim order. With one objective: the best."""
+        done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
+        if self.objectives is None or not self.objectives.multi:
+            best = self.best(space)
+            return [] if best is None else [best]
+        return pareto_front([(t, t.costs) for t in done])
+
+    # -- pruning ----------------------------------------------------------------------------
+
+    def report(self, _run: Any, value: float, step: int, name: str = "objective") -> bool:
+        """Report an intermediate value of a trial; True when the pruner says to stop.
+
+        ``value`` is logged as the run's metric ``name`` at ``step``, recorded in
+        ``info.labwatch`` (metric, step, value), and judged against the values the
+        study's finished trials reported at that step (read from the store). Use as
+        ``if a.report(_run, loss, epoch): raise labwatch.TrialPruned()``. Without a
+        pruner, or in a run that is not a trial, it only logs and answers False.
+        """
+        _run.log_scalar(name, value, step)
+        meta = (getattr(_run, "meta_info", None) or {}).get("labwatch")
+        info = _run.info.setdefault("labwatch", {})
+        info.update({"metric": name, "step": int(step), "value": float(value)})
+        if self.pruner is None or not meta or _run._id is None:
+            return False
+        space = self.search_spaces.get(meta.get("space")) or SearchSpace.from_dict(
+            meta.get("space", "space"), meta["space_def"]
+        )
+        pruning = self._pruning_of(space, name)
+        cost = float(value) if self.direction == "minimize" else -float(value)
+        trial_id = pruning.running(_run._id)
+        storage = pruning.study._storage
+        storage.set_trial_intermediate_value(trial_id, int(step), cost)
+        frozen = storage.get_trial(trial_id)
+        if not self.pruner.engine().prune(pruning.study, frozen):
+            return False
+        info["state"] = "PRUNED"
+        storage.set_trial_state_values(trial_id, pruning.optuna.trial.TrialState.PRUNED, None)
+        logger.info("labwatch: trial %s pruned at step %s (%s)", meta.get("trial"), step, value)
+        return True
+
+    def _pruning_of(self, space: SearchSpace, name: str) -> _Pruning:
+        """The pruning study, with the trials that finished since the last report."""
+        from labwatch.optimizers._optuna import _optuna
+
+        study = self.study_of(space)
+        pruning = self._pruning.get(study)
+        if pruning is None:
+            pruning = self._pruning[study] = _Pruning(_optuna())
+        state, _ = self._refresh(space)
+        states = pruning.optuna.trial.TrialState
+        store = self._get_store()
+        for trial in state.trials.trials:
+            if trial.number in pruning.added or trial.status not in (
+                TrialStatus.COMPLETED,
+                TrialStatus.PRUNED,
+            ):
+                continue
+            pruning.added.add(trial.number)
+            final = states.PRUNED if trial.status == TrialStatus.PRUNED else states.COMPLETE
+            value = None if final == states.PRUNED else trial.cost
+            known = pruning.live.pop(str(trial.id), None)
+            if known is not None:  # a run of this process: its values are there already
+                if not pruning.study._storage.get_trial(known).state.is_finished():
+                    pruning.study._storage.set_trial_state_values(
+                        known, final, None if value is None else [value]
+                    )
+                continue
+            metric = trial.reported.get("metric", name)
+            curve = store.backend.metrics(trial.id, [metric]).get(metric) or {}
+            sign = 1.0 if self.direction == "minimize" else -1.0
+            steps = [int(s) for s in curve.get("steps", [])]
+            values = [sign * float(v) for v in curve.get("values", [])]
+            self._replay(pruning, steps, values, final, value)
+        return pruning
+
+    def _replay(self, pruning: _Pruning, steps: list, values: list, final: Any, value: Any) -> None:
+        """Add a finished trial of another process as if it had reported here: the
+        pruner sees each step (successive halving records its rungs on the trial)."""
+        storage = pruning.study._storage
+        trial_id = pruning.running(f"replay-{len(pruning.added)}")
+        engine = self.pruner.engine()
+        for step, reported in zip(steps, values):
+            storage.set_trial_intermediate_value(trial_id, step, reported)
+            engine.prune(pruning.study, storage.get_trial(trial_id))
+        storage.set_trial_state_values(trial_id, final, None if value is None else [value])
+
+    # -- enqueued configurations ------------------------------------------------------------
+
+    def enqueue(self, space: SearchSpace | str, values: Mapping | None = None) -> Any:
+        """Put a configuration in the study's queue: the next claim (of any process)
+        runs it before any suggestion. ``values``: by dotted name or nested (entries
+        left out are suggested when it is taken). Returns the queued record's id.
+        """
+        from sacred._time import utc_now
+        from sacred.store.locking import store_lock
+
+        space = self._space(space)
+        given = space.flatten(dict(values or {}))
+        for name in [n for n in (values or {}) if "." in n and n in space.parameters]:
+            given[name] = values[name]  # type: ignore[index]
+        unknown = sorted(set(space.flatten(space.nest(given))) ^ set(given))
+        bad = [n for n, v in given.items() if not space.parameters[n].contains(v)]
+        if unknown or bad:
+            raise LabwatchError(
+                f"enqueue: {', '.join(unknown + bad)} is not a value of the search space "
+                f"{space.name!r} (its entries: {', '.join(space.order)})"
+            )
+        study = self.study_of(space)
+        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **self._locks()):
+            state, _ = self._refresh(space)
+            known = state.trials
+            if self.budget is not None and known.slots_used() >= self.budget:
+                raise BudgetExhausted(f"The study {study} has its {self.budget} trials.")
+            now = utc_now()
+            meta = self._meta(space, known.next_number(), 0, now, len(known.by_number))
+            meta["enqueued"] = True
+            run_id = self._record_claim(space.nest(space.active(given)), meta, now)
+        logger.info("labwatch: enqueued %s in %s as run %s", given, study, run_id)
+        return run_id
+
+    # -- the original Labwatch's methods ------------------------------------------------------
+
+    def _only_space(self, space: SearchSpace | str | None) -> SearchSpace:
+        if space is not None:
+            return self._space(space)
+        if len(self.search_spaces) == 1:
+            return next(iter(self.search_spaces.values()))
+        if not self.search_spaces:
+            raise LabwatchError("Declare a search space first: @assistant.searchspace")
+        raise LabwatchError(
+            f"This assistant has several search spaces ({', '.join(self.search_spaces)}): "
+            "name one, e.g. assistant.run_suggestion(space='...')"
+        )
+
+    def get_suggestion(self, space: SearchSpace | str | None = None) -> dict:
+        """A configuration the optimizer suggests now (nested; nothing is recorded)."""
+        from sacred.randomness import get_seed
+
+        space = self._only_space(space)
+        return space.nest(self._suggest_unrecorded(space, get_seed()))
+
+    def get_current_best(
+        self, space: SearchSpace | str | None = None, return_run: bool = False
+    ) -> Any:
+        """The configuration of the best completed trial (None before the first);
+        with ``return_run=True`` also its stored run: ``(config, run)``."""
+        space = self._only_space(space)
+        best = self.best(space)
+        config = None if best is None else space.nest(best.config)
+        if return_run:
+            return config, (None if best is None else best.run)
+        return config
+
+    def _run_with(
+        self,
+        space: SearchSpace | str | None,
+        command: str | None,
+        updates: dict | None,
+        options: dict | None,
+    ) -> Any:
+        space = self._only_space(space)
+        return self.experiment.run(
+            command, config_updates=updates, named_configs=[space.name], options=options
+        )
+
+    def run_suggestion(
+        self, space: SearchSpace | str | None = None, command: str | None = None, **options: Any
+    ) -> Any:
+        """Run the experiment with the optimizer's next suggestion (a new trial)."""
+        return self._run_with(space, command, None, options or None)
+
+    def run_random(
+        self, space: SearchSpace | str | None = None, command: str | None = None, **options: Any
+    ) -> Any:
+        """Run a configuration drawn from the priors (recorded as a trial of the study)."""
+        import random
+
+        chosen = self._only_space(space)
+        values = chosen.sample(random.Random())
+        return self._run_with(chosen, command, chosen.nest(values), options or None)
+
+    def run_default(
+        self, space: SearchSpace | str | None = None, command: str | None = None, **options: Any
+    ) -> Any:
+        """Run the hyperparameters' defaults (recorded as a trial of the study)."""
+        chosen = self._only_space(space)
+        return self._run_with(chosen, command, chosen.nest(chosen.default()), options or None)
+
+    def run_config(
+        self,
+        config: Mapping,
+        space: SearchSpace | str | None = None,
+        command: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Run the given configuration (recorded as a trial of the study; entries of
+        the space it leaves out are suggested)."""
+        return self._run_with(space, command, dict(config), options or None)
+
+    def enqueue_suggestion(self, space: SearchSpace | str | None = None) -> Any:
+        """Enqueue the optimizer's suggestion of now; returns the queued record's id."""
+        chosen = self._only_space(space)
+        return self.enqueue(chosen, self.get_suggestion(chosen))
+
+    def run_from_queue(
+        self, space: SearchSpace | str | None = None, command: str | None = None, **options: Any
+    ) -> Any:
+        """Run the oldest enqueued configuration (LabwatchError when none waits)."""
+        chosen = self._only_space(space)
+        state, _ = self._refresh(chosen)
+        if state.trials.next_enqueued() is None:
+            raise LabwatchError(
+                f"No configuration is enqueued in the study of {chosen.name!r}: "
+                "enqueue one with assistant.enqueue(space, {...}) or enqueue_suggestion()."
+            )
+        return self._run_with(chosen, command, None, options or None)
+
+    def set_database(
+        self,
+        database_name: str | None = None,
+        url: str | None = None,
+        store: str | os.PathLike | None = None,
+    ) -> None:
+        """Record and read trials elsewhere: a MongoDB database (as in the original)
+        or any store location (``store=``)."""
+        if store is not None and (database_name or url):
+            raise LabwatchError("Pass either store= or database_name=/url= (MongoDB), not both.")
+        if store is None:
+            store = _mongo_location(url, database_name or "labwatch")
+        self._studies.clear()
+        self.use_store(store)
+
+    def update_optimizer(self, space: SearchSpace | str | None = None) -> list[Trial]:
+        """Read what changed in the study and tell the optimizer; returns every trial."""
+        chosen = self._only_space(space)
+        state, _ = self._refresh(chosen)
+        if state.optimizer is None:
+            from sacred.randomness import get_seed
+
+            state.optimizer = self._new_optimizer(chosen, get_seed())
+            if state.trials.by_number:
+                self._tell(state, state.trials.trials)
+        return state.trials.trials
 
     # -- claiming a trial when a run is created -------------------------------------------
 
@@ -315,16 +671,21 @@ class LabAssistant:
             )
         from sacred.randomness import get_seed
 
-        fixed = dict(iterate_flattened(dict(config_updates)))
-        seed = fixed.get("seed")
+        updates = dict(config_updates)
+        for name, value in list(updates.items()):  # dotted keys: ex.run(config_updates=...)
+            if "." in name:
+                del updates[name]
+                set_by_dotted_path(updates, name, value)
+        fixed = space.flatten(updates)
+        seed = updates.get("seed")
         seed = int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else get_seed()
         command = dict(self.experiment.gather_commands()).get(command_name)
         if options.get("--unobserved") or getattr(command, "unobserved", False):
             values = self._suggest_unrecorded(space, seed)
-            return ClaimedStart(self._values(values, fixed, seed))
+            return ClaimedStart(self._values(space, values, seed))
         self._attach_store_observer()
         claimed = self.claim(space, seed, fixed)
-        config = self._values(claimed.values, fixed, claimed.meta["sampler_seed"])
+        config = self._values(space, claimed.values, claimed.meta["sampler_seed"])
         return ClaimedStart(config, claimed.run_id, {"labwatch": claimed.meta})
 
     def _attach_store_observer(self) -> None:
@@ -353,18 +714,21 @@ class LabAssistant:
                     known.forget(trial.number)
 
     @staticmethod
-    def _values(values: dict, fixed: dict, seed: int) -> dict:
+    def _values(space: SearchSpace, values: dict, seed: int) -> dict:
         """The nested mapping that enters the configuration (the run's updates stay on top)."""
-        out: dict = {"seed": seed}
-        for name, value in values.items():
-            if name not in fixed:
-                set_by_dotted_path(out, name, value)
-        return out
+        return {"seed": seed, **space.nest(values)}
 
     # -- suggesting ---------------------------------------------------------------------
 
     def _new_optimizer(self, space: SearchSpace, seed: int | None) -> Optimizer:
         optimizer = self.optimizer(space, seed=seed)
+        if self.objectives is not None and self.objectives.multi:
+            if not getattr(optimizer, "multi_objective", False):
+                raise OptimizerError(
+                    f"{type(optimizer).__name__} optimizes one objective; this study has "
+                    f"{len(self.objectives.directions)}: use NSGAII, TPE or RandomSearch"
+                )
+            optimizer.n_objectives = len(self.objectives.directions)
         if not isinstance(optimizer, Optimizer) and not hasattr(optimizer, "suggest_configuration"):
             raise OptimizerError(
                 f"optimizer {self.optimizer!r} made {optimizer!r}, which is not an Optimizer "
@@ -411,11 +775,19 @@ class LabAssistant:
             optimizer.before_trial(number, seed)
         return self._checked(space, optimizer, optimizer.suggest_configuration())
 
-    def claim(self, space: SearchSpace | str, seed: int, fixed: dict | None = None) -> ClaimedTrial:
+    def claim(
+        self,
+        space: SearchSpace | str,
+        seed: int,
+        fixed: dict | None = None,
+        take_enqueued: bool = True,
+    ) -> ClaimedTrial:
         """Suggest a configuration and record it as a new trial (a QUEUED run), atomically.
 
         ``fixed``: values by dotted name that the run sets itself (they replace the
-        suggestion's). Raises BudgetExhausted when the study has its ``budget``.
+        suggestion's). An enqueued configuration (:meth:`enqueue`) is taken first,
+        then a dead trial is retried, then the optimizer suggests. Raises
+        BudgetExhausted when the study has its ``budget``.
         """
         from sacred._time import utc_now
         from sacred.store.locking import store_lock
@@ -423,25 +795,37 @@ class LabAssistant:
         space = self._space(space)
         fixed = fixed or {}
         study = self.study_of(space)
-        observer = self._get_claim_observer()
-        lock_options = (
-            {"client": self.store_options["client"]} if "client" in self.store_options else {}
-        )
-        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **lock_options):
+        self._get_store()
+        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **self._locks()):
             state, _ = self._refresh(space)
             known = state.trials
-            retry = known.dead_to_retry()
-            if retry is None and self.budget is not None and known.slots_used() >= self.budget:
+            queued = known.next_enqueued() if take_enqueued else None
+            retry = None if queued is not None else known.dead_to_retry()
+            if (
+                queued is None
+                and retry is None
+                and self.budget is not None
+                and known.slots_used() >= self.budget
+            ):
                 pending = known.count(TrialStatus.PENDING)
                 raise BudgetExhausted(
                     f"The study {study} has its {self.budget} trials ({pending} still running).",
                     pending=pending,
                 )
             number = known.next_number()
+            if queued is not None:
+                # An enqueued configuration is taken by deleting its record under the
+                # lock and claiming a trial of its values (fixed, so a partial one is
+                # completed by the optimizer).
+                fixed = {**queued.config, **fixed}
+                self._get_store().delete(queued.id)
+                known.forget(queued.number)
             if retry is not None:
                 values = dict(retry.config)
                 seed = int(retry.labwatch.get("sampler_seed", seed))
                 logger.info("labwatch: retrying trial %s (run %s died)", retry.number, retry.id)
+            elif all(n in fixed for n in space.order if space.is_active(n, fixed)):
+                values = {}  # the run sets every entry itself: nothing to ask the optimizer
             else:
                 values = self._suggest(space, state, number, seed)
             for name in space.order:
@@ -449,38 +833,49 @@ class LabAssistant:
                     values[name] = fixed[name]
             values = space.active(values)
             now = utc_now()
-            meta = {
-                "study": study,
-                "space": space.name,
-                "space_hash": space.hash,
-                "optimizer": getattr(self.optimizer, "__name__", type(self.optimizer).__name__),
-                "sampler_seed": seed,
-                "direction": self.direction,
-                "space_def": space.to_dict(),
-                "trial": number,
-                "claimed_at": now.isoformat(),
-                # how much of the study the suggestion was made from (a count, so a
-                # trial's record does not grow with the study)
-                "seen_trials": len(known.by_number),
-            }
+            meta = self._meta(space, number, seed, now, len(known.by_number))
             if retry is not None:
                 meta["retry_of"] = retry.id
-            config: dict = {"seed": seed}
-            for name, value in values.items():
-                set_by_dotted_path(config, name, value)
-            command = self.experiment.default_command or "main"
-            _id = observer.queued_event(
-                ex_info=self._experiment_info(),
-                command=command,
-                host_info=self._host(),
-                queue_time=now,
-                config=copy.deepcopy(config),
-                meta_info={"command": command, "queue_time": now, "labwatch": meta},
-                _id=None,
-            )
+            if queued is not None:
+                meta["from_queue"] = queued.id
+            _id = self._record_claim(self._values(space, values, seed), meta, now)
         self._last_claimed = _id
         logger.info("labwatch: trial %s of %s is run %s: %s", number, study, _id, values)
         return ClaimedTrial(values, meta, _id)
+
+    def _meta(self, space: SearchSpace, number: int, seed: int, now: Any, seen: int) -> dict:
+        """A trial's ``meta.labwatch`` (its size does not grow with the study)."""
+        return {
+            "study": self.study_of(space),
+            "space": space.name,
+            "space_hash": space.hash,
+            "optimizer": getattr(self.optimizer, "__name__", type(self.optimizer).__name__),
+            "sampler_seed": seed,
+            "direction": self.direction,
+            **({"objectives": self.objectives.to_meta()} if self.objectives else {}),
+            "space_def": space.to_dict(),
+            "trial": number,
+            "claimed_at": now.isoformat(),
+            # how much of the study the suggestion was made from: a count, not a list
+            "seen_trials": seen,
+        }
+
+    def _record_claim(self, config: dict, meta: dict, now: Any) -> Any:
+        """Write the QUEUED record of a claim; returns its id."""
+        command = self.experiment.default_command or "main"
+        return self._get_claim_observer().queued_event(
+            ex_info=self._experiment_info(),
+            command=command,
+            host_info=self._host(),
+            queue_time=now,
+            config=copy.deepcopy(config),
+            meta_info={"command": command, "queue_time": now, "labwatch": meta},
+            _id=None,
+        )
+
+    def _locks(self) -> dict:
+        client = self.store_options.get("client")
+        return {} if client is None else {"client": client}
 
     def _experiment_info(self) -> dict:
         if self._ex_info is None:

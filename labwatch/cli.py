@@ -2,6 +2,7 @@
 
     labwatch worker SCRIPT SPACE [--store STORE] --n-trials N [--dead-after S]
     labwatch trials STORE SPACE [--experiment NAME] [--best-config out.json] [--json]
+    labwatch enqueue SCRIPT SPACE NAME=VALUE ... [--store STORE]
     labwatch importance STORE SPACE [--experiment NAME] [--evaluator fanova|mdi]
 
 ``worker`` loads the experiment script (without running its automain), then
@@ -20,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-from labwatch.exceptions import BudgetExhausted, LabwatchError
+from labwatch.exceptions import BudgetExhausted, LabwatchError, TrialPruned
 from sacred._extras import missing_extra, one_line_for_missing_extras
 
 __all__ = ["main"]
@@ -64,6 +65,37 @@ def _objective_text(run: Any) -> str:
     return "no objective" if value is None else f"{value:.6g}"
 
 
+class _Progress:
+    """One line per trial: the study's count against the budget, the best objective
+    so far, this worker's rate and the time the study needs at that rate."""
+
+    def __init__(self, assistant: Any, space: str, budget: int) -> None:
+        self.assistant = assistant
+        self.space = space
+        self.budget = budget
+        self.started = time.monotonic()
+        self.finished = 0
+
+    def line(self, outcome: str) -> str:
+        from labwatch.trials import TrialStatus
+
+        self.finished += 1
+        trials = self.assistant.trials(self.space)
+        used = sum(1 for t in trials if t.retry_of is None)
+        over = sum(1 for t in trials if t.final or t.status == TrialStatus.DEAD)
+        best = self.assistant.best(self.space)
+        sign = 1 if self.assistant.direction == "minimize" else -1
+        best_text = "none yet" if best is None else f"{sign * best.cost:.6g}"
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.finished / elapsed * 60
+        left = max(self.budget - over, 0)
+        eta = "" if rate <= 0 else f", ETA {left / rate:.1f} min at this worker's rate"
+        return (
+            f"labwatch: {outcome} | trials {min(used, self.budget)}/{self.budget} claimed, "
+            f"{over} finished | best {best_text} | {rate:.1f} trials/min{eta}"
+        )
+
+
 def worker(args: argparse.Namespace) -> int:
     assistant = _load_assistant(args.script, args.space)
     if args.store:
@@ -74,6 +106,7 @@ def worker(args: argparse.Namespace) -> int:
     if args.beat_interval:
         options["--beat_interval"] = args.beat_interval
     ex = assistant.experiment
+    progress = _Progress(assistant, args.space, args.n_trials)
     done = 0
     failures_in_a_row = 0
     while args.max_runs is None or done < args.max_runs:
@@ -85,18 +118,24 @@ def worker(args: argparse.Namespace) -> int:
             # Trials still running may die and need their retry: wait for them.
             time.sleep(args.poll)
             continue
+        except TrialPruned:  # stopped early by the pruner: recorded COMPLETED, PRUNED
+            done += 1
+            failures_in_a_row = 0
+            print(progress.line(f"run {ex.current_run._id}: pruned"), flush=True)
+            continue
         except Exception as exc:  # the trial failed (and is recorded as FAILED)
             if missing_extra(exc) is not None:
                 raise  # no trial can run here: said in one line by main
             done += 1
             failures_in_a_row += 1
             print(f"labwatch: trial failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(progress.line(f"run {ex.current_run._id}: failed"), flush=True)
             if failures_in_a_row >= args.max_failures:
                 _fail(f"{failures_in_a_row} trials in a row failed; stopping this worker", 1)
             continue
         done += 1
         failures_in_a_row = 0
-        print(f"labwatch: run {run._id}: {_objective_text(run)}", flush=True)
+        print(progress.line(f"run {run._id}: {_objective_text(run)}"), flush=True)
     print(f"labwatch: worker finished after {done} trial(s)", flush=True)
     return 0
 
@@ -118,54 +157,137 @@ def _study_trials(store_location: str, space: str, experiment: str | None) -> li
     out = []
     for study, meta in studies.items():
         definition = SearchSpace.from_dict(space, meta["space_def"])
-        direction = meta.get("direction", "minimize")
+        direction: Any = meta.get("direction", "minimize")
+        if isinstance(meta.get("objectives"), dict):
+            from labwatch._objectives import Objectives
+
+            direction = Objectives(
+                meta["objectives"].get("targets"), meta["objectives"]["directions"]
+            )
         out.append((study, definition, direction, read_trials(store, study, definition, direction)))
     if not out:
-        _fail(f"no trials of a search space {space!r} in {store_location}", 1)
+        from sacred.exceptions import did_you_mean
+
+        names = {run.meta["labwatch"].get("space") for run in store.find("meta.labwatch exists")}
+        known = sorted(n for n in names if isinstance(n, str))
+        _fail(
+            f"no trials of a search space {space!r} in {store_location}."
+            f"{did_you_mean(space, known)} Search spaces with trials there: "
+            f"{', '.join(known) or 'none'}.",
+            1,
+        )
     return out
+
+
+# How each trial state reads in `labwatch trials` (a claimed trial not started yet
+# and a running one are both PENDING to the optimizers).
+_STATE_WORDS = {
+    "COMPLETED": "completed",
+    "FAILED": "failed",
+    "PRUNED": "pruned",
+    "DEAD": "dead",
+}
+
+
+def _state_word(trial: Any) -> str:
+    if trial.status == "PENDING":
+        if trial.enqueued:
+            return "enqueued"
+        return "running" if getattr(trial.run, "status", None) == "RUNNING" else "queued"
+    return _STATE_WORDS.get(trial.status, trial.status.lower())
 
 
 def trials(args: argparse.Namespace) -> int:
     from labwatch.trials import TrialStatus
-    from sacred.config.utils import set_by_dotted_path
 
     rows = []
     best_overall = None
-    for study, _, direction, found in _study_trials(args.store, args.space, args.experiment):
+    best_space = None
+    for study, definition, direction, found in _study_trials(
+        args.store, args.space, args.experiment
+    ):
+        multi = not isinstance(direction, str) and direction.multi
+        if not isinstance(direction, str):
+            direction = direction if multi else direction.directions[0]
         sign = 1 if direction == "minimize" else -1
-        for t in found:
-            objective = None if t.cost is None else sign * t.cost
-            rows.append((study, t.number, t.id, t.status, objective, t.config))
         done = [t for t in found if t.status == TrialStatus.COMPLETED]
-        if done:
-            best = min(done, key=lambda t: t.cost)
-            if best_overall is None or best.number >= 0:
-                best_overall = best
+        if multi:
+            from labwatch._objectives import pareto_front
+
+            front = pareto_front([(t, t.costs) for t in done])
+            found = front if args.pareto else found
+            for t in sorted(found, key=lambda t: (t.costs is None, t.costs or (), t.number)):
+                values = None if t.costs is None else direction.values(t.costs)
+                rows.append((study, t.number, t.id, _state_word(t), values, t.config, t in front))
+            continue
+        best = min(done, key=lambda t: t.cost) if done else None
+        if args.pareto:
+            found = [best] if best is not None else []
+        if best is not None and (best_overall is None or best.number >= 0):
+            best_overall, best_space = best, definition
+        # best first: by cost (the minimized objective), then trials without one
+        for t in sorted(found, key=lambda t: (t.cost is None, t.cost or 0.0, t.number)):
+            objective = None if t.cost is None else sign * t.cost
+            rows.append((study, t.number, t.id, _state_word(t), objective, t.config, t is best))
     if args.json:
         print(
             json.dumps(
                 [
-                    {"study": s, "trial": n, "id": i, "status": st, "objective": o, "config": c}
-                    for s, n, i, st, o, c in rows
+                    {
+                        "study": s,
+                        "trial": n,
+                        "id": i,
+                        "status": st,
+                        "objective": o,
+                        "config": c,
+                        "best": b,
+                    }
+                    for s, n, i, st, o, c, b in rows
                 ],
                 default=str,
             )
         )
     else:
         print(f"{'study':<28} {'trial':>5} {'run':>6} {'status':<10} {'objective':>12}  config")
-        for s, n, i, st, o, c in rows:
-            text = "" if o is None else f"{o:.6g}"
-            print(f"{s:<28} {n:>5} {i!s:>6} {st:<10} {text:>12}  {json.dumps(c)}")
+        for s, n, i, st, o, c, b in rows:
+            if isinstance(o, list):
+                text = ",".join(f"{v:.4g}" for v in o)
+                mark = "  * pareto" if b else ""
+            else:
+                text = "" if o is None else f"{o:.6g}"
+                mark = "  * best" if b else ""
+            print(f"{s:<28} {n:>5} {i!s:>6} {st:<10} {text:>12}  {json.dumps(c)}{mark}")
     if args.best_config:
         if best_overall is None:
             _fail("no completed trial: no best configuration to write", 1)
-        nested: dict = {}
-        for name, value in best_overall.config.items():
-            set_by_dotted_path(nested, name, value)
+        nested = best_space.nest(best_overall.config)
         from sacred.config import save_config_file
 
         save_config_file(nested, args.best_config)
         print(f"best: run {best_overall.id} -> {args.best_config}", file=sys.stderr)
+    return 0
+
+
+def _value(text: str) -> Any:
+    """A command-line value: JSON when it parses (numbers, true, lists), else text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def enqueue(args: argparse.Namespace) -> int:
+    assistant = _load_assistant(args.script, args.space)
+    if args.store:
+        assistant.use_store(args.store)
+    values = {}
+    for item in args.values:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            _fail(f"enqueue takes NAME=VALUE pairs (e.g. lr=0.01), not {item!r}")
+        values[name] = _value(text)
+    run_id = assistant.enqueue(args.space, values)
+    print(f"labwatch: enqueued run {run_id}: {json.dumps(values)}", flush=True)
     return 0
 
 
@@ -212,7 +334,11 @@ def importance(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labwatch", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="labwatch",
+        description="Hyperparameter optimization of sacred experiments through the run store "
+        "(docs/labwatch.md).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     w = sub.add_parser("worker", help="claim, run and record trials until the budget is used")
     w.add_argument("script", help="the experiment script (with a LabAssistant)")
@@ -232,7 +358,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--experiment", help="only this experiment's studies")
     t.add_argument("--best-config", help="write the best configuration to this file")
     t.add_argument("--json", action="store_true")
+    t.add_argument(
+        "--pareto", action="store_true", help="only the Pareto front (the best, with one objective)"
+    )
     t.set_defaults(func=trials)
+    e = sub.add_parser("enqueue", help="put a configuration first in the study's queue")
+    e.add_argument("script", help="the experiment script (with a LabAssistant)")
+    e.add_argument("space", help="the name of the search space")
+    e.add_argument("values", nargs="*", metavar="NAME=VALUE", help="e.g. lr=0.01 (JSON values)")
+    e.add_argument("--store", help="store location (default: the assistant's)")
+    e.set_defaults(func=enqueue)
     i = sub.add_parser("importance", help="hyperparameter importance (Optuna's evaluators)")
     i.add_argument("store")
     i.add_argument("space")

@@ -4,13 +4,22 @@ LabwatchError (a sacred.exceptions.SacredError: the command line prints it in on
 ├── SearchSpaceError     a search space or hyperparameter is malformed
 ├── OptimizerError       an optimizer is unusable (unknown, or its package is missing)
 └── BudgetExhausted      the study already has its number of trials
+
+TrialPruned (a sacred.exceptions.SacredInterrupt, not an error): raised by the
+main function when LabAssistant.report() says to stop; the run ends COMPLETED.
 """
 
 from __future__ import annotations
 
-from sacred.exceptions import SacredError
+from sacred.exceptions import SacredError, SacredInterrupt
 
-__all__ = ["LabwatchError", "SearchSpaceError", "OptimizerError", "BudgetExhausted"]
+__all__ = [
+    "LabwatchError",
+    "SearchSpaceError",
+    "OptimizerError",
+    "BudgetExhausted",
+    "TrialPruned",
+]
 
 
 class LabwatchError(SacredError):
@@ -32,3 +41,12 @@ class BudgetExhausted(LabwatchError):
     def __init__(self, message: str, pending: int = 0) -> None:
         super().__init__(message)
         self.pending = pending
+
+
+class TrialPruned(SacredInterrupt):
+    """Raise it from the main function when ``LabAssistant.report`` answers True.
+
+    The run ends with status COMPLETED (it was not a failure); its trial reads as
+    PRUNED (``info.labwatch.state``) with the last reported value."""
+
+    STATUS = "COMPLETED"

@@ -37,11 +37,19 @@ _EPS = 1e-9
 
 
 class Condition:
-    """Active only when the categorical hyperparameter ``parent`` takes one of ``values``."""
+    """Active only when the categorical hyperparameter ``parent`` takes one of ``values``.
 
-    def __init__(self, parent: str, values: Any) -> None:
+    ``parent`` is the parent's (dotted) name, or, as in the original Labwatch, the
+    parent hyperparameter object itself (``hp | Condition(n_layers, [2])``): the
+    search space finds its name when it is declared."""
+
+    def __init__(self, parent: Any, values: Any) -> None:
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             values = [values]
+        if not isinstance(parent, (str, Hyperparameter)):
+            raise SearchSpaceError(
+                f"Condition needs the parent's name or the parent hyperparameter, not {parent!r}"
+            )
         self.parent = parent
         self.values = list(values)
 
@@ -73,6 +81,19 @@ class Hyperparameter:
 
     def __init__(self, condition: Any = None) -> None:
         self.condition = _as_condition(condition)
+
+    def __or__(self, condition: Any) -> Hyperparameter:
+        """``hp | Condition(parent, values)``: a copy of ``hp`` active only under the
+        condition (the original Labwatch's syntax)."""
+        import copy
+
+        if not isinstance(condition, Condition):
+            raise SearchSpaceError(
+                f"{self!r} | {condition!r}: the right side of | must be a Condition(parent, values)"
+            )
+        conditioned = copy.copy(self)
+        conditioned.condition = condition
+        return conditioned
 
     def sample(self, rng: random.Random) -> Any:
         raise NotImplementedError

@@ -2,8 +2,10 @@
 
 The function is written like a named config: its local variables are the entries,
 each a hyperparameter (``learning_rate = UniformFloat(1e-4, 1e-1, log_scale=True)``),
-a plain value (kept as a Constant) or a dict of them (nested entries, addressed by
-dotted names such as ``model.hidden``).
+a plain value (kept as a Constant), a dict of them (nested entries, addressed by
+dotted names such as ``model.hidden``) or, as in the original Labwatch, a tuple or
+list of them (``x = (UniformFloat(-5, 10), UniformFloat(0, 15))``: the entry is a
+list, its items addressed as ``x.0``, ``x.1``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def _flatten(prefix: str, value: Any, out: dict[str, Hyperparameter]) -> None:
             _flatten(f"{prefix}.{key}" if prefix else str(key), sub, out)
     elif isinstance(value, Hyperparameter):
         out[prefix] = value
+    elif isinstance(value, (list, tuple)) and any(isinstance(v, Hyperparameter) for v in value):
+        for i, item in enumerate(value):
+            _flatten(f"{prefix}.{i}", item, out)
     elif value is None or isinstance(value, (str, int, float, bool, list)):
         out[prefix] = Constant(value)
     # modules, functions and other objects are helpers of the function, not entries
@@ -63,6 +68,7 @@ class SearchSpace:
         self.parameters = dict(parameters)
         if not self.parameters:
             raise SearchSpaceError(f"search space {name!r} declares no hyperparameters")
+        self._name_parents()
         self._check_conditions()
         self.order = self._dependency_order()
 
@@ -83,6 +89,24 @@ class SearchSpace:
         from labwatch.hyperparameters import from_dict
 
         return cls(name, {key: from_dict(value) for key, value in description.items()})
+
+    def _name_parents(self) -> None:
+        """Conditions written with the parent object (``| Condition(n_layers, [2])``)
+        get the parent's name."""
+        for name, hp in self.parameters.items():
+            condition = hp.condition
+            if condition is None or isinstance(condition.parent, str):
+                continue
+            same = [n for n, p in self.parameters.items() if p is condition.parent]
+            if not same:
+                same = [n for n, p in self.parameters.items() if p == condition.parent]
+            if len(same) != 1:
+                raise SearchSpaceError(
+                    f"search space {self.name!r}: the condition of {name!r} names a "
+                    f"hyperparameter that is {'not' if not same else 'not uniquely'} one of "
+                    f"this space's ({condition.parent!r}); name it: Condition('name', values)"
+                )
+            hp.condition = type(condition)(same[0], condition.values)
 
     def _check_conditions(self) -> None:
         for name, hp in self.parameters.items():
@@ -162,9 +186,53 @@ class SearchSpace:
                 values[name] = self.parameters[name].default
         return values
 
+    def nest(self, values: dict) -> dict:
+        """The nested configuration of flat ``values`` (dotted names): dicts, and lists
+        for the tuple-valued entries (``x.0``, ``x.1`` -> ``x: [.., ..]``)."""
+        out: dict = {}
+        for name, value in values.items():
+            parts = name.split(".")
+            current = out
+            for part in parts[:-1]:
+                current = current.setdefault(part, {})
+            current[parts[-1]] = value
+        return _lists(out)
+
+    def flatten(self, config: dict) -> dict:
+        """Flat values by dotted name of the space's entries found in ``config``
+        (a nested configuration; list items by their index)."""
+        values = {}
+        for name in self.order:
+            found, value = _lookup(config, name)
+            if found:
+                values[name] = value
+        return values
+
     def numeric_names(self) -> list[str]:
         """Names that model-based optimizers search (constants are not searched)."""
         return [n for n in self.order if not isinstance(self.parameters[n], Constant)]
 
     def __repr__(self) -> str:
         return f"<SearchSpace {self.name} {list(self.parameters)}>"
+
+
+def _lists(node: Any) -> Any:
+    """Dicts whose keys are 0..n-1 become lists (the tuple-valued entries)."""
+    if not isinstance(node, dict):
+        return node
+    node = {k: _lists(v) for k, v in node.items()}
+    if node and all(k.isdigit() for k in node) and sorted(map(int, node)) == list(range(len(node))):
+        return [node[str(i)] for i in range(len(node))]
+    return node
+
+
+def _lookup(config: Any, name: str) -> tuple[bool, Any]:
+    current = config
+    for part in name.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, (list, tuple)) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return False, None
+    return True, current

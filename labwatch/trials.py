@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labwatch.searchspace import SearchSpace
-from sacred.config.utils import get_by_dotted_path
 
 __all__ = ["Trial", "TrialStatus", "read_trials", "trial_of_run", "objective_of", "study_query"]
-
-_MISSING = object()
 
 
 class TrialStatus:
@@ -32,6 +29,7 @@ class TrialStatus:
     FAILED = "FAILED"  # failed, interrupted, timed out, or its result had no usable cost
     PENDING = "PENDING"  # QUEUED (claimed) or RUNNING with a live heartbeat
     DEAD = "DEAD"  # its worker died (PROBABLY_DEAD), or it was claimed and never started
+    PRUNED = "PRUNED"  # stopped early by the pruner; its cost is the last reported value
 
 
 @dataclass
@@ -47,15 +45,30 @@ class Trial:
     cost: float | None
     run: Any = field(repr=False)
     labwatch: dict = field(default_factory=dict, repr=False)
+    #: the minimized costs of a study with several objectives (None otherwise)
+    costs: tuple | None = field(default=None, repr=False)
 
     @property
     def retry_of(self) -> Any:
         return self.labwatch.get("retry_of")
 
     @property
+    def enqueued(self) -> bool:
+        """A configuration waiting in the study's queue (LabAssistant.enqueue)."""
+        return bool(self.labwatch.get("enqueued")) and self.status == TrialStatus.PENDING
+
+    @property
     def final(self) -> bool:
-        """COMPLETED and FAILED trials never change again; PENDING and DEAD ones may."""
-        return self.status in (TrialStatus.COMPLETED, TrialStatus.FAILED)
+        """COMPLETED, PRUNED and FAILED trials never change again; PENDING and DEAD may."""
+        return self.status in (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.PRUNED)
+
+    @property
+    def reported(self) -> dict:
+        """What ``LabAssistant.report`` recorded in ``info.labwatch``: the metric name,
+        the last step and value, and ``state`` ("PRUNED" for a pruned trial)."""
+        info = getattr(self.run, "info", None) or {}
+        entry = info.get("labwatch") if isinstance(info, dict) else None
+        return entry if isinstance(entry, dict) else {}
 
     @property
     def state(self) -> dict:
@@ -79,12 +92,7 @@ def objective_of(result: Any) -> float | None:
 
 
 def _flat_config(space: SearchSpace, config: dict) -> dict:
-    values = {}
-    for name in space.order:
-        value = get_by_dotted_path(config, name, default=_MISSING)
-        if value is not _MISSING:
-            values[name] = value
-    return space.active(values)
+    return space.active(space.flatten(config))
 
 
 def _claimed_at(meta: dict) -> datetime.datetime | None:
@@ -104,7 +112,7 @@ def _claimed_at(meta: dict) -> datetime.datetime | None:
 def trial_of_run(
     run: Any,
     space: SearchSpace,
-    direction: str,
+    direction: Any,
     stale_after: float,
     now: datetime.datetime,
     number: int = 0,
@@ -114,9 +122,28 @@ def trial_of_run(
     meta = (run.meta or {}).get("labwatch") or {}
     status = run.status
     cost = None
-    if status == "COMPLETED":
+    costs = None
+    if status == "COMPLETED" and not isinstance(direction, str):
+        # an Objectives (labwatch._objectives): targets by path, one or several
+        costs = direction.costs(run)
+        kind = TrialStatus.COMPLETED if costs is not None else TrialStatus.FAILED
+        if costs is not None and not direction.multi:
+            cost, costs = costs[0], None
+        reported = (run.info or {}).get("labwatch") if isinstance(run.info, dict) else None
+        if costs is None and cost is None and isinstance(reported, dict):
+            value = objective_of(reported.get("value"))
+            if reported.get("state") == "PRUNED" and value is not None and not direction.multi:
+                kind = TrialStatus.PRUNED
+                cost = value if direction.directions[0] == "minimize" else -value
+    elif status == "COMPLETED":
         objective = objective_of(run.result)
-        if objective is None:
+        reported = (run.info or {}).get("labwatch") if isinstance(run.info, dict) else None
+        if objective is None and isinstance(reported, dict) and reported.get("state") == "PRUNED":
+            value = objective_of(reported.get("value"))
+            kind = TrialStatus.PRUNED if value is not None else TrialStatus.FAILED
+            if value is not None:
+                cost = value if direction == "minimize" else -value
+        elif objective is None:
             kind = TrialStatus.FAILED
         else:
             kind = TrialStatus.COMPLETED
@@ -127,7 +154,11 @@ def trial_of_run(
         # labwatch writes its claim time itself: readers differ in where (and
         # whether) they report the observer's queue_time.
         queued = _claimed_at(meta)
-        fresh = queued is None or (now - queued).total_seconds() <= stale_after
+        fresh = (
+            queued is None
+            or bool(meta.get("enqueued"))  # waits for a claim, however long
+            or (now - queued).total_seconds() <= stale_after
+        )
         kind = TrialStatus.PENDING if fresh else TrialStatus.DEAD
     elif status == "PROBABLY_DEAD":
         kind = TrialStatus.DEAD
@@ -141,6 +172,7 @@ def trial_of_run(
         cost=cost,
         run=run,
         labwatch=meta,
+        costs=costs,
     )
 
 

@@ -121,6 +121,9 @@ class ConfigScopeError(ConfigError):
 class NamedConfigNotFoundError(ConfigError, KeyError):
     """A named config (or config file) that does not exist."""
 
+    named_config: str | None = None  # the name asked for, as the original's
+    available_named_configs: tuple[str, ...] = ()  # every named config, dotted
+
 
 class InvalidConfigHookError(ConfigError, ValueError):
     """A config hook whose signature is not ``(config, command_name, logger)``."""

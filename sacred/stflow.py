@@ -78,12 +78,14 @@ class LogFileWriter:
             record(writer.log_dir)  # the directory it writes to, also one it made up
 
         self._originals.append((SummaryWriter, "__init__", original))
-        SummaryWriter.__init__ = recording_init  # type: ignore[method-assign]
+        setattr(SummaryWriter, "__init__", recording_init)  # noqa: B010 - a method, put back on exit
 
     def _wrap_tensorflow(self) -> None:
-        tensorflow = sys.modules.get("tensorflow")
+        tensorflow: Any = sys.modules.get("tensorflow")
         if tensorflow is None:
-            import tensorflow  # noqa: F811 - imported only when really used
+            import tensorflow as imported  # only when really used
+
+            tensorflow = imported
         summary_modules = [tensorflow.summary]
         compat = getattr(getattr(tensorflow, "compat", None), "v1", None)
         if compat is not None and hasattr(compat, "summary"):

@@ -12,14 +12,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sacred.exceptions import QueryError
-from sacredboard.http import board_of, int_param, locked
+from sacredboard.http import board_of, int_param, locked, query_param
 from sacredboard.jsonout import JSON
 
 __all__ = ["ROUTES"]
-
-
-def _filter(request: Request) -> str | None:
-    return request.query_params.get("filter") or None
 
 
 def _required(request: Request, name: str) -> str:
@@ -37,7 +33,9 @@ async def groups(request: Request) -> Response:
     by = _required(request, "by")
     metrics = request.query_params.get("metrics") or None
     sort = request.query_params.get("sort") or None
-    return JSON(await locked(request, group_runs, store, by, _filter(request), metrics, sort))
+    return JSON(
+        await locked(request, group_runs, store, by, await query_param(request), metrics, sort)
+    )
 
 
 async def group_metric(request: Request) -> Response:
@@ -53,7 +51,9 @@ async def group_metric(request: Request) -> Response:
         raise QueryError(f"key must be a JSON object: {exc}", "key", 0) from None
     max_points = int_param(request, "max_points", 2000, 4, 100_000)
     return JSON(
-        await locked(request, group_band, store, by, key, name, _filter(request), max_points)
+        await locked(
+            request, group_band, store, by, key, name, await query_param(request), max_points
+        )
     )
 
 
@@ -64,10 +64,10 @@ async def points(request: Request) -> Response:
     store = board_of(request).store
     paths = request.query_params.get("paths")
     if paths:
-        return JSON(await locked(request, plot.columns, store, paths, _filter(request)))
+        return JSON(await locked(request, plot.columns, store, paths, await query_param(request)))
     x, y = _required(request, "x"), _required(request, "y")
     color = request.query_params.get("color") or None
-    return JSON(await locked(request, plot.points, store, x, y, color, _filter(request)))
+    return JSON(await locked(request, plot.points, store, x, y, color, await query_param(request)))
 
 
 async def varying(request: Request) -> Response:
@@ -77,7 +77,7 @@ async def varying(request: Request) -> Response:
 
     store = board_of(request).store
     sample = int_param(request, "sample", VARYING_SAMPLE, 1, 100_000)
-    return JSON(await locked(request, find, store, _filter(request), sample))
+    return JSON(await locked(request, find, store, await query_param(request), sample))
 
 
 async def studies(request: Request) -> Response:

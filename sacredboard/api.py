@@ -13,7 +13,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sacred.exceptions import QueryError, StoreError
-from sacredboard.http import board_of, error, float_param, guess_type, int_param, locked
+from sacredboard.http import (
+    board_of,
+    error,
+    float_param,
+    guess_type,
+    int_param,
+    locked,
+    query_param,
+)
 from sacredboard.jsonout import JSON
 from sacredboard.runsummary import parse_columns
 
@@ -69,7 +77,7 @@ async def runs(request: Request) -> Response:
 
     board = board_of(request)
     store = board.store
-    query = request.query_params.get("filter") or None
+    query = await query_param(request)
     sort = request.query_params.get("sort") or "-id"
     limit = int_param(request, "limit", 50, 1, MAX_PAGE)
     cursor = request.query_params.get("cursor") or None
@@ -103,7 +111,7 @@ async def count_runs(request: Request) -> Response:
     from sacredboard.outputfilter import count_by_output
 
     board = board_of(request)
-    query = request.query_params.get("filter") or None
+    query = await query_param(request)
     output = _output_filter(request)
     if output is not None:
         return JSON({"total": await locked(request, count_by_output, board.store, query, output)})
@@ -230,11 +238,26 @@ async def keys(request: Request) -> Response:
         raise QueryError(str(exc), prefix, 0) from None
 
 
+async def fields(request: Request) -> Response:
+    """The keys the store's newest runs have, with labels (a searchable column
+    picker) and the metric names."""
+    from sacred.store.fields import store_fields
+
+    return JSON(await locked(request, store_fields, _store(request)))
+
+
+async def damaged(request: Request) -> Response:
+    """{"count": n, "runs": [{"id", "file", "problem", "message"}]}: the records
+    that could not be read, remembered while the store's change token stays."""
+    board = board_of(request)
+    return JSON(await locked(request, board.damaged))
+
+
 async def export(request: Request) -> Response:
     from sacredboard.export import export_rows, to_csv, to_json
 
     store = _store(request)
-    query = request.query_params.get("filter") or None
+    query = await query_param(request)
     sort = request.query_params.get("sort") or "-id"
     kind = request.query_params.get("format", "csv")
     if kind not in ("csv", "json"):
@@ -264,6 +287,8 @@ ROUTES = [
     Route("/api/columns", columns),
     Route("/api/changes", changes),
     Route("/api/keys", keys),
+    Route("/api/fields", fields),
+    Route("/api/damaged", damaged),
     Route("/api/runs", runs),
     Route("/api/export", export),
     Route("/api/count", count_runs),

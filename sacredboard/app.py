@@ -11,6 +11,7 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sacredboard.security import SecurityMiddleware
+from sacredboard.security import HostPolicy, SecurityMiddleware
 
 __all__ = ["create_app", "Board"]
 
@@ -48,6 +49,7 @@ class Board:
         self._token: tuple[float, str] | None = None
         self._counts: dict[str | None, tuple[str, float, int]] = {}
         self._prepared: set[tuple[str, ...]] = set()
+        self._damaged: tuple[str, float, dict] | None = None
         if not read_only and hasattr(store.backend, "auto_index"):
             # A board that may write lets the SQL reader index a config/info path the
             # first time a sort or count asks for it (SQLite; see docs/sacredboard.md).
@@ -77,6 +79,21 @@ class Board:
             self._token = (now, change_token(self.store))
         return f"{self._token[1]}.{self.edits}"
 
+    def damaged(self) -> dict:
+        """{"count", "runs"} of the records that cannot be read (a full listing),
+        remembered for COUNT_MAX_AGE seconds while the change token stays (a damaged
+        rewrite of an old run's file need not move the token, so not longer)."""
+        from sacred.store.changes import change_token
+        from sacred.store.damaged import damaged_runs
+
+        token = f"{change_token(self.store)}.{self.edits}"
+        now = time.monotonic()
+        known = self._damaged
+        if known is None or known[0] != token or now - known[1] > COUNT_MAX_AGE:
+            runs = damaged_runs(self.store)
+            known = self._damaged = (token, now, {"count": len(runs), "runs": runs})
+        return known[2]
+
     def count(self, query: str | None) -> int:
         """How many runs match query, remembered while the store's change token stays
         the same (for at most COUNT_MAX_AGE seconds: the effective status changes
@@ -98,8 +115,19 @@ class Board:
         return total
 
 
-def create_app(store: Any, *, read_only: bool = False, token: str | None = None) -> Starlette:
-    """The dashboard over store (a sacred.store Store, or anything open_store takes)."""
+def create_app(
+    store: Any,
+    *,
+    read_only: bool = False,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    allowed_hosts: Iterable[str] = (),
+) -> Starlette:
+    """The dashboard over store (a sacred.store Store, or anything open_store takes).
+
+    host is the address the server binds; the board answers to it, to the loopback
+    names when it is a loopback or wildcard address, and to allowed_hosts
+    (sacredboard.security: the DNS-rebinding check)."""
     if not hasattr(store, "backend"):
         from sacred.store import open_store
 
@@ -132,6 +160,6 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         board.tensorboards.stop_all()  # the TensorBoards the board started end with it
 
     app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan)
-    app.add_middleware(SecurityMiddleware, token=token)
+    app.add_middleware(SecurityMiddleware, token=token, hosts=HostPolicy(host, allowed_hosts))
     app.state.board = board
     return app

@@ -7,6 +7,7 @@ no longer exists.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -80,9 +81,23 @@ async def note(request: Request) -> Response:
     return JSON({"note": text})
 
 
+def _consumed(store: Any, ids: list) -> dict:
+    """Which of the runs other runs consumed (use_run): ``{"consumed": {id: [consumer
+    ids]}, "message": sentence naming them, or None}``."""
+    from sacred.store.lineage import delete_blockers, describe_blockers
+
+    blockers = delete_blockers(store, ids)
+    return {
+        "consumed": {str(k): [c.id for c in v] for k, v in blockers.items()},
+        "message": describe_blockers(blockers) if blockers else None,
+    }
+
+
 async def delete(request: Request) -> Response:
     """{"ids": [...]}: deletes them all, or none when one is missing or running, or
-    was consumed by another run (use_run) unless ``"confirm_consumed": true``."""
+    was consumed by another run (use_run) unless ``"confirm_consumed": true``.
+    ``"dry_run": true`` deletes nothing and answers ``{"consumed", "message"}`` (the
+    page asks its question with them)."""
     if (no := refuse_read_only(request)) is not None:
         return no
     store = board_of(request).store
@@ -91,6 +106,8 @@ async def delete(request: Request) -> Response:
 
     def apply() -> Response:
         runs = [store.get(run_id) for run_id in ids]
+        if data.get("dry_run") is True:
+            return JSON(_consumed(store, ids))
         running = [str(r.id) for r in runs if r.status == "RUNNING"]
         if running:
             return error(
@@ -98,15 +115,10 @@ async def delete(request: Request) -> Response:
                 f"Runs {', '.join(running)} are still running and were not deleted "
                 "(nothing was deleted); stop them first or wait until they finish.",
             )
-        from sacred.store.lineage import delete_blockers, describe_blockers
-
-        blockers = delete_blockers(store, ids)
-        if blockers and data.get("confirm_consumed") is not True:
+        consumed = _consumed(store, ids)
+        if consumed["consumed"] and data.get("confirm_consumed") is not True:
             return JSON(
-                {
-                    "error": describe_blockers(blockers) + " (nothing was deleted).",
-                    "consumed": {str(k): [c.id for c in v] for k, v in blockers.items()},
-                },
+                {"error": consumed["message"] + " (nothing was deleted).", **consumed},
                 status_code=409,
             )
         for run in runs:

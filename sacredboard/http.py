@@ -28,6 +28,7 @@ __all__ = [
     "int_param",
     "float_param",
     "list_param",
+    "query_param",
     "board_of",
     "locked",
     "edit",
@@ -74,6 +75,23 @@ def list_param(request: Request, name: str, limit: int) -> list[str]:
     if len(items) > limit:
         raise QueryError(f"{name} takes at most {limit} items, not {len(items)}", name, 0)
     return items
+
+
+async def query_param(request: Request, name: str = "filter") -> str | None:
+    """The query in ?filter=, a bare name read as a configuration entry when the
+    store's runs have it (sacred.store.resolve); QueryError with suggestions."""
+    text = request.query_params.get(name) or None
+    if text is None:
+        return None
+    from sacred.store.query import parse_query
+
+    try:
+        parse_query(text)
+        return text
+    except QueryError:  # an unknown name: look at the store's configurations
+        from sacred.store.resolve import resolve_query
+
+        return await locked(request, resolve_query, board_of(request).store, text)
 
 
 def board_of(request: Request) -> Any:

@@ -92,7 +92,8 @@ class TensorBoards:
         deadline = time.monotonic() + START_TIMEOUT
         while not _accepting(port):
             if process.poll() is not None:
-                reason = (process.stderr.read() or b"").decode(errors="replace").strip()
+                stderr = process.stderr.read() if process.stderr is not None else b""
+                reason = (stderr or b"").decode(errors="replace").strip()
                 raise RuntimeError(
                     f"tensorboard exited with status {process.returncode}"
                     + (f": {reason.splitlines()[-1]}" if reason else "")

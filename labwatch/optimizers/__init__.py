@@ -11,7 +11,7 @@ are imported only when a suggestion is made.
 from __future__ import annotations
 
 from labwatch.optimizers._model_based import SMAC, BayesianOptimization
-from labwatch.optimizers._optuna import CMAES, TPE
+from labwatch.optimizers._optuna import CMAES, NSGAII, TPE
 from labwatch.optimizers._smac3 import SMAC3, smac3_available
 from labwatch.optimizers.base import Optimizer
 from labwatch.optimizers.random_search import RandomSearch
@@ -24,5 +24,6 @@ __all__ = [
     "SMAC3",
     "TPE",
     "CMAES",
+    "NSGAII",
     "smac3_available",
 ]

@@ -17,7 +17,7 @@ from labwatch.hyperparameters import Categorical, Constant, Gaussian, Hyperparam
 from labwatch.optimizers.base import Optimizer
 from labwatch.trials import Trial, TrialStatus
 
-__all__ = ["OptunaOptimizer", "TPE", "CMAES"]
+__all__ = ["OptunaOptimizer", "TPE", "CMAES", "NSGAII"]
 
 _UNIT = (1e-9, 1 - 1e-9)
 
@@ -86,7 +86,9 @@ class OptunaOptimizer(Optimizer):
         optuna = _optuna()
         if self._study is None:
             sampler = self.make_sampler(optuna)
-            self._study = optuna.create_study(storage=None, sampler=sampler, direction="minimize")
+            self._study = optuna.create_study(
+                storage=None, sampler=sampler, directions=["minimize"] * self.n_objectives
+            )
         return optuna
 
     def update(self, trials: Any, costs: Any = None, runs: Any = None) -> None:
@@ -101,19 +103,19 @@ class OptunaOptimizer(Optimizer):
 
     def _tell(self, optuna: Any, trial: Trial) -> None:
         states = optuna.trial.TrialState
-        if trial.cost is not None:
+        intermediate: dict = {}
+        if trial.status == TrialStatus.PRUNED:
+            # as Optuna's own pruned trials: no value, the last intermediate one
+            state, value = states.PRUNED, None
+            intermediate = {int(trial.reported.get("step") or 0): trial.cost}
+        elif trial.costs is not None:
+            state, value = states.COMPLETE, list(trial.costs)
+        elif trial.cost is not None:
             state, value = states.COMPLETE, trial.cost
         elif trial.status == TrialStatus.PENDING:
             state, value = states.RUNNING, None
         else:
             state, value = states.FAIL, None
-        known = self._optuna_ids.get(trial.number)
-        if known is not None:
-            storage = self._study._storage
-            if state == states.RUNNING or storage.get_trial(known).state.is_finished():
-                return
-            storage.set_trial_state_values(known, state, None if value is None else [value])
-            return
         space = self.search_space
         params, distributions = {}, {}
         for name in self._searched():
@@ -122,12 +124,31 @@ class OptunaOptimizer(Optimizer):
                 hp = space.parameters[name]
                 params[name] = _encode(hp, config[name])
                 distributions[name] = _distribution(optuna, hp)
+        known = self._optuna_ids.get(trial.number)
+        if known is not None:
+            storage = self._study._storage
+            asked = storage.get_trial(known)
+            if asked.state.is_finished():
+                return
+            if asked.params == params:
+                if state != states.RUNNING:
+                    for step, reported in intermediate.items():
+                        storage.set_trial_intermediate_value(known, step, reported)
+                    values = value if isinstance(value, list) or value is None else [value]
+                    storage.set_trial_state_values(known, state, values)
+                return
+            # The run fixed some values itself (``with x=...``, run_config): the
+            # trial Optuna asked for was not run; the one that was is told instead.
+            storage.set_trial_state_values(known, states.FAIL, None)
+            del self._optuna_ids[trial.number]
         self._study.add_trial(
             optuna.trial.create_trial(
                 params=params,
                 distributions=distributions,
-                value=value,
+                value=value if not isinstance(value, list) else None,
+                values=value if isinstance(value, list) else None,
                 state=state,
+                intermediate_values=intermediate,
             )
         )
         self._optuna_ids[trial.number] = self._study._storage.get_all_trials(
@@ -176,12 +197,25 @@ def _quiet_sampler(factory: Any, optuna: Any, **options: Any) -> Any:
         return factory(**options)
 
 
+class NSGAII(OptunaOptimizer):
+    """NSGA-II for several objectives (optuna.samplers.NSGAIISampler)."""
+
+    multi_objective = True
+    population_size = 50
+
+    def make_sampler(self, optuna: Any) -> Any:
+        return optuna.samplers.NSGAIISampler(
+            seed=self.engine_seed, population_size=self.population_size
+        )
+
+
 class TPE(OptunaOptimizer):
     """Tree-structured Parzen estimators (optuna.samplers.TPESampler), multivariate
     and, in conditional spaces, per group of hyperparameters that occur together;
     pending trials are handled with the constant-liar strategy, so parallel workers
     spread out."""
 
+    multi_objective = True  # Optuna's TPE handles several objectives (MOTPE)
     n_startup_trials = 10
     multivariate = True
     # Conditional entries are otherwise left to the univariate estimator; on the

@@ -39,7 +39,13 @@ __all__ = ["Optimizer", "takes_whole_trials"]
 
 
 class Optimizer(ABC):
-    """Base class of optimizers: see the module docstring for the protocol."""
+    """Base class of optimizers: see the module docstring for the protocol.
+
+    ``multi_objective``: True when the optimizer handles studies with several
+    objectives (it then reads ``trial.costs``, a tuple, and ``self.n_objectives``)."""
+
+    multi_objective = False
+    n_objectives = 1
 
     def __init__(self, search_space: SearchSpace, seed: int | None = None) -> None:
         self.search_space = search_space

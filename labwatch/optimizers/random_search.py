@@ -10,5 +10,7 @@ __all__ = ["RandomSearch"]
 class RandomSearch(Optimizer):
     """Draws every hyperparameter from its prior; past trials do not matter."""
 
+    multi_objective = True
+
     def suggest_configuration(self) -> dict:
         return self.search_space.sample(self.rng)

@@ -22,6 +22,11 @@
 
 Checkpoints are written under ``<default_root_dir>/<experiment>/<run id>/checkpoints``
 unless the callback has a ``dirpath``.
+
+In a Labwatch study, ``LabwatchPruning(a, _run, monitor="val_loss")`` (a Lightning
+``Callback``) reports the monitored value to the study after each validation
+(``a.report(_run, value, epoch)``) and raises ``labwatch.TrialPruned`` when the
+study's pruner says the trial should stop.
 """
 
 from __future__ import annotations
@@ -30,12 +35,13 @@ import os
 from argparse import Namespace
 from typing import Any, Literal
 
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from sacred.integrations._common import add_file_artifact, as_number, plain
 
-__all__ = ["SacredLogger"]
+__all__ = ["SacredLogger", "LabwatchPruning"]
 
 
 class SacredLogger(Logger):
@@ -147,3 +153,31 @@ class SacredLogger(Logger):
                 )
             if callback.last_model_path:
                 info["last"] = os.path.basename(callback.last_model_path)
+
+
+class LabwatchPruning(Callback):
+    """Stops a Labwatch trial early: after each validation, reports ``monitor`` (a
+    value the module logs) to the study through ``assistant.report(run, value,
+    epoch)`` and raises ``labwatch.TrialPruned`` when the study's pruner says so.
+    The run is then recorded COMPLETED with its trial PRUNED (docs/labwatch.md)."""
+
+    def __init__(self, assistant: Any, run: Any, monitor: str = "val_loss") -> None:
+        super().__init__()
+        self.assistant = assistant
+        self.run = run
+        self.monitor = monitor
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return  # the sanity check's few batches are no epoch's value
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            return
+        # logged as the run's metric "objective" by epoch (report's default name): the
+        # logger already records the monitored value itself by optimizer step
+        if self.assistant.report(self.run, float(value), trainer.current_epoch):
+            from labwatch.exceptions import TrialPruned
+
+            raise TrialPruned(
+                f"pruned at epoch {trainer.current_epoch} ({self.monitor}={float(value):.4g})"
+            )

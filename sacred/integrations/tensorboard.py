@@ -25,7 +25,7 @@ import datetime
 import os
 from typing import Any
 
-from sacred.exceptions import StoreError
+from sacred.exceptions import SacredError, StoreError
 
 __all__ = ["read_scalars", "import_scalars", "ImportReport"]
 
@@ -217,7 +217,7 @@ def run_cli(args: Any) -> int:
 
     try:
         report = import_scalars(args.store, args.id, args.logdir, prefix=args.prefix)
-    except StoreError as exc:
+    except SacredError as exc:  # StoreError; ObserverError when a database cannot be written
         print(f"sacred: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     for line in report.lines(args.logdir):

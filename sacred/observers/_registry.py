@@ -22,9 +22,15 @@ never imports a database driver.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:  # only for the annotations: this module imports nothing at run time
+    from sacred.observers.base import RunObserver
+    from sacred.observers.claiming import Claimer
+    from sacred.store.base import StoreBackend
 
 __all__ = [
     "Backend",
@@ -125,7 +131,7 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
 
     # -- what a backend does ---------------------------------------------------------------
 
-    def observer_for(self, location: str | os.PathLike, **options: Any) -> Any:
+    def observer_for(self, location: str | os.PathLike, **options: Any) -> RunObserver:
         """A fresh observer that writes to the store at ``location``."""
         if self.make_observer is not None:
             return self.load(self.make_observer)(self.target(location), **options)
@@ -166,7 +172,7 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         """True when ``observer`` is this backend's and writes to the store at location."""
         return self.owns(observer) and self.same_store(self.observer_location(observer), location)
 
-    def open_reader(self, location: str | os.PathLike, **options: Any) -> Any:
+    def open_reader(self, location: str | os.PathLike, **options: Any) -> StoreBackend:
         """The store reader (a :class:`sacred.store.base.StoreBackend`) at ``location``."""
         if self.reader is None:
             from sacred.exceptions import StoreError
@@ -176,11 +182,11 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
             )
         return self.load(self.reader)(self.target(location), **options)
 
-    def open_claimer(self, location: str | os.PathLike, **options: Any) -> Any:
+    def open_claimer(self, location: str | os.PathLike, **options: Any) -> Claimer:
         """The claimer of the store at ``location`` (StoreError: no worker support)."""
         return self._claimer_class(location)(self.target(location), **options)
 
-    def claimer_for(self, observer: Any) -> Any:
+    def claimer_for(self, observer: RunObserver) -> Claimer:
         """The claimer of the store one of this backend's observers writes to."""
         return self._claimer_class(self.observer_location(observer)).from_observer(observer)
 
@@ -197,7 +203,9 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
             )
         return self.load(self.claimer)
 
-    def lock(self, location: str | os.PathLike, name: str, timeout: float, **options: Any) -> Any:
+    def lock(
+        self, location: str | os.PathLike, name: str, timeout: float, **options: Any
+    ) -> contextlib.AbstractContextManager[None]:
         """A context manager holding the lock ``name`` of the store at ``location``."""
         if self.study_lock is None:
             from sacred.exceptions import StoreError

@@ -269,7 +269,7 @@ def _stop_main_thread() -> None:
     if threading.current_thread() is main or not main.is_alive():
         return
     handler = signal.getsignal(signal.SIGTERM)
-    if callable(handler) and hasattr(signal, "pthread_kill"):
+    if callable(handler) and hasattr(signal, "pthread_kill") and main.ident is not None:
         signal.pthread_kill(main.ident, signal.SIGTERM)  # wakes a sleeping main thread
     else:
         _thread.interrupt_main()

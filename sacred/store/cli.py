@@ -110,7 +110,11 @@ def _flat(prefix: str, value: Any, out: dict) -> dict:
 
 
 def cmd_runs(store, args) -> int:
-    runs = store.find(args.filter, sort=args.sort, limit=args.limit)
+    from sacred.store.resolve import resolve_query
+
+    # a bare name is a configuration entry (lr > 0.1), as in the board's query box
+    query = resolve_query(store, args.filter)
+    runs = store.find(query, sort=args.sort, limit=args.limit)
     if args.json:
         _print_json([run.to_dict() for run in runs])
         return 0

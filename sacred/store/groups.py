@@ -13,9 +13,10 @@ over the JSON values, metric summaries read from their table) implements
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from sacred.exceptions import QueryError
@@ -184,10 +185,11 @@ def _sorted(groups: list[dict], sort: str, paths: list[ValuePath]) -> list[dict]
 
     descending = sort.startswith("-")
     name = sort.lstrip("+-").strip()
+    getters: list[Callable[[dict], Any]]
     if name == "key":
-        getters = [lambda g, t=path_text(p): g["key"][t] for p in paths]
+        getters = [functools.partial(_key_value, path_text(p)) for p in paths]
     elif name == "count":
-        getters = [lambda g: g["count"]]
+        getters = [_count]
     else:
         stat, _, figure = name.rpartition(".")
         if figure not in FIGURES or not stat:
@@ -204,7 +206,7 @@ def _sorted(groups: list[dict], sort: str, paths: list[ValuePath]) -> list[dict]
                 sort,
                 0,
             )
-        getters = [lambda g, s=stat, f=figure: g["stats"].get(s, {}).get(f)]
+        getters = [functools.partial(_figure, stat, figure)]
     for getter in reversed(getters):
         present = [g for g in groups if getter(g) is not None]
         absent = [g for g in groups if getter(g) is None]
@@ -212,3 +214,15 @@ def _sorted(groups: list[dict], sort: str, paths: list[ValuePath]) -> list[dict]
         present.sort(key=lambda g: _sort_key(getter(g))[0])
         groups = present + absent
     return groups
+
+
+def _key_value(name: str, group: dict) -> Any:
+    return group["key"][name]
+
+
+def _figure(stat: str, figure: str, group: dict) -> Any:
+    return group["stats"].get(stat, {}).get(figure)
+
+
+def _count(group: dict) -> Any:
+    return group["count"]

@@ -115,7 +115,7 @@ def varying(store: Any, query: str | None = None, sample: int = VARYING_SAMPLE) 
         kind = "number" if numbers and len(numbers) == entry["count"] else "category"
         low = min(numbers) if kind == "number" else None
         high = max(numbers) if kind == "number" else None
-        log = bool(kind == "number" and low > 0 and high / low > 100)
+        log = low is not None and high is not None and low > 0 and high / low > 100
         keys.append(
             {
                 "path": path,

@@ -334,6 +334,13 @@ class _Parser:
                 raise QueryError(
                     f"Invalid regular expression: {reason}", self.text, op.pos
                 ) from None
+            from sacred.store.saferegex import check_pattern
+
+            try:  # a pattern that could backtrack for minutes is refused
+                check_pattern(value)
+            except QueryError as exc:
+                message = str(exc).split("\n")[0]
+                raise QueryError(message, self.text, op.pos) from None
         self.count_terms(1, token)
         return self.status_alias(Compare(path, op.text, value), token)
 
@@ -624,7 +631,9 @@ def _scalar_equal(value: Any, literal: Any) -> bool:
 def _search(value: Any, pattern: str) -> bool:
     if isinstance(value, (datetime.datetime, datetime.date)):
         value = value.isoformat()
-    return isinstance(value, str) and re.search(pattern, value) is not None
+    from sacred.store.saferegex import compile_search
+
+    return isinstance(value, str) and compile_search(pattern)(value)
 
 
 def _compare(value: Any, op: str, literal: Any) -> bool:

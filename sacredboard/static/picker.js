@@ -1,29 +1,20 @@
 // The column picker: a searchable list of the keys the store has (configuration,
-// info, meta and result entries of the newest runs; the metrics they logged, each
-// as its last value, minimum or maximum), instead of typing paths by hand.
+// info, meta, result, … entries of the newest runs, with their kinds and comments;
+// the metrics they logged, each as its last value, minimum or maximum), instead of
+// typing paths by hand.
 
 import { getJSON } from "./api.js";
 import { fill, h } from "./format.js";
 
-const ROOTS = ["config", "info", "meta", "result"];
-
-// The keys, fetched once per picker: [{group, label, kind: "column" | "metric", value}]
+// The keys, fetched once per picker: [{group, label, kind: "column" | "metric",
+// value, note}] from /api/fields (the newest runs' keys with their kinds and config
+// comments, and the metric names of the newest runs).
 async function storeKeys() {
-  const lists = await Promise.all(ROOTS.map((root) => getJSON("/api/keys", { prefix: root }).catch(() => [])));
-  const out = [];
-  ROOTS.forEach((root, i) => {
-    for (const path of lists[i]) {
-      // Written like a filter row's field: a bare name for config, a dot for the rest.
-      const value = root === "config" ? path.replace(/^config\./, "") : `.${path}`;
-      out.push({ group: root, label: path, kind: "column", value });
-    }
-  });
-  // Metric names: those of the newest runs (the store has no list of all of them).
-  const page = await getJSON("/api/runs", { limit: 50, total: 0, names: 1 }).catch(() => ({ runs: [] }));
-  const names = [...new Set(page.runs.flatMap((r) => r.metric_names || []))].sort();
-  for (const name of names) {
+  const answer = await getJSON("/api/fields");
+  const out = answer.fields.map((f) => ({ group: f.group, label: f.path, kind: "column", value: f.label, note: [f.kind, f.doc].filter(Boolean).join(" · ") }));
+  for (const name of answer.metrics || []) {
     for (const part of ["last", "min", "max"]) {
-      out.push({ group: "metrics", label: `${name} (${part})`, kind: "metric", value: part === "last" ? name : `${name}:${part}` });
+      out.push({ group: "metrics", label: `${name} (${part})`, kind: "metric", value: part === "last" ? name : `${name}:${part}`, note: "" });
     }
   }
   return out;
@@ -45,14 +36,19 @@ export function columnPicker(current, onChange) {
     search.focus();
     if (!keys) {
       fill(list, h("span", { class: "muted" }, "loading…"));
-      keys = await storeKeys();
+      try {
+        keys = await storeKeys();
+      } catch (error) {
+        fill(list, h("span", { class: "muted" }, error.message));
+        return;
+      }
     }
     render();
   }
 
   function render() {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-    const shown = keys.filter((k) => words.every((w) => `${k.group} ${k.label}`.toLowerCase().includes(w)));
+    const shown = keys.filter((k) => words.every((w) => `${k.group} ${k.label} ${k.note}`.toLowerCase().includes(w)));
     const chosen = (k) => (k.kind === "column" ? current.columns : current.metrics).includes(k.value);
     const groups = [...new Set(shown.map((k) => k.group))];
     fill(
@@ -83,6 +79,7 @@ export function columnPicker(current, onChange) {
                 }),
                 " ",
                 k.label,
+                k.note ? h("span", { class: "picker-note muted" }, ` ${k.note}`) : null,
               ),
             ),
         ),

@@ -3,9 +3,10 @@
 
 import { formatNumber } from "./format.js";
 
-// The record fields a value path may start with; any other first name is a
-// configuration entry ("lr" is config.lr), as in the filter rows and the API.
-const FIELDS = new Set(["config", "info", "meta", "result", "metrics", "experiment", "host", "id", "status", "command", "start_time", "stop_time", "heartbeat", "queue_time", "captured_out", "tags", "duration"]);
+// The record fields a value path may start with (sacred.store.query.FIELDS, and
+// duration); any other first name is a configuration entry ("lr" is config.lr), as
+// in the filter rows and the API.
+const FIELDS = new Set(["_id", "id", "experiment", "command", "host", "start_time", "stop_time", "heartbeat", "queue_time", "config", "meta", "status", "result", "info", "fail_trace", "resources", "artifacts", "tags", "note", "metrics", "duration"]);
 
 export function valuePath(text) {
   const path = (text || "").trim();

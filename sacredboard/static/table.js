@@ -248,6 +248,32 @@ export function tableView(root, params, ctx) {
   const body = h("tbody");
   const table = h("table", { class: "runs" }, head, body);
   const footer = h("div", { class: "pager" });
+  // Records the store could not read (a run.json cut off mid-write, …): counted under
+  // the table, listed with their reasons on demand (/api/damaged).
+  const damagedBox = h("div", { class: "damaged", hidden: true });
+  let damagedOpen = false;
+  async function loadDamaged() {
+    try {
+      const answer = await getJSON("/api/damaged");
+      renderDamaged(answer);
+    } catch (_) {
+      damagedBox.hidden = true; // an older server: nothing to say
+    }
+  }
+  function renderDamaged(answer) {
+    damagedBox.hidden = !answer.count;
+    if (!answer.count) return;
+    const n = answer.count;
+    fill(
+      damagedBox,
+      h("button", { class: "small damaged-toggle", onclick: () => { damagedOpen = !damagedOpen; renderDamaged(answer); } }, `⚠ ${n} record${n === 1 ? "" : "s"} could not be read${damagedOpen ? "" : " — show"}`),
+      damagedOpen
+        ? h("table", { class: "runs damaged-list" },
+          h("thead", {}, h("tr", {}, h("th", {}, "run"), h("th", {}, "file"), h("th", {}, "problem"))),
+          h("tbody", {}, answer.runs.map((r) => h("tr", { class: "damaged-run", dataset: { id: String(r.id) } }, h("td", {}, String(r.id)), h("td", { class: "path" }, r.file || ""), h("td", { title: r.message || "" }, r.problem || r.message || "")))))
+        : null,
+    );
+  }
   // A comma-separated list in the state (metric or path columns), applied on change.
   const listInput = (key, attrs) =>
     h("input", {
@@ -365,6 +391,7 @@ export function tableView(root, params, ctx) {
     actions,
     tableWrap,
     footer,
+    damagedBox,
   );
   renderRows();
   renderTabs();
@@ -615,23 +642,25 @@ export function tableView(root, params, ctx) {
   }
 
   async function remove(ids) {
+    // Runs that other runs consumed (use_run) are named in the question (the server
+    // says which, deleting nothing), and deleted only when the user agrees to that.
+    let consumed = null;
+    try {
+      consumed = (await send("POST", "/api/edit/delete", { ids, dry_run: true })).message;
+    } catch (error) {
+      ctx.error(error.message);
+      return;
+    }
+    const plural = ids.length === 1 ? "" : "s";
     const sure = await ask({
-      title: `Delete ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
-      message: "The runs are deleted with their metrics and artifacts. This cannot be undone.",
-      ok: "Delete",
+      title: consumed ? `Delete ${ids.length} consumed run${plural}?` : `Delete ${ids.length} run${plural}?`,
+      message: `${consumed ? `${consumed}. ` : ""}The runs are deleted with their metrics and artifacts. This cannot be undone.`,
+      ok: consumed ? "Delete anyway" : "Delete",
       danger: true,
     });
     if (!sure) return;
     try {
-      try {
-        await send("POST", "/api/edit/delete", { ids });
-      } catch (error) {
-        // Runs that other runs consumed (use_run): the server names them; ask again.
-        if (error.status !== 409 || !/was consumed by/.test(error.message)) throw error;
-        const anyway = await ask({ title: "Delete consumed runs?", message: error.message, ok: "Delete anyway", danger: true });
-        if (!anyway) return;
-        await send("POST", "/api/edit/delete", { ids, confirm_consumed: true });
-      }
+      await send("POST", "/api/edit/delete", { ids, confirm_consumed: Boolean(consumed) });
       ids.forEach((id) => selected.delete(id));
       saveState();
       await load();
@@ -664,10 +693,12 @@ export function tableView(root, params, ctx) {
       exploreRefreshed = Date.now();
       explore.refresh();
     }
+    loadDamaged();
     return load();
   }
 
   load();
+  loadDamaged();
   if (state.view !== "runs") openView(state.view);
   return {
     refresh,

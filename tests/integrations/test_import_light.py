@@ -28,8 +28,6 @@ def test_import_sacred_imports_no_framework():
 
 def test_integrations_package_and_command_import_no_framework():
     code = (
-        "import sacred.integrations, sacred.stflow\n"
-        "from sacred.store.cli import _parser\n"
-        "_parser()"
+        "import sacred.integrations, sacred.stflow\nfrom sacred.store.cli import _parser\n_parser()"
     )
     assert _imported_after(code) == []

@@ -137,3 +137,37 @@ def test_import_tensorboard_mistakes(
     assert sacred_main(["import-tensorboard", store_location, run_id, str(logdir)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("sacred: error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_a_queued_run_is_refused(store_location, tmp_path, capsys):
+    from tests.integrations.conftest import add_observer
+
+    ex = Experiment("queued", save_git_info=False)
+    ex.main(lambda: None)
+    add_observer(ex, store_location)
+    run = ex.run(options={"--queue": True, "--loglevel": "ERROR"})
+    _write_events(str(tmp_path / "tb"))
+    args = ["import-tensorboard", store_location, str(run._id), str(tmp_path / "tb")]
+    assert sacred_main(args) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"sacred: error: Run {run._id} is QUEUED: import its TensorBoard scalars once it "
+        "has ended (its observer would overwrite them).\n"
+    )
+
+
+def test_import_into_postgresql(postgres_url, tmp_path, capsys):
+    from sacred.observers import SqlObserver
+    from sacred.store import open_store
+
+    ex = Experiment("tb_pg", save_git_info=False)
+    ex.main(lambda: None)
+    ex.observers.append(SqlObserver(postgres_url))
+    run = ex.run(options={"--loglevel": "ERROR"})
+    _write_events(str(tmp_path / "tb"))
+    args = ["import-tensorboard", postgres_url, str(run._id), str(tmp_path / "tb")]
+    assert sacred_main(args) == 0
+    with open_store(postgres_url) as store:
+        stored = store.get(run._id)
+        assert list(stored.metrics["acc"].index) == [0, 10, 20, 30, 40]
+        assert len(stored.metrics) == 4

@@ -345,3 +345,18 @@ def test_a_directory_holding_a_tinydb_store_records_trials_in_it(tmp_path):
     other.observers.append(mine)
     LabAssistant(other, store=f"tinydb://{tmp_path / 'runs_db'}")
     assert [o for o in other.observers if isinstance(o, TinyDbObserver)] == [mine]
+
+
+def test_a_vector_result_is_one_clear_error_naming_the_fix(sqlite_location):
+    ex, assistant = make_experiment(
+        sqlite_location, {}, result=lambda batch_size, learning_rate: [learning_rate, batch_size]
+    )
+    with pytest.raises(LabwatchError) as info:
+        ex.run(named_configs=["search_space"], options=QUIET)
+    message = str(info.value)
+    assert "several values" in message and "optimization_target" in message
+    assert "\n" not in message
+    (trial,) = assistant.trials("search_space")
+    assert trial.status == TrialStatus.FAILED
+    # runs outside a search space may return anything
+    assert ex.run(options=QUIET).result == [0.001, 128]

@@ -57,8 +57,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_worker_fills_the_budget_then_trials_and_best_config(script, sqlite_location, tmp_path):
+def test_worker_fills_the_budget_then_trials_and_best_config(
+    script, sqlite_location, tmp_path, capsys
+):
     assert main(["worker", script, "space", "--n-trials", "6"]) == 0
+    progress = [line for line in capsys.readouterr().out.splitlines() if "| trials" in line]
+    assert len(progress) == 6
+    assert "trials 6/6 claimed, 6 finished | best " in progress[-1]
+    assert "trials/min" in progress[0] and "ETA" in progress[0]
     # a second worker finds the budget used and stops at once
     assert main(["worker", script, "space", "--n-trials", "6"]) == 0
     runs = open_store(sqlite_location).find('experiment.name == "cli_study"')
@@ -73,6 +79,12 @@ def test_worker_fills_the_budget_then_trials_and_best_config(script, sqlite_loca
     assert len(lines) == 7
     completed = [r for r in runs if r.status == "COMPLETED"]
     best = min(completed, key=lambda r: r.result)
+    # sorted by cost, the best first and marked; failed ones (no objective) last
+    assert lines[1].endswith("* best") and f" {best.id} " in lines[1]
+    assert sum("* best" in line for line in lines) == 1
+    words = [line.split()[3] for line in lines[1:]]
+    assert set(words) <= {"completed", "failed"}
+    assert words == sorted(words, key=lambda w: w != "completed")
     assert json.loads(best_file.read_text()) == {"x": best.config["x"], "kind": best.config["kind"]}
     assert f"best: run {best.id}" in listing.stderr
 
@@ -98,6 +110,9 @@ def test_importance_ranks_the_hyperparameters(script, sqlite_location):
         (["worker", "{script}", "spcae", "--n-trials", "3"], "has no search space 'spcae'"),
         (["worker", "{script}", "space", "--n-trials", "0"], "--n-trials must be at least 1"),
         (["trials", "{store}", "nothing"], "no trials of a search space 'nothing'"),
+        (["trials", "{store}", "spcae"], 'Did you mean "space"?'),
+        (["enqueue", "{script}", "space", "x"], "enqueue takes NAME=VALUE pairs"),
+        (["enqueue", "{script}", "space", "x=9"], "is not a value of the search space"),
     ],
 )
 def test_errors(args, message, script, sqlite_location):
@@ -109,3 +124,21 @@ def test_errors(args, message, script, sqlite_location):
     assert result.stderr.startswith("labwatch: error: ")
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_enqueue_puts_a_configuration_first(script, sqlite_location):
+    result = run_cli("enqueue", script, "space", "x=0.25", 'kind="b"')
+    assert result.returncode == 0, result.stderr
+    assert "labwatch: enqueued run" in result.stdout
+    assert main(["worker", script, "space", "--n-trials", "2"]) == 0
+    runs = open_store(sqlite_location).find('experiment.name == "cli_study"', sort="id")
+    assert [r.status for r in runs] == ["COMPLETED", "COMPLETED"]
+    assert (runs[0].config["x"], runs[0].config["kind"]) == (0.25, "b")
+    assert runs[0].meta["labwatch"]["from_queue"] is not None
+
+
+def test_help_is_plain_text():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "``" not in result.stdout and "::" not in result.stdout
+    assert "enqueue" in result.stdout and "worker" in result.stdout

@@ -17,6 +17,7 @@ PATHS = [
     ("labwatch.optimizers", "TPE"),
     ("labwatch.optimizers", "CMAES"),
     ("labwatch.optimizers", "Optimizer"),
+    ("labwatch.optimizers", "NSGAII"),
     ("labwatch.hyperparameters", "UniformFloat"),
     ("labwatch.hyperparameters", "UniformInt"),
     ("labwatch.hyperparameters", "UniformNumber"),
@@ -24,6 +25,10 @@ PATHS = [
     ("labwatch.hyperparameters", "Categorical"),
     ("labwatch.hyperparameters", "Constant"),
     ("labwatch.hyperparameters", "Condition"),
+    ("labwatch", "TrialPruned"),
+    ("labwatch.pruners", "MedianPruner"),
+    ("labwatch.pruners", "SuccessiveHalvingPruner"),
+    ("labwatch.pruners", "HyperbandPruner"),
     ("sacred.store.locking", "store_lock"),
 ]
 

@@ -69,6 +69,13 @@ def test_deleting_a_consumed_run_needs_a_confirmation(client):
     assert body["consumed"] == {"2": [5]}
     assert client.get("/api/runs/2").status_code == 200
 
+    dry = client.post("/api/edit/delete", json={"ids": [2, 3], "dry_run": True}, headers=EDIT)
+    assert dry.json() == {
+        "consumed": {"2": [5]},
+        "message": body["error"][: -len(" (nothing was deleted).")],
+    }
+    assert client.get("/api/runs/2").status_code == 200
+
     body = {"ids": [2], "confirm_consumed": True}
     response = client.post("/api/edit/delete", json=body, headers=EDIT)
     assert response.json() == {"deleted": [2]}
@@ -103,3 +110,21 @@ def test_the_run_page_links_inputs_and_consumers(board, page):
     consumers.first.click()
     page.wait_for_url(f"{board}/run/3")
     page.locator("h1", has_text="Run 3").wait_for()
+
+
+def test_deleting_a_consumed_run_in_the_table_names_its_consumers(board, page):
+    p = page.page
+    p.goto(f"{board}/?sort=id")
+    p.wait_for_selector("tr.run[data-id='2']")
+    p.locator("tr.run[data-id='2'] td.sel input").check()
+    p.click("text=Delete…")
+    question = p.locator("dialog.ask[open]:has-text('Delete 1 consumed run?')")
+    question.wait_for()
+    assert "run 2 was consumed by run 5 (ensemble)" in question.locator("p").text_content()
+    p.click("dialog.ask .ask-cancel")
+    p.wait_for_selector("dialog.ask", state="detached")
+    assert p.locator("tr.run[data-id='2']").count() == 1  # kept: the user said no
+
+    p.click("text=Delete…")
+    p.click("dialog.ask .ask-ok:has-text('Delete anyway')")
+    p.wait_for_selector("tr.run[data-id='2']", state="detached")

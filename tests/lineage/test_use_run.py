@@ -205,3 +205,26 @@ def test_a_queue_observer_delivers_the_inputs(lab, tmp_path):
     with lab.store() as store:
         (entry,) = store.get(run._id).meta["inputs"]
         assert entry["artifacts"] == {"model.json": md5(run.result)}
+
+
+def test_an_input_of_another_store_is_named_with_its_store(lab, tmp_path, capsys):
+    from sacred.observers import SqlObserver
+    from sacred.store.cli import main
+
+    lab = lab("file")
+    train = lab.train(lr=0.25)
+    elsewhere = f"sqlite:///{tmp_path / 'eval.db'}"
+    ex = _consumer(lambda _run: _run.use_run(train._id, store=lab.location).config["lr"])
+    ex.observers.append(SqlObserver(elsewhere))
+    run = ex.run(options={"--capture": "no"})
+    assert run.result == 0.25
+
+    assert main(["lineage", elsewhere, str(run._id)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == [
+        f"run {run._id} (consumer, COMPLETED)",
+        "consumed:",
+        f"  run {train._id} (train, COMPLETED) in {store_label(lab.location)}",
+    ]
+    with lab.store() as store:  # consumers are looked for in the store itself
+        assert consumers_of(store, train._id) == []

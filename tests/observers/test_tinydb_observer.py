@@ -483,6 +483,7 @@ for i in range(n_runs):
 """
 
 
+@pytest.mark.slow
 def test_processes_writing_one_store_at_once_lose_nothing(tmp_path):
     import subprocess
     import sys

@@ -30,7 +30,7 @@ def sweep(location: str) -> None:
 
     @ex.config
     def config():
-        optimizer = "sgd"  # noqa: F841
+        optimizer = "sgd"  # the update rule  # noqa: F841
         lr = 0.01  # noqa: F841
 
     @ex.main
@@ -226,3 +226,11 @@ def test_parallel_coordinates_brushing_filters_the_table(board, page):
     p.wait_for_selector(".parallel[data-inside='24']")
     p.wait_for_selector(".pager .count:has-text('of 24')")
     assert "brush" not in params(p)
+
+
+def test_lint_pragmas_are_not_shown_as_config_comments(board, page):
+    p = page.page
+    # The sweep's config lines end in a noqa pragma: a linter's, not documentation.
+    p.goto(board + "/run/1")
+    p.wait_for_selector(".config .doc:has-text('the update rule')")
+    assert "noqa" not in p.locator(".config").inner_text()

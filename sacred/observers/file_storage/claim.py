@@ -160,7 +160,7 @@ class FileClaimer(Claimer):
         return cls(observer.basedir)
 
     def _runs(self) -> list[tuple[str, dict]]:
-        out = []
+        out: list[tuple[str, dict]] = []
         try:
             names = os.listdir(self.basedir)
         except FileNotFoundError:

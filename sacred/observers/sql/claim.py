@@ -101,9 +101,9 @@ class SqlClaimer(Claimer):
             if url.startswith("sqlite"):
                 # the runs start in another directory: a relative file must stay this one
                 if parsed.database and parsed.database != ":memory:":
-                    url = parsed.set(database=os.path.abspath(parsed.database))
+                    parsed = parsed.set(database=os.path.abspath(parsed.database))
                 engine_kwargs.setdefault("connect_args", {"timeout": _BUSY_TIMEOUT})
-            engine = sa.create_engine(url, **engine_kwargs)
+            engine = sa.create_engine(parsed, **engine_kwargs)
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=False)
         self.sqlite = engine.dialect.name == "sqlite"

@@ -45,6 +45,10 @@ def _open_engine(url: str, engine: Any = None, **engine_kwargs: Any) -> Any:
         if engine is None:
             url = driver_url(url)
             engine = sa.create_engine(url, **{**engine_options(url), **engine_kwargs})
+        if engine.dialect.name == "sqlite":
+            from sacred.observers.sql.sqlite_regexp import install_safe_regexp
+
+            install_safe_regexp(engine)
         with engine.connect():
             pass
     except Exception as exc:

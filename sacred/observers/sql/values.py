@@ -50,7 +50,9 @@ class _Reader:
                 raw = value.text
             else:
                 raw = sa.func.JSON_EXTRACT(column, _mysql_path(extra))
-            self.columns = [value.jtype, raw]
+            # the value first: SQLite's path indexes are (value, id, type), so a
+            # GROUP BY in this order can walk one
+            self.columns = [raw, value.jtype]
 
     def read(self, row: Sequence[Any]) -> Any:
         if self.kind == "missing":
@@ -65,7 +67,7 @@ class _Reader:
             return (_naive(end) - _naive(start)).total_seconds()
         if self.kind == "column":
             return MISSING if row[0] is None else row[0]
-        return json_value(self.dialect, row[0], row[1])
+        return json_value(self.dialect, row[1], row[0])
 
 
 def _naive(value: Any) -> Any:
@@ -171,8 +173,12 @@ def group_rows(
     dead_after: float,
 ) -> list[dict] | None:
     """GROUP BY the paths ``by`` in the database: [{"key": [values], "count",
-    "last_id", "stats": [{"n", "sum", "sumsq", "min", "max"} per stats path]}];
-    None when a path or the query has no translation (the caller streams)."""
+    "ids": [newest ids], "stats": [{"n", "sum", "sumsq", "min", "max"} per stats
+    path]}]; None when a path or the query has no translation (the caller streams).
+
+    Metric summaries are joined once per metric name (not a subquery per figure);
+    on SQLite and PostgreSQL the values are read once into a materialized CTE, so
+    each JSON value is extracted once however many figures are taken of it."""
     sa = reader.sa
     runs = reader.t["runs"]
     try:
@@ -180,23 +186,53 @@ def group_rows(
         keys = [_Reader(reader, translator, tuple(path)) for path in by]
         if any(k.kind in ("duration", "id") for k in keys):
             return None
-        numbers = [_number(reader, translator, tuple(path)) for path in stats]
         heads = {p[0] for p in query_paths(query)} | {p[0] for p in [*by, *stats]}
+        source = _source(reader, heads)
+        joined: dict[str, Any] = {}
+        numbers = []
+        for path in stats:
+            if path[0] == "metrics" and len(path) == 3:
+                name, stat = path[1], path[2]
+                if name not in joined:
+                    alias = reader.t["metric_summaries"].alias(f"sacred_g{len(joined)}")
+                    joined[name] = alias
+                    source = source.outerjoin(
+                        alias, sa.and_(alias.c.run_id == runs.c.id, alias.c.name == name)
+                    )
+                numbers.append(sa.type_coerce(joined[name].c[f"{stat}_value"], sa.Float))
+            else:
+                numbers.append(_number(reader, translator, tuple(path)))
         key_columns = [column for k in keys for column in k.columns]
-        aggregates: list[Any] = [sa.func.count(), sa.func.max(runs.c.id)]
-        for number in numbers:
-            aggregates += [
-                sa.func.count(number),
-                sa.func.sum(number),
-                sa.func.sum(number * number),
-                sa.func.min(number),
-                sa.func.max(number),
-            ]
-        statement = sa.select(*key_columns, *aggregates).select_from(_source(reader, heads))
+        inner = sa.select(
+            *[c.label(f"k{i}") for i, c in enumerate(key_columns)],
+            runs.c.id.label("rid"),
+            *[n.label(f"v{i}") for i, n in enumerate(numbers)],
+        ).select_from(source)
         if query is not None:
-            statement = statement.where(translator.where(query))
-        if key_columns:
-            statement = statement.group_by(*key_columns)
+            inner = inner.where(translator.where(query))
+        values = inner.cte("sacred_group_values")
+        if translator.dialect in ("sqlite", "postgresql"):
+            values = values.prefix_with("MATERIALIZED")
+        ks = [values.c[f"k{i}"] for i in range(len(key_columns))]
+        aggregates: list[Any] = [sa.func.count(), sa.func.max(values.c.rid)]
+        for i in range(len(numbers)):
+            v = values.c[f"v{i}"]
+            aggregates += [
+                sa.func.count(v),
+                sa.func.sum(v),
+                sa.func.sum(v * v),
+                sa.func.min(v),
+                sa.func.max(v),
+            ]
+        statement = sa.select(*ks, *aggregates).select_from(values)
+        if ks:
+            statement = statement.group_by(*ks)
+        newest = sa.select(*key_columns, runs.c.id, runs.c.run_uid).select_from(
+            _source(reader, heads)
+        )
+        if query is not None:
+            newest = newest.where(translator.where(query))
+        newest = newest.order_by(runs.c.id.desc()).limit(SAMPLE_SCAN)
     except Unsupported:
         return None
     out: list[dict] = []
@@ -215,61 +251,31 @@ def group_rows(
                 at += 5
                 figures.append({"n": n, "sum": total, "sumsq": squares, "min": low, "max": high})
             out.append({"key": key, "count": count, "last_id": last_id, "stats": figures})
-        if out and key_columns:
-            _attach_samples(
-                reader,
-                conn,
-                statement_source(reader, heads),
-                translator,
-                query,
-                keys,
-                key_columns,
-                out,
-            )
+        _attach_samples(conn, newest, keys, out)
     return out
 
 
-def statement_source(reader: Any, heads: set[str]) -> Any:
-    return _source(reader, heads)
+#: How many of the newest matching runs give the groups their sample ids (a group
+#: with no run among them lists its newest run only).
+SAMPLE_SCAN = 20_000
 
 
-def _attach_samples(
-    reader: Any,
-    conn: Any,
-    source: Any,
-    translator: Any,
-    query: Node | None,
-    keys: list,
-    key_columns: list,
-    groups: list[dict],
-) -> None:
-    """Each group's newest SAMPLE run ids, in one more pass: ROW_NUMBER() over the
-    groups (SQLite 3.25+, PostgreSQL, MariaDB 10.2+)."""
-    sa = reader.sa
-    runs = reader.t["runs"]
-    number = sa.func.row_number().over(partition_by=key_columns, order_by=runs.c.id.desc())
-    labels = [column.label(f"k{i}") for i, column in enumerate(key_columns)]
-    inner = sa.select(*labels, runs.c.id, runs.c.run_uid, number.label("n")).select_from(source)
-    if query is not None:
-        inner = inner.where(translator.where(query))
-    inner = inner.subquery()
-    outer = (
-        sa.select(*[inner.c[f"k{i}"] for i in range(len(key_columns))], inner.c.id, inner.c.run_uid)
-        .where(inner.c.n <= SAMPLE)
-        .order_by(inner.c.id.desc())
-    )
+def _attach_samples(conn: Any, newest: Any, keys: list, groups: list[dict]) -> None:
     by_key = {_hashable(g["key"]): g for g in groups}
     for group in groups:
         group["ids"] = []
-    for row in conn.execute(outer):
+    for row in conn.execute(newest):
         at, key = 0, []
         for k in keys:
             width = len(k.columns)
             key.append(k.read(row[at : at + width]))
             at += width
-        group = by_key.get(_hashable(key))
-        if group is not None:
-            group["ids"].append(row[at + 1] if row[at + 1] is not None else row[at])
+        found = by_key.get(_hashable(key))
+        if found is not None and len(found["ids"]) < SAMPLE:
+            found["ids"].append(row[at + 1] if row[at + 1] is not None else row[at])
+    for group in groups:
+        if not group["ids"] and group["last_id"] is not None:
+            group["ids"] = [group["last_id"]]
 
 
 def _hashable(key: list) -> str:

@@ -1,0 +1,108 @@
+"""What a study optimizes: one objective or several, each a path into the run.
+
+``optimization_target="result.accuracy"`` (or a list of them, with ``directions``)
+names values in the run's record: ``result`` (the result itself), ``result.<key>``
+and ``info.<key>`` (dotted, list items by index). Each objective is turned into a
+cost to minimize (negated for ``"maximize"``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from labwatch.exceptions import LabwatchError
+
+__all__ = ["Objectives"]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _lookup(record: dict, path: str) -> Any:
+    current: Any = record
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, (list, tuple)) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return None
+    return current
+
+
+class Objectives:
+    """``targets``: paths (None: the result, or ``result["optimization_target"]``);
+    ``directions``: "minimize"/"maximize", one per target."""
+
+    def __init__(self, targets: Sequence[str] | str | None, directions: Sequence[str]) -> None:
+        if isinstance(targets, str):
+            targets = [targets]
+        self.targets = list(targets) if targets is not None else None
+        self.directions = list(directions)
+        count = 1 if self.targets is None else len(self.targets)
+        if len(self.directions) != count:
+            raise LabwatchError(
+                f"directions= has {len(self.directions)} entries for {count} optimization "
+                "target(s): give one direction per target"
+            )
+        for direction in self.directions:
+            if direction not in ("minimize", "maximize"):
+                raise LabwatchError(
+                    f'each direction must be "minimize" or "maximize", not {direction!r}'
+                )
+        for target in self.targets or []:
+            if target.split(".")[0] not in ("result", "info"):
+                raise LabwatchError(
+                    f"optimization target {target!r} must start with result or info "
+                    '(e.g. "result.accuracy", "info.memory_gb")'
+                )
+
+    @property
+    def multi(self) -> bool:
+        return len(self.directions) > 1
+
+    def costs(self, run: Any) -> tuple[float, ...] | None:
+        """The run's costs (minimized), or None when one is missing."""
+        if self.targets is None:
+            result = run.result
+            if isinstance(result, dict):
+                result = result.get("optimization_target")
+            values = [_number(result)]
+        else:
+            record = {"result": run.result, "info": run.info or {}}
+            values = [_number(_lookup(record, t)) for t in self.targets]
+        if any(v is None for v in values):
+            return None
+        return tuple(
+            v if d == "minimize" else -v  # type: ignore[operator]
+            for v, d in zip(values, self.directions)
+        )
+
+    def values(self, costs: Sequence[float]) -> list[float]:
+        """The objectives as the run reported them (undo the negation)."""
+        return [c if d == "minimize" else -c for c, d in zip(costs, self.directions)]
+
+    def key(self) -> tuple:
+        return (tuple(self.targets or ()), tuple(self.directions))
+
+    def to_meta(self) -> dict:
+        return {"targets": self.targets, "directions": self.directions}
+
+
+def pareto_front(points: Sequence[tuple[Any, Sequence[float]]]) -> list[Any]:
+    """The items whose costs no other item dominates (all <=, one <)."""
+    front = []
+    for item, costs in points:
+        dominated = any(
+            all(o <= c for o, c in zip(other, costs)) and any(o < c for o, c in zip(other, costs))
+            for _, other in points
+        )
+        if not dominated:
+            front.append(item)
+    return front
