@@ -55,7 +55,7 @@ def test_a_new_database_on_a_local_disk_uses_the_write_ahead_log(tmp_path):
     if not is_local_filesystem(str(tmp_path)):
         pytest.skip(f"{tmp_path} is not on a filesystem known to be local")
     database = tmp_path / "runs.db"
-    SqlObserver(f"sqlite:///{database}")
+    SqlObserver(f"sqlite:///{database}").connect()  # opens the database now
     assert journal_mode(database) == "wal"
 
 

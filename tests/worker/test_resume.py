@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from sacred.store import open_store
@@ -36,6 +38,14 @@ def main(marker, _run):
         raise RuntimeError("the first attempt fails")
     return start
 """
+
+
+@pytest.fixture(autouse=True)
+def _no_claim_token_afterwards():
+    """--resume in this process sets the claim token for its observers and leaves it
+    set; later tests (a plain run) must not see it."""
+    yield
+    os.environ.pop(CLAIM_TOKEN_ENV, None)
 
 
 def _load(tmp_path, source, stem):

@@ -115,7 +115,7 @@ def _version(url: str) -> str | None:
 
 
 def test_a_new_database_is_stamped_with_the_newest_version(sql_url):
-    SqlObserver(sql_url)
+    SqlObserver(sql_url).connect()  # opens the database now
     assert _version(sql_url) == head_revision() == "0006"
 
 
@@ -130,7 +130,7 @@ def test_the_per_point_metric_layout_is_migrated_by_the_observer(sql_url, versio
             conn.execute(sa.text(f"DROP TABLE {VERSION_TABLE}"))
         engine.dispose()
 
-    SqlObserver(sql_url)
+    SqlObserver(sql_url).connect()  # opens the database now
 
     assert _version(sql_url) == head_revision()
     tables = _tables(sql_url)
@@ -170,14 +170,14 @@ def test_the_store_asks_for_a_migration_which_sacred_migrate_does(sql_url, capsy
 
 
 def test_a_database_of_a_newer_sacred_is_refused(sql_url, capsys):
-    SqlObserver(sql_url)
+    SqlObserver(sql_url).connect()  # opens the database now
     engine = _engine(sql_url)
     with engine.begin() as conn:
         conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '0042'"))
     engine.dispose()
 
     with pytest.raises(ObserverError, match="'0042'.*a newer sacred wrote it") as error:
-        SqlObserver(sql_url)
+        SqlObserver(sql_url).connect()  # opens the database now
     assert "pip install -U" in str(error.value)
     assert "server is running" not in str(error.value)
     with pytest.raises(StoreError, match="Upgrade sacred"):
@@ -260,7 +260,7 @@ def test_a_version_table_without_a_version_is_told_by_the_tables(sql_url):
         conn.execute(sa.text(f"DELETE FROM {VERSION_TABLE}"))
     engine.dispose()
 
-    SqlObserver(sql_url)
+    SqlObserver(sql_url).connect()  # opens the database now
 
     assert _version(sql_url) == head_revision()
     with open_store(sql_url) as store:
@@ -302,7 +302,9 @@ def test_a_database_at_0003_gets_the_result_index_and_sorts_by_it(tmp_path):
 
 
 def test_new_sqlite_databases_have_the_result_index(tmp_path):
-    SqlObserver(f"sqlite:///{tmp_path / 'new.db'}")
+    SqlObserver(
+        f"sqlite:///{tmp_path / 'new.db'}"
+    ).connect()  # opens the database now
     assert "ix_runs_result_value" in _sqlite_indexes(tmp_path / "new.db")
 
 
