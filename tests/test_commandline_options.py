@@ -287,10 +287,17 @@ def test_sql_flag_with_a_bad_url(run):
 
 
 def test_missing_driver_names_the_package_and_the_extra(run, monkeypatch):
+    from sacred._extras import ExtraNotInstalled
+
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # as if it was not installed
-    with pytest.raises(CommandLineError) as info:
-        get_option("--sql")("sqlite:///x.db", run)
-    assert str(info.value) == "-s/--sql needs the sqlalchemy package: pip install 'sacred[sql]'"
+    # the flag is taken (print_config needs no database); the run's first event says it
+    get_option("--sql")("sqlite:///x.db", run)
+    with pytest.raises(ExtraNotInstalled) as info:
+        run.observers[0].connect()
+    assert str(info.value) == (
+        "SqlObserver needs the sqlalchemy package, which is not installed: "
+        "pip install 'sacred[sql]'"
+    )
 
 
 def test_missing_driver_at_import_time(run, tmp_path, monkeypatch):

@@ -34,7 +34,8 @@ def test_no_observer_module_imports_the_worker_package_even_inside_a_function():
 
 def test_the_claim_rules_module_imports_nothing_above_it():
     imported = _imported_modules(PACKAGE / "observers" / "claiming.py")
-    assert {m for m in imported if m.startswith("sacred")} == {"sacred._time"}
+    # two leaves: the clock, and the environment a worker hands to its run
+    assert {m for m in imported if m.startswith("sacred")} == {"sacred._time", "sacred._worker_env"}
 
 
 def test_the_worker_side_names_the_same_rules():
@@ -45,7 +46,7 @@ def test_the_worker_side_names_the_same_rules():
     assert takeover.CLAIM_TOKEN_ENV == claiming.CLAIM_TOKEN_ENV == "SACRED_CLAIM_TOKEN"
 
 
-def test_experiment_names_the_worker_meta_variable_through_takeover():
+def test_experiment_names_the_worker_meta_variable_through_its_leaf_module():
     source = (PACKAGE / "experiment.py").read_text(encoding="utf-8")
     assert '"SACRED_WORKER_META"' not in source
 
