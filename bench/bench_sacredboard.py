@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import shutil
 import statistics
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 
@@ -237,7 +239,9 @@ def column_sort_measures(page, url: str, store_url: str) -> list[tuple[str, str]
     return rows
 
 
-def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
+def browser_measures(
+    url: str, store, store_url: str, explore_only: bool = False
+) -> list[tuple[str, str]]:
     from playwright.sync_api import sync_playwright
 
     rows = []
@@ -255,6 +259,11 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
         page.set_default_timeout(60_000)
         page.goto(url)  # warm the server's and the browser's caches
         page.wait_for_selector("tr.run")
+        if explore_only:
+            rows = explore_measures(page, url)
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+            return rows
 
         def blank() -> None:
             page.goto(url + "static/style.css")
@@ -356,6 +365,7 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
                 line(time_call(overlay, 3), 1.5, time_call(overlay_api, 3), "its API request"),
             )
         )
+        rows += explore_measures(page, url)
         rows.append(
             (
                 "new run visible (live)",
@@ -364,6 +374,203 @@ def browser_measures(url: str, store, store_url: str) -> list[tuple[str, str]]:
         )
         context.close()
     shutil.rmtree(profile, ignore_errors=True)
+    return rows
+
+
+def explore_measures(page, url: str) -> list[tuple[str, str]]:
+    """The views for deciding (issue 19): the scatter of every run, parallel coordinates
+    of 10,000 runs and a brush on them, a group's band plot of 50 runs x 10,000 points.
+    Each from navigation to drawn, against the API request(s) it waits for."""
+    from urllib.parse import quote
+
+    rows = []
+
+    def in_page_fetch(path: str) -> Callable[[], None]:
+        return lambda: page.evaluate(f"fetch('{path}').then(r => r.json())")
+
+    def view(params: str, selector: str) -> Callable[[], None]:
+        def go() -> None:
+            page.goto(url + "?" + params)
+            page.wait_for_selector(selector)
+
+        return go
+
+    scatter = view("view=scatter&sx=model.hidden&sy=result", ".scatter.drawn")
+    points = in_page_fetch("/api/points?x=model.hidden&y=result")
+    scatter()
+    drawn = page.locator(".scatter").get_attribute("data-points")
+    rows.append(
+        (
+            f"scatter of all runs drawn ({int(drawn):,} points)",
+            line(time_call(scatter, 3), 1.5, time_call(points, 3), "its API request"),
+        )
+    )
+    drawing = int(page.locator(".scatter").get_attribute("data-draw-ms")) / 1000
+    rows.append(("  of which drawing in the page", f"{ms(drawing)} (after the data arrived)"))
+
+    first = quote("id <= 10000")
+    axes = "model.hidden,optimizer.lr,model.dropout,optimizer.name"
+    parallel = view(f"view=parallel&q={first}&pa={axes}", ".parallel.drawn")
+    columns = in_page_fetch(f"/api/points?paths={axes},result&filter={first}")
+    parallel()
+    shown = int(page.locator(".parallel").get_attribute("data-runs"))
+    rows.append(
+        (
+            f"parallel coordinates of {shown:,} runs drawn",
+            line(time_call(parallel, 3), 1.5, time_call(columns, 3), "its API request"),
+        )
+    )
+    drawing = int(page.locator(".parallel").get_attribute("data-draw-ms")) / 1000
+    rows.append(("  of which drawing in the page", f"{ms(drawing)} (after the data arrived)"))
+    # A brush on the first axis: the lines re-filtered and drawn again in the page,
+    # measured in the page from the mouseup (data-filter-ms); then the table's rows
+    # for the brush, from the mouseup (through the API: a range query over the runs).
+    lines, tables = [], []
+    for k in range(5):
+        page.locator(".parallel-canvas").scroll_into_view_if_needed()
+        box = page.locator(".parallel-canvas").bounding_box()
+        x = box["x"] + 56
+        page.mouse.move(x, box["y"] + 60 + 10 * k)
+        page.mouse.down()
+        page.mouse.move(x, box["y"] + 200, steps=3)
+        began = time.perf_counter()
+        page.mouse.up()
+        page.wait_for_selector("table.runs[data-query*='model.hidden >=']", state="attached")
+        tables.append(time.perf_counter() - began)
+        lines.append(int(page.locator(".parallel").get_attribute("data-filter-ms")) / 1000)
+        page.mouse.click(x, box["y"] + 300)  # clear the brush
+        page.wait_for_function(
+            "(n) => document.querySelector('.parallel').dataset.inside === String(n)", arg=shown
+        )
+        page.wait_for_selector("table.runs:not([data-query*='model.hidden >='])", state="attached")
+    trip = time_call(lambda: page.evaluate("1"), 5)
+    rows.append(
+        (
+            "parallel coordinates brush re-filter (lines)",
+            line(statistics.median(lines), 0.3, trip, "a Playwright round trip"),
+        )
+    )
+    rows.append(
+        (
+            "  table rows for the brush",
+            line(statistics.median(tables), 0.3, trip, "a Playwright round trip"),
+        )
+    )
+
+    group = quote("id >= 2 and id <= 51")
+    band = view(f"view=groups&gby=experiment.name&gm=loss&q={group}", ".group-plot.drawn")
+    band()
+    drawing = int(page.locator(".group-plot").get_attribute("data-draw-ms")) / 1000
+    name = page.locator("tr.group td:nth-child(2)").first.inner_text().strip(" ▸")
+    key = quote(json.dumps({"experiment.name": name}))
+    band_api = in_page_fetch(
+        f"/api/groups/metric?by=experiment.name&name=loss&max_points=2000&filter={group}&key={key}"
+    )
+    rows.append(
+        (
+            "group band plot, 50 runs x 10,000 points",
+            line(time_call(band, 3), 1.0, time_call(band_api, 3), "its band API request"),
+        )
+    )
+    rows.append(("  of which band requests and drawing", f"{ms(drawing)} (after the groups)"))
+    return rows
+
+
+STUDY_TRIALS = 1_000
+
+
+def build_study(path: str) -> str:
+    """An SQLite store holding one Labwatch study of STUDY_TRIALS trials, written by the
+    SqlObserver as a worker's trials are (meta.labwatch), most completed, some failed,
+    pruned or running."""
+    import random
+
+    from sacred import Experiment
+    from sacred._time import utc_now
+    from sacred.observers import SqlObserver
+
+    url = f"sqlite:///{path}"
+    if os.path.exists(path):
+        return url
+    ex = Experiment("bench_study", save_git_info=False)
+    info = ex.get_experiment_info()
+    rng = random.Random(1)
+    space_def = {
+        "lr": {"type": "UniformFloat", "lower": 1e-4, "upper": 1.0, "log_scale": True},
+        "width": {"type": "UniformInt", "lower": 8, "upper": 512},
+        "optimizer": {"type": "Categorical", "choices": ["sgd", "adam", "rmsprop"]},
+    }
+    for number in range(STUDY_TRIALS):
+        observer = SqlObserver(url)
+        config = {
+            "lr": 10 ** rng.uniform(-4, 0),
+            "width": rng.randrange(8, 512),
+            "optimizer": rng.choice(["sgd", "adam", "rmsprop"]),
+            "seed": number,
+        }
+        meta = {
+            "labwatch": {
+                "study": "bench_study/space",
+                "space": "space",
+                "optimizer": "RandomSearch",
+                "direction": "minimize",
+                "trial": number,
+                "space_def": space_def,
+            }
+        }
+        if number % 37 == 5:
+            meta["labwatch"]["state"] = "PRUNED"
+        now = utc_now()
+        observer.started_event(
+            ex_info=info, command="main", host_info={"hostname": "bench"}, start_time=now,
+            config=config, meta_info=meta, _id=None,
+        )  # fmt: skip
+        if number % 53 == 7:
+            observer.failed_event(fail_time=now, fail_trace=["Traceback: diverged\n"])
+        elif number < STUDY_TRIALS - 3:
+            cost = abs(math.log10(config["lr"]) + 2) + config["width"] / 1000
+            observer.completed_event(stop_time=now, result=cost)
+    return url
+
+
+def study_measures(workdir: str) -> list[tuple[str, str]]:
+    """The page of a STUDY_TRIALS-trial study, from navigation to drawn."""
+    from playwright.sync_api import sync_playwright
+
+    url_store = build_study(os.path.join(workdir, "study.db"))
+    process, url, _ = start_board(url_store)
+    rows = []
+    profile = tempfile.mkdtemp(prefix="bench-chromium-")
+    try:
+        with sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True,
+                args=["--headless", "--no-sandbox", "--disable-gpu"],
+                viewport={"width": 1280, "height": 900},
+            )  # fmt: skip
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            study = "bench_study%2Fspace"
+
+            def go() -> None:
+                page.goto(url + f"studies/{study}")
+                page.wait_for_selector(".study-page.drawn .study-parallel .parallel.drawn")
+
+            def api() -> None:
+                page.evaluate(f"fetch('/api/studies/{study}').then(r => r.json())")
+
+            go()
+            rows.append(
+                (
+                    f"study page, {STUDY_TRIALS:,} trials",
+                    line(time_call(go, 3), 1.0, time_call(api, 3), "its API request"),
+                )
+            )
+            context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(profile, ignore_errors=True)
     return rows
 
 
@@ -444,11 +651,56 @@ def metric_sort_measures(url: str, store, raw: float) -> list[tuple[str, str]]:
     return rows
 
 
+def analysis_measures(url: str, store, raw: float) -> list[tuple[str, str]]:
+    """Groups, points and bands at the API (issue 19): group by one config path with
+    three metric-summary stats <= 300 ms. Baselines of the same run: a page of the
+    table through store.find, and the same grouping in pandas over
+    store.to_dataframe of the same runs (what a notebook did before)."""
+    from sacred.store.groups import group_runs
+
+    rows = []
+    groups = "api/groups?by=model.hidden&metrics=acc:last,acc:min,acc:max"
+    fetch(url + groups)  # warm
+    took = time_call(lambda: fetch(url + groups), 5)
+    in_python = time_call(
+        lambda: group_runs(store, "model.hidden", None, "acc:last,acc:min,acc:max"), 3
+    )
+    rows.append(
+        (
+            "API groups by a config path, 3 metric stats",
+            line(took, 0.3, raw, "store.find of one page")
+            + f"; store group_runs in-process {ms(in_python)}",
+        )
+    )
+    filtered = groups + "&filter=result%20%3E%200.5"
+    took = time_call(lambda: fetch(url + filtered), 5)
+    rows.append(("API groups, filtered by result", line(took, 0.3, raw, "store.find of a page")))
+    points = "api/points?x=model.hidden&y=result&color=metrics.acc.max"
+    took = time_call(lambda: fetch(url + points), 3)
+    rows.append(("API points of every run (x, y, color)", line(took, 1.5, raw, "a page")))
+    axes = "api/points?paths=model.hidden,result,metrics.acc.max&filter=id%20%3C%3D%2010000"
+    took = time_call(lambda: fetch(url + axes), 3)
+    rows.append(("API parallel coordinates, 10,000 runs", line(took, 1.5, raw, "a page")))
+    band_filter = "id%20%3E%3D%202%20and%20id%20%3C%3D%2051"
+    names = json.loads(fetch(url + "api/groups?by=experiment.name&filter=" + band_filter))
+    key = urllib.parse.quote(json.dumps(names["groups"][0]["key"]))
+    band = f"api/groups/metric?by=experiment.name&key={key}&name=loss&filter={band_filter}"
+    took = time_call(lambda: fetch(url + band), 3)
+    rows.append(("API group band, 50 runs x 10,000 points", line(took, 1.0, raw, "a page")))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--keep", help="build the store in this directory and keep it")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--explore-only", action="store_true", help="only the groups/scatter/parallel views"
+    )
+    parser.add_argument(
+        "--only-analysis", action="store_true", help="measure groups/points/bands only"
+    )
     args = parser.parse_args()
     workdir = args.keep or tempfile.mkdtemp(prefix="bench-board-")
     os.makedirs(workdir, exist_ok=True)
@@ -466,6 +718,11 @@ def main() -> None:
     auto_indexes(store_url, drop=True)  # from an earlier run of this bench (--keep)
     process, url, startup = start_board(store_url)
     try:
+        if args.explore_only:
+            rows = browser_measures(url, store, store_url, explore_only=True)
+            rows += study_measures(workdir)
+            report(f"sacredboard views on {args.runs:,} SQLite runs", rows)
+            return
         rows = [
             (
                 "start to first response",
@@ -473,6 +730,11 @@ def main() -> None:
             )
         ]
         fetch(url + "api/runs")
+        if args.only_analysis:
+            raw = time_call(lambda: store.find(None, sort="-id", limit=50), 10)
+            rows += analysis_measures(url, store, raw)
+            report(f"sacredboard analysis on {args.runs:,} SQLite runs", rows)
+            return
         # What the table asks for: the page (total=0), the count in a second request.
         page = time_call(lambda: fetch(url + "api/runs?limit=50&total=0"), 10)
         query = "limit=50&total=0&sort=-result&filter=config.model.hidden%20%3E%3D%20250"
@@ -507,6 +769,7 @@ def main() -> None:
             )
         rows += config_sort_measures(url, store_url, raw)
         rows += metric_sort_measures(url, store, raw)
+        rows += analysis_measures(url, store, raw)
         cursor = json.loads(fetch(url + "api/runs?limit=50"))["next"]
         deep = time_call(lambda: fetch(url + f"api/runs?limit=50&total=0&cursor={cursor}"), 10)
         rows.append(
@@ -516,6 +779,7 @@ def main() -> None:
         rows.append(("idle poll /api/changes", line(changes, 0.05, raw, "store.find of one page")))
         if not args.no_browser:
             rows += browser_measures(url, store, store_url)
+            rows += study_measures(workdir)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -313,7 +313,10 @@ class LabAssistant:
         observer keeps the state of the run it records, the claim must not touch it.
         (A TinyDB one also reads the file afresh, like an observer in another process.)"""
         if self._claim_observer is None:
-            self._claim_observer = self._make_observer()
+            self._claim_observer = self._backend().queueing_observer_for(
+                self.location, **self._observer_options()
+            )
+            self._claim_observer.connect()  # _get_store reads it before any event
         return self._claim_observer
 
     # -- declaring search spaces --------------------------------------------------------

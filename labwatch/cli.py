@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from labwatch.exceptions import BudgetExhausted, LabwatchError, TrialPruned
+from sacred._extras import missing_extra, one_line_for_missing_extras
 
 __all__ = ["main"]
 
@@ -123,6 +124,8 @@ def worker(args: argparse.Namespace) -> int:
             print(progress.line(f"run {ex.current_run._id}: pruned"), flush=True)
             continue
         except Exception as exc:  # the trial failed (and is recorded as FAILED)
+            if missing_extra(exc) is not None:
+                raise  # no trial can run here: said in one line by main
             done += 1
             failures_in_a_row += 1
             print(f"labwatch: trial failed: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -378,6 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_for_missing_extras("labwatch")
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "n_trials", 1) is not None and getattr(args, "n_trials", 1) < 1:

@@ -7,7 +7,7 @@ stays fast and an experiment script pays only for what it uses.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from sacred.settings import SETTINGS
 
@@ -32,7 +32,7 @@ _LAZY = {
     "cli_option": "sacred.commandline_options",
 }
 
-if TYPE_CHECKING:  # pragma: no cover
+if _typing.TYPE_CHECKING:  # pragma: no cover
     from sacred import observers
     from sacred.commandline_options import cli_option
     from sacred.experiment import Experiment
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sacred.ingredient import Ingredient
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

@@ -106,9 +106,6 @@ class CLIOption:
         """'-b/--beat_interval', how error messages name this flag."""
         return f"{self.short_flag}/{self.long_flag}" if self.short_flag else self.long_flag
 
-    def get_flag(self) -> str:
-        return self.long_flag
-
     def validate(self, value: Any) -> None:
         """Raise CommandLineError (naming the flag) if ``value`` is not usable."""
         if self.is_flag or value is None or value is False or self.check is None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterable
@@ -125,6 +126,37 @@ class Source:
 
     def __repr__(self) -> str:
         return f"<Source: {self.filename}>"
+
+
+# PEP 440's own pattern (its Appendix B), so that a version given to
+# add_package_dependency is checked at the call without needing `packaging`.
+PEP440_VERSION_PATTERN = re.compile(
+    r"""
+    v?
+    (?:
+        (?:(?P<epoch>[0-9]+)!)?
+        (?P<release>[0-9]+(?:\.[0-9]+)*)
+        (?P<pre>[-_\.]?(?P<pre_l>a|b|c|rc|alpha|beta|pre|preview)[-_\.]?(?P<pre_n>[0-9]+)?)?
+        (?P<post>
+            (?:-(?P<post_n1>[0-9]+))
+            |
+            (?:[-_\.]?(?P<post_l>post|rev|r)[-_\.]?(?P<post_n2>[0-9]+)?)
+        )?
+        (?P<dev>[-_\.]?(?P<dev_l>dev)[-_\.]?(?P<dev_n>[0-9]+)?)?
+    )
+    (?:\+(?P<local>[a-z0-9]+(?:[-_\.][a-z0-9]+)*))?
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+def check_version(package_name: str, version: object) -> None:
+    """Raise ValueError unless ``version`` is a PEP 440 version string."""
+    if not isinstance(version, str) or not PEP440_VERSION_PATTERN.fullmatch(version.strip()):
+        raise ValueError(
+            f'Invalid Version: "{version}" for package {package_name!r}: give a PEP 440 '
+            'version such as "1.2.0" or "2.0rc1".'
+        )
 
 
 @functools.total_ordering

@@ -60,6 +60,7 @@ __all__ = [
     "InteractiveModeError",
     "RepositoryDirtyError",
     "ObserverError",
+    "QueueNotSupportedError",
     "StoreError",
     "QueryError",
     "SacredInterrupt",
@@ -120,6 +121,9 @@ class ConfigScopeError(ConfigError):
 class NamedConfigNotFoundError(ConfigError, KeyError):
     """A named config (or config file) that does not exist."""
 
+    named_config: str | None = None  # the name asked for, as the original's
+    available_named_configs: tuple[str, ...] = ()  # every named config, dotted
+
 
 class InvalidConfigHookError(ConfigError, ValueError):
     """A config hook whose signature is not ``(config, command_name, logger)``."""
@@ -165,6 +169,10 @@ class RepositoryDirtyError(SacredError, RuntimeError):
 
 class ObserverError(SacredError):
     """An observer could not store or deliver a run."""
+
+
+class QueueNotSupportedError(ObserverError, NotImplementedError):
+    """An observer that cannot hold queued runs (TinyDbObserver, as the original)."""
 
 
 class StoreError(SacredError):

@@ -172,7 +172,7 @@ class Experiment(Ingredient):
             opts.update(normalize_options(options, all_options))
         stored_config = None
         # --resume starts from the stored record (a worker's child gets it from the worker)
-        from sacred.worker.takeover import WORKER_META_ENV
+        from sacred._worker_env import WORKER_META_ENV
 
         if opts.get("--resume") not in (None, False) and not os.environ.get(WORKER_META_ENV):
             from sacred.worker.resume import resume_start
@@ -229,7 +229,7 @@ class Experiment(Ingredient):
         if meta_info:
             run.meta_info.update(meta_info)
         if os.environ.get(WORKER_META_ENV):  # started by a worker: keep its record's meta
-            from sacred.worker.takeover import inherited_meta
+            from sacred._worker_env import inherited_meta
 
             kept = {k: v for k, v in inherited_meta().items() if k not in ("command", "options")}
             run.meta_info.update(kept)

@@ -236,10 +236,9 @@ class Ingredient:
 
     def add_package_dependency(self, package_name: str, version: str) -> None:
         """Add a package to the list of dependencies."""
-        from sacred.dependencies import PackageDependency
+        from sacred.dependencies import PackageDependency, check_version
 
-        if not isinstance(version, str) or not version:
-            raise ValueError(f"version of {package_name!r} must be a non-empty string")
+        check_version(package_name, version)
         self._extra_dependencies.add(PackageDependency(package_name, version))
 
     # -- traversal ----------------------------------------------------------------------

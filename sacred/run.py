@@ -38,6 +38,14 @@ _now_ns = time.time_ns
 _PLAIN_NUMBERS = frozenset((int, float, bool))
 
 
+def _wait_for_beat(stop: threading.Event, interval: float) -> bool:
+    """Wait for the next heartbeat; True when the run has ended instead.
+
+    The one place the heartbeat meets the clock: tests replace it to beat on demand
+    (tests/test_run.py), so that no test depends on how long a sleep takes."""
+    return stop.wait(interval)
+
+
 class RunStatus(str, enum.Enum):
     """The stored status strings of a run."""
 
@@ -139,6 +147,9 @@ class Run:
         self.resumed_from_step: int | None = None
         """When resuming: the last metric step stored before (None: none stored)"""
 
+        self._inputs: Any = None  # sacred.lineage's record of the runs used (use_run)
+        self._send_meta = False  # meta_info changed after the start: beats carry it
+
         self._metrics = MetricsBuffer()
         # The hot path of log_scalar: one bound list.append, no attribute chasing.
         self._append_metric = self._metrics.append
@@ -223,6 +234,23 @@ class Run:
         self._emit_file_event(
             "artifact_event", name, filename, metadata=metadata, content_type=content_type
         )
+
+    def use_run(self, run: Any, *, store: Any = None, latest: bool = False) -> Any:
+        """Consume a stored run: its config, result, metrics and artifacts.
+
+        ``run`` is a run id, or a query (``'experiment.name == "train" and
+        config.lr == 0.01'``) among the store's COMPLETED runs: one must match, or
+        the most recently started one is taken with ``latest=True``. ``store`` is a
+        location (directory or URL) or an open ``sacred.store.Store``; by default the
+        store of this run's first observer that has a store reader.
+
+        Returns a ``sacred.lineage.UsedRun`` (the stored run's attributes, and
+        ``open_artifact(name)`` / ``artifact_path(name)``). The run and the md5 of
+        every artifact read are recorded in this run's ``meta.inputs``.
+        """
+        from sacred.lineage import use_run
+
+        return use_run(self, run, store=store, latest=latest)
 
     def warn_if_unobserved(self) -> None:
         if not self.observers and not self.debug and not self.unobserved:
@@ -349,7 +377,7 @@ class Run:
             self._heartbeat_thread.start()
 
     def _heartbeat_loop(self) -> None:
-        while not self._stop_heartbeat.wait(self.beat_interval):
+        while not _wait_for_beat(self._stop_heartbeat, self.beat_interval):
             self._beat()
 
     def _stop_heartbeats(self) -> None:
@@ -381,6 +409,8 @@ class Run:
                 # after its stop_time.
                 beat_time=self.stop_time if final and self.stop_time else utc_now(),
                 result=self.result,
+                # only once use_run changed the meta: observers then store it again
+                **({"meta_info": self.meta_info} if self._send_meta else {}),
             )
             if final:
                 self._dispatcher.deliver_metrics(self._metrics.drain(), self.info)

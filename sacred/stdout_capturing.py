@@ -20,8 +20,11 @@ outlives the block and still holds the pipe keeps being echoed to the console by
 a daemon thread, but its later output is no longer recorded.
 
 If the process has no real stdout/stderr file descriptors (a notebook, pytest's
-capture, a replaced ``sys.stdout``), ``fd`` falls back to ``sys``: ``mode`` then
-says ``'sys'`` while ``requested_mode`` says ``'fd'`` and ``fallback_reason`` why.
+capture, a replaced ``sys.stdout``), or the platform cannot wait on a pipe (Windows:
+``select`` takes only sockets there; no ``fcntl``), ``fd`` falls back to ``sys``:
+``mode`` then says ``'sys'`` while ``requested_mode`` says ``'fd'`` and
+``fallback_reason`` why. ``fcntl``/``termios`` are imported only by the fd mode,
+so importing this module (every run does) works on every platform.
 """
 
 from __future__ import annotations
@@ -29,13 +32,11 @@ from __future__ import annotations
 import array
 import codecs
 import contextlib
-import fcntl
 import io
 import logging
 import os
 import select
 import sys
-import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -200,8 +201,23 @@ def _capture_sys(capture: OutputCapture) -> Iterator[OutputCapture]:
 # -- fd mode ---------------------------------------------------------------------------
 
 
+def _platform_problem() -> str | None:
+    """Why this platform cannot capture file descriptors, or None if it can."""
+    if sys.platform == "win32":
+        return "Windows cannot wait on pipes with select()"
+    try:
+        import fcntl  # noqa: F401 - the pumps ask the pipes how much they hold
+        import termios  # noqa: F401
+    except ImportError as exc:
+        return f"this platform has no {exc.name} module"
+    return None
+
+
 def _fd_problem() -> str | None:
     """Why the fd mode cannot work here, or None if it can."""
+    problem = _platform_problem()
+    if problem is not None:
+        return problem
     for name, expected in (("stdout", 1), ("stderr", 2)):
         stream = getattr(sys, name)
         try:
@@ -320,6 +336,9 @@ class _FdPump:
 
     def idle(self) -> bool:
         """Nothing waits in the pipe and nothing read is still being recorded."""
+        import fcntl  # present: _platform_problem() checked it before any pump exists
+        import termios
+
         try:
             pending = array.array("i", [0])
             fcntl.ioctl(self._read_end, termios.FIONREAD, pending)

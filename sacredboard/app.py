@@ -8,10 +8,10 @@ Starlette's thread pool.
 from __future__ import annotations
 
 import contextlib
-import mimetypes
 import os
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,42 +20,11 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sacred.exceptions import QueryError, StoreError
-from sacredboard.jsonout import JSON
-from sacredboard.security import SecurityMiddleware
+from sacredboard.security import HostPolicy, SecurityMiddleware
 
 __all__ = ["create_app", "Board"]
 
 STATIC = os.path.join(os.path.dirname(__file__), "static")
-MAX_PAGE = 1000
-
-
-def _error(status: int, message: str) -> JSON:
-    return JSON({"error": message}, status_code=status)
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be a whole number, not {raw!r}", raw, 0) from None
-    if not low <= value <= high:
-        raise QueryError(f"{name} must be between {low} and {high}, not {value}", raw, 0)
-    return value
-
-
-def _float_param(request: Request, name: str) -> float | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be a number, not {raw!r}", raw, 0) from None
-
 
 #: How many indexes on config/info/meta/result paths a board that may write lets the
 #: SQL reader create on an SQLite store (sacred/observers/sql/pages.py).
@@ -80,6 +49,7 @@ class Board:
         self._token: tuple[float, str] | None = None
         self._counts: dict[str | None, tuple[str, float, int]] = {}
         self._prepared: set[tuple[str, ...]] = set()
+        self._damaged: tuple[str, float, dict] | None = None
         if not read_only and hasattr(store.backend, "auto_index"):
             # A board that may write lets the SQL reader index a config/info path the
             # first time a sort or count asks for it (SQLite; see docs/sacredboard.md).
@@ -109,6 +79,21 @@ class Board:
             self._token = (now, change_token(self.store))
         return f"{self._token[1]}.{self.edits}"
 
+    def damaged(self) -> dict:
+        """{"count", "runs"} of the records that cannot be read (a full listing),
+        remembered for COUNT_MAX_AGE seconds while the change token stays (a damaged
+        rewrite of an old run's file need not move the token, so not longer)."""
+        from sacred.store.changes import change_token
+        from sacred.store.damaged import damaged_runs
+
+        token = f"{change_token(self.store)}.{self.edits}"
+        now = time.monotonic()
+        known = self._damaged
+        if known is None or known[0] != token or now - known[1] > COUNT_MAX_AGE:
+            runs = damaged_runs(self.store)
+            known = self._damaged = (token, now, {"count": len(runs), "runs": runs})
+        return known[2]
+
     def count(self, query: str | None) -> int:
         """How many runs match query, remembered while the store's change token stays
         the same (for at most COUNT_MAX_AGE seconds: the effective status changes
@@ -130,13 +115,25 @@ class Board:
         return total
 
 
-def create_app(store: Any, *, read_only: bool = False, token: str | None = None) -> Starlette:
-    """The dashboard over store (a sacred.store Store, or anything open_store takes)."""
+def create_app(
+    store: Any,
+    *,
+    read_only: bool = False,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    allowed_hosts: Iterable[str] = (),
+) -> Starlette:
+    """The dashboard over store (a sacred.store Store, or anything open_store takes).
+
+    host is the address the server binds; the board answers to it, to the loopback
+    names when it is a loopback or wildcard address, and to allowed_hosts
+    (sacredboard.security: the DNS-rebinding check)."""
     if not hasattr(store, "backend"):
         from sacred.store import open_store
 
         store = open_store(store)
-    from sacredboard import api, edits, tensorboard
+    from sacredboard import analysis, api, edits, tensorboard
+    from sacredboard.http import exception_handlers
 
     board = Board(store, read_only=read_only)
 
@@ -147,9 +144,13 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         Route("/", index),
         Route("/run/{run_id}", index),
         Route("/compare", index),
-        *api.routes(board),
-        *edits.routes(board),
-        *tensorboard.routes(board),
+        Route("/studies", index),
+        Route("/studies/{study:path}", index),
+        *api.ROUTES,
+        *analysis.ROUTES,
+        *edits.ROUTES,
+        *tensorboard.ROUTES,
+        Route("/api/{rest:path}", api.not_found),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
@@ -158,22 +159,7 @@ def create_app(store: Any, *, read_only: bool = False, token: str | None = None)
         yield
         board.tensorboards.stop_all()  # the TensorBoards the board started end with it
 
-    app = Starlette(routes=routes, exception_handlers=_handlers(), lifespan=lifespan)
-    app.add_middleware(SecurityMiddleware, token=token)
+    app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan)
+    app.add_middleware(SecurityMiddleware, token=token, hosts=HostPolicy(host, allowed_hosts))
     app.state.board = board
     return app
-
-
-def _handlers() -> dict:
-    async def query_error(request: Request, exc: Exception) -> Response:
-        return _error(400, str(exc))
-
-    async def store_error(request: Request, exc: Exception) -> Response:
-        return _error(404, str(exc))
-
-    return {QueryError: query_error, StoreError: store_error}
-
-
-def guess_type(name: str) -> str:
-    kind, _ = mimetypes.guess_type(name)
-    return kind or "application/octet-stream"

@@ -1,4 +1,5 @@
-"""``sacredboard [STORE] [--host H] [--port P] [--open] [--read-only] [--token T]``."""
+"""``sacredboard [STORE] [--host H] [--port P] [--open] [--read-only] [--token T]
+[--allowed-host NAME]``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import threading
 import webbrowser
 
+from sacred._extras import one_line_for_missing_extras
 from sacred.exceptions import StoreError
 
 __all__ = ["main", "DEFAULT_STORE"]
@@ -43,9 +45,18 @@ def _parser() -> argparse.ArgumentParser:
         help="require this access token (a random one when given without value)",
     )
     parser.add_argument("--dead-after", type=float, default=None, help="see `sacred runs`")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the board may be reached as, besides the bound address "
+        "(and localhost for a loopback or wildcard bind); repeatable",
+    )
     return parser
 
 
+@one_line_for_missing_extras("sacredboard")
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from sacred.store import open_store
@@ -67,7 +78,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from sacredboard.app import create_app
 
-    app = create_app(store, read_only=args.read_only, token=token)
+    app = create_app(
+        store,
+        read_only=args.read_only,
+        token=token,
+        host=args.host,
+        allowed_hosts=args.allowed_host,
+    )
     try:
         sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from sacred.exceptions import QueryError
-from sacredboard.app import _error
+from sacredboard.http import board_of, edit, error, refuse_read_only
 from sacredboard.jsonout import JSON
 
-__all__ = ["routes"]
+__all__ = ["ROUTES"]
 
 MAX_BULK = 10_000
 
@@ -47,77 +46,90 @@ def _strings(data: dict, key: str) -> list[str]:
     return [t.strip() for t in items]
 
 
-def routes(board: Any) -> list[Route]:
-    store = board.store
+async def tags(request: Request) -> Response:
+    """{"ids": [...], "add": [...], "remove": [...]} -> {"tags": {id: [...]}}."""
+    if (no := refuse_read_only(request)) is not None:
+        return no
+    store = board_of(request).store
+    data = await _body(request)
+    ids, add, remove = _ids(data), _strings(data, "add"), _strings(data, "remove")
 
-    async def edit(fn: Any) -> Any:
-        def call() -> Any:
-            with board.lock:
-                result = fn()
-                board.edits += 1
-                return result
+    def apply() -> dict:
+        runs = [store.get(run_id) for run_id in ids]  # every id checked first
+        out = {}
+        for run in runs:
+            current = store.tag(run.id, *add) if add else run.tags
+            if remove:
+                current = store.untag(run.id, *remove)
+            out[str(run.id)] = current
+        return {"tags": out}
 
-        return await run_in_threadpool(call)
+    return JSON(await edit(request, apply))
 
-    def refused() -> Response | None:
-        if board.read_only:
-            return _error(403, "This board is read-only (started with --read-only).")
-        return None
 
-    async def tags(request: Request) -> Response:
-        """{"ids": [...], "add": [...], "remove": [...]} -> {"tags": {id: [...]}}."""
-        if (no := refused()) is not None:
-            return no
-        data = await _body(request)
-        ids, add, remove = _ids(data), _strings(data, "add"), _strings(data, "remove")
+async def note(request: Request) -> Response:
+    """{"note": "..."} for one run."""
+    if (no := refuse_read_only(request)) is not None:
+        return no
+    store = board_of(request).store
+    data = await _body(request)
+    text = data.get("note")
+    if not isinstance(text, str):
+        raise QueryError("'note' must be a string.", "note", 0)
+    run_id = request.path_params["run_id"]
+    await edit(request, lambda: store.set_note(run_id, text))
+    return JSON({"note": text})
 
-        def apply() -> dict:
-            runs = [store.get(run_id) for run_id in ids]  # every id checked first
-            out = {}
-            for run in runs:
-                current = store.tag(run.id, *add) if add else run.tags
-                if remove:
-                    current = store.untag(run.id, *remove)
-                out[str(run.id)] = current
-            return {"tags": out}
 
-        return JSON(await edit(apply))
+def _consumed(store: Any, ids: list) -> dict:
+    """Which of the runs other runs consumed (use_run): ``{"consumed": {id: [consumer
+    ids]}, "message": sentence naming them, or None}``."""
+    from sacred.store.lineage import delete_blockers, describe_blockers
 
-    async def note(request: Request) -> Response:
-        """{"note": "..."} for one run."""
-        if (no := refused()) is not None:
-            return no
-        data = await _body(request)
-        text = data.get("note")
-        if not isinstance(text, str):
-            raise QueryError("'note' must be a string.", "note", 0)
-        run_id = request.path_params["run_id"]
-        await edit(lambda: store.set_note(run_id, text))
-        return JSON({"note": text})
+    blockers = delete_blockers(store, ids)
+    return {
+        "consumed": {str(k): [c.id for c in v] for k, v in blockers.items()},
+        "message": describe_blockers(blockers) if blockers else None,
+    }
 
-    async def delete(request: Request) -> Response:
-        """{"ids": [...]}: deletes them all, or none when one is missing or running."""
-        if (no := refused()) is not None:
-            return no
-        ids = _ids(await _body(request))
 
-        def apply() -> Response:
-            runs = [store.get(run_id) for run_id in ids]
-            running = [str(r.id) for r in runs if r.status == "RUNNING"]
-            if running:
-                return _error(
-                    409,
-                    f"Runs {', '.join(running)} are still running and were not deleted "
-                    "(nothing was deleted); stop them first or wait until they finish.",
-                )
-            for run in runs:
-                store.delete(run.id)
-            return JSON({"deleted": [r.id for r in runs]})
+async def delete(request: Request) -> Response:
+    """{"ids": [...]}: deletes them all, or none when one is missing or running, or
+    was consumed by another run (use_run) unless ``"confirm_consumed": true``.
+    ``"dry_run": true`` deletes nothing and answers ``{"consumed", "message"}`` (the
+    page asks its question with them)."""
+    if (no := refuse_read_only(request)) is not None:
+        return no
+    store = board_of(request).store
+    data = await _body(request)
+    ids = _ids(data)
 
-        return await edit(apply)
+    def apply() -> Response:
+        runs = [store.get(run_id) for run_id in ids]
+        if data.get("dry_run") is True:
+            return JSON(_consumed(store, ids))
+        running = [str(r.id) for r in runs if r.status == "RUNNING"]
+        if running:
+            return error(
+                409,
+                f"Runs {', '.join(running)} are still running and were not deleted "
+                "(nothing was deleted); stop them first or wait until they finish.",
+            )
+        consumed = _consumed(store, ids)
+        if consumed["consumed"] and data.get("confirm_consumed") is not True:
+            return JSON(
+                {"error": consumed["message"] + " (nothing was deleted).", **consumed},
+                status_code=409,
+            )
+        for run in runs:
+            store.delete(run.id)
+        return JSON({"deleted": [r.id for r in runs]})
 
-    return [
-        Route("/api/edit/tags", tags, methods=["POST"]),
-        Route("/api/edit/delete", delete, methods=["POST"]),
-        Route("/api/runs/{run_id}/note", note, methods=["PUT", "POST"]),
-    ]
+    return await edit(request, apply)
+
+
+ROUTES = [
+    Route("/api/edit/tags", tags, methods=["POST"]),
+    Route("/api/edit/delete", delete, methods=["POST"]),
+    Route("/api/runs/{run_id}/note", note, methods=["PUT", "POST"]),
+]

@@ -86,7 +86,9 @@ def _cell(value: Any) -> Any:
 def to_csv(rows: list[dict]) -> str:
     """The table's columns, the view's path and metric columns, then every config
     value flattened (``config.model.hidden``)."""
-    flat_rows, config_columns, view_columns = [], {}, {}
+    flat_rows: list[dict] = []
+    config_columns: dict[str, None] = {}
+    view_columns: dict[str, None] = {}
     for row in rows:
         flat: dict = {}
         _flat(row.get("config") or {}, "config", flat)

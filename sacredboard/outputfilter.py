@@ -16,16 +16,21 @@ BATCH = 200
 
 class OutputFilter:
     def __init__(self, pattern: str, negate: bool = False) -> None:
+        from sacred.store.saferegex import compile_search
+
         try:
-            self.regex = re.compile(pattern)
+            re.compile(pattern)
         except re.error as exc:
             raise QueryError(
                 f"Invalid regular expression for .captured_out: {exc}", pattern, exc.pos or 0
             ) from None
+        # linear time where it can be; a pattern that could backtrack for minutes
+        # on a long output is refused (sacred.store.saferegex)
+        self.search = compile_search(pattern)
         self.negate = negate
 
     def __call__(self, run: Any) -> bool:
-        return (self.regex.search(run.captured_out) is not None) != self.negate
+        return self.search(run.captured_out or "") != self.negate
 
 
 def find_page_by_output(

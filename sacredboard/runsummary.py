@@ -11,19 +11,16 @@ MAX_COLUMNS = 20
 
 
 def summary(run: Any) -> dict:
-    """A run's table row. ``host`` is the hostname; ``experiment`` the name."""
+    """A run's table row: the fixed columns (sacredboard.columns; ``host`` is the
+    hostname, ``experiment`` the name), then what the detail and filters use."""
+    from sacredboard.columns import COLUMNS
+
     meta = run.meta
+    row = {column.field: column.read(run) for column in COLUMNS}
     return {
-        "id": run.id,
-        "status": run.status,
-        "experiment": run.experiment.get("name"),
-        "command": run.command,
-        "start_time": run.start_time,
+        **row,
         "stop_time": run.stop_time,
-        "heartbeat": run.heartbeat,
         "queue_time": run.queue_time,
-        "host": run.host.get("hostname"),
-        "result": run.result,
         "config": run.config,
         "tags": run.tags,
         "note": run.note,

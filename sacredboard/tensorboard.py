@@ -17,18 +17,17 @@ import socket
 import subprocess
 import threading
 import time
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sacredboard.app import _error
+from sacredboard.http import board_of, error, refuse_read_only
 from sacredboard.jsonout import JSON
 from sacredboard.runsummary import tensorboard_dirs
 
-__all__ = ["routes", "TensorBoards"]
+__all__ = ["ROUTES", "TensorBoards"]
 
 # How long TensorBoard may take to accept connections (it loads TensorFlow first).
 START_TIMEOUT = 60.0
@@ -93,7 +92,8 @@ class TensorBoards:
         deadline = time.monotonic() + START_TIMEOUT
         while not _accepting(port):
             if process.poll() is not None:
-                reason = (process.stderr.read() or b"").decode(errors="replace").strip()
+                stderr = process.stderr.read() if process.stderr is not None else b""
+                reason = (stderr or b"").decode(errors="replace").strip()
                 raise RuntimeError(
                     f"tensorboard exited with status {process.returncode}"
                     + (f": {reason.splitlines()[-1]}" if reason else "")
@@ -117,22 +117,23 @@ class TensorBoards:
             self._running.clear()
 
 
-def routes(board: Any) -> list[Route]:
-    async def tensorboard(request: Request) -> Response:
-        if board.read_only:
-            return _error(403, "This board is read-only (started with --read-only).")
-        run_id = request.path_params["run_id"]
-        run = await run_in_threadpool(board.store.get, run_id)
-        logdirs = tensorboard_dirs(run.info)
-        if not logdirs:
-            return _error(404, f"Run {run_id} recorded no TensorFlow log directories.")
-        missing = [d for d in logdirs if not os.path.isdir(d)]
-        try:
-            answer = await run_in_threadpool(board.tensorboards.start, str(run.id), logdirs)
-        except RuntimeError as exc:
-            return _error(500, f"Could not start TensorBoard: {exc}")
-        if missing:
-            answer["missing"] = missing  # on another machine, or deleted since
-        return JSON(answer)
+async def tensorboard(request: Request) -> Response:
+    if (no := refuse_read_only(request)) is not None:
+        return no
+    board = board_of(request)
+    run_id = request.path_params["run_id"]
+    run = await run_in_threadpool(board.store.get, run_id)
+    logdirs = tensorboard_dirs(run.info)
+    if not logdirs:
+        return error(404, f"Run {run_id} recorded no TensorFlow log directories.")
+    missing = [d for d in logdirs if not os.path.isdir(d)]
+    try:
+        answer = await run_in_threadpool(board.tensorboards.start, str(run.id), logdirs)
+    except RuntimeError as exc:
+        return error(500, f"Could not start TensorBoard: {exc}")
+    if missing:
+        answer["missing"] = missing  # on another machine, or deleted since
+    return JSON(answer)
 
-    return [Route("/api/runs/{run_id}/tensorboard", tensorboard, methods=["POST"])]
+
+ROUTES = [Route("/api/runs/{run_id}/tensorboard", tensorboard, methods=["POST"])]

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 
 import pytest
 
@@ -185,24 +185,59 @@ def test_id_option_sets_the_id(ex, recorder):
     assert recorder.first("started_event")["_id"] == "my-id"
 
 
-def test_heartbeats_carry_info_output_and_intermediate_result(ex, recorder):
+class BeatTrigger:
+    """Heartbeats on demand: replaces the heartbeat's wait (sacred.run._wait_for_beat)
+    so that ``beat()`` delivers exactly one heartbeat and returns once it was
+    delivered; the clock plays no part."""
+
+    def __init__(self) -> None:
+        self._go = threading.Semaphore(0)
+        self._delivered = threading.Semaphore(0)
+        self._waits = 0
+
+    def wait(self, stop: threading.Event, interval: float) -> bool:
+        if self._waits:
+            self._delivered.release()  # back here: the previous beat was delivered
+        self._waits += 1
+        while not self._go.acquire(timeout=0.01):
+            if stop.is_set():
+                return True
+        return False
+
+    def beat(self) -> None:
+        self._go.release()
+        assert self._delivered.acquire(timeout=30), "the heartbeat thread did not beat"
+
+
+@pytest.fixture
+def beats(monkeypatch):
+    trigger = BeatTrigger()
+    monkeypatch.setattr("sacred.run._wait_for_beat", trigger.wait)
+    return trigger
+
+
+def test_heartbeats_carry_info_output_and_intermediate_result(ex, recorder, beats):
     @ex.main
     def main(_run):
         _run.info["epoch"] = 1
         _run.result = 0.25
         print("working")
-        time.sleep(0.35)
+        beats.beat()
+        _run.info["epoch"] = 2
+        beats.beat()
         return 1.0
 
     ex.observers.append(recorder)
-    ex.run(options=quiet(**{"--beat_interval": 0.1, "--capture": "sys"}))
-    beats = [kw for name, kw in recorder.events if name == "heartbeat_event"]
-    assert len(beats) >= 2
-    assert any(b["result"] == 0.25 and b["info"] == {"epoch": 1} for b in beats)
-    assert "working" in beats[-1]["captured_out"]
+    ex.run(options=quiet(**{"--beat_interval": 1000, "--capture": "sys"}))
+    beats_seen = [kw for name, kw in recorder.events if name == "heartbeat_event"]
+    # Two beats on demand, then the last one at the end of the run.
+    assert [b["info"].get("epoch") for b in beats_seen] == [1, 2, 2]
+    assert beats_seen[0]["result"] == 0.25
+    assert "working" in beats_seen[0]["captured_out"]
+    assert beats_seen[-1]["result"] == 1.0
 
 
-def test_failing_heartbeat_is_retried_and_loses_no_metrics(ex, make_recorder):
+def test_failing_heartbeat_is_retried_and_loses_no_metrics(ex, make_recorder, beats):
     RecordingObserver = make_recorder
     flaky = RecordingObserver(fail_on={"heartbeat_event": 2, "log_metrics": 2})
 
@@ -210,11 +245,11 @@ def test_failing_heartbeat_is_retried_and_loses_no_metrics(ex, make_recorder):
     def main(_run):
         for i in range(5):
             _run.log_scalar("loss", i)
-            time.sleep(0.06)
+            beats.beat()
         return "done"
 
     ex.observers.append(flaky)
-    run = ex.run(options=quiet(**{"--beat_interval": 0.05}))
+    run = ex.run(options=quiet(**{"--beat_interval": 1000}))
     assert run.status == "COMPLETED"
     steps = [
         step

@@ -189,13 +189,18 @@ def _find_named_config(root: ConfigNode, nodes: list[ConfigNode], name: str) -> 
     available = sorted(
         join_paths(node.path, local) for node in nodes for local in node.named_configs
     )
-    message = f'Named config not found: "{name}".' + _did_you_mean(name, available)
-    if available:
-        message += " Available named configs: " + ", ".join(available) + "."
-    else:
+    # The original's words (and its tuple of names), which users' scripts match on.
+    message = (
+        f'Named config not found: "{name}". Available config values are: {tuple(available)}.'
+        + _did_you_mean(name, available)
+    )
+    if not available:
         message += " This experiment has no named configs."
     message += " (A config file is used as a named config only if the file exists.)"
-    raise NamedConfigNotFoundError(message, conflicting_configs=[name])
+    error = NamedConfigNotFoundError(message, conflicting_configs=[name])
+    error.named_config = name
+    error.available_named_configs = tuple(available)
+    raise error
 
 
 def _visible(config: dict, node: ConfigNode) -> dict:

@@ -7,7 +7,7 @@ that ``import sacred.observers`` never imports a database driver.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from sacred.observers.base import RunObserver, td_format
 
@@ -41,7 +41,7 @@ _LAZY = {
     "TelegramObserver": "sacred.observers.telegram_obs",
 }
 
-if TYPE_CHECKING:  # pragma: no cover
+if _typing.TYPE_CHECKING:  # pragma: no cover
     from sacred.observers.file_storage import FileStorageObserver
     from sacred.observers.gcs_observer import GoogleCloudStorageObserver
     from sacred.observers.mongo import MongoObserver, QueuedMongoObserver
@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sacred.observers.tinydb_hashfs import TinyDbObserver, TinyDbReader
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

@@ -81,5 +81,6 @@ class NotifyingObserver(RunObserver):
         self._notify("interrupted", interrupt_time, status=status)
 
     def failed_event(self, fail_time, fail_trace):
-        error = fail_trace[-1].strip() if fail_trace else "unknown error"
-        self._notify("failed", fail_time, error=error, fail_trace="".join(fail_trace))
+        text = fail_trace if isinstance(fail_trace, str) else "".join(fail_trace or [])
+        error = text.strip().splitlines()[-1] if text.strip() else "unknown error"
+        self._notify("failed", fail_time, error=error, fail_trace=text)

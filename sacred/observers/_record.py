@@ -4,8 +4,8 @@ S3/GCS buckets, MongoDB, TinyDB).
 :class:`RecordObserver` builds the run document from the events, in the field order
 the original release writes it::
 
-    queued:   experiment, command, host, config, meta (with queue_time), status,
-              queue_time (an addition: the original has it in meta only)
+    queued:   experiment, command, host, config, meta (with queue_time), status
+              (the original's fields only: readers take queue_time from meta)
     started:  experiment, format, command, host, start_time, config, meta, status,
               resources, artifacts, captured_out, info, heartbeat
     + beats:  result (and captured_out, info, heartbeat updated)
@@ -38,7 +38,6 @@ __all__ = [
     "existing_run_error",
     "may_take_over",
     "encode_numpy_as_original",
-    "fail_trace_lines",
 ]
 
 QUEUED = "QUEUED"
@@ -66,16 +65,6 @@ def may_take_over(
     if not queued and (status == QUEUED or claimed):
         return True
     raise existing_run_error(observer, where, _id, status)
-
-
-def fail_trace_lines(fail_trace: Any) -> list[str]:
-    """The failure trace as the original stores it: a list of strings, each one piece
-    of ``traceback.format_exception`` output, whatever the caller passed."""
-    if fail_trace is None:
-        return []
-    if isinstance(fail_trace, str):
-        return fail_trace.splitlines(keepends=True)
-    return [str(line) for line in fail_trace]
 
 
 def encode_numpy_as_original(value: Any, datetimes: str = "keep") -> Any:
@@ -206,9 +195,6 @@ class RecordObserver(RunObserver):
             "config": self._encode(config),
             "meta": meta,
             "status": QUEUED,
-            # Also at the top, where start_time and stop_time are: sacred.store's
-            # queries and sorting look for the times there.
-            "queue_time": queue_time,
         }
         self.run_id = self._open(self.run_entry, _id, queued=True)
         return self.run_id
@@ -248,11 +234,21 @@ class RecordObserver(RunObserver):
         return self.run_id
 
     def heartbeat_event(
-        self, info: dict, captured_out: str, beat_time: datetime.datetime, result: Any
+        self,
+        info: dict,
+        captured_out: str,
+        beat_time: datetime.datetime,
+        result: Any,
+        meta_info: dict | None = None,
     ) -> None:
         self.info = info
         self.cout = captured_out
         entry = self.run_entry
+        if meta_info is not None:  # the run's meta changed after the start (use_run)
+            meta = self._encode(meta_info)
+            if meta != entry.get("meta"):
+                entry["meta"] = meta
+                self._save(("meta",))
         entry["captured_out"] = captured_out
         entry["info"] = self._encode_info(info)
         entry["heartbeat"] = beat_time
@@ -276,7 +272,9 @@ class RecordObserver(RunObserver):
         self._end(status, interrupt_time)
 
     def failed_event(self, fail_time: datetime.datetime, fail_trace: Any) -> None:
-        self._end("FAILED", fail_time, fail_trace=fail_trace_lines(fail_trace))
+        # Stored as given (the run passes a list of lines; a caller's string stays a
+        # string), as the original does: readers accept both.
+        self._end("FAILED", fail_time, fail_trace=self._encode(fail_trace))
 
     def resource_event(self, filename: str) -> None:
         entry = self._store_resource(filename)

@@ -22,9 +22,15 @@ never imports a database driver.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:  # only for the annotations: this module imports nothing at run time
+    from sacred.observers.base import RunObserver
+    from sacred.observers.claiming import Claimer
+    from sacred.store.base import StoreBackend
 
 __all__ = [
     "Backend",
@@ -67,7 +73,7 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     """For a directory store: a file whose presence makes a plain directory this
     kind ('' for the default directory kind, None: never a plain directory)."""
     claimer: Ref = None
-    """The claimer class (:class:`sacred.worker.claims.Claimer`), made as
+    """The claimer class (:class:`sacred.observers.claiming.Claimer`), made as
     ``Claimer(target, **options)`` or ``Claimer.from_observer(observer)``; None: no
     worker support."""
     study_lock: Ref = None
@@ -76,6 +82,9 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     make_observer: Ref = None
     """``make_observer(target, **options)`` -> a fresh observer writing to the store
     (replay targets, Labwatch); default: the observer class's ``from_cli(target)``."""
+    queueing_observer: Ref = None
+    """``queueing_observer(target, **options)`` -> a fresh observer that also records
+    QUEUED runs (Labwatch's trial claims); default: :attr:`make_observer`."""
     location_of: Ref = None
     """``location_of(observer)`` -> where an observer of this backend writes (a path
     or URL comparable with :meth:`same_store`); default: its ``basedir``."""
@@ -113,16 +122,26 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         store (without its ``scheme://``), the URL of the others."""
         text = os.fspath(location)
         if self.path_location and "://" in text:
-            return text.split("://", 1)[1]
+            path = text.split("://", 1)[1]
+            # file:///C:/runs is C:/runs (a drive letter), not /C:/runs
+            if len(path) > 3 and path[0] == "/" and path[2] == ":" and path[1].isalpha():
+                return path[1:]
+            return path
         return text
 
     # -- what a backend does ---------------------------------------------------------------
 
-    def observer_for(self, location: str | os.PathLike, **options: Any) -> Any:
+    def observer_for(self, location: str | os.PathLike, **options: Any) -> RunObserver:
         """A fresh observer that writes to the store at ``location``."""
         if self.make_observer is not None:
             return self.load(self.make_observer)(self.target(location), **options)
         return self.load(self.observer).from_cli(self.target(location))
+
+    def queueing_observer_for(self, location: str | os.PathLike, **options: Any) -> Any:
+        """A fresh observer that writes QUEUED records to the store at ``location``."""
+        if self.queueing_observer is not None:
+            return self.load(self.queueing_observer)(self.target(location), **options)
+        return self.observer_for(location, **options)
 
     def owns(self, observer: Any) -> bool:
         """True when ``observer`` is this backend's observer (or a subclass of it).
@@ -153,7 +172,7 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         """True when ``observer`` is this backend's and writes to the store at location."""
         return self.owns(observer) and self.same_store(self.observer_location(observer), location)
 
-    def open_reader(self, location: str | os.PathLike, **options: Any) -> Any:
+    def open_reader(self, location: str | os.PathLike, **options: Any) -> StoreBackend:
         """The store reader (a :class:`sacred.store.base.StoreBackend`) at ``location``."""
         if self.reader is None:
             from sacred.exceptions import StoreError
@@ -163,11 +182,11 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
             )
         return self.load(self.reader)(self.target(location), **options)
 
-    def open_claimer(self, location: str | os.PathLike, **options: Any) -> Any:
+    def open_claimer(self, location: str | os.PathLike, **options: Any) -> Claimer:
         """The claimer of the store at ``location`` (StoreError: no worker support)."""
         return self._claimer_class(location)(self.target(location), **options)
 
-    def claimer_for(self, observer: Any) -> Any:
+    def claimer_for(self, observer: RunObserver) -> Claimer:
         """The claimer of the store one of this backend's observers writes to."""
         return self._claimer_class(self.observer_location(observer)).from_observer(observer)
 
@@ -184,7 +203,9 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
             )
         return self.load(self.claimer)
 
-    def lock(self, location: str | os.PathLike, name: str, timeout: float, **options: Any) -> Any:
+    def lock(
+        self, location: str | os.PathLike, name: str, timeout: float, **options: Any
+    ) -> contextlib.AbstractContextManager[None]:
         """A context manager holding the lock ``name`` of the store at ``location``."""
         if self.study_lock is None:
             from sacred.exceptions import StoreError
@@ -251,6 +272,8 @@ BACKENDS: list[Backend] = [
         directory_marker="metadata.json",
         study_lock="sacred.store.locking:path_lock",
         make_observer="sacred.observers.tinydb_hashfs:TinyDbObserver",
+        # the public TinyDbObserver refuses queued runs, as the original does
+        queueing_observer="sacred.observers.tinydb_hashfs.observer:QueueingTinyDbObserver",
     ),
     Backend(
         kind="sql",

@@ -79,10 +79,17 @@ class RunObserver:
         """The run starts; return its id (or None to keep the one given)."""
 
     def heartbeat_event(
-        self, info: dict, captured_out: str, beat_time: datetime.datetime, result: Any
+        self,
+        info: dict,
+        captured_out: str,
+        beat_time: datetime.datetime,
+        result: Any,
+        meta_info: dict | None = None,
     ) -> None:
         """Regular update while running: the info dict, all captured output so far and
-        the intermediate result."""
+        the intermediate result. ``meta_info``: the run's whole meta, given only after
+        it changed since the start (``use_run`` records ``meta.inputs``); an observer
+        that stores meta stores it again (one without this parameter never gets it)."""
 
     def completed_event(self, stop_time: datetime.datetime, result: Any) -> None:
         """The main function returned ``result``."""
@@ -111,6 +118,10 @@ class RunObserver:
 
     def join(self) -> None:
         """Block until every event given so far is stored (for asynchronous observers)."""
+
+    def connect(self) -> None:
+        """Open the store now, creating it if need be (an observer otherwise opens it at
+        its first event; code that reads the store first calls this)."""
 
 
 def td_format(td_object: datetime.timedelta) -> str:

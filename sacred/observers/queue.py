@@ -318,14 +318,16 @@ class QueueObserver(RunObserver):
             ),
         )
 
-    def heartbeat_event(self, info, captured_out, beat_time, result):
+    def heartbeat_event(self, info, captured_out, beat_time, result, meta_info=None):
         # Copies: the run keeps changing info while the event waits in the queue.
+        # meta_info only when the run sent it (use_run changed it after the start).
         self._enqueue(
             "heartbeat_event",
             info=_copy(info),
             captured_out=captured_out,
             beat_time=beat_time,
             result=_copy(result),
+            **({} if meta_info is None else {"meta_info": _copy(meta_info)}),
         )
 
     def log_metrics(self, metrics_by_name, info):

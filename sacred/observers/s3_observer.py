@@ -75,6 +75,33 @@ class S3Observer(BucketObserver):
         self.client_kwargs = client_kwargs
         self.s3: Any = None
 
+    # The original's attributes: where in the bucket the sources, resources and the
+    # current run's files go ("<basedir>/_sources", ..., "<basedir>/<run id>").
+    @property
+    def source_dir(self) -> str:
+        return self._key("_sources")
+
+    @property
+    def resource_dir(self) -> str:
+        return self._key("_resources")
+
+    @property
+    def dir(self) -> str | None:
+        run_id = getattr(self, "run_id", None)
+        return None if run_id is None else self._key(run_id)
+
+    def __eq__(self, other: object) -> bool:
+        # As the original: the same bucket and directory is the same store.
+        if isinstance(other, S3Observer):
+            return (self.bucket, self.basedir) == (other.bucket, other.basedir)
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((S3Observer, self.bucket, self.basedir))
+
     @classmethod
     def from_cli(cls, value: str) -> S3Observer:
         """``-S s3://bucket/basedir`` (the ``s3://`` may be left out)."""

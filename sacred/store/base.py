@@ -3,6 +3,7 @@ implementation of querying for backends that cannot push queries down."""
 
 from __future__ import annotations
 
+import abc
 import datetime
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -13,6 +14,7 @@ from sacred.store.query import MISSING, RECORD_FIELDS, Node, compile_query, get_
 
 __all__ = [
     "StoreBackend",
+    "NotSupportedError",
     "RECORD_FIELDS",
     "DamagedRunWarning",
     "DamagedRunError",
@@ -45,6 +47,10 @@ class DamagedRunError(StoreError):
         super().__init__(message)
         self.run_id = run_id
         self.file = file
+
+
+class NotSupportedError(StoreError, NotImplementedError):
+    """The store cannot do this (e.g. a read-only layout asked to delete a run)."""
 
 
 class MissingExtraError(StoreError, ImportError):
@@ -83,7 +89,7 @@ def report_damaged(
 
 
 _DICT_FIELDS = ("experiment", "host", "meta", "config", "info")
-_LIST_FIELDS = ("artifacts", "resources", "fail_trace", "tags")
+_LIST_FIELDS = ("artifacts", "resources", "tags")
 _TEXT_FIELDS = ("status", "command", "note", "captured_out")
 TIME_FIELDS = ("start_time", "stop_time", "heartbeat", "queue_time")
 
@@ -103,6 +109,10 @@ def record_problem(record: Any) -> str | None:
         value = record.get(field)
         if value is not None and not isinstance(value, list):
             return f'"{field}" is {_kind(value)}, expected a list'
+    trace = record.get("fail_trace")
+    # A list of lines as runs store it, or the string a caller's failed_event passed.
+    if trace is not None and not isinstance(trace, (list, str)):
+        return f'"fail_trace" is {_kind(trace)}, expected a list or a string'
     for field in _TEXT_FIELDS:
         value = record.get(field)
         if value is not None and not isinstance(value, str):
@@ -171,16 +181,25 @@ def sort_records(records: list[dict], sort: list[tuple[tuple[str, ...], bool]]) 
     return records
 
 
-class StoreBackend:
+class StoreBackend(abc.ABC):
     """What a backend's reader provides. Records are dicts shaped like the Mongo run
-    document (see RECORD_FIELDS), with datetimes as naive UTC datetimes."""
+    document (see RECORD_FIELDS), with datetimes as naive UTC datetimes.
+
+    Two methods are required (:meth:`iter_records`, :meth:`metrics`); every other one
+    has a working default built on them, or says explicitly that the store cannot do
+    it (:class:`NotSupportedError`). The optional capabilities a database overrides
+    to answer faster are declared here too, so callers never probe for them:
+    :meth:`find_sorted` and :meth:`count_records` (None: "not pushed down, use the
+    general path"), :meth:`prepare_sort` (nothing to prepare) and
+    :meth:`change_token` (a generic token from the newest times).
+    """
 
     #: True when find_records evaluates queries in the database.
     pushes_down = False
 
+    @abc.abstractmethod
     def iter_records(self) -> Iterator[dict]:
         """Every run's record (captured_out may be left out; see captured_out())."""
-        raise NotImplementedError
 
     def find_records(
         self,
@@ -215,10 +234,10 @@ class StoreBackend:
         record = self.get_record(run_id) or {}
         return record.get("captured_out") or ""
 
+    @abc.abstractmethod
     def metrics(self, run_id: Any, names: Iterable[str] | None = None) -> dict[str, dict]:
         """{name: {"steps": [...], "values": [...], "timestamps": [...]}}, each in
         step order (sequences: lists or numpy arrays)."""
-        raise NotImplementedError
 
     def metric_summaries(
         self, run_ids: Sequence[Any], names: Sequence[str]
@@ -265,26 +284,63 @@ class StoreBackend:
         return [a if isinstance(a, str) else a[0] for a in record.get("artifacts") or []]
 
     def read_artifact(self, run_id: Any, name: str) -> bytes:
-        raise NotImplementedError
+        raise self._unsupported("keep the content of artifacts")
 
     def source_names(self, run_id: Any) -> list[str]:
         record = self.get_record(run_id) or {}
         return [s[0] for s in (record.get("experiment") or {}).get("sources") or []]
 
     def read_source(self, run_id: Any, name: str) -> bytes:
-        raise NotImplementedError
+        raise self._unsupported("keep the content of sources")
 
     def delete(self, run_id: Any) -> None:
-        raise NotImplementedError
+        raise self._unsupported("delete runs")
 
     def set_tags(self, run_id: Any, tags: list[str]) -> None:
-        raise NotImplementedError
+        raise self._unsupported("tag runs")
 
     def set_note(self, run_id: Any, note: str) -> None:
-        raise NotImplementedError
+        raise self._unsupported("keep notes")
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - nothing to release by default
+        """Release connections and files (nothing by default)."""
+
+    # -- optional capabilities: a default that works, overridden to go faster -----------
+
+    def find_sorted(
+        self,
+        query: Node | None,
+        sort: list[tuple[tuple[str, ...], bool]],
+        limit: int,
+        dead_after: float,
+        after: list | None = None,
+    ) -> list[dict] | None:
+        """Like find_records, starting after the sort values ``after`` (a decoded
+        page cursor), walking an index; None when this backend cannot (the caller
+        then filters with find_records)."""
+        return None
+
+    def count_records(self, query: Node | None, dead_after: float) -> int | None:
+        """How many runs match query, counted by the database; None when this backend
+        cannot (the caller counts what find_records returns)."""
+        return None
+
+    def prepare_sort(self, paths: list[tuple[str, ...]]) -> None:  # noqa: B027
+        """Get ready to sort by these record paths (e.g. build indexes); nothing here."""
+
+    def change_token(self) -> str:
+        """A string that changes whenever a run is added, deleted, beats, ends or is
+        edited (sacred.store.changes hashes it). This default reads the newest
+        heartbeat, start, stop and queue times and the highest id with sorted,
+        limited queries; backends answer it cheaper (a stat, one aggregate query)."""
+        parts = []
+        for field in ("heartbeat", "start_time", "stop_time", "queue_time", "_id"):
+            found = self.find_records(None, [((field,), True)], 1, float("inf"))
+            parts.append(repr(found[0].get(field)) if found else "-")
+        return "|".join(parts)
+
+    def _unsupported(self, what: str) -> NotSupportedError:
+        return NotSupportedError(f"This store ({type(self).__name__}) cannot {what}.")
 
 
 def _utc_now() -> datetime.datetime:

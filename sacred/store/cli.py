@@ -5,10 +5,12 @@
     sacred compare STORE ID ID... [--json]
     sacred metrics STORE ID NAME [--plot] [--json]
     sacred delete STORE ID... [--yes]
+    sacred lineage STORE ID [--depth N] [--json]
     sacred tag STORE ID TAG... [--remove]
     sacred note STORE ID TEXT
     sacred replay DUMP URL [--new-id]
     sacred migrate URL [--to URL2] [--drop-legacy]
+    sacred import-tensorboard STORE ID LOGDIR [--prefix P]
 
 Tables are drawn with rich (imported only here); ``--json`` prints machine-readable
 output. Mistakes (unknown store, bad query, missing run) print one message and exit
@@ -24,6 +26,7 @@ import sys
 import warnings
 from typing import Any
 
+from sacred._extras import one_line_for_missing_extras
 from sacred.exceptions import QueryError, StoreError
 from sacred.store.base import DamagedRunWarning, MissingExtraError
 
@@ -107,7 +110,11 @@ def _flat(prefix: str, value: Any, out: dict) -> dict:
 
 
 def cmd_runs(store, args) -> int:
-    runs = store.find(args.filter, sort=args.sort, limit=args.limit)
+    from sacred.store.resolve import resolve_query
+
+    # a bare name is a configuration entry (lr > 0.1), as in the board's query box
+    query = resolve_query(store, args.filter)
+    runs = store.find(query, sort=args.sort, limit=args.limit)
     if args.json:
         _print_json([run.to_dict() for run in runs])
         return 0
@@ -287,8 +294,19 @@ def cmd_metrics(store, args) -> int:
 
 
 def cmd_delete(store, args) -> int:
+    from sacred.store.lineage import delete_blockers, describe_blockers
+
     for run_id in args.ids:
         store.get(run_id)
+    # Runs that others consumed (use_run): named, and never deleted unasked.
+    blockers = delete_blockers(store, args.ids)
+    consumed = describe_blockers(blockers) if blockers else ""
+    if consumed and args.yes:
+        print(f"sacred: warning: {consumed}.", file=sys.stderr)
+    elif consumed and not sys.stdin.isatty():
+        raise StoreError(f"{consumed}. Pass --yes to delete anyway; nothing was deleted.")
+    elif consumed:
+        print(f"{consumed}.")
     if not args.yes and sys.stdin.isatty():
         answer = input(f"Delete {len(args.ids)} run(s) with their metrics and files? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
@@ -297,6 +315,19 @@ def cmd_delete(store, args) -> int:
     for run_id in args.ids:
         store.delete(run_id)
         print(f"deleted run {run_id}")
+    return 0
+
+
+def cmd_lineage(store, args) -> int:
+    from sacred.store.lineage import format_lineage, lineage
+
+    if args.depth is not None and args.depth < 1:
+        raise QueryError(f"--depth must be a whole number >= 1, not {args.depth}")
+    tree = lineage(store, args.id, depth=args.depth)
+    if args.json:
+        _print_json(tree)
+    else:
+        print(format_lineage(tree))
     return 0
 
 
@@ -316,6 +347,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sacred", description="Query and edit recorded sacred runs in any store."
     )
+    from sacred import __version__
+
+    parser.add_argument("--version", action="version", version=f"sacred {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
@@ -353,6 +387,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("delete", cmd_delete, "delete runs with their metrics and files")
     p.add_argument("ids", nargs="+", metavar="ID")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p = add("lineage", cmd_lineage, "what a run consumed (use_run) and what consumed it")
+    p.add_argument("id")
+    p.add_argument("--depth", type=int, metavar="N", help="follow at most N links each way")
+    p.add_argument("--json", action="store_true")
     p = add("tag", cmd_tag, "add (or --remove) tags of a run")
     p.add_argument("id")
     p.add_argument("tags", nargs="+", metavar="TAG")
@@ -376,6 +414,9 @@ def _parser() -> argparse.ArgumentParser:
     from sacred.worker.cli import add_worker_parsers  # worker, rerun: run machinery
 
     add_worker_parsers(sub)
+    from sacred.integrations.tensorboard import add_parser as add_import_tensorboard
+
+    add_import_tensorboard(sub)  # docs/integrations.md
     return parser
 
 
@@ -417,6 +458,7 @@ def _one_line(exc: BaseException) -> str:
     return first if isinstance(exc, StoreError) else f"{type(exc).__name__}: {first}"
 
 
+@one_line_for_missing_extras("sacred")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(_join_sort_values(sys.argv[1:] if argv is None else list(argv)))

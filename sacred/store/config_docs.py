@@ -13,9 +13,10 @@ named configs the run used (whose comments win: their values were applied last).
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
-__all__ = ["config_docs"]
+__all__ = ["config_docs", "without_pragmas"]
 
 _SCOPE_DECORATORS = ("config", "named_config")
 
@@ -54,13 +55,35 @@ def config_docs(run: Any) -> dict[str, str]:
         prefix = prefixes.get(owner)
         if prefix is None:
             prefix = _prefix_by_keys(config, set(entries))
-        for key, text in entries.items():
+        for key, raw in entries.items():
+            text = without_pragmas(raw)
+            if not text:
+                continue  # a comment that was only a tool's pragma documents nothing
             path = f"{prefix}.{key}" if prefix else key
             # Stored sources may hold other experiments' config scopes (every local
             # module the run imported is stored): only entries the run has count.
             if get_path(config, tuple(path.split("."))) is not MISSING:
                 docs.setdefault(path, text)
     return docs
+
+
+#: Comments addressed to tools, not readers: ``# noqa: E501``, ``# type: ignore``,
+#: ``# pragma: no cover``, ``# fmt: skip``, ``# pylint: disable=…``, ….
+_PRAGMA = re.compile(
+    r"(noqa\b|type:|pragma:|fmt:|pylint:|mypy:|isort:|pyright:|ruff:|nosec\b)", re.IGNORECASE
+)
+
+
+def without_pragmas(text: str) -> str:
+    """text without the tool pragmas it holds (a line may carry several comments:
+    ``learning rate  # noqa: E501`` keeps "learning rate")."""
+    lines = []
+    for line in text.splitlines():
+        parts = [part.strip() for part in line.split("#")]
+        kept = [part for part in parts if part and not _PRAGMA.match(part)]
+        if kept:
+            lines.append(" # ".join(kept))
+    return "\n".join(lines).strip()
 
 
 def _ingredient_paths(tree: ast.Module) -> dict[str, str]:

@@ -34,15 +34,34 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from sacred.exceptions import StoreError
 from sacred.observers._registry import BACKENDS, backend_for_url, scheme_of
 
-__all__ = ["store_lock", "lock_kind", "DEFAULT_TIMEOUT", "sql_lock", "path_lock", "mongo_lock"]
+__all__ = [
+    "store_lock",
+    "lock_kind",
+    "DEFAULT_TIMEOUT",
+    "StudyLock",
+    "sql_lock",
+    "path_lock",
+    "mongo_lock",
+]
 
 #: Seconds to wait for the lock before giving up with a StoreError.
 DEFAULT_TIMEOUT = 120.0
+
+
+class StudyLock(Protocol):
+    """A backend's study lock (its registry entry's ``study_lock``): a context manager
+    holding the lock ``name`` of the store at ``location`` for the ``with`` block,
+    a StoreError after ``timeout`` seconds; dies with its holder."""
+
+    def __call__(
+        self, location: str, name: str, timeout: float = ..., **options: Any
+    ) -> contextlib.AbstractContextManager[None]: ...
+
 
 _engines: dict[str, Any] = {}
 _engines_guard = threading.Lock()

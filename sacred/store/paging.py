@@ -18,11 +18,14 @@ import datetime
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sacred.exceptions import QueryError
 from sacred.store.query import MISSING, And, Compare, Exists, Node, Not, Or, get_path, parse_query
 from sacred.store.query import parse_sort as _parse_sort
+
+if TYPE_CHECKING:
+    from sacred.store.store import Store
 
 __all__ = ["Page", "find_page", "count", "sort_keys"]
 
@@ -146,7 +149,7 @@ def _keyset(keys: list[tuple[tuple[str, ...], bool]], values: list) -> Node:
 
 
 def find_page(
-    store: Any,
+    store: Store,
     query: str | None = None,
     *,
     sort: Any = None,
@@ -163,10 +166,7 @@ def find_page(
         raise QueryError("Cannot page by a field holding lists or objects.", cursor or "", 0)
     # By id, a plain column or a JSON value: a backend may walk an index (the SQL
     # reader does), applying the cursor itself, as a range on the sorted value.
-    find_sorted = getattr(store.backend, "find_sorted", None)
-    records = None
-    if find_sorted is not None:
-        records = find_sorted(node, keys, limit + 1, store.dead_after, after=values)
+    records = store.backend.find_sorted(node, keys, limit + 1, store.dead_after, after=values)
     if records is None:
         if values is not None:
             keyset = _keyset(keys, values)
@@ -182,14 +182,12 @@ def find_page(
     return Page(runs, following)
 
 
-def count(store: Any, query: str | None = None) -> int:
+def count(store: Store, query: str | None = None) -> int:
     """How many runs match query; counted in the database when the backend can."""
     node = parse_query(query)
-    counter = getattr(store.backend, "count_records", None)
-    if counter is not None:
-        counted = counter(node, store.dead_after)
-        if counted is not None:
-            return counted
+    counted = store.backend.count_records(node, store.dead_after)
+    if counted is not None:
+        return counted
     return len(store.backend.find_records(node, [], None, store.dead_after))
 
 

@@ -7,6 +7,7 @@ Grammar::
     and_expr   := not_expr ("and" not_expr)*
     not_expr   := "not" not_expr | primary
     primary    := "(" query ")" | path "exists" | path OP literal | path "in" list
+                | "inputs" "contains" literal      runs that consumed that run
     OP         := "==" | "!=" | "<" | "<=" | ">" | ">=" | "=~"
     path       := NAME ("." NAME)*          e.g. config.optimizer.lr, experiment.name
     literal    := "string" | number | true | false | null
@@ -287,6 +288,8 @@ class _Parser:
                 token.pos,
             )
         self.next()
+        if token.text == INPUTS_FIELD:
+            return self.inputs_contains(token)
         self.check_field(token.text.split(".")[0], token.pos)
         path = _canonical_path(token.text)
         if isinstance(path, str):
@@ -331,8 +334,33 @@ class _Parser:
                 raise QueryError(
                     f"Invalid regular expression: {reason}", self.text, op.pos
                 ) from None
+            from sacred.store.saferegex import check_pattern
+
+            try:  # a pattern that could backtrack for minutes is refused
+                check_pattern(value)
+            except QueryError as exc:
+                message = str(exc).split("\n")[0]
+                raise QueryError(message, self.text, op.pos) from None
         self.count_terms(1, token)
         return self.status_alias(Compare(path, op.text, value), token)
+
+    def inputs_contains(self, token: _Token) -> Node:
+        """``inputs contains 12``: runs that consumed run 12 (``use_run``), i.e. whose
+        ``meta.input_runs`` list holds 12 (sacred/store/lineage.py)."""
+        word = self.peek()
+        if not (word.kind == "name" and word.text == "contains"):
+            raise QueryError(
+                "inputs is only used as 'inputs contains RUN_ID' (runs that consumed that run)",
+                self.text,
+                word.pos,
+            )
+        self.next()
+        value_token = self.peek()
+        value = self.literal()
+        if not isinstance(value, (int, str)) or isinstance(value, bool):
+            raise QueryError("inputs contains needs a run id", self.text, value_token.pos)
+        self.count_terms(1, token)
+        return Compare(("meta", "input_runs"), "==", value)
 
     def status_alias(self, node: Compare, token: _Token) -> Node:
         """status == "TIMEOUT" also matches "TIMED_OUT" (and the other way round); so
@@ -481,6 +509,9 @@ RECORD_FIELDS = (
     "note",
 )
 
+#: ``inputs contains ID``: the runs that consumed run ID (not a record field).
+INPUTS_FIELD = "inputs"
+
 #: The top-level fields that hold times (compared with ISO strings as times).
 TIME_FIELDS = frozenset({"start_time", "stop_time", "heartbeat", "queue_time"})
 
@@ -600,7 +631,9 @@ def _scalar_equal(value: Any, literal: Any) -> bool:
 def _search(value: Any, pattern: str) -> bool:
     if isinstance(value, (datetime.datetime, datetime.date)):
         value = value.isoformat()
-    return isinstance(value, str) and re.search(pattern, value) is not None
+    from sacred.store.saferegex import compile_search
+
+    return isinstance(value, str) and compile_search(pattern)(value)
 
 
 def _compare(value: Any, op: str, literal: Any) -> bool:

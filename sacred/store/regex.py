@@ -32,8 +32,9 @@ class RegexUnsupported(Exception):
 
 def translate_regex(pattern: str, dialect: str) -> str:
     """pattern (Python syntax, already validated by re.compile) for dialect
-    'postgresql' or 'pcre', with the same matches as Python's re.search."""
-    if dialect not in ("postgresql", "pcre"):
+    'postgresql', 'pcre' or 're2' (PCRE's syntax without lookahead: see
+    end_or_final_newline), with the same matches as Python's re.search."""
+    if dialect not in ("postgresql", "pcre", "re2"):
         raise ValueError(f"unknown regex dialect {dialect!r}")
     return _Translator(pattern, dialect).run()
 
@@ -99,6 +100,13 @@ class _Translator:
 
     def end_or_final_newline(self) -> str:
         """Python's '$': the end, or just before a newline that ends the string."""
+        if self.dialect == "re2":
+            # RE2 has no lookahead: the final newline is consumed instead, which
+            # matches the same strings when nothing but the end of a group or of
+            # a branch follows the '$' (nothing after it can match a newline).
+            if not _nothing_follows(self.p, self.i):
+                raise self.refuse("'$' followed by more pattern (RE2 has no lookahead)")
+            return "(?:\\n?\\z)"
         end = "\\Z" if self.dialect == "postgresql" else "\\z"
         return f"(?=\\n?{end})"
 
@@ -246,3 +254,66 @@ class _Translator:
         if self.i < len(p) and p[self.i] in "*+{" or p.startswith("??", self.i):
             raise self.refuse("a repeated quantifier")
         self.out.append(text)
+
+
+def _tokens(pattern: str, start: int) -> list[tuple[int, str]]:
+    """(position, token) from start: '(' ')' '|' or 'x' for any other atom (escapes
+    and bracket classes are one atom; the caller only needs the structure)."""
+    out, i = [], start
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append((i, "x"))
+            i += 2
+        elif c == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "^":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            while j < len(pattern) and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            out.append((i, "x"))
+            i = j + 1
+        elif c in "()|":
+            out.append((i, c))
+            i += 1
+        else:
+            out.append((i, "x"))
+            i += 1
+    return out
+
+
+def _nothing_follows(pattern: str, after: int) -> bool:
+    """Whether a '$' ending at after is the last thing its match can need: only
+    group ends follow it, up to the end of the pattern or of an alternation branch
+    (whose other branches do not follow it) at the top level."""
+    # How many groups enclose the '$'.
+    depth = 0
+    for _, token in _tokens(pattern[:after], 0):
+        depth += {"(": 1, ")": -1}.get(token, 0)
+    tokens = _tokens(pattern, after)
+    k = 0
+    while k < len(tokens):
+        token = tokens[k][1]
+        if token == ")":
+            depth -= 1
+            k += 1
+        elif token == "|":
+            if depth == 0:
+                return True  # the rest are other top-level branches
+            # skip the other branches of this group, to its ')'
+            inner = 0
+            k += 1
+            while k < len(tokens):
+                t = tokens[k][1]
+                if t == "(":
+                    inner += 1
+                elif t == ")":
+                    if inner == 0:
+                        break
+                    inner -= 1
+                k += 1
+        else:
+            return False
+    return True

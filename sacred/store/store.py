@@ -57,6 +57,44 @@ class Store:
         MissingExtraError.check("pandas", "store.to_dataframe()")
         return runs_to_dataframe(self.find(query, sort=sort, limit=limit))
 
+    def groups(
+        self,
+        by: str | list[str],
+        filter: str | None = None,
+        metrics: str | list[str] | None = None,
+        *,
+        sort: str | None = None,
+    ):
+        """One row per group of the runs filter matches, grouped by the values at
+        the paths by (``"config.optimizer"``, ``["optimizer", "model.layers"]``: a
+        bare name is a config entry): the key columns, ``count``, ``ids_sample``, and
+        ``<stat>.mean/.std/.min/.max/.n`` for ``result`` and each metric summary in
+        metrics (``"loss:min,acc"``: a bare name is the last value). A DataFrame
+        (sacred.store.groups; ``group_runs`` gives the same as JSON-able dicts)."""
+        from sacred.store.groups import group_runs
+
+        MissingExtraError.check("pandas", "store.groups()")
+        import pandas as pd
+
+        found = group_runs(self, by, filter, metrics, sort)
+        rows = []
+        for group in found["groups"]:
+            row = dict(group["key"])
+            row["count"] = group["count"]
+            row["ids_sample"] = group["ids_sample"]
+            for stat, figures in group["stats"].items():
+                for figure, value in figures.items():
+                    row[f"{stat}.{figure}"] = value
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def points(self, x: str, y: str, color: str | None = None, filter: str | None = None) -> dict:
+        """``{"ids", "x", "y", "color", "missing"}`` for a scatter plot of the runs
+        filter matches (sacred.store.points)."""
+        from sacred.store.points import points
+
+        return points(self, x, y, color, filter)
+
     def delete(self, run_id: Any) -> None:
         """Delete the run with its metrics and files (also a damaged one)."""
         try:

@@ -73,6 +73,12 @@ def add_worker_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--workdir", metavar="DIR", help="run from this working tree, not the stored sources"
     )
+    p.add_argument(
+        "--allow-modified",
+        action="store_true",
+        help="run even when a source or a consumed input (use_run) no longer has the "
+        "recorded md5 (each difference is printed as a warning)",
+    )
     p.set_defaults(func=cmd_rerun, opens_store=False)
 
 
@@ -121,12 +127,15 @@ def cmd_rerun(args: argparse.Namespace) -> int:
             rtol=args.rtol,
             ignore_versions=args.ignore_versions,
             workdir=args.workdir,
+            allow_modified=args.allow_modified,
         )
     except SacredError as exc:
         print(f"sacred: error: {exc}", file=sys.stderr)
         return 2
     for warning in report.warnings:
         print(f"warning: {warning}")
+    for line in report.inputs:
+        print(line)
     print(f"rerun of run {report.original_id} recorded as run {report.new_id} ({report.status})")
     if report.matches:
         how = "exactly" if not args.rtol else f"within rtol {args.rtol:g}"

@@ -43,7 +43,14 @@ def preload(claimer: Any) -> None:
 def run_forked(
     argv: Sequence[str], cwd: str, env: dict, before: Callable[[], None] | None = None
 ) -> int:
-    """Run ``argv`` (``[python, MAINFILE, *args]``) in a forked child; its exit code."""
+    """Run ``argv`` (``[python, MAINFILE, *args]``) in a forked child; its exit code.
+
+    Where the platform has no fork (Windows), the run gets a new interpreter instead
+    (``before`` is for a forked child only and is not called then)."""
+    if not hasattr(os, "fork"):
+        import subprocess
+
+        return subprocess.call(list(argv), cwd=cwd, env=env)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()

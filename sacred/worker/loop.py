@@ -5,8 +5,10 @@ The child is the experiment's own command line (``python MAINFILE COMMAND with .
 forked copy of the worker where that is safe (:mod:`sacred.worker.forked`: no
 interpreter start-up and driver imports per run), else in a new interpreter. It takes over the
 claimed record (see :mod:`sacred.worker.takeover`) and reports heartbeats and its end
-there. When a worker dies, its runs keep a stale heartbeat; idle workers re-queue
-them (:meth:`Claimer.requeue_stale`).
+there. When a worker dies, its runs keep a stale heartbeat; every worker re-queues
+them (:meth:`Claimer.requeue_stale`) at each poll: an idle one in its loop, a busy
+one from a thread that runs while its child does (:class:`_Requeuer`), so a lost run
+waits at most ``stale_after`` plus one poll, not for the queue to drain.
 """
 
 from __future__ import annotations
@@ -28,6 +30,67 @@ from sacred.worker.takeover import CLAIM_TOKEN_ENV, WORKER_META_ENV
 __all__ = ["Worker", "DEFAULT_STALE_AFTER"]
 
 DEFAULT_STALE_AFTER = 60.0  # seconds without heartbeat: six missed default beats
+
+# Held by the re-queueing thread during each pass and around every fork of this
+# process (os.register_at_fork), so a forked run never inherits a lock (of a
+# connection pool, of logging) that the thread held at that moment.
+_fork_guard = threading.Lock()
+_hooks_installed = False
+
+
+def _before_fork() -> None:
+    _fork_guard.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _fork_guard.release()
+
+
+def _after_fork_in_child() -> None:
+    global _fork_guard
+    _fork_guard = threading.Lock()  # the copy is held; the child has no such thread
+
+
+def _install_fork_hooks() -> None:
+    global _hooks_installed
+    if not _hooks_installed and hasattr(os, "register_at_fork"):
+        os.register_at_fork(
+            before=_before_fork,
+            after_in_parent=_after_fork_in_parent,
+            after_in_child=_after_fork_in_child,
+        )
+        _hooks_installed = True
+
+
+class _Requeuer:
+    """While a busy worker waits for its run, re-queue other workers' lost runs at
+    each poll, as an idle worker does in its loop."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="sacred-requeue", daemon=True)
+
+    def __enter__(self) -> _Requeuer:
+        _install_fork_hooks()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _loop(self) -> None:
+        worker = self.worker
+        while not self.stop.wait(worker.poll_interval):
+            try:
+                with _fork_guard:
+                    changed = worker.claimer.requeue_stale(worker.stale_after, worker.max_retries)
+            except Exception as exc:  # noqa: BLE001 - the next poll tries again
+                worker.log(f"cannot re-queue lost runs ({type(exc).__name__}: {exc})")
+                continue
+            for run_id, status in changed:
+                worker.log(f"run {run_id} lost its worker: now {status}")
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -97,6 +160,7 @@ class Worker:
         """Work until max_runs or idle_exit says stop; return the number of runs done."""
         done = 0
         idle_since = time.monotonic()
+        waiting = False  # said once per idle spell, so that a quiet worker is not a hung one
         while self.max_runs is None or done < self.max_runs:
             try:
                 claimed = self.claimer.claim(self.name, self.experiment)
@@ -114,8 +178,14 @@ class Worker:
                     continue
                 if self.idle_exit is not None and time.monotonic() - idle_since >= self.idle_exit:
                     break
+                if not waiting:
+                    of = f" of the experiment {self.experiment!r}" if self.experiment else ""
+                    every = f"looking every {self.poll_interval:g} s"
+                    self.log(f"waiting for queued runs{of} ({every})")
+                    waiting = True
                 time.sleep(self.poll_interval)
                 continue
+            waiting = False
             self.log(f"claimed run {claimed.run_id} ({claimed.command})")
             code = self.run_claimed(claimed)
             self.log(f"run {claimed.run_id} ended (exit code {code})")
@@ -126,8 +196,10 @@ class Worker:
     def _start(self, argv: list[str], cwd: str, env: dict) -> int:
         preexec = _die_with_parent if sys.platform.startswith("linux") else None
         # Forking copies one thread only: with another thread alive (a MongoDB client's
-        # monitors, say) a lock it holds would stay held in the child forever.
-        if not self.fork or threading.active_count() > 1:
+        # monitors, say) a lock it holds would stay held in the child forever. The
+        # worker's own re-queueing thread is safe: it holds nothing across a fork.
+        others = [t for t in threading.enumerate() if t.name != "sacred-requeue"]
+        if not self.fork or len(others) > 1:
             return subprocess.call(argv, cwd=cwd, env=env, preexec_fn=preexec)
         from sacred.worker import forked
 
@@ -174,7 +246,8 @@ class Worker:
                 os.path.join(scratch, "config.json"),
                 beat_interval=self.beat_interval,
             )
-            code = self._start(argv, cwd, env)
+            with _Requeuer(self):
+                code = self._start(argv, cwd, env)
             if code != 0:
                 # A child that died before or without recording its end leaves the
                 # claimed record RUNNING: say what happened instead.

@@ -7,6 +7,11 @@ one, captured output and artifacts are appended to the stored ones, and
 The main function reads ``_run.resumed_from_step`` (the last stored step, None for
 a run without metrics) to continue its loop. A worker starting a run that an earlier,
 lost attempt had started continues it the same way.
+
+A run is only continued by the experiment that recorded it, from the same sources:
+a run of another experiment, or one whose stored sources differ from the running
+ones, is refused before anything is built or written, unless ``--force`` is given;
+the forced attempt then records what differed (``meta.attempts[-1].forced``).
 """
 
 from __future__ import annotations
@@ -80,11 +85,52 @@ def resume_start(
         if getattr(option, "observer_class", None) and value not in (None, False):
             option(value, probe)
     claimer = _claimer(probe)
+    run_id = _resume_id(options["--resume"])
     try:
-        stored_command, config, _meta = claimer.stored_start(_resume_id(options["--resume"]))
+        stored_command, config, _meta = claimer.stored_start(run_id)
+        mismatches = stored_mismatches(claimer, run_id, experiment.get_experiment_info())
     finally:
         claimer.close()
+    if mismatches and not options.get("--force"):
+        from sacred.exceptions import StoreError
+
+        raise StoreError(
+            f"--resume {run_id}: refusing to continue the run: {'; '.join(mismatches)}. "
+            "Add --force to continue it anyway (the attempt records what differed)."
+        )
     return command or stored_command or experiment.default_command, config
+
+
+def _md5(content: bytes) -> str:
+    import hashlib  # only for a resumed run: `import sacred` stays light
+
+    return hashlib.md5(content).hexdigest()  # the digest sacred records for sources
+
+
+def stored_mismatches(claimer: Any, run_id: Any, experiment_info: dict) -> list[str]:
+    """Why the stored run ``run_id`` is not this experiment's to continue (empty: it
+    is): another experiment's name, or sources that differ from the running ones
+    (``experiment_info`` as ``Ingredient.get_experiment_info()`` gives it)."""
+    stored = claimer.stored_run(run_id)
+    out = []
+    name, stored_name = experiment_info.get("name"), stored.experiment.get("name")
+    if stored_name is not None and stored_name != name:
+        out.append(f"it belongs to the experiment {stored_name!r}, not {name!r}")
+    contents = claimer.sources(stored)
+    stored_names = {entry[0] for entry in stored.experiment.get("sources") or []} | set(contents)
+    if not stored_names:
+        return out  # nothing recorded to compare with (a record without sources)
+    stored_md5 = {path: _md5(content) for path, content in contents.items()}
+    running = {path: md5 for path, md5 in experiment_info.get("sources") or []}
+    changed = sorted(p for p in running if p in stored_md5 and stored_md5[p] != running[p])
+    for what, paths in (
+        ("source files changed since it was recorded", changed),
+        ("source files not in the record", sorted(set(running) - stored_names)),
+        ("recorded source files no longer used", sorted(stored_names - set(running))),
+    ):
+        if paths:
+            out.append(f"{what}: {', '.join(paths)}")
+    return out
 
 
 def create_resumed(
@@ -138,6 +184,8 @@ def prepare_resume(run: Any) -> None:
     claimer = _claimer(run)
     try:
         if run.resume_of is not None:
+            # --force let resume_start through: the attempt says what it overrode
+            forced = run.force and stored_mismatches(claimer, run.resume_of, run.experiment_info)
             claimed = claimer.claim_for_resume(run.resume_of, worker_name())
             # the observers take the claimed record over when they see this token
             os.environ[CLAIM_TOKEN_ENV] = claimed.token
@@ -151,6 +199,8 @@ def prepare_resume(run: Any) -> None:
             }
             kept = {k: v for k, v in claimed.meta.items() if k not in ("command", "options")}
             run.meta_info.update(kept)
+            if forced:
+                given["forced"] = forced
             if given and run.meta_info.get("attempts"):
                 run.meta_info["attempts"][-1].update(given)
         output, last_steps = claimer.resume_state(run._id)

@@ -1,5 +1,5 @@
-// Sacredboard's front end: a router over three views (runs table, run detail,
-// compare), all state in the URL, and one poll a second for "anything changed?".
+// Sacredboard's front end: a router over the views (runs table with its groups,
+// scatter and parallel-coordinate tabs, run detail, compare, studies), all state in the URL, and one poll a second for "anything changed?".
 
 import { getJSON } from "./api.js";
 import { fill } from "./format.js";
@@ -51,6 +51,10 @@ async function route() {
   if (detail) {
     const { detailView } = await import("./detail.js");
     make = () => detailView(view, decodeURIComponent(detail[1]), params, ctx);
+  } else if (location.pathname === "/studies" || location.pathname.startsWith("/studies/")) {
+    const { studiesView, studyView } = await import("./studies.js");
+    const study = location.pathname.slice("/studies/".length);
+    make = () => (study ? studyView(view, decodeURIComponent(study), ctx) : studiesView(view, ctx));
   } else if (location.pathname === "/compare") {
     const { compareView } = await import("./compare.js");
     make = () => compareView(view, params, ctx);
@@ -84,7 +88,39 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+// The colour theme: "auto" follows prefers-color-scheme; the toggle cycles through
+// auto, dark and light and remembers the choice in this browser. Canvases (charts)
+// read their colours when drawn, so the view is drawn again.
+const THEMES = ["auto", "dark", "light"];
+function applyTheme(theme) {
+  if (theme === "auto") delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+  document.getElementById("theme").textContent = `theme: ${theme}`;
+}
+function setupTheme() {
+  let theme = "auto";
+  try {
+    theme = localStorage.getItem("sacredboard-theme") || "auto";
+  } catch (_) {
+    // storage disabled: the system's choice
+  }
+  if (!THEMES.includes(theme)) theme = "auto";
+  applyTheme(theme);
+  document.getElementById("theme").addEventListener("click", () => {
+    theme = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length];
+    try {
+      localStorage.setItem("sacredboard-theme", theme);
+    } catch (_) {
+      // not remembered, still applied
+    }
+    applyTheme(theme);
+    route();
+  });
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => theme === "auto" && route());
+}
+
 function start() {
+  setupTheme();
   // The health answer (kind of store, read-only) and the first view load together.
   getJSON("/api/health")
     .then((health) => {

@@ -59,6 +59,9 @@ export function detailView(root, runId, params, ctx) {
     log: params.get("log") === "1",
     logx: params.get("logx") === "1",
     smooth: Number(params.get("smooth")) || 0,
+    // "list": a chart per chosen metric; "grid": small charts of all metrics;
+    // "together": the chosen metrics in one chart (train vs validation).
+    layout: ["grid", "together"].includes(params.get("layout")) ? params.get("layout") : "list",
   };
   const plots = new Map();
   let record = null;
@@ -73,17 +76,33 @@ export function detailView(root, runId, params, ctx) {
   const editsBox = h("div", { class: "run-edits" });
   const metricsBox = h("div", { class: "metrics" });
   const metricPicker = h("div", { class: "metric-picker" });
+  const layoutSelect = h(
+    "select",
+    {
+      class: "layout",
+      onchange: (e) => {
+        state.layout = e.target.value;
+        saveState();
+        for (const plot of plots.values()) plot.destroy();
+        plots.clear();
+        syncPlots();
+      },
+    },
+    [["list", "a chart per metric"], ["grid", "small charts of all metrics"], ["together", "chosen metrics in one chart"]].map(([value, label]) =>
+      h("option", { value, selected: state.layout === value }, label),
+    ),
+  );
   const rest = h("div", { class: "run-sections" });
   root.append(
     h("a", { href: "/", "data-nav": true, class: "back" }, "‹ All runs"),
     header,
     editsBox,
-    section("Metrics", h("div", {}, plotControls(state, changePlots), metricPicker, metricsBox), { cls: "metrics-section" }),
+    section("Metrics", h("div", {}, h("div", { class: "plot-line" }, h("label", {}, "layout ", layoutSelect), plotControls(state, changePlots)), metricPicker, metricsBox), { cls: "metrics-section" }),
     rest,
   );
 
   function saveState() {
-    ctx.setParams({ m: state.metrics, x: state.x === "step" ? "" : state.x, log: state.log ? "1" : "", logx: state.logx ? "1" : "", smooth: state.smooth || "" });
+    ctx.setParams({ m: state.metrics, layout: state.layout === "list" ? "" : state.layout, x: state.x === "step" ? "" : state.x, log: state.log ? "1" : "", logx: state.logx ? "1" : "", smooth: state.smooth || "" });
   }
 
   function changePlots(changes) {
@@ -94,7 +113,8 @@ export function detailView(root, runId, params, ctx) {
 
   function syncPlots() {
     const names = record.metrics;
-    const chosen = state.metrics.length ? state.metrics.filter((m) => names.includes(m)) : names.slice(0, 6);
+    const fallback = state.layout === "grid" ? names : names.slice(0, 6);
+    const chosen = state.metrics.length ? state.metrics.filter((m) => names.includes(m)) : fallback;
     fill(metricPicker, 
       ...names.map((name) =>
         h("label", { class: "chip" }, h("input", {
@@ -111,15 +131,30 @@ export function detailView(root, runId, params, ctx) {
       ),
     );
     if (!names.length) fill(metricPicker, h("span", { class: "muted" }, "This run logged no metrics."));
-    for (const [name, plot] of plots) {
-      if (!chosen.includes(name)) {
-        plot.destroy();
-        plots.delete(name);
+    const run = [{ id: record.id, label: `run ${record.id}` }];
+    const common = { runs: run, x: state.x, log: state.log, logx: state.logx, smooth: state.smooth };
+    metricsBox.classList.toggle("plot-grid", state.layout === "grid");
+    // What to draw: key -> options of metricPlot.
+    const wanted = new Map();
+    if (state.layout === "together") {
+      if (chosen.length) wanted.set("together", { ...common, name: chosen.join(" · "), metrics: chosen });
+    } else {
+      for (const name of chosen) {
+        wanted.set(name, state.layout === "grid" ? { ...common, name, compact: true, height: 170 } : { ...common, name });
       }
     }
-    for (const name of chosen) {
-      if (!plots.has(name)) {
-        plots.set(name, metricPlot(metricsBox, { name, runs: [{ id: record.id, label: `run ${record.id}` }], x: state.x, log: state.log, logx: state.logx, smooth: state.smooth }));
+    for (const [key, plot] of plots) {
+      if (!wanted.has(key)) {
+        plot.destroy();
+        plots.delete(key);
+      }
+    }
+    for (const [key, options] of wanted) {
+      const plot = plots.get(key);
+      if (!plot) plots.set(key, metricPlot(metricsBox, options));
+      else if (key === "together" && plot.element.dataset.metric !== options.metrics.join(",")) {
+        plot.destroy();
+        plots.set(key, metricPlot(metricsBox, options));
       }
     }
   }
@@ -251,8 +286,31 @@ export function detailView(root, runId, params, ctx) {
         ),
         { cls: "experiment", open: false },
       ),
+      linkedRuns(r.lineage),
       section("Meta", tree(r.meta || {}), { cls: "meta", open: false }),
     );
+  }
+
+  // Linked runs (use_run): what this run consumed and what consumed it, as links, and
+  // the consumed runs side by side on the compare page.
+  function linkedRuns(lineage) {
+    const { inputs = [], consumers = [] } = lineage || {};
+    if (!inputs.length && !consumers.length) return null;
+    const runLink = (id) => h("a", { href: `/run/${encodeURIComponent(id)}`, "data-nav": true }, `run ${id}`);
+    const input = (i) => h("li", { class: "input-run" },
+      i.here && !i.missing ? runLink(i.id) : `run ${i.id}`,
+      i.here ? "" : ` in ${i.store}`,
+      i.missing ? h("span", { class: "error" }, " (deleted)") : i.experiment ? ` · ${i.experiment} ` : " ",
+      i.status ? statusBadge(i.status) : null,
+      Object.keys(i.artifacts || {}).length ? h("span", { class: "muted small" }, ` ${Object.entries(i.artifacts).map(([n, md5]) => `${n} (md5 ${md5.slice(0, 8)})`).join(", ")}`) : null,
+    );
+    const linked = inputs.filter((i) => i.here && !i.missing).map((i) => i.id);
+    return section(`Linked runs (${inputs.length} in, ${consumers.length} out)`, h("div", {},
+      h("h4", {}, "Consumed"), inputs.length ? h("ul", { class: "inputs" }, inputs.map(input)) : h("p", { class: "muted" }, "nothing"),
+      linked.length > 1 ? h("a", { href: `/compare?ids=${linked.map(encodeURIComponent).join(",")}`, "data-nav": true, class: "compare-inputs" }, "Compare the consumed runs") : null,
+      h("h4", {}, "Consumed by"), consumers.length ? h("ul", { class: "consumers" }, consumers.map((c) => h("li", { class: "consumer-run" }, runLink(c.id), ` · ${c.experiment ?? ""} `, statusBadge(c.status)))) : h("p", { class: "muted" }, "no run"),
+      consumers.length > 1 ? h("a", { href: `/compare?ids=${consumers.map((c) => encodeURIComponent(c.id)).join(",")}`, "data-nav": true, class: "compare-consumers" }, "Compare the consuming runs") : null,
+    ), { cls: "lineage" });
   }
 
   async function load() {

@@ -52,14 +52,45 @@ export function ago(iso, now = Date.now()) {
   return `${Math.round(seconds / 86400)} d ago`;
 }
 
-export function formatValue(value) {
-  if (value === null || value === undefined) return "";
-  if (typeof value === "number") {
-    if (Number.isInteger(value)) return String(value);
-    return Math.abs(value) >= 1e5 || Math.abs(value) < 1e-3 ? value.toExponential(4) : value.toPrecision(5).replace(/\.?0+$/, "");
+// Numbers with `digits` significant digits, trailing zeros dropped; a plain decimal
+// between 1e-4 and 1e6, otherwise a short exponent ("3e-5", "1.25e+7", never
+// "3.0000e-4").
+export function formatNumber(value, digits = 5) {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e6)) {
+    const [mantissa, exponent] = value.toExponential(digits - 1).split("e");
+    return `${trimZeros(mantissa)}e${exponent}`;
   }
+  if (abs >= 10 ** digits) return value.toFixed(0);
+  return trimZeros(value.toPrecision(digits));
+}
+
+const trimZeros = (text) => (text.includes(".") ? text.replace(/\.?0+$/, "") : text);
+
+export function formatValue(value, digits = 5) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "number") return formatNumber(value, digits);
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
+}
+
+// One formatter for a whole column, so that its numbers line up: the same number of
+// decimals for all (enough for `digits` significant digits of the largest), unless
+// the column spans more than four decades or leaves the plain-decimal range, where
+// each value gets its own significant digits.
+export function columnFormat(values, digits = 4) {
+  const numbers = values.filter((v) => typeof v === "number" && Number.isFinite(v));
+  if (!numbers.length || numbers.every(Number.isInteger)) return (v) => formatValue(v, digits);
+  const nonzero = numbers.map(Math.abs).filter((v) => v > 0);
+  const hi = Math.max(...nonzero);
+  const lo = Math.min(...nonzero);
+  if (!nonzero.length || hi >= 1e6 || lo < 1e-4 || hi / lo > 1e4) return (v) => formatValue(v, digits);
+  const decimals = Math.min(10, Math.max(0, digits - 1 - Math.floor(Math.log10(hi))));
+  // The smallest value keeps two significant digits.
+  const fixed = Math.max(decimals, Math.min(10, 1 - Math.floor(Math.log10(lo))));
+  return (v) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(fixed) : formatValue(v, digits));
 }
 
 // {a: {b: 1}, c: 2} -> {"a.b": 1, c: 2}
@@ -87,4 +118,9 @@ export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
+}
+
+// A colour of the current theme (a CSS variable of style.css), for canvases.
+export function themeColor(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim() || "#888";
 }

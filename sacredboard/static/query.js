@@ -47,14 +47,17 @@ export function rowQuery(row) {
   return `${fieldPath(row.field)} ${op} ${literal(row.value ?? "", op)}`;
 }
 
-// {statuses: [...], rows: [{field, op, value}], text: "free query"} -> query string
-export function buildQuery({ statuses = [], rows = [], text = "" }) {
+// {statuses: [...], rows: [{field, op, value}], extra: [conditions], text: "free
+// query"} -> query string. The free text comes last, so that an error's position
+// in it is known (table.js points at it).
+export function buildQuery({ statuses = [], rows = [], extra = [], text = "" }) {
   const parts = [];
   if (statuses.length) parts.push(`status in [${statuses.map((s) => `"${s}"`).join(", ")}]`);
   for (const row of rows) {
     const q = rowQuery(row);
     if (q) parts.push(q);
   }
+  for (const q of extra) if (q) parts.push(q);
   if (text.trim()) parts.push(`(${text.trim()})`);
   return parts.join(" and ");
 }

@@ -3,8 +3,27 @@
 
 import { getJSON, send } from "./api.js";
 import { ask } from "./dialog.js";
-import { STATUSES, ago, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
+import { STATUSES, ago, columnFormat, download, fill, formatTime, formatValue, h, statusBadge } from "./format.js";
 import { OPERATORS, buildQuery, fieldPath, outputParams } from "./query.js";
+import { columnPicker } from "./picker.js";
+import { brushQuery, readBrushes, shortLabel } from "./scales.js";
+
+// The views over the filtered runs besides the table, loaded on first use.
+const VIEWS = [
+  ["runs", "Runs"],
+  ["groups", "Groups"],
+  ["scatter", "Scatter"],
+  ["parallel", "Parallel coordinates"],
+];
+const EXPLORE_REFRESH_MS = 5000;
+const listParam = (params, key) => (params.get(key) || "").split(",").map((s) => s.trim()).filter(Boolean);
+function jsonParam(params, key, fallback) {
+  try {
+    return JSON.parse(params.get(key)) ?? fallback;
+  } catch (_) {
+    return fallback;
+  }
+}
 
 const COLUMNS = [
   ["id", "Id", "id"],
@@ -48,6 +67,13 @@ function readState(params) {
     metrics: (params.get("metrics") || "").split(",").filter(Boolean),
     // Path columns, written like a filter row's field: "lr", ".info.best_epoch".
     columns: (params.get("cols") || "").split(",").filter(Boolean),
+    view: VIEWS.some(([v]) => v === params.get("view")) ? params.get("view") : "runs",
+    // Ranges (or sets of categories) brushed in the scatter plot or the parallel
+    // coordinates: conditions of the table's query.
+    brushes: readBrushes(params),
+    scatter: { x: params.get("sx") || "", y: params.get("sy") || "result", color: params.get("sc") || "", logx: params.get("slx") === "1", logy: params.get("sly") === "1" },
+    parallel: { axes: listParam(params, "pa"), log: jsonParam(params, "plog", {}), color: params.get("pc") || "", seed: params.get("pseed") === "1" },
+    groups: { by: listParam(params, "gby"), gsort: params.get("gsort") || "", gmetric: params.get("gm") || "", band: params.get("gband") || "std", indiv: params.get("gruns") === "1", plotted: jsonParam(params, "gplot", []) },
   };
 }
 
@@ -71,10 +97,31 @@ export function tableView(root, params, ctx) {
         metrics: state.metrics.join(","),
         cols: state.columns.join(","),
         sel: [...selected].join(","),
+        view: state.view === "runs" ? "" : state.view,
+        brush: state.brushes.length ? JSON.stringify(state.brushes) : "",
+        sx: state.scatter.x,
+        sy: state.scatter.y === "result" ? "" : state.scatter.y,
+        sc: state.scatter.color,
+        slx: state.scatter.logx ? "1" : "",
+        sly: state.scatter.logy ? "1" : "",
+        pa: state.parallel.axes.join(","),
+        plog: Object.keys(state.parallel.log).length ? JSON.stringify(state.parallel.log) : "",
+        pc: state.parallel.color,
+        pseed: state.parallel.seed ? "1" : "",
+        gby: state.groups.by.join(","),
+        gsort: state.groups.gsort,
+        gm: state.groups.gmetric,
+        gband: state.groups.band === "std" ? "" : state.groups.band,
+        gruns: state.groups.indiv ? "1" : "",
+        gplot: state.groups.plotted.length ? JSON.stringify(state.groups.plotted) : "",
       },
       { push },
     );
   }
+
+  // The table's query: the filter and the brushes. The scatter plot and the parallel
+  // coordinates show the filter without the brushes (the runs outside them fade).
+  const tableQuery = () => buildQuery({ ...state, extra: state.brushes.map(brushQuery) });
 
   // -- the controls ---------------------------------------------------------------------
 
@@ -193,11 +240,40 @@ export function tableView(root, params, ctx) {
     },
   });
 
+  // A query error is shown right under the query box, pointing at the offending
+  // text; the table keeps the last good results (dimmed) instead of going blank.
+  const queryProblem = h("div", { class: "query-problem", hidden: true });
   const actions = h("div", { class: "actions" });
   const head = h("thead");
   const body = h("tbody");
   const table = h("table", { class: "runs" }, head, body);
   const footer = h("div", { class: "pager" });
+  // Records the store could not read (a run.json cut off mid-write, …): counted under
+  // the table, listed with their reasons on demand (/api/damaged).
+  const damagedBox = h("div", { class: "damaged", hidden: true });
+  let damagedOpen = false;
+  async function loadDamaged() {
+    try {
+      const answer = await getJSON("/api/damaged");
+      renderDamaged(answer);
+    } catch (_) {
+      damagedBox.hidden = true; // an older server: nothing to say
+    }
+  }
+  function renderDamaged(answer) {
+    damagedBox.hidden = !answer.count;
+    if (!answer.count) return;
+    const n = answer.count;
+    fill(
+      damagedBox,
+      h("button", { class: "small damaged-toggle", onclick: () => { damagedOpen = !damagedOpen; renderDamaged(answer); } }, `⚠ ${n} record${n === 1 ? "" : "s"} could not be read${damagedOpen ? "" : " — show"}`),
+      damagedOpen
+        ? h("table", { class: "runs damaged-list" },
+          h("thead", {}, h("tr", {}, h("th", {}, "run"), h("th", {}, "file"), h("th", {}, "problem"))),
+          h("tbody", {}, answer.runs.map((r) => h("tr", { class: "damaged-run", dataset: { id: String(r.id) } }, h("td", {}, String(r.id)), h("td", { class: "path" }, r.file || ""), h("td", { title: r.message || "" }, r.problem || r.message || "")))))
+        : null,
+    );
+  }
   // A comma-separated list in the state (metric or path columns), applied on change.
   const listInput = (key, attrs) =>
     h("input", {
@@ -219,20 +295,107 @@ export function tableView(root, params, ctx) {
     title: "Values to show as columns: a config key, or a record path after a dot (.host.os)",
   });
 
+  const picker = columnPicker(state, () => {
+    columnsInput.value = state.columns.join(",");
+    metricsInput.value = state.metrics.join(",");
+    changed();
+  });
+
+  // -- the other views: groups, scatter, parallel coordinates ------------------------
+
+  const tabs = h("nav", { class: "view-tabs", role: "tablist" });
+  const explorePanel = h("div", { class: "explore" });
+  const brushBar = h("div", { class: "brushes" });
+  const tableWrap = h("div", { class: "table-wrap" }, table);
+  let explore = null; // the open view's object: {refresh, brushesChanged, destroy}
+  let opening = 0;
+
+  function renderTabs() {
+    fill(tabs, ...VIEWS.map(([view, label]) => h("button", { class: `tab${state.view === view ? " active" : ""}`, role: "tab", "aria-selected": state.view === view ? "true" : "false", dataset: { view }, onclick: () => openView(view) }, label)));
+  }
+
+  function renderBrushes() {
+    fill(
+      brushBar,
+      state.brushes.length ? h("span", { class: "muted" }, "Brushed: ") : null,
+      ...state.brushes.map((b, i) =>
+        h("span", { class: "chip brush", dataset: { path: b.path } },
+          `${shortLabel(b.path)} ${b.values ? `∈ {${b.values.map((v) => formatValue(v)).join(", ")}}` : `${formatValue(b.lo)} … ${formatValue(b.hi)}`}`,
+          h("button", { class: "icon", title: "Remove this brush", onclick: () => setBrushes(state.brushes.filter((_, j) => j !== i)) }, "×")),
+      ),
+      state.brushes.length > 1 ? h("button", { class: "small", onclick: () => setBrushes([]) }, "clear") : null,
+    );
+  }
+
+  function setBrushes(brushes) {
+    state.brushes = brushes;
+    if (explore && explore.brushesChanged) explore.brushesChanged();
+    renderBrushes();
+    state.cursor = "";
+    previous.length = 0;
+    saveState();
+    load();
+  }
+
+  async function openView(view) {
+    const mine = ++opening;
+    if (explore) explore.destroy();
+    explore = null;
+    state.view = view;
+    saveState();
+    renderTabs();
+    const grouped = view === "groups";
+    tableWrap.hidden = grouped;
+    footer.hidden = grouped;
+    actions.hidden = grouped;
+    if (!grouped && stale) load();
+    if (view === "runs") return;
+    loadKeys();
+    // Shared by the views (a prototype: the brushes getter stays live).
+    const shared = {
+      get brushes() {
+        return state.brushes;
+      },
+      setBrushes,
+      save: () => saveState(),
+      navigate: (url) => ctx.navigate(url),
+      keys: "filter-keys",
+    };
+    let make;
+    if (view === "scatter") {
+      const { scatterView } = await import("./scatter.js");
+      make = () => scatterView(explorePanel, Object.assign(Object.create(shared), { state: state.scatter, query: () => buildQuery(state) }));
+    } else if (view === "parallel") {
+      const { parallelView } = await import("./parallel.js");
+      make = () => parallelView(explorePanel, Object.assign(Object.create(shared), { state: state.parallel, query: () => buildQuery(state) }));
+    } else {
+      const { groupsView } = await import("./groups.js");
+      make = () => groupsView(explorePanel, Object.assign(Object.create(shared), { state: state.groups, query: tableQuery, metrics: state.metrics }));
+    }
+    if (mine === opening) explore = make();
+  }
+
   root.append(
     h(
       "section",
       { class: "filters" },
       legend,
       rowsBox,
-      h("div", { class: "filter-line" }, addRow, queryBox, columnsInput, metricsInput),
+      h("div", { class: "filter-line" }, addRow, queryBox, columnsInput, metricsInput, picker),
+      queryProblem,
       keysList,
     ),
+    tabs,
+    explorePanel,
+    brushBar,
     actions,
-    h("div", { class: "table-wrap" }, table),
+    tableWrap,
     footer,
+    damagedBox,
   );
   renderRows();
+  renderTabs();
+  renderBrushes();
 
   // -- loading ------------------------------------------------------------------------
 
@@ -248,6 +411,7 @@ export function tableView(root, params, ctx) {
     previous.length = 0;
     saveState();
     load();
+    if (explore) explore.refresh();
   }
 
   // The total is counted apart (on a large store a filtered count costs more than the
@@ -255,7 +419,7 @@ export function tableView(root, params, ctx) {
   let counted = { query: null, total: null };
   async function countRuns(query, mine) {
     try {
-      const { total } = await getJSON("/api/count", { filter: buildQuery(state), ...outputParams(state.rows) });
+      const { total } = await getJSON("/api/count", { filter: tableQuery(), ...outputParams(state.rows) });
       if (mine !== generation) return;
       counted = { query, total };
       page.total = total;
@@ -265,12 +429,20 @@ export function tableView(root, params, ctx) {
     }
   }
 
+  // The group view hides the table: it is not loaded (the server has the groups to
+  // compute), until another tab shows it again.
+  let stale = false;
   async function load(recount = true) {
     const mine = ++generation;
-    const query = buildQuery(state) + JSON.stringify(outputParams(state.rows));
+    if (state.view === "groups") {
+      stale = true;
+      return;
+    }
+    stale = false;
+    const query = tableQuery() + JSON.stringify(outputParams(state.rows));
     try {
       const answer = await getJSON("/api/runs", {
-        filter: buildQuery(state),
+        filter: tableQuery(),
         sort: state.sort,
         limit: state.limit,
         cursor: state.cursor,
@@ -283,17 +455,43 @@ export function tableView(root, params, ctx) {
       page = answer;
       page.total = counted.query === query ? counted.total : null;
       // What the rows show, for tests and benchmarks waiting for a re-render.
-      table.dataset.query = buildQuery(state);
+      table.dataset.query = tableQuery();
       table.dataset.sort = state.sort;
       ctx.error("");
       root.classList.remove("query-error");
+      queryProblem.hidden = true;
       render();
       if (recount || counted.query !== query) countRuns(query, mine);
     } catch (error) {
       if (mine !== generation) return;
       root.classList.add("query-error");
-      ctx.error(error.message);
+      showQueryProblem(error.message);
     }
+  }
+
+  // The server's message ends with the whole query and a caret under the offending
+  // character ("  <query>\n  ^"); the caret is moved under the query box's own text
+  // when the error is there (the status and filter rows come first in the query).
+  function showQueryProblem(message) {
+    const lines = message.split("\n");
+    const full = tableQuery();
+    const caretLine = lines.length >= 3 && /^\s*\^$/.test(lines[lines.length - 1]) ? lines[lines.length - 1] : null;
+    const summary = caretLine ? lines.slice(0, -2).join("\n") : message;
+    const position = caretLine ? caretLine.indexOf("^") - 2 : -1;
+    const textStart = state.text.trim() ? full.length - state.text.trim().length - 1 : -1;
+    const offset = textStart >= 0 && position >= textStart ? position - textStart + (state.text.length - state.text.trimStart().length) : -1;
+    const parts = [h("strong", {}, "Query error: "), summary];
+    if (offset >= 0 && offset <= state.text.length) {
+      parts.push(h("pre", { class: "query-caret" }, `${state.text}\n${" ".repeat(offset)}^`));
+      if (document.activeElement !== queryBox) queryBox.setSelectionRange(offset, Math.min(state.text.length, offset + 1));
+      queryProblem.dataset.offset = String(offset);
+    } else {
+      if (caretLine) parts.push(h("pre", { class: "query-caret" }, lines.slice(-2).join("\n")));
+      delete queryProblem.dataset.offset;
+    }
+    parts.push(h("span", { class: "muted" }, page.runs.length ? " The table shows the last results that matched." : ""));
+    fill(queryProblem, ...parts);
+    queryProblem.hidden = false;
   }
 
   const columnPaths = () => state.columns.map(fieldPath);
@@ -342,6 +540,10 @@ export function tableView(root, params, ctx) {
       ),
     );
     const now = Date.now();
+    // One number format per column (the same decimals down a column).
+    const resultFormat = columnFormat(page.runs.map((r) => r.result));
+    const pathFormats = pathCols.map(({ path }) => columnFormat(page.runs.map((r) => (r.columns || {})[path])));
+    const metricFormats = metricCols.map(({ name, part }) => columnFormat(page.runs.map((r) => ((r.metrics || {})[name] || {})[part])));
     fill(body, 
       ...page.runs.map((run) => {
         const id = String(run.id);
@@ -367,12 +569,12 @@ export function tableView(root, params, ctx) {
           h("td", { title: run.start_time || "" }, formatTime(run.start_time)),
           h("td", { title: formatTime(run.heartbeat) }, ago(run.heartbeat || run.stop_time || run.queue_time, now)),
           h("td", {}, run.host ?? ""),
-          h("td", { class: "num" }, formatValue(run.result)),
+          h("td", { class: "num" }, resultFormat(run.result)),
           h("td", {}, statusBadge(run.status)),
-          pathCols.map(({ path }) => h("td", { class: "path-col" }, formatValue((run.columns || {})[path]))),
-          metricCols.map(({ name, part }) => {
+          pathCols.map(({ path }, k) => h("td", { class: "path-col" }, pathFormats[k]((run.columns || {})[path]))),
+          metricCols.map(({ name, part }, k) => {
             const m = (run.metrics || {})[name];
-            return h("td", { class: "num metric-col", title: m ? `last ${m.last}, min ${m.min}, max ${m.max}, ${m.points} points` : "" }, m ? formatValue(m[part]) : "");
+            return h("td", { class: "num metric-col", title: m ? `last ${m.last}, min ${m.min}, max ${m.max}, ${m.points} points` : "" }, m ? metricFormats[k](m[part]) : "");
           }),
           h("td", { class: "tags" }, (run.tags || []).map((t) => h("span", { class: "tag" }, t))),
         );
@@ -440,15 +642,25 @@ export function tableView(root, params, ctx) {
   }
 
   async function remove(ids) {
+    // Runs that other runs consumed (use_run) are named in the question (the server
+    // says which, deleting nothing), and deleted only when the user agrees to that.
+    let consumed = null;
+    try {
+      consumed = (await send("POST", "/api/edit/delete", { ids, dry_run: true })).message;
+    } catch (error) {
+      ctx.error(error.message);
+      return;
+    }
+    const plural = ids.length === 1 ? "" : "s";
     const sure = await ask({
-      title: `Delete ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
-      message: "The runs are deleted with their metrics and artifacts. This cannot be undone.",
-      ok: "Delete",
+      title: consumed ? `Delete ${ids.length} consumed run${plural}?` : `Delete ${ids.length} run${plural}?`,
+      message: `${consumed ? `${consumed}. ` : ""}The runs are deleted with their metrics and artifacts. This cannot be undone.`,
+      ok: consumed ? "Delete anyway" : "Delete",
       danger: true,
     });
     if (!sure) return;
     try {
-      await send("POST", "/api/edit/delete", { ids });
+      await send("POST", "/api/edit/delete", { ids, confirm_consumed: Boolean(consumed) });
       ids.forEach((id) => selected.delete(id));
       saveState();
       await load();
@@ -459,7 +671,7 @@ export function tableView(root, params, ctx) {
 
   function exportView(format) {
     const qs = new URLSearchParams({
-      filter: buildQuery(state),
+      filter: tableQuery(),
       sort: state.sort,
       format,
       columns: columnPaths().join(","),
@@ -471,10 +683,30 @@ export function tableView(root, params, ctx) {
 
   // A store change while a filter is being typed waits for the pause: loading now
   // would show rows for a half-typed filter that the URL does not hold yet.
+  // A store change refreshes the table at once, an open scatter, parallel or group
+  // view at most every EXPLORE_REFRESH_MS: they read every matching run, and a store
+  // that workers write to changes every second.
+  let exploreRefreshed = 0;
   function refresh() {
-    return timer === null ? load() : undefined;
+    if (timer !== null) return undefined;
+    if (explore && Date.now() - exploreRefreshed > EXPLORE_REFRESH_MS) {
+      exploreRefreshed = Date.now();
+      explore.refresh();
+    }
+    loadDamaged();
+    return load();
   }
 
   load();
-  return { refresh, healthChanged: renderActions, destroy() { clearTimeout(timer); } };
+  loadDamaged();
+  if (state.view !== "runs") openView(state.view);
+  return {
+    refresh,
+    healthChanged: renderActions,
+    destroy() {
+      clearTimeout(timer);
+      picker.destroy();
+      if (explore) explore.destroy();
+    },
+  };
 }

@@ -2,7 +2,7 @@
 package and gives the stores it wrote next to the original's, for field-by-field
 comparisons of the record layouts.
 
-The fixture lives next to the repository (``../shared/fixtures/sacred-0.8.7``, or
+The fixture is in the repository (``tests/fixtures/sacred-0.8.7``, or
 ``$SACRED_087_FIXTURES``); it was recorded from ``/srv/experiments/compat``, so paths
 in it are compared after putting our experiment directory in their place.
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import SACRED_087
+
 REPO = Path(__file__).resolve().parents[2]
-FIXTURE = Path(
-    os.environ.get("SACRED_087_FIXTURES", REPO.parent / "shared" / "fixtures" / "sacred-0.8.7")
-)
+FIXTURE = SACRED_087
 ORIGINAL_DIR = "/srv/experiments/compat"
 
 # The fixture's README: the four runs, in order, into each store.

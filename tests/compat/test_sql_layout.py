@@ -26,13 +26,9 @@ pytest.importorskip("alembic")
 pytest.importorskip("numpy")  # the fixture experiment logs numpy values
 
 from sacred.store import open_store  # noqa: E402
+from tests.fixtures import SACRED_087  # noqa: E402
 
-FIXTURES = Path(
-    os.environ.get(
-        "SACRED_087_FIXTURES",
-        Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "sacred-0.8.7",
-    )
-)
+FIXTURES = SACRED_087
 # The fixture README's command lines, in order (run 4 raises TimeoutInterrupt).
 COMMANDS = [
     ["compat_exp.py"],

@@ -98,7 +98,12 @@ def test_config_file_as_named_config_wins_over_a_named_config(root, tmp_path, mo
     "named, error, fragment",
     [
         ("varient1", NamedConfigNotFoundError, 'Did you mean "variant1"'),
-        ("nothing", NamedConfigNotFoundError, "Available named configs: variant1, variant2"),
+        (
+            "nothing",
+            NamedConfigNotFoundError,
+            r"Named config not found: \"nothing\". "
+            r"Available config values are: \('variant1', 'variant2'\)",
+        ),
         ("missing.json", ConfigFileError, 'Config file "missing.json" does not exist'),
     ],
 )

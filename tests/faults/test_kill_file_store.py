@@ -10,6 +10,11 @@ import pytest
 
 SEED = "file-store-kills-1"
 TRIALS = 50
+# The fast tier (-m "not slow") runs the first FAST_TRIALS kills; the rest are slow.
+FAST_TRIALS = 3
+KILL_TRIALS = [
+    pytest.param(t, marks=[pytest.mark.slow] if t >= FAST_TRIALS else []) for t in range(TRIALS)
+]
 
 
 def load_json(path):
@@ -17,8 +22,7 @@ def load_json(path):
         return json.load(f)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("trial", range(TRIALS))
+@pytest.mark.parametrize("trial", KILL_TRIALS)
 def test_a_killed_run_leaves_a_readable_record(trial, killer, artifact_content, tmp_path):
     outcome = killer.kill(tmp_path, "FileStorageObserver", lambda d: str(d / "runs"), SEED, trial)
     basedir = tmp_path / "runs"

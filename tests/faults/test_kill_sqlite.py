@@ -10,14 +10,18 @@ import pytest
 
 SEED = "sqlite-kills-1"
 TRIALS = 50
+# The fast tier (-m "not slow") runs the first FAST_TRIALS kills; the rest are slow.
+FAST_TRIALS = 3
+KILL_TRIALS = [
+    pytest.param(t, marks=[pytest.mark.slow] if t >= FAST_TRIALS else []) for t in range(TRIALS)
+]
 
 
 def database_of(directory) -> str:
     return f"sqlite:///{directory / 'runs.db'}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("trial", range(TRIALS))
+@pytest.mark.parametrize("trial", KILL_TRIALS)
 def test_a_killed_run_leaves_a_sound_database(trial, killer, artifact_content, tmp_path):
     pytest.importorskip("sqlalchemy")
     outcome = killer.kill(tmp_path, "SqlObserver", database_of, SEED, trial)

@@ -92,6 +92,7 @@ def test_worker_fills_the_budget_then_trials_and_best_config(
     assert sorted(t["id"] for t in as_json) == sorted(r.id for r in runs)
 
 
+@pytest.mark.slow
 def test_importance_ranks_the_hyperparameters(script, sqlite_location):
     pytest.importorskip("optuna")
     pytest.importorskip("sklearn")

@@ -83,6 +83,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 def test_smac3_beats_random_search_in_a_conditional_space():
     # SMAC3's local search orders its start points through a set of configurations,
     # so its suggestions depend on Python's hash seed: the studies run in a process

@@ -72,6 +72,7 @@ def branin(c):
     return a * (y - b * x**2 + r * x - 6) ** 2 + s * (1 - t) * math.cos(x) + s
 
 
+@pytest.mark.slow
 def test_gaussian_process_beats_random_search_on_branin():
     engine = BayesianOptimization
     space = SearchSpace("branin", {"x": UniformFloat(-5, 10), "y": UniformFloat(0, 15)})
@@ -169,6 +170,7 @@ def test_a_tpe_study_run_trial_by_trial_is_optunas_own_study():
     assert [t.config for t in trials] == [t.params for t in study.trials]
 
 
+@pytest.mark.slow
 def test_cmaes_beats_random_search_in_a_conditional_space():
     # CMA-ES searches only the numbers every trial has; the branch and the entries
     # that depend on it come from TPE rather than at random.

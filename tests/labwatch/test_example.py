@@ -14,6 +14,7 @@ from sacred.store import open_store
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "labwatch_mnist.py"
 
 
+@pytest.mark.slow
 def test_paper_example_runs_a_suggested_configuration(sqlite_location):
     pytest.importorskip("sklearn")
     env = {**os.environ, "LABWATCH_STORE": sqlite_location}

@@ -668,6 +668,7 @@ def _journaled_points_and_output(journals) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_the_journal_of_a_killed_run_replays_as_a_run_that_never_ended(tmp_path):
     import signal
 

@@ -392,10 +392,6 @@ def test_sources_with_identical_content_are_stored_once_and_linked_twice(sql_url
         ({}, "needs a database URL"),
         ({"url": "not a url"}, "cannot use the database URL 'not a url'"),
         ({"url": "nosuchdialect://x"}, "cannot use the database URL"),
-        (
-            {"url": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
-            "could not open the database .*Check that the server is running",
-        ),
     ],
 )
 def test_unusable_databases_are_reported(kwargs, message):
@@ -403,6 +399,16 @@ def test_unusable_databases_are_reported(kwargs, message):
 
     with pytest.raises(ObserverError, match=message):
         SqlObserver(**kwargs)
+
+
+def test_an_unreachable_database_is_reported_at_the_first_event():
+    from sacred.exceptions import ObserverError
+
+    ex = Experiment("unreachable", save_git_info=False)
+    ex.main(lambda: 1)
+    ex.observers.append(SqlObserver("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    with pytest.raises(ObserverError, match="could not open the database .*server is running"):
+        ex.run(options={"--loglevel": "ERROR"})
 
 
 def test_timed_out_run(sql_url):

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 SHOTS = os.path.join(os.path.dirname(__file__), "screenshots")
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CHROMIUM = os.environ.get("SACREDBOARD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -105,3 +106,13 @@ def page_fixture(browser_context, request):
     watched.page.close()
     assert watched.errors == [], f"console errors: {watched.errors}"
     assert watched.blocked == [], f"requests to other hosts: {watched.blocked}"
+
+
+#: The screenshots of the views that docs/sacredboard.md shows, written by the test run.
+DOC_SHOTS = os.path.join(ROOT_DIR, "docs", "img", "sacredboard")
+
+
+def view_shot(page, name: str) -> None:
+    """Save the page (as it is now) as docs/img/sacredboard/<name>.png."""
+    os.makedirs(DOC_SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(DOC_SHOTS, f"{name}.png"), full_page=True)

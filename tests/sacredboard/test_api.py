@@ -310,7 +310,7 @@ def test_tensorboard_logdirs_are_in_the_row(tmp_path):
 
     ex.observers.append(FileStorageObserver(str(tmp_path / "runs")))
     ex.run(options={"--loglevel": "WARNING"})
-    with TestClient(create_app(str(tmp_path / "runs"))) as client:
+    with TestClient(create_app(str(tmp_path / "runs")), base_url="http://127.0.0.1") as client:
         row = client.get("/api/runs").json()["runs"][0]
         assert row["tensorboard"] == ["/tmp/logs/a", "/tmp/logs/b"]
 
@@ -346,7 +346,7 @@ def test_the_count_follows_new_runs_and_edits(tmp_path):
     ex.observers.append(SqlObserver(url))
     quiet = {"--loglevel": "WARNING"}
     ex.run(config_updates={"lr": 0.2}, options=quiet)
-    client = TestClient(create_app(url))
+    client = TestClient(create_app(url), base_url="http://127.0.0.1")
     query = {"filter": "config.lr >= 0.2"}
     assert client.get("/api/count", params=query).json() == {"total": 1}
     assert client.get("/api/count", params=query).json() == {"total": 1}

@@ -59,7 +59,18 @@ def _observer(kind: str, tmp_path, request):
     return SqlObserver(url), lambda: open_store(url)
 
 
-@pytest.fixture(params=["postgresql", "mysql", "mongomock"])
+# The servers fill a fresh database per test: the whole suite only (tests/store
+# checks sacred.store itself on them in the fast tier too).
+SERVER_SLOW = pytest.mark.slow
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgresql", marks=SERVER_SLOW),
+        pytest.param("mysql", marks=SERVER_SLOW),
+        "mongomock",
+    ]
+)
 def client(request, tmp_path):
     observer, opener = _observer(request.param, tmp_path, request)
     ex = make_experiment(tmp_path)

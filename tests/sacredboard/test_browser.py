@@ -17,6 +17,8 @@ import pytest
 from tests.sacredboard.browser import browser_context_fixture, page_fixture  # noqa: F401
 from tests.sacredboard.serve import ROOT, serve
 
+pytestmark = pytest.mark.slow  # a headless browser: the full suite only
+
 
 @pytest.fixture
 def board(store_location):
@@ -69,14 +71,18 @@ def test_filters_update_rows_and_url_and_reload_restores_them(board, page):
     assert params["status"] == ["COMPLETED"]
     assert params["f"] == ['["model.hidden","≥","32"]']
     p.fill(".query", ".result < 10")  # a free query box with the full language
-    p.wait_for_function(
-        "document.querySelector('.error').textContent.includes(\"Unexpected character '.'\")"
-    )
+    # The error stays next to the query box, a caret under the offending character of
+    # the box's own text, and the table keeps its last rows.
+    problem = p.locator(".query-problem")
+    problem.wait_for()
+    assert "Unexpected character '.'" in problem.inner_text()
+    assert problem.locator(".query-caret").inner_text() == ".result < 10\n^"
+    assert len(row_ids(p)) == 2
     # The deliberate bad query's 400 is the one console message allowed here.
     page.errors = [e for e in page.errors if "status of 400" not in e]
     p.fill(".query", "info.my_dict.my_key >= 128")
     p.wait_for_function("document.querySelectorAll('tr.run').length === 1")
-    assert p.locator(".error").is_hidden()
+    assert p.locator(".query-problem").is_hidden()
     p.click(".add-filter")
     p.locator(".f-field").nth(1).fill(".captured_out")
     p.locator(".f-op").nth(1).select_option("regex")

@@ -16,6 +16,8 @@ from sacred.observers import FileStorageObserver
 from tests.sacredboard.browser import browser_context_fixture, page_fixture  # noqa: F401
 from tests.sacredboard.serve import serve
 
+pytestmark = pytest.mark.slow  # a headless browser: the full suite only
+
 OUTPUT = "progress 10%\rprogress 50%\rprogress 100%\nab\bc\n"
 CSV = 'name,note,score\r\nalpha,"one, two",1\nbeta,"say ""hi""",2\n'
 RECORDS = [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25, "note": "best"}]

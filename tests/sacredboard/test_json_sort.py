@@ -39,7 +39,14 @@ def _record_runs(url: str) -> list:
     return ids
 
 
-@pytest.fixture(params=["sqlite", "sqlite-indexed", "postgresql", "mysql"])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        "sqlite-indexed",
+        pytest.param("postgresql", marks=pytest.mark.slow),  # the servers: whole suite only
+        pytest.param("mysql", marks=pytest.mark.slow),
+    ]
+)
 def store(request, tmp_path):
     if request.param.startswith("sqlite"):
         url = f"sqlite:///{tmp_path / 'runs.db'}"

@@ -83,7 +83,7 @@ def path_with(tmp_path, monkeypatch):
 def test_without_tensorboard_the_answer_is_the_command(store, path_with):
     location, logdir = store
     path_with(fake=False)
-    with TestClient(create_app(location)) as client:
+    with TestClient(create_app(location), base_url="http://127.0.0.1") as client:
         answer = client.post("/api/runs/1/tensorboard", headers=EDIT).json()
     assert answer == {"available": False, "command": f"tensorboard --logdir '{logdir}'"}
 
@@ -91,7 +91,7 @@ def test_without_tensorboard_the_answer_is_the_command(store, path_with):
 def test_tensorboard_is_started_once_and_stopped_with_the_board(store, path_with):
     location, logdir = store
     path_with(fake=True)
-    with TestClient(create_app(location)) as client:
+    with TestClient(create_app(location), base_url="http://127.0.0.1") as client:
         first = client.post("/api/runs/1/tensorboard", headers=EDIT).json()
         assert first["available"] is True
         assert first["url"].startswith("http://127.0.0.1:")
@@ -109,12 +109,12 @@ def test_tensorboard_is_started_once_and_stopped_with_the_board(store, path_with
 def test_runs_without_log_directories_and_read_only_boards_are_refused(store, path_with):
     location, _logdir = store
     path_with(fake=True)
-    with TestClient(create_app(location)) as client:
+    with TestClient(create_app(location), base_url="http://127.0.0.1") as client:
         response = client.post("/api/runs/2/tensorboard", headers=EDIT)
         assert response.status_code == 404
         assert "no TensorFlow log directories" in response.json()["error"]
         assert client.post("/api/runs/1/tensorboard").status_code == 403  # no CSRF header
-    with TestClient(create_app(location, read_only=True)) as client:
+    with TestClient(create_app(location, read_only=True), base_url="http://127.0.0.1") as client:
         response = client.post("/api/runs/1/tensorboard", headers=EDIT)
         assert response.status_code == 403
         assert "read-only" in response.json()["error"]
@@ -127,7 +127,7 @@ def test_a_tensorboard_that_fails_to_start_says_why(store, path_with, tmp_path):
     script.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('no TensorFlow here')\n")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     assert os.access(script, os.X_OK)
-    with TestClient(create_app(location)) as client:
+    with TestClient(create_app(location), base_url="http://127.0.0.1") as client:
         response = client.post("/api/runs/1/tensorboard", headers=EDIT)
     assert response.status_code == 500
     assert "no TensorFlow here" in response.json()["error"]

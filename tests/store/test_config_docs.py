@@ -86,3 +86,33 @@ def test_comments_of_the_experiment_its_ingredients_and_used_named_configs(tmp_p
         # the named config set lr last: its comment describes the value
         assert config_docs(fast)["lr"] == "a fast schedule"
         assert "unused.other" not in config_docs(fast) and "other" not in config_docs(fast)
+
+
+PRAGMAS = """
+from sacred import Experiment
+from sacred.observers import FileStorageObserver
+
+ex = Experiment("pragmas")
+ex.observers.append(FileStorageObserver("runs"))
+
+
+@ex.config
+def config():
+    lr = 0.1  # learning rate  # noqa: E501
+    steps = 10  # type: int
+    width = 3  # noqa
+    depth = 2  # pragma: no cover
+
+
+@ex.automain
+def main(lr):
+    return lr
+"""
+
+
+def test_tool_pragmas_are_not_documentation(tmp_path):
+    (tmp_path / "exp.py").write_text(textwrap.dedent(PRAGMAS))
+    subprocess.run([sys.executable, "exp.py", "--loglevel", "ERROR"], cwd=tmp_path, check=True)
+    with open_store(str(tmp_path / "runs")) as store:
+        (run,) = store.find()
+        assert config_docs(run) == {"lr": "learning rate"}

@@ -1,6 +1,6 @@
 """sacred.store reads the stores the original release (sacred 0.8.7) wrote.
 
-The fixtures (../shared/fixtures/sacred-0.8.7, see its README) hold four runs of
+The fixtures (tests/fixtures/sacred-0.8.7, see its README) hold four runs of
 experiment/compat_exp.py and timeout_exp.py in each store: 1 COMPLETED with result
 0.875, 2 FAILED (``with fail=True lr=0.1``), 3 QUEUED (``-q``; not in TinyDB), 4
 TIMEOUT. Every test checks what the experiment implies, field by field, on the
@@ -20,12 +20,10 @@ import pytest
 
 from sacred.exceptions import StoreError
 from sacred.store import open_store
+from tests.fixtures import SACRED_087
 
-# ../shared/fixtures next to the repository (see ARCHITECTURE.md), or where
-# SACRED_FIXTURES_087 points.
-FIXTURES = os.environ.get("SACRED_FIXTURES_087") or os.path.normpath(
-    os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "sacred-0.8.7")
-)
+# In the repository (tests/fixtures), or where $SACRED_087_FIXTURES points.
+FIXTURES = os.environ.get("SACRED_FIXTURES_087") or str(SACRED_087)
 EXPERIMENT = os.path.join(FIXTURES, "experiment")
 RESOURCE = "/srv/experiments/compat/resource.csv"
 

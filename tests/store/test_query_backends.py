@@ -6,7 +6,6 @@ database or driver error."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +15,7 @@ from sacred.exceptions import QueryError, SacredInterrupt
 from sacred.store import open_store
 from sacred.store.base import effective_status
 from sacred.store.query import evaluate, parse_query
+from tests.fixtures import SACRED_087
 from tests.store.backends import observer_and_location
 
 BACKENDS = ["file", "sqlite", "postgresql", "mysql", "mongomock", "tinydb"]
@@ -162,7 +162,7 @@ def test_strings_regexes_and_booleans_compare_like_python(store):
         assert reference(store, query) == sorted(expected), query
 
 
-ORIGINAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "sacred-0.8.7"
+ORIGINAL = SACRED_087
 
 
 def _original_stores(tmp_path):

@@ -247,12 +247,15 @@ def test_a_stored_entry_the_code_no_longer_defines_is_dropped_with_a_warning(
     edited = CONFIGURED.replace("    width = 8\n", "").replace("width, _seed", "_seed")
     edited = edited.replace("[epochs, lr, width, _seed]", "[epochs, lr, _seed]")
 
-    resumed = _configured(tmp_path, edited).run(options={"--file_storage": store, "--resume": "1"})
+    options = {"--file_storage": store, "--resume": "1", "--force": True}
+    resumed = _configured(tmp_path, edited).run(options=options)
 
     assert resumed.result[:2] == [3, 0.1]
     assert "no longer defines; resuming without them: width" in caplog.text
     with open_store(store) as s:
         assert "width" not in s.get(1).config
+        forced = s.get(1).meta["attempts"][-1]["forced"]
+        assert forced == ["source files changed since it was recorded: configured.py"]
 
 
 def test_a_typo_given_with_resume_is_still_an_error(tmp_path, monkeypatch):

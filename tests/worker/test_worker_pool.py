@@ -89,6 +89,7 @@ def _pool(kind, n_runs, tmp_path, request, queue_runs, start_workers, wait_for) 
 BACKENDS = ["file", "sqlite", "postgresql", "mysql"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_four_workers_thirty_runs_one_killed(
     kind, tmp_path, request, queue_runs, start_workers, wait_for

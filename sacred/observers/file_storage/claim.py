@@ -4,32 +4,45 @@ The claim is an exclusive marker file created with ``O_CREAT | O_EXCL`` inside t
 run's directory, named after the attempt it starts (``.claim-0``, ``.claim-1``...):
 the file system lets exactly one process create it, also over NFS v3+ and on local
 disks shared by many processes. The winner then rewrites run.json (atomically) as
-RUNNING. A stale run is re-queued or failed under a ``.requeue-<attempt>`` marker
-made the same way, so two workers never both re-queue it.
+RUNNING. Every change of a claimed run's run.json — the claim, a re-queue of a stale
+run, a release, and each write of the attempt's observer (the fence, see
+sacred.observers.claiming) — happens under the run's lock file (``.run.lock``, through
+``filelock``) after reading run.json again, so a stale run is re-queued once and a
+re-queued attempt writes nothing more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from sacred._time import utc_now
 from sacred.exceptions import StoreError
-from sacred.observers.file_storage.observer import _dumps, atomic_write
-from sacred.worker.claims import (
+from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
+    Claimer,
+    Fence,
+    claim_token,
+    claimed_by_this_process,
+    holds_claim,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
     sort_key,
 )
-from sacred.worker.takeover import claim_token, claimed_by_this_process
+from sacred.observers.file_storage.observer import _dumps, atomic_write
 
-__all__ = ["FileClaimer", "claimed_dir"]
+__all__ = ["FileClaimer", "claimed_dir", "run_lock", "fenced", "fence_for"]
+
+#: The lock file in a run's directory: a fenced write (sacred.observers.claiming)
+#: and a claimer's change of run.json hold it, so neither sees the other half-done.
+RUN_LOCK = ".run.lock"
 
 
 def _read_run(path: str) -> dict | None:
@@ -46,6 +59,48 @@ def claimed_dir(path: str) -> bool:
     process (the observer may then take the RUNNING record over)."""
     entry = _read_run(path)
     return entry is not None and claimed_by_this_process(entry.get("meta"))
+
+
+@contextlib.contextmanager
+def run_lock(path: str) -> Iterator[None]:
+    """Hold the lock of the run in ``path`` (filelock: flock on POSIX, LockFileEx on
+    Windows; released when its holder dies)."""
+    import filelock
+
+    lock = filelock.FileLock(os.path.join(path, RUN_LOCK), thread_local=False)
+    with lock:
+        yield
+
+
+@contextlib.contextmanager
+def fenced(fence: Fence | None, path: str | None) -> Iterator[bool]:
+    """Whether the attempt behind ``fence`` may write to the run in ``path`` now:
+    under the run's lock, while run.json still holds its claim. No fence (a run no
+    worker claimed): always, without a lock."""
+    if fence is None or path is None:
+        yield True
+        return
+    if fence.is_lost:
+        yield False
+        return
+    with run_lock(path):
+        entry = _read_run(path)
+        if entry is not None and holds_claim(entry.get("meta"), fence.token):
+            yield True
+            return
+    fence.lost(path)
+    yield False
+
+
+def fence_for(run_id: Any, path: str) -> Fence | None:
+    """The fence of the run in ``path`` when a worker claimed it for this process."""
+    token = claim_token()
+    if token is None:
+        return None
+    entry = _read_run(path)
+    if entry is None or not holds_claim(entry.get("meta"), token):
+        return None
+    return Fence(run_id, token)
 
 
 def previous_state(path: str) -> dict | None:
@@ -85,7 +140,17 @@ def _time(value: Any) -> datetime.datetime | None:
         return None
 
 
-class FileClaimer:
+def _last_seen(entry: dict) -> datetime.datetime | None:
+    last = _time(entry.get("heartbeat")) or _time(entry.get("start_time"))
+    return last or _time(((entry.get("meta") or {}).get("claim") or {}).get("time"))
+
+
+def _stale(entry: dict, limit: datetime.datetime) -> bool:
+    last = _last_seen(entry)
+    return last is not None and last < limit
+
+
+class FileClaimer(Claimer):
     def __init__(self, basedir: str) -> None:
         self.basedir = os.path.abspath(basedir)
 
@@ -95,7 +160,7 @@ class FileClaimer:
         return cls(observer.basedir)
 
     def _runs(self) -> list[tuple[str, dict]]:
-        out = []
+        out: list[tuple[str, dict]] = []
         try:
             names = os.listdir(self.basedir)
         except FileNotFoundError:
@@ -118,7 +183,8 @@ class FileClaimer:
         ]
         queued.sort(
             key=lambda item: sort_key(
-                (item[1].get("meta") or {}).get("priority"), item[1].get("queue_time")
+                (item[1].get("meta") or {}).get("priority"),
+                (item[1].get("meta") or {}).get("queue_time"),
             )
         )
         for name, entry in queued:
@@ -126,10 +192,13 @@ class FileClaimer:
             attempt = len((entry.get("meta") or {}).get("attempts") or [])
             if not _exclusive(os.path.join(path, f".claim-{attempt}")):
                 continue  # another worker was faster
-            entry = _read_run(path) or entry  # the state the marker now protects
-            meta = new_claim(entry.get("meta") or {}, worker)
-            entry.update(status="RUNNING", heartbeat=utc_now(), meta=meta)
-            atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
+            with run_lock(path):
+                entry = _read_run(path) or entry  # the state the marker now protects
+                if entry.get("status") != "QUEUED":
+                    continue  # started by hand meanwhile
+                meta = new_claim(entry.get("meta") or {}, worker)
+                entry.update(status="RUNNING", heartbeat=utc_now(), meta=meta)
+                atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
             with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
                 config = json.load(f)
             run_id: Any = int(name) if name.isdigit() else name
@@ -148,34 +217,32 @@ class FileClaimer:
         limit = utc_now() - datetime.timedelta(seconds=stale_after)
         changed = []
         for name, entry in self._runs():
-            if entry.get("status") != "RUNNING":
-                continue
-            meta = entry.get("meta") or {}
-            last = _time(entry.get("heartbeat")) or _time(entry.get("start_time"))
-            last = last or _time((meta.get("claim") or {}).get("time"))
-            if last is None or last >= limit:
+            if entry.get("status") != "RUNNING" or not _stale(entry, limit):
                 continue
             path = os.path.join(self.basedir, name)
-            attempt = len(meta.get("attempts") or [])
-            if not _exclusive(os.path.join(path, f".requeue-{attempt}")):
-                continue
-            meta, fields = lost_run(meta, last, max_retries)
-            entry.update(meta=meta, **fields)
-            atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
+            # Under the run's lock, judged again on what run.json holds now: a beat
+            # that came meanwhile wins, and of two workers only one re-queues it.
+            with run_lock(path):
+                entry = _read_run(path) or {}
+                if entry.get("status") != "RUNNING" or not _stale(entry, limit):
+                    continue
+                meta, fields = lost_run(entry.get("meta") or {}, _last_seen(entry), max_retries)
+                entry.update(meta=meta, **fields)
+                atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
             changed.append((int(name) if name.isdigit() else name, entry["status"]))
         return changed
 
     def release(self, run: ClaimedRun, status: str, reason: str) -> bool:
         """End a claimed run that its process left RUNNING; False if it moved on."""
         path = run.handle
-        entry = _read_run(path)
-        meta = (entry or {}).get("meta") or {}
-        if not entry or entry.get("status") != "RUNNING":
-            return False
-        if (meta.get("claim") or {}).get("token") != run.token:
-            return False
-        entry.update(status=status, stop_time=utc_now(), fail_trace=[reason])
-        atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
+        with run_lock(path):
+            entry = _read_run(path)
+            if not entry or entry.get("status") != "RUNNING":
+                return False
+            if not holds_claim(entry.get("meta"), run.token):
+                return False
+            entry.update(status=status, stop_time=utc_now(), fail_trace=[reason])
+            atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
         return True
 
     def sources(self, run: ClaimedRun) -> dict[str, bytes]:
@@ -211,12 +278,23 @@ class FileClaimer:
         attempt = len(meta.get("attempts") or [])
         if status not in RESUMABLE or not _exclusive(os.path.join(path, f".claim-{attempt}")):
             raise StoreError(not_resumable(run_id, status))
-        meta = resume_claim(meta, worker, status, entry.get("stop_time"))
-        entry.update(status="RUNNING", heartbeat=utc_now(), meta=meta)
-        atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
+        with run_lock(path):
+            entry = _read_run(path) or entry
+            meta = resume_claim(entry.get("meta") or {}, worker, status, entry.get("stop_time"))
+            entry.update(status="RUNNING", heartbeat=utc_now(), meta=meta)
+            atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
         return ClaimedRun(
             run_id, meta["claim"]["token"], entry.get("command") or "", {}, meta, handle=path
         )
+
+    def stored_run(self, run_id: Any) -> ClaimedRun:
+        path = os.path.join(self.basedir, str(run_id))
+        entry = _read_run(path)
+        if entry is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.basedir}.")
+        meta = entry.get("meta") or {}
+        experiment = entry.get("experiment") or {}
+        return ClaimedRun(run_id, "", entry.get("command") or "", {}, meta, experiment, path)
 
     def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
         from sacred.observers.file_storage.reader import FileStoreReader

@@ -386,6 +386,7 @@ class FileStorageObserver(RecordObserver):
         self._points = 0
         self._beats = 0
         self._next_metrics_write = 1
+        self._fence: Any = None  # the worker's claim the writes are fenced by
 
     @property
     def run_entry_file(self) -> dict:
@@ -485,10 +486,6 @@ class FileStorageObserver(RecordObserver):
     def _write_json(self, name: str, data: Any, durable: bool = False) -> None:
         atomic_write(os.path.join(self.dir, name), _dumps(data), durable=durable)
 
-    def save_json(self, obj: Any, filename: str) -> None:
-        """Write obj as JSON into the run directory (atomically)."""
-        self._write_json(filename, obj)
-
     def _save_run(self, durable: bool = False) -> None:
         self._write_json("run.json", self.run_entry_file, durable=durable)
 
@@ -526,17 +523,39 @@ class FileStorageObserver(RecordObserver):
     def _open(self, entry: dict, _id: Any, queued: bool) -> Any:
         run_id, self.dir = self._make_run_dir(_id, queued=queued)
         if not queued:
+            self._fence = _fence_for(run_id, self.dir)
             self._continue_claimed_run()
-        self._write_json("config.json", self.config, durable=True)
-        self._save_run(durable=True)
-        if not queued:
-            self._save_cout()
+        with self._fenced() as held:
+            if not held:
+                raise ObserverError(
+                    f"FileStorageObserver: run {run_id} was re-queued and handed to another "
+                    "attempt before this one could start; this attempt does not run."
+                )
+            self._write_json("config.json", self.config, durable=True)
+            self._save_run(durable=True)
+            if not queued:
+                self._save_cout()
         return run_id
 
+    def _fenced(self) -> Any:
+        """A context yielding whether this attempt may write now: always, unless a
+        worker's claim fences the run; then under the run's lock, only while run.json
+        still holds the claim (sacred.observers.claiming)."""
+        from sacred.observers.file_storage.claim import fenced
+
+        return fenced(self._fence, self.dir)
+
     def _save(self, fields: tuple[str, ...] | None = None) -> None:
-        self._save_run()
+        with self._fenced() as held:
+            if held:
+                self._save_run()
 
     def _save_heartbeat(self) -> None:
+        with self._fenced() as held:
+            if held:
+                self._save_heartbeat_files()
+
+    def _save_heartbeat_files(self) -> None:
         self._save_cout()
         self._save_run()
         if self.info:
@@ -552,12 +571,16 @@ class FileStorageObserver(RecordObserver):
             self._next_metrics_write *= 2
 
     def _save_final(self) -> None:
-        # metrics.json is complete now (the last batch need not go to the journal too),
-        # so the journal goes; like the original, a started run always has metrics.json.
-        self._save_metrics_file(durable=True)
-        self._unjournaled = {}
-        _unlink_quietly(os.path.join(self.dir, METRICS_JOURNAL))
-        self._save_run(durable=True)
+        with self._fenced() as held:
+            if not held:
+                return
+            # metrics.json is complete now (the last batch need not go to the journal
+            # too), so the journal goes; like the original, a started run always has
+            # metrics.json.
+            self._save_metrics_file(durable=True)
+            self._unjournaled = {}
+            _unlink_quietly(os.path.join(self.dir, METRICS_JOURNAL))
+            self._save_run(durable=True)
         self._render_template()
 
     def _store_resource(self, filename: str) -> list:
@@ -574,9 +597,11 @@ class FileStorageObserver(RecordObserver):
     ) -> str:
         _check_artifact_name(name)
         target = os.path.join(self.dir, name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        if os.path.abspath(filename) != os.path.abspath(target):
-            _copy_atomically(filename, target)
+        with self._fenced() as held:
+            if held:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                if os.path.abspath(filename) != os.path.abspath(target):
+                    _copy_atomically(filename, target)
         return name
 
     # -- metrics --------------------------------------------------------------------------
@@ -680,6 +705,13 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def _fence_for(run_id: Any, path: str) -> Any:
+    """The fence of a run a worker claimed for this process (None for other runs)."""
+    from sacred.observers.file_storage.claim import fence_for
+
+    return fence_for(run_id, path)
 
 
 def _claimed_by_worker(path: str) -> bool:

@@ -354,6 +354,11 @@ class FileStoreReader(StoreBackend):
             index = {}
         return {"shared": index.get("shared") or {}, "runs": index.get("runs") or {}}
 
+    def change_token(self) -> str:
+        """Every record file is replaced atomically (a rename), which changes its run
+        directory's mtime; one scandir pass lists them all."""
+        return repr(self._run_dirs())
+
     def _run_dirs(self) -> list[tuple[str, int]]:
         """(name, directory mtime in ns) of every run directory, in id order. Links
         are left out: one into the store would list a run twice, one out of it would
@@ -734,9 +739,11 @@ class FileStoreReader(StoreBackend):
                 continue
             if not isinstance(stored, str) or not stored:
                 break  # listed, but the observer did not copy it
-            if "/" in stored or os.sep in stored:  # "_sources/<stem>_<md5>.py"
+            if "/" in stored or "\\" in stored:  # "_sources/<stem>_<md5>.py"
+                # written on Windows: "_sources\\<stem>_<md5>.py"
+                parts = stored.replace("\\", "/").split("/")
                 path = self._contained(
-                    run_id, self.root, os.path.join(self.root, stored), "source", name
+                    run_id, self.root, os.path.join(self.root, *parts), "source", name
                 )
             else:  # the original's queued run: an md5, and a copy in the run's directory
                 path = self._inside_run(run_id, os.path.basename(name), "source")

@@ -1,7 +1,7 @@
 """Claiming queued runs in MongoDB: one ``find_one_and_update`` on ``status: QUEUED``.
 
 The server applies the filter, the sort (highest ``meta.priority``, then oldest
-``queue_time``) and the update to one document atomically, so two workers never get
+``meta.queue_time``) and the update to one document atomically, so two workers never get
 the same run, without locks or transactions (also on a replica set or mongos).
 """
 
@@ -12,15 +12,16 @@ from typing import Any
 
 from sacred._time import utc_now
 from sacred.exceptions import StoreError
-from sacred.worker.claims import (
+from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
+    Claimer,
+    claim_token,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
 )
-from sacred.worker.takeover import claim_token
 
 __all__ = ["MongoClaimer", "takeover_filter", "database_name", "observer_for", "location_of"]
 
@@ -68,7 +69,7 @@ def takeover_filter(_id: Any) -> dict:
     return {"_id": _id, "$or": [{"status": "QUEUED"}, {"meta.claim.token": token}]}
 
 
-class MongoClaimer:
+class MongoClaimer(Claimer):
     """Args: a ``mongodb://host/db`` (or ``mongomock://db``) URL; ``client`` an existing
     client (e.g. a mongomock one shared with the observers in tests)."""
 
@@ -131,6 +132,13 @@ class MongoClaimer:
             raise StoreError(f"--resume {run_id}: another process took the run up first.")
         return ClaimedRun(run_id, meta["claim"]["token"], doc.get("command") or "", {}, meta)
 
+    def stored_run(self, run_id: Any) -> ClaimedRun:
+        doc = self.runs.find_one({"_id": run_id}, {"command": 1, "meta": 1, "experiment": 1})
+        if doc is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in the database.")
+        meta, experiment = doc.get("meta") or {}, doc.get("experiment") or {}
+        return ClaimedRun(run_id, "", doc.get("command") or "", {}, meta, experiment, run_id)
+
     def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
         doc = self.runs.find_one({"_id": run_id}, {"captured_out": 1}) or {}
         last = {}
@@ -154,11 +162,19 @@ class MongoClaimer:
                 "$set": {"status": "RUNNING", "heartbeat": utc_now(), "meta.claim": meta["claim"]},
                 "$push": {"meta.attempts": meta["attempts"][-1]},
             },
-            sort=[("meta.priority", -1), ("queue_time", 1), ("_id", 1)],
+            sort=[("meta.priority", -1), ("meta.queue_time", 1), ("_id", 1)],
             return_document=pymongo.ReturnDocument.AFTER,
         )
         if doc is None:
             return None
+        # The attempt's number is known once the attempt is pushed: recorded next,
+        # under the claim's own token (nothing else can have changed the claim).
+        attempt = len((doc.get("meta") or {}).get("attempts") or [])
+        self.runs.update_one(
+            {"_id": doc["_id"], "meta.claim.token": meta["claim"]["token"]},
+            {"$set": {"meta.claim.attempt": attempt}},
+        )
+        doc.setdefault("meta", {}).setdefault("claim", {})["attempt"] = attempt
         return ClaimedRun(
             run_id=doc["_id"],
             token=meta["claim"]["token"],

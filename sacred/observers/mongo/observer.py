@@ -37,7 +37,9 @@ Robustness: a document that would exceed MongoDB's 16 MB limit is trimmed —
 captured output first (keeping its end, with a note of how much was dropped), then
 the info dict — with a warning instead of failing the run. When the database is
 unreachable at the end, the final save is retried and then the complete record
-(document, metrics, file names) is written as JSON to ``failure_dir``.
+is written to ``failure_dir``: the document pickled into
+``sacred_mongo_fail_<id>_<random>.pickle`` as the original does, and the document, the
+unsaved metrics and the error as JSON in the ``.json`` file of the same name.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ import json
 import logging
 import mimetypes
 import os
+import pickle
 import re
+import tempfile
 import time
 from typing import Any
 
@@ -173,6 +177,8 @@ class MongoObserver(RecordObserver):
                 f"MongoObserver: pass either client or url (and client options), not both "
                 f"(got client and {given}). Configure the MongoClient you pass instead."
             )
+        if client is not None:
+            _check_client(client)
         if collection is not None and collection_prefix is not None:
             raise ValueError(
                 f"MongoObserver: pass either collection ({collection!r}) or "
@@ -244,6 +250,7 @@ class MongoObserver(RecordObserver):
         self._metric_ids: dict[str, Any] = {}
         self._unsaved_metrics: dict = {}
         self._safe_keys = False
+        self._fence: Any = None  # the worker's claim the writes are fenced by
 
     @classmethod
     def create(cls, *args: Any, **kwargs: Any) -> MongoObserver:
@@ -340,8 +347,8 @@ class MongoObserver(RecordObserver):
             )
             return self.overwrite
         if _id is not None:
+            from sacred.observers.claiming import Fence, claim_token, claimed_by_this_process
             from sacred.observers.mongo.claim import takeover_filter
-            from sacred.worker.takeover import claimed_by_this_process
 
             kept = {"status": 1, "meta.claim": 1, "artifacts": 1, "resources": 1}
             found = self.runs.find_one({"_id": _id}, projection=kept)
@@ -354,11 +361,18 @@ class MongoObserver(RecordObserver):
                 if claimed:  # a resumed run keeps its files
                     for field in ("artifacts", "resources"):
                         self.run_entry[field] = found.get(field) or []
-                self._write(
+                taken = self._write(
                     lambda: self.runs.replace_one(
                         takeover_filter(_id), self._trimmed(self.run_entry)
                     )
                 )
+                if claimed:
+                    if not taken.matched_count:
+                        raise ObserverError(
+                            f"MongoObserver: run {_id} was re-queued and handed to another "
+                            "attempt before this one could start; this attempt does not run."
+                        )
+                    self._fence = Fence(_id, claim_token())  # every later write is fenced
                 return _id
         return self._insert(entry, _id, queued)
 
@@ -387,13 +401,36 @@ class MongoObserver(RecordObserver):
     def save(self, fields: tuple[str, ...] | list[str] | None = None) -> None:
         """$set the observer's own fields (never replace the whole document)."""
 
+        fence = self._fence
+        if fence is not None and fence.is_lost:
+            return
+
         def update() -> Any:
             entry = self._trimmed(self.run_entry)
             keys = fields or [k for k in entry if k != "_id"]
             changes = {"$set": {k: entry[k] for k in keys if k in entry}}
-            return self.runs.update_one({"_id": self.run_entry["_id"]}, changes)
+            return self.runs.update_one(self._run_filter(), changes)
 
-        self._write(update)
+        done = self._write(update)
+        if fence is not None and not done.matched_count:
+            fence.lost(f"the collection {self.runs.name!r}")
+
+    def _run_filter(self) -> dict:
+        """The run's document, and under a worker's claim only while it holds the
+        claim (the fence, sacred.observers.claiming): a filtered update."""
+        if self._fence is None:
+            return {"_id": self.run_entry["_id"]}
+        return {"_id": self.run_entry["_id"], "meta.claim.token": self._fence.token}
+
+    def _fenced(self) -> bool:
+        """Whether this attempt may write outside its run document (metrics) now."""
+        fence = self._fence
+        if fence is None:
+            return True
+        if not fence.is_lost and self.runs.find_one(self._run_filter(), {"_id": 1}):
+            return True
+        fence.lost(f"the collection {self.runs.name!r}")
+        return False
 
     _save = save
 
@@ -419,17 +456,37 @@ class MongoObserver(RecordObserver):
             )
             raise error
         os.makedirs(self.failure_dir, exist_ok=True)
-        name = f"sacred_mongo_fail_{self.run_entry.get('_id', 'unknown')}_{int(time.time())}.json"
-        path = os.path.join(self.failure_dir, name)
+        # The original's file: the run document pickled into
+        # ``sacred_mongo_fail_<id>_<random>.pickle`` (recovery scripts unpickle it and
+        # insert it as it is); beside it, the same name with ``.json``: the document,
+        # the metrics points not yet stored and the error, readable without Python.
+        try:
+            pickled = pickle.dumps(self.run_entry)
+        except Exception as exc:  # the JSON below still keeps the run
+            logger.warning("MongoObserver: the run document cannot be pickled (%s)", exc)
+            pickled = None
+        with tempfile.NamedTemporaryFile(
+            prefix=f"sacred_mongo_fail_{self.run_entry.get('_id', 'unknown')}_",
+            suffix=".pickle",
+            dir=self.failure_dir,
+            delete=False,
+        ) as dump:
+            dump.write(pickled or b"")
+        pickle_path = dump.name
+        json_path = pickle_path[: -len(".pickle")] + ".json"
         record = {
             "run": flatten(self.run_entry, datetimes="iso"),
             "metrics": flatten(self._unsaved_metrics, datetimes="iso"),
             "error": str(error),
         }
-        with open(path, "w", encoding="utf-8") as f:
+        with open(json_path, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=2, default=str)
+        if pickled is None:
+            os.remove(pickle_path)
         logger.error(
-            "MongoObserver could not reach the database (%s); the run was saved to %s", error, path
+            "MongoObserver could not reach the database (%s); the run was saved to %s",
+            error,
+            json_path if pickled is None else f"{pickle_path} (and {json_path})",
         )
 
     def _store_file_once(self, path: str, md5: str | None = None) -> Any:
@@ -464,7 +521,7 @@ class MongoObserver(RecordObserver):
         return super().queued_event(ex_info, command, host_info, queue_time, config, meta_info, _id)
 
     def log_metrics(self, metrics_by_name, info):
-        if self.metrics is None:
+        if self.metrics is None or not self._fenced():
             return
         for name, series in metrics_by_name.items():
             try:
@@ -523,6 +580,27 @@ class MongoObserver(RecordObserver):
         return (database.name, self.runs.name, id(client))
 
 
+def _check_client(client: Any) -> None:
+    """A given client must be a ``pymongo.MongoClient`` (ValueError, as the original).
+
+    mongomock's ``MongoClient`` is accepted too: it is the in-memory stand-in that
+    tests (users' and ours) pass instead of a server. ``pymongo.MongoClient`` is looked
+    up at the call, so tests that monkeypatch it (as the original's own tests do) work.
+    """
+    import pymongo
+
+    accepted = pymongo.MongoClient
+    if isinstance(accepted, type) and isinstance(client, accepted):
+        return
+    if type(client).__module__.split(".")[0] == "mongomock":
+        return
+    raise ValueError(
+        f"MongoObserver: client must be a pymongo.MongoClient, not "
+        f"{type(client).__module__}.{type(client).__qualname__}. Pass "
+        "client=pymongo.MongoClient(...) or url='host:port' instead."
+    )
+
+
 def _first_reason(exc: Exception) -> str:
     """pymongo's message without its list of every server and configured timeout."""
     return str(exc).split(" (configured timeouts")[0].split(", Timeout:")[0].strip()
@@ -541,7 +619,14 @@ class QueuedMongoObserver(RunObserver):
         from sacred.observers.queue import QueueObserver
 
         priority = kwargs.get("priority", DEFAULT_MONGO_PRIORITY)
-        observer = QueueObserver(MongoObserver(*args, **kwargs), interval=interval)
+        # The queue's own options (retry_interval as the original has it, and ours);
+        # everything else is the MongoObserver's.
+        queue_options = {
+            key: kwargs.pop(key)
+            for key in ("retry_interval", "give_up_after", "dump_dir")
+            if key in kwargs
+        }
+        observer = QueueObserver(MongoObserver(*args, **kwargs), interval=interval, **queue_options)
         observer.priority = priority
         return observer
 

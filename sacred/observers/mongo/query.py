@@ -102,6 +102,8 @@ class MongoTranslator:
             if len(path) > 1:
                 raise Unsupported("inside artifacts")
             path = ("artifacts", "name")
+        if path == ("queue_time",):  # stored in meta only, as the original does
+            path = ("meta", "queue_time")
         field = ".".join(path)
         # A run's tags and artifacts are lists, never missing: `exists` always holds.
         listed = path[0] in ("tags", "artifacts")
@@ -118,7 +120,7 @@ class MongoTranslator:
             if op == "in":
                 return {"$or": [self._status_eq(v) for v in value] or [_NONE]}
             raise Unsupported("status " + op)
-        if path[0] in _TIME_FIELDS and len(path) == 1:
+        if (path[0] in _TIME_FIELDS and len(path) == 1) or path == ("meta", "queue_time"):
             value = _time_literal(op, value)
         if op == "==":
             if value is None:

@@ -140,6 +140,8 @@ class MongoReader(StoreBackend):
                     field = "_sacred_status"
                 elif path == ("artifacts",):
                     field = "artifacts.name"
+                elif path == ("queue_time",):  # kept in meta only, as the original does
+                    field = "meta.queue_time"
                 added[f"_sacred_missing_{i}"] = {
                     "$cond": [{"$eq": [{"$ifNull": [f"${field}", None]}, None]}, 1, 0]
                 }

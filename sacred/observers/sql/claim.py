@@ -16,16 +16,17 @@ from typing import Any
 
 from sacred._time import utc_now
 from sacred.exceptions import StoreError
-from sacred.observers.sql.observer import to_json_value
-from sacred.worker.claims import (
+from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
+    Claimer,
+    claimed_by_this_process,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
 )
-from sacred.worker.takeover import claimed_by_this_process
+from sacred.observers.sql.observer import to_json_value
 
 __all__ = ["SqlClaimer", "claimed_row", "location_of", "store_key"]
 
@@ -85,7 +86,7 @@ def _sqlite_immediate(engine: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-class SqlClaimer:
+class SqlClaimer(Claimer):
     def __init__(self, url: str, engine: Any = None, **engine_kwargs: Any) -> None:
         import sqlalchemy as sa
 
@@ -100,9 +101,9 @@ class SqlClaimer:
             if url.startswith("sqlite"):
                 # the runs start in another directory: a relative file must stay this one
                 if parsed.database and parsed.database != ":memory:":
-                    url = parsed.set(database=os.path.abspath(parsed.database))
+                    parsed = parsed.set(database=os.path.abspath(parsed.database))
                 engine_kwargs.setdefault("connect_args", {"timeout": _BUSY_TIMEOUT})
-            engine = sa.create_engine(url, **engine_kwargs)
+            engine = sa.create_engine(parsed, **engine_kwargs)
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=False)
         self.sqlite = engine.dialect.name == "sqlite"
@@ -287,6 +288,19 @@ class SqlClaimer:
                 .values(status="RUNNING", heartbeat=utc_now(), meta=to_json_value(meta))
             )
         return self._claimed(row.id, row.experiment_id, meta)
+
+    def stored_run(self, run_id: Any) -> ClaimedRun:
+        import sqlalchemy as sa
+
+        runs = self.tables["runs"]
+        query = sa.select(runs.c.id, runs.c.meta, runs.c.experiment_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(self._row_where(run_id))).first()
+        if row is None:
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.url}.")
+        meta = row.meta or {}
+        # _claimed reads the token of a claim; a stored run read for checks has none
+        return self._claimed(row.id, row.experiment_id, {**meta, "claim": {"token": ""}})
 
     def resume_state(self, run_id: Any) -> tuple[str, dict[str, int]]:
         import sqlalchemy as sa

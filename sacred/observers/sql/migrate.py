@@ -28,18 +28,38 @@ from sacred.exceptions import StoreError
 __all__ = ["migrate", "run_cli", "add_arguments"]
 
 
-def _engine(url: str) -> Any:
+def _engine(url: str, must_exist: bool = True) -> Any:
+    """An engine on a database that is there and readable as one (StoreError in one
+    line otherwise: a migration never creates the database it is asked to convert)."""
+    import os
+
     import sqlalchemy as sa
 
     from sacred.observers.sql.urls import driver_url, engine_options
 
     try:
-        engine = sa.create_engine(driver_url(url), **engine_options(url))
-        with engine.connect():
-            pass
+        parsed = sa.engine.make_url(driver_url(url))
     except Exception as exc:
-        raise StoreError(f"Cannot open the database {url!r}: {exc}") from None
+        raise StoreError(
+            f"Cannot open the database {url!r}: {_first_line(exc)}. Give a database URL "
+            "such as sqlite:///runs.db or postgresql://user@host/db."
+        ) from None
+    path = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if must_exist and path and path != ":memory:" and not os.path.isfile(path):
+        raise StoreError(f"Cannot open the database {url!r}: there is no file {path!r}.")
+    try:
+        engine = sa.create_engine(parsed, **engine_options(url))
+        _table_names(engine)  # reads the schema: a file that is no database fails here
+    except Exception as exc:
+        raise StoreError(f"Cannot open the database {url!r}: {_first_line(exc)}.") from None
     return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own message without SQLAlchemy's SQL echo and help link."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0].rstrip(".") if text else type(exc).__name__
 
 
 def _table_names(engine: Any) -> set[str]:
@@ -85,7 +105,7 @@ def migrate(url: str, to: str | None = None, drop_legacy: bool = False) -> str:
                 f"{url} holds no sacred runs (neither the original's 'run' table nor sacred's "
                 "'runs' table): nothing to migrate. Check the URL."
             )
-        target = source if to is None else _engine(to)
+        target = source if to is None else _engine(to, must_exist=False)
         try:
             count = _convert(url, source, to or url, target)
         finally:

@@ -19,6 +19,7 @@ half-written and is simply retried by the run at the next beat (no duplicates).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -149,44 +150,90 @@ class SqlObserver(RunObserver):
         priority: observers with higher priority are notified first (and choose the id).
         engine: an existing SQLAlchemy engine instead of ``url``.
         engine_kwargs: passed to ``sqlalchemy.create_engine``.
+
+        Nothing is connected here, like the other observers: the database is opened
+        (and its tables created or migrated) at the first event, so an observer can be
+        made while the server is down (``QueueObserver(SqlObserver(url))``) and
+        ``-s URL print_config`` needs no database. A malformed URL is an ObserverError
+        here; an unreachable database one at the first event.
         """
-        import sqlalchemy as sa
-
-        from sacred.observers.sql.schema import get_tables
-        from sacred.observers.sql.urls import driver_url, engine_options
-        from sacred.observers.sql.versioning import SchemaVersionError, ensure_schema
-
-        owns_engine = engine is None
-        if engine is None:
-            if not url:
-                raise ObserverError(
-                    "SqlObserver needs a database URL, e.g. SqlObserver('sqlite:///runs.db') "
-                    "or -s sqlite:///runs.db"
-                )
-            url = driver_url(url)
-            engine_kwargs = {**engine_options(url), **engine_kwargs}
-            if url.startswith("sqlite") and "connect_args" not in engine_kwargs:
-                # Wait longer than sqlite3's 5 s for another process's write lock: many
-                # runs starting at once on a busy machine queue up for it.
-                engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
-            try:
-                engine = sa.create_engine(url, **engine_kwargs)
-            except (sa.exc.ArgumentError, ValueError) as exc:
-                raise ObserverError(
-                    f"SqlObserver cannot use the database URL {url!r} ({exc}). URLs look "
-                    "like sqlite:///runs.db, postgresql+psycopg://user@host/dbname or "
-                    "mysql+pymysql://user@host/dbname."
-                ) from None
-        self.engine = engine
-        self.url = engine.url.render_as_string(hide_password=True)
+        if engine is None and not url:
+            raise ObserverError(
+                "SqlObserver needs a database URL, e.g. SqlObserver('sqlite:///runs.db') "
+                "or -s sqlite:///runs.db"
+            )
         self.priority = priority
-        self.tables = get_tables()
+        self._engine = engine
+        self._owns_engine = engine is None
+        self._given_url = url
+        self._engine_kwargs = engine_kwargs
+        self._tables: dict | None = None
+        self._connected = False
         self._durable_by_checkpoint = False
         self._path_indexes: set[str] | None = None  # path_indexes.py, SQLite only
         self._indexed_entries: set[tuple] = set()  # (column, path) already looked at
-        self._owns_engine = owns_engine
+        self.run_id: int | None = None
+        self._fence: Any = None  # the worker's claim the writes are fenced by
+        if engine is None and importlib.util.find_spec("sqlalchemy") is not None:
+            self._engine = self._make_engine()  # checks the URL; does not connect
+
+    def _make_engine(self) -> Any:
+        try:
+            import sqlalchemy as sa
+        except ImportError:
+            from sacred._extras import ExtraNotInstalled
+
+            raise ExtraNotInstalled("sqlalchemy", "SqlObserver") from None
+        from sacred.observers.sql.urls import driver_url, engine_options
+
+        url = driver_url(self._given_url or "")
+        engine_kwargs = {**engine_options(url), **self._engine_kwargs}
+        if url.startswith("sqlite") and "connect_args" not in engine_kwargs:
+            # Wait longer than sqlite3's 5 s for another process's write lock: many
+            # runs starting at once on a busy machine queue up for it.
+            engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
+        try:
+            return sa.create_engine(url, **engine_kwargs)
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise ObserverError(
+                f"SqlObserver cannot use the database URL {url!r} ({exc}). URLs look "
+                "like sqlite:///runs.db, postgresql+psycopg://user@host/dbname or "
+                "mysql+pymysql://user@host/dbname."
+            ) from None
+
+    @property
+    def engine(self) -> Any:
+        """The SQLAlchemy engine (made, not connected, on first use)."""
+        if self._engine is None:
+            self._engine = self._make_engine()
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def tables(self) -> dict:
+        if self._tables is None:
+            from sacred.observers.sql.schema import get_tables
+
+            self._tables = get_tables()
+        return self._tables
+
+    def connect(self) -> None:
+        """Open the database now (the first event does it otherwise): check that it can
+        be reached, then create or migrate the tables (ObserverError in one line
+        otherwise). Done once per observer."""
+        if self._connected:
+            return
+        engine = self.engine  # first: says which extra is missing, if sqlalchemy is
+        import sqlalchemy as sa
+
+        from sacred.observers.sql.versioning import SchemaVersionError, ensure_schema
+
         is_new_file = False
-        if owns_engine and engine.dialect.name == "sqlite":
+        if self._owns_engine and engine.dialect.name == "sqlite":
             database = engine.url.database
             is_new_file = bool(database) and not os.path.exists(database)
         try:
@@ -205,7 +252,7 @@ class SqlObserver(RunObserver):
             ) from None
         try:
             # An engine the user made keeps the user's settings.
-            if owns_engine and engine.dialect.name == "sqlite":
+            if self._owns_engine and engine.dialect.name == "sqlite":
                 self._durable_by_checkpoint = use_write_ahead_log(engine, is_new_file)
             ensure_schema(engine)
         except SchemaVersionError as exc:
@@ -216,8 +263,7 @@ class SqlObserver(RunObserver):
                 f"({_one_line(exc)}). The database was reached, so this is not a "
                 "connection problem: check that the user may create tables there."
             ) from None
-        self.run_id: int | None = None
-        self._uid: Any = None
+        self._connected = True
 
     @classmethod
     def create_from(
@@ -322,8 +368,45 @@ class SqlObserver(RunObserver):
 
     def _update_run(self, **values: Any) -> None:
         runs = self.tables["runs"]
+        fence = self._fence
+        if fence is None:
+            with self.engine.begin() as conn:
+                conn.execute(runs.update().where(runs.c.id == self.run_id).values(**values))
+            return
+        if fence.is_lost:
+            return
+        # One conditional UPDATE: it changes the row only while it holds the claim.
+        query = runs.update().where(runs.c.id == self.run_id, self._holds_fence())
         with self.engine.begin() as conn:
-            conn.execute(runs.update().where(runs.c.id == self.run_id).values(**values))
+            changed = conn.execute(query.values(**values)).rowcount
+        if not changed:
+            fence.lost(self.url_text)
+
+    def _holds_fence(self) -> Any:
+        """The SQL condition "the run's meta.claim.token is this attempt's token"."""
+        runs = self.tables["runs"]
+        return runs.c.meta[("claim", "token")].as_string() == self._fence.token
+
+    def _fenced(self, conn: Any) -> bool:
+        """Whether this attempt may write rows of its run in the transaction of conn:
+        always, unless a worker's claim fences the run; then a conditional UPDATE of
+        the run's row (which locks it until the transaction ends) says whether the
+        row still holds the claim."""
+        fence = self._fence
+        if fence is None:
+            return True
+        if fence.is_lost:
+            return False
+        runs = self.tables["runs"]
+        query = runs.update().where(runs.c.id == self.run_id, self._holds_fence())
+        if conn.execute(query.values(heartbeat=runs.c.heartbeat)).rowcount:
+            return True
+        fence.lost(self.url_text)
+        return False
+
+    @property
+    def url_text(self) -> str:
+        return self.engine.url.render_as_string()
 
     # -- events --------------------------------------------------------------------------
 
@@ -363,7 +446,6 @@ class SqlObserver(RunObserver):
         except sa.exc.IntegrityError:
             raise self._taken(_id, "another process stored it meanwhile") from None
         self._make_durable()
-        self._uid = _id
         self._index_entries("config", values["config"])
         return _id if _id is not None else self.run_id
 
@@ -408,6 +490,7 @@ class SqlObserver(RunObserver):
         return (row[0], row[1]) if row is not None else None
 
     def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
+        self.connect()
         if _id is not None:
             found = self._find_run(_id)
             if found is not None:
@@ -426,18 +509,26 @@ class SqlObserver(RunObserver):
         return queued_id
 
     def started_event(self, ex_info, command, host_info, start_time, config, meta_info, _id):
+        self.connect()
+        import sqlalchemy as sa
+
         runs = self.tables["runs"]
+        self._meta_written = None  # meta given again by a heartbeat is compared with it
+        self._fence = None
         if _id is not None:
             found = self._find_run(_id)
             if found is not None and found[1] != "QUEUED" and not self._claimed_here(found[0]):
                 raise self._taken(_id, found[1])
             if found is not None:  # a queued run being started takes its record over
                 self.run_id = found[0]
-                self._uid = _id
+                self._fence = self._fence_for(_id, found)
+                where = runs.c.id == self.run_id
+                if self._fence is not None:  # still under the claim it was handed
+                    where = sa.and_(where, self._holds_fence())
                 with self.engine.begin() as conn:
-                    conn.execute(
+                    taken = conn.execute(
                         runs.update()
-                        .where(runs.c.id == self.run_id)
+                        .where(where)
                         .values(
                             status="RUNNING",
                             start_time=start_time,
@@ -447,6 +538,11 @@ class SqlObserver(RunObserver):
                             config=to_json_value(config),
                             meta=to_json_value(meta_info or {}),
                         )
+                    ).rowcount
+                if not taken:
+                    raise ObserverError(
+                        f"SqlObserver: run {_id} was re-queued and handed to another "
+                        "attempt before this one could start; this attempt does not run."
                     )
                 self._make_durable()
                 return _id
@@ -461,9 +557,16 @@ class SqlObserver(RunObserver):
             start_time=start_time,
         )
 
-    def heartbeat_event(self, info, captured_out, beat_time, result):
+    def heartbeat_event(self, info, captured_out, beat_time, result, meta_info=None):
         info, result = to_json_value(info), to_json_value(result)
-        self._update_run(info=info, captured_out=captured_out, heartbeat=beat_time, result=result)
+        extra = {}
+        if meta_info is not None:  # the run's meta changed after the start (use_run)
+            meta = to_json_value(meta_info)
+            if meta != getattr(self, "_meta_written", None):  # write it once
+                extra["meta"] = self._meta_written = meta
+        self._update_run(
+            info=info, captured_out=captured_out, heartbeat=beat_time, result=result, **extra
+        )
         self._index_entries("info", info)
         self._index_entries("result", result)
 
@@ -489,6 +592,8 @@ class SqlObserver(RunObserver):
         if rows:
             batches = [(name, s["steps"], s["values"]) for name, s in metrics_by_name.items()]
             with self.engine.begin() as conn:
+                if not self._fenced(conn):
+                    return
                 conn.execute(self.tables["metric_chunks"].insert(), rows)
                 write_summaries(conn, self.tables["metric_summaries"], self.run_id, batches)
 
@@ -518,7 +623,7 @@ class SqlObserver(RunObserver):
         self._finish()
 
     def failed_event(self, fail_time, fail_trace):
-        self._update_run(status="FAILED", stop_time=fail_time, fail_trace=list(fail_trace))
+        self._update_run(status="FAILED", stop_time=fail_time, fail_trace=fail_trace)  # as given
         self._finish()
 
     def resource_event(self, filename):
@@ -527,6 +632,8 @@ class SqlObserver(RunObserver):
         md5 = get_digest(filename)
         link = self.tables["run_resources"]
         with self.engine.begin() as conn:
+            if not self._fenced(conn):
+                return
             resource_id = self._get_or_create(
                 conn, "resources", {"md5": md5}, {"filename": filename, "content": _read(filename)}
             )
@@ -544,6 +651,8 @@ class SqlObserver(RunObserver):
 
     def artifact_event(self, name, filename, metadata=None, content_type=None):
         with self.engine.begin() as conn:
+            if not self._fenced(conn):
+                return
             conn.execute(
                 self.tables["artifacts"]
                 .insert()
@@ -561,6 +670,15 @@ class SqlObserver(RunObserver):
         return isinstance(other, SqlObserver) and other.url == self.url
 
     __hash__ = RunObserver.__hash__
+
+    def _fence_for(self, _id: Any, found: tuple[int, str]) -> Any:
+        """The fence of a run a worker claimed for this process (None for others)."""
+        if found[1] == "QUEUED":
+            return None
+        from sacred.observers.claiming import Fence, claim_token
+
+        token = claim_token()
+        return Fence(_id, token) if token and self._claimed_here(found[0]) else None
 
     def _claimed_here(self, row_id: int) -> bool:
         """A worker claimed this run for the process now starting it (sacred.worker)."""

@@ -45,6 +45,10 @@ def _open_engine(url: str, engine: Any = None, **engine_kwargs: Any) -> Any:
         if engine is None:
             url = driver_url(url)
             engine = sa.create_engine(url, **{**engine_options(url), **engine_kwargs})
+        if engine.dialect.name == "sqlite":
+            from sacred.observers.sql.sqlite_regexp import install_safe_regexp
+
+            install_safe_regexp(engine)
         with engine.connect():
             pass
     except Exception as exc:
@@ -495,6 +499,26 @@ class SqlReader(StoreBackend):
             attach_summaries(self, records, query, sort)
         return records
 
+    def change_token(self) -> str:
+        """SQLite file: stat the database and its WAL/journal (every commit changes
+        one); a server: one aggregate query over the runs table."""
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            from sacred.store.changes import stat_token
+
+            return stat_token([database, database + "-wal", database + "-journal"])
+        sa, runs = self.sa, self.t["runs"]
+        statement = sa.select(
+            sa.func.count(),
+            sa.func.max(runs.c.id),
+            sa.func.max(runs.c.heartbeat),
+            sa.func.max(runs.c.start_time),
+            sa.func.max(runs.c.stop_time),
+            sa.func.max(runs.c.queue_time),
+        )
+        with self.engine.connect() as conn:
+            return repr(tuple(conn.execute(statement).one()))
+
     def prepare_sort(self, paths: list[tuple[str, ...]]) -> None:
         """Index the JSON values at paths now, as the first sort or count by one would
         (only where ``auto_index`` allows: SQLite, a reader that may write)."""
@@ -502,6 +526,20 @@ class SqlReader(StoreBackend):
 
         for path in paths:
             ensure_path_index(self, path)
+
+    def path_values(
+        self, query: Any, paths: list, dead_after: float, limit: int | None = None
+    ) -> list | None:
+        """The values at paths of the matching runs in one SELECT (sacred.store.values)."""
+        from sacred.observers.sql.values import path_values
+
+        return path_values(self, query, paths, dead_after, limit)
+
+    def group_rows(self, query: Any, by: list, stats: list, dead_after: float) -> list | None:
+        """GROUP BY in the database (sacred.store.groups)."""
+        from sacred.observers.sql.values import group_rows
+
+        return group_rows(self, query, by, stats, dead_after)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -20,7 +20,7 @@ as ``{run_id, name, steps, values, timestamps}`` (timestamps as ``{TinyDate}:``)
 metadata.json is replaced atomically at every write (temporary file + rename), so a
 run killed at any instant leaves a readable database. Every read-modify-write of
 metadata.json (a run's record, its metrics, tags, notes, deletion) happens under an
-exclusive ``flock`` on ``.metadata.json.lock`` in the store directory and starts
+exclusive lock (``filelock``) on ``.metadata.json.lock`` in the store directory and starts
 from the file's current contents, so any number of processes on one machine can
 write runs to one store without losing each other's updates. The lock dies with
 its holder: a killed run never leaves the store locked.
@@ -42,12 +42,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sacred.exceptions import ObserverError
+from sacred.exceptions import ObserverError, QueueNotSupportedError
 from sacred.observers._record import RecordObserver, may_take_over
 from sacred.serializer import flatten
 
 __all__ = [
     "TinyDbObserver",
+    "QueueingTinyDbObserver",
     "BufferedReaderWrapper",
     "open_tinydb",
     "write_lock",
@@ -72,14 +73,15 @@ def write_lock(basedir: str | os.PathLike | None) -> Iterator[None]:
     Not metadata.json itself: every write renames a new file over it, so a lock on
     the old file would not exclude the next writer. Re-entrant within a thread (a
     record is looked up and saved under one lock); other threads of this process
-    wait like other processes, because each holder opens its own descriptor and
-    flock locks belong to the open file description. ``None`` (a database that is
-    not a file, e.g. given to ``create_from``): nothing to lock.
+    wait like other processes, because each holder opens its own descriptor (the
+    ``filelock`` library: ``flock`` on POSIX, ``msvcrt`` locking on Windows).
+    ``None`` (a database that is not a file, e.g. given to ``create_from``): nothing
+    to lock.
     """
     if basedir is None:
         yield
         return
-    import fcntl
+    from filelock import FileLock
 
     path = os.path.join(os.path.abspath(os.fspath(basedir)), LOCK_FILE)
     depth: dict[str, int] = getattr(_held, "depth", None) or {}
@@ -91,19 +93,26 @@ def write_lock(basedir: str | os.PathLike | None) -> Iterator[None]:
         finally:
             depth[path] -= 1
         return
-    # Read-only is enough for flock, and lets users who share a store lock a lock
-    # file another user created.
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    # filelock: flock on POSIX, msvcrt locking on Windows. A new FileLock object per
+    # holder has its own descriptor, so other threads of this process wait like
+    # other processes do.
+    with _file_lock(FileLock, path):
         depth[path] = 1
         try:
             yield
         finally:
             depth[path] = 0
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+
+
+def _file_lock(lock_class: Any, path: str) -> Any:
+    """A FileLock that leaves the lock file in place (deleting it on release would let
+    a waiter lock a file that a newcomer no longer sees); older filelock releases
+    always leave it. A soft lock (filelock's fallback where the platform has no file
+    locks) is released by deleting its file, so it cannot keep it (ValueError)."""
+    try:
+        return lock_class(path, thread_local=False, preserve_lock_file=True)
+    except (TypeError, ValueError):
+        return lock_class(path, thread_local=False)
 
 
 def fresh_table(db: Any, name: str) -> Any:
@@ -510,6 +519,45 @@ class TinyDbObserver(RecordObserver):
 
     def _location(self) -> Any:
         return self.basedir if self.basedir is not None else id(self._db)
+
+    def _store_path(self) -> Any:
+        """What makes two observers the same store: the metadata.json they write."""
+        if self.basedir is not None:
+            return os.path.join(self.basedir, "metadata.json")
+        storage = getattr(self._db, "storage", None)
+        path = getattr(storage, "path", None)  # ours; TinyDB's JSONStorage has a handle
+        if not isinstance(path, str):
+            path = getattr(getattr(storage, "_handle", None), "name", None)
+        return os.path.abspath(path) if isinstance(path, str) else id(self._db)
+
+    def __eq__(self, other: object) -> bool:
+        # As the original: observers of one store are equal, so
+        # create_from(db, fs) equals TinyDbObserver(path) on the same files.
+        if isinstance(other, TinyDbObserver):
+            return self._store_path() == other._store_path()
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._store_path())
+
+    def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):
+        """Not supported, as in the original: a TinyDB store is one user's local
+        record of runs, which no worker takes queued runs from."""
+        raise QueueNotSupportedError(
+            "queued_event method is not implemented for local TinyDbObserver. Queue the "
+            "run in a store workers take runs from (-F DIR, -s sqlite:///runs.db, -m DB)."
+        )
+
+
+class QueueingTinyDbObserver(TinyDbObserver):
+    """A TinyDbObserver that does store queued runs: how labwatch writes its trial
+    claims (QUEUED records) into a TinyDB store. The public TinyDbObserver raises
+    for a queued run, as the original does."""
+
+    queued_event = RecordObserver.queued_event
 
 
 def __getattr__(name: str) -> Any:

@@ -199,6 +199,11 @@ class TinyDbReader:
         return [doc for _, doc in self.located()]
 
     def search(self, *args: Any, **kwargs: Any) -> list:
+        """The runs a TinyDB query selects, ``search(Query().config.C == 1)``, as the
+        original's ``search`` (TinyDB's own); with keywords (``exp_name``, ``query``,
+        ``indices``) the same selection as :meth:`fetch_metadata`."""
+        if len(args) == 1 and not kwargs and callable(args[0]):  # a TinyDB query
+            return self.fetch_metadata(query=args[0])
         return self.fetch_metadata(*args, **kwargs)
 
     def fetch_metadata(

@@ -1,21 +1,17 @@
 """Fixtures for the SQL backend's tests: copies of the database the original sacred
-0.8.7 wrote (../shared/fixtures/sacred-0.8.7/runs.db, read-only where it lives)."""
+0.8.7 wrote (tests/fixtures/sacred-0.8.7/runs.db, read-only where it lives)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(
-    os.environ.get(
-        "SACRED_087_FIXTURES",
-        Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "sacred-0.8.7",
-    )
-)
+from tests.fixtures import SACRED_087
+
+FIXTURES = SACRED_087
 
 
 def fixture_path(*parts: str) -> Path:

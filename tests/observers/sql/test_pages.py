@@ -72,6 +72,7 @@ def store(request, tmp_path):
         yield opened
 
 
+@pytest.mark.slow
 def test_pages_sorted_by_a_column_follow_the_store_order(store):
     for sort in SORTS:
         expected = reference_order(store, None, sort)

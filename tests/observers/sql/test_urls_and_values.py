@@ -3,6 +3,8 @@ that blame the server only when the server could not be reached."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 sa = pytest.importorskip("sqlalchemy")
@@ -103,17 +105,32 @@ def test_a_failure_after_connecting_does_not_blame_the_server(tmp_path, monkeypa
         )
 
     monkeypatch.setattr(versioning, "ensure_schema", failing)
+    observer = SqlObserver(f"sqlite:///{tmp_path / 'runs.db'}")  # connects at the first event
     with pytest.raises(ObserverError) as error:
-        SqlObserver(f"sqlite:///{tmp_path / 'runs.db'}")
+        first_event(observer)
     message = str(error.value)
     assert "could not create or migrate its tables" in message
     assert "table runs already exists" in message
     assert "server is running" not in message
 
 
+def first_event(observer):
+    """The first event of a run, where the observer opens its database."""
+    observer.started_event(
+        ex_info={"name": "x", "base_dir": "/", "sources": [], "dependencies": []},
+        command="main",
+        host_info={},
+        start_time=datetime.datetime(2024, 1, 1),
+        config={},
+        meta_info={},
+        _id=None,
+    )
+
+
 def test_a_server_that_cannot_be_reached_is_blamed():
+    observer = SqlObserver("postgresql+psycopg://nobody@127.0.0.1:1/none")
     with pytest.raises(ObserverError, match="could not open the database.*server is running"):
-        SqlObserver("postgresql+psycopg://nobody@127.0.0.1:1/none")
+        first_event(observer)
 
 
 def test_an_in_memory_database_keeps_its_runs_after_they_end():
@@ -142,8 +159,9 @@ def test_a_file_database_is_released_after_a_run_and_reused_by_the_next(tmp_path
 
 
 def test_an_sqlite_file_that_cannot_be_opened_points_at_the_directory(tmp_path):
+    observer = SqlObserver(f"sqlite:///{tmp_path / 'missing' / 'runs.db'}")
     with pytest.raises(ObserverError, match="could not open the database") as error:
-        SqlObserver(f"sqlite:///{tmp_path / 'missing' / 'runs.db'}")
+        first_event(observer)
     assert "directory exists and is writable" in str(error.value)
     assert "server is running" not in str(error.value)
 
