@@ -476,9 +476,9 @@ def pruning_benchmark(seeds: int = 5, trials: int = 30, epochs: int = 20) -> Non
     configuration's final value, with noise early on). A study of ``trials`` trials
     runs through a LabAssistant on SQLite twice per seed and engine, the same run
     seeds both times: without a pruner and with ``MedianPruner()`` (Optuna's
-    defaults: 5 start-up trials, no warm-up steps). Reported: the epochs run (with / without) and the median
-    over seeds of the final regret (best completed trial's final loss minus Branin's
-    minimum, 0.397887).
+    defaults: 5 start-up trials, no warm-up steps). Reported: the epochs run (with /
+    without) and the median over seeds of the final regret (best completed trial's
+    final loss minus Branin's minimum, 0.397887).
     """
     import random as random_module
 
@@ -530,10 +530,7 @@ def pruning_benchmark(seeds: int = 5, trials: int = 30, epochs: int = 20) -> Non
 
     for name, engine in (("random", RandomSearch), ("tpe", TPE)):
         plain = [study(engine, None, seed) for seed in range(seeds)]
-        pruned = [
-            study(engine, MedianPruner(), seed)
-            for seed in range(seeds)
-        ]
+        pruned = [study(engine, MedianPruner(), seed) for seed in range(seeds)]
         epochs_plain = sum(e for e, _ in plain)
         epochs_pruned = sum(e for e, _ in pruned)
         regret_plain = statistics.median(r for _, r in plain)

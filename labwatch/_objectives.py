@@ -14,7 +14,7 @@ from typing import Any
 
 from labwatch.exceptions import LabwatchError
 
-__all__ = ["Objectives"]
+__all__ = ["Objectives", "Constraints", "pareto_front"]
 
 
 def _number(value: Any) -> float | None:
@@ -36,11 +36,55 @@ def _lookup(record: dict, path: str) -> Any:
     return current
 
 
+class Constraints:
+    """Conditions a trial must meet to count as feasible, in the store's query
+    language (``"info.memory_gb <= 8"``), evaluated on the trial's record."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        from sacred.exceptions import QueryError
+        from sacred.store.query import compile_query, parse_query
+
+        self.texts = [texts] if isinstance(texts, str) else list(texts)
+        self.nodes = []
+        for text in self.texts:
+            try:
+                self.nodes.append(parse_query(text))
+            except QueryError as exc:
+                raise LabwatchError(f"constraint {text!r}: {exc}") from None
+        self.accepts = [compile_query(node) for node in self.nodes]
+
+    def violations(self, record: dict) -> list[float]:
+        """One number per constraint: <= 0 when it holds (Optuna's convention); how far
+        a numeric comparison misses, else 1."""
+        from sacred.store.query import Compare, get_path
+
+        out = []
+        for node, accept in zip(self.nodes, self.accepts):
+            if accept(record):
+                out.append(0.0)
+                continue
+            amount = 1.0
+            if isinstance(node, Compare) and node.op in ("<", "<=", ">", ">="):
+                value = _number(get_path(record, node.path))
+                bound = _number(node.value)
+                if value is not None and bound is not None:
+                    amount = max(abs(value - bound), 1e-9)
+            out.append(amount)
+        return out
+
+
 class Objectives:
     """``targets``: paths (None: the result, or ``result["optimization_target"]``);
-    ``directions``: "minimize"/"maximize", one per target."""
+    ``directions``: "minimize"/"maximize", one per target; ``constraints``: see
+    :class:`Constraints`."""
 
-    def __init__(self, targets: Sequence[str] | str | None, directions: Sequence[str]) -> None:
+    def __init__(
+        self,
+        targets: Sequence[str] | str | None,
+        directions: Sequence[str],
+        constraints: Sequence[str] | None = None,
+    ) -> None:
+        self.constraints = Constraints(constraints) if constraints else None
         if isinstance(targets, str):
             targets = [targets]
         self.targets = list(targets) if targets is not None else None
@@ -89,10 +133,14 @@ class Objectives:
         return [c if d == "minimize" else -c for c, d in zip(costs, self.directions)]
 
     def key(self) -> tuple:
-        return (tuple(self.targets or ()), tuple(self.directions))
+        texts = tuple(self.constraints.texts) if self.constraints else ()
+        return (tuple(self.targets or ()), tuple(self.directions), texts)
 
     def to_meta(self) -> dict:
-        return {"targets": self.targets, "directions": self.directions}
+        out: dict = {"targets": self.targets, "directions": self.directions}
+        if self.constraints:
+            out["constraints"] = self.constraints.texts
+        return out
 
 
 def pareto_front(points: Sequence[tuple[Any, Sequence[float]]]) -> list[Any]:

@@ -151,18 +151,21 @@ class LabAssistant:
         pruner: Any = None,
         optimization_target: str | list[str] | None = None,
         directions: list[str] | None = None,
+        constraints: list[str] | None = None,
         **store_options: Any,
     ) -> None:
         if direction not in ("minimize", "maximize"):
             raise LabwatchError(f'direction must be "minimize" or "maximize", not {direction!r}')
         self.objectives: Objectives | None = None
-        if optimization_target is not None or directions is not None:
+        if optimization_target is not None or directions is not None or constraints:
             count = (
                 1
                 if isinstance(optimization_target, str) or optimization_target is None
                 else (len(optimization_target))
             )
-            self.objectives = Objectives(optimization_target, directions or [direction] * count)
+            self.objectives = Objectives(
+                optimization_target, directions or [direction] * count, constraints
+            )
             direction = self.objectives.directions[0]
             if self.objectives.multi and pruner is not None:
                 raise LabwatchError(
@@ -399,13 +402,13 @@ class LabAssistant:
                 "This study has several objectives, so no single best trial: use "
                 "assistant.pareto_front(space)"
             )
-        done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
+        done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED and t.feasible]
         return min(done, key=lambda t: t.cost) if done else None
 
     def pareto_front(self, space: SearchSpace | str) -> list[Trial]:
         """The completed trials no other completed trial dominates (every objective
         at least as good, one better), in claim order. With one objective: the best."""
-        done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED]
+        done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED and t.feasible]
         if self.objectives is None or not self.objectives.multi:
             best = self.best(space)
             return [] if best is None else [best]
@@ -729,6 +732,8 @@ class LabAssistant:
                     f"{len(self.objectives.directions)}: use NSGAII, TPE or RandomSearch"
                 )
             optimizer.n_objectives = len(self.objectives.directions)
+        if self.objectives is not None and self.objectives.constraints is not None:
+            optimizer.n_constraints = len(self.objectives.constraints.texts)
         if not isinstance(optimizer, Optimizer) and not hasattr(optimizer, "suggest_configuration"):
             raise OptimizerError(
                 f"optimizer {self.optimizer!r} made {optimizer!r}, which is not an Optimizer "

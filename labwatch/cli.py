@@ -162,7 +162,9 @@ def _study_trials(store_location: str, space: str, experiment: str | None) -> li
             from labwatch._objectives import Objectives
 
             direction = Objectives(
-                meta["objectives"].get("targets"), meta["objectives"]["directions"]
+                meta["objectives"].get("targets"),
+                meta["objectives"]["directions"],
+                meta["objectives"].get("constraints"),
             )
         out.append((study, definition, direction, read_trials(store, study, definition, direction)))
     if not out:
@@ -190,6 +192,8 @@ _STATE_WORDS = {
 
 
 def _state_word(trial: Any) -> str:
+    if trial.status == "COMPLETED" and not trial.feasible:
+        return "infeasible"  # completed, but breaks one of the study's constraints
     if trial.status == "PENDING":
         if trial.enqueued:
             return "enqueued"
@@ -210,7 +214,7 @@ def trials(args: argparse.Namespace) -> int:
         if not isinstance(direction, str):
             direction = direction if multi else direction.directions[0]
         sign = 1 if direction == "minimize" else -1
-        done = [t for t in found if t.status == TrialStatus.COMPLETED]
+        done = [t for t in found if t.status == TrialStatus.COMPLETED and t.feasible]
         if multi:
             from labwatch._objectives import pareto_front
 

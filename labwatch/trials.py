@@ -47,6 +47,13 @@ class Trial:
     labwatch: dict = field(default_factory=dict, repr=False)
     #: the minimized costs of a study with several objectives (None otherwise)
     costs: tuple | None = field(default=None, repr=False)
+    #: per constraint, <= 0 when it holds (None: no constraints, or not completed)
+    violations: list | None = field(default=None, repr=False)
+
+    @property
+    def feasible(self) -> bool:
+        """False for a completed trial that breaks one of the study's constraints."""
+        return self.violations is None or all(v <= 0 for v in self.violations)
 
     @property
     def retry_of(self) -> Any:
@@ -123,10 +130,13 @@ def trial_of_run(
     status = run.status
     cost = None
     costs = None
+    violations = None
     if status == "COMPLETED" and not isinstance(direction, str):
         # an Objectives (labwatch._objectives): targets by path, one or several
         costs = direction.costs(run)
         kind = TrialStatus.COMPLETED if costs is not None else TrialStatus.FAILED
+        if direction.constraints is not None:
+            violations = direction.constraints.violations(run._record)
         if costs is not None and not direction.multi:
             cost, costs = costs[0], None
         reported = (run.info or {}).get("labwatch") if isinstance(run.info, dict) else None
@@ -173,6 +183,7 @@ def trial_of_run(
         run=run,
         labwatch=meta,
         costs=costs,
+        violations=violations,
     )
 
 

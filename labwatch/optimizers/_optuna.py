@@ -124,6 +124,9 @@ class OptunaOptimizer(Optimizer):
                 hp = space.parameters[name]
                 params[name] = _encode(hp, config[name])
                 distributions[name] = _distribution(optuna, hp)
+        attrs = {}
+        if trial.violations is not None:
+            attrs[_CONSTRAINTS_KEY] = list(trial.violations)
         known = self._optuna_ids.get(trial.number)
         if known is not None:
             storage = self._study._storage
@@ -132,6 +135,8 @@ class OptunaOptimizer(Optimizer):
                 return
             if asked.params == params:
                 if state != states.RUNNING:
+                    for key, attr in attrs.items():
+                        storage.set_trial_system_attr(known, key, attr)
                     for step, reported in intermediate.items():
                         storage.set_trial_intermediate_value(known, step, reported)
                     values = value if isinstance(value, list) or value is None else [value]
@@ -149,6 +154,7 @@ class OptunaOptimizer(Optimizer):
                 values=value if isinstance(value, list) else None,
                 state=state,
                 intermediate_values=intermediate,
+                system_attrs=attrs,
             )
         )
         self._optuna_ids[trial.number] = self._study._storage.get_all_trials(
@@ -187,6 +193,11 @@ class OptunaOptimizer(Optimizer):
         return config
 
 
+# Where Optuna's samplers read a trial's constraint values (Optuna 5 reads them from
+# the trial for TPE and NSGA-II; ``constraints_func`` is deprecated there).
+_CONSTRAINTS_KEY = "constraints"
+
+
 def _quiet_sampler(factory: Any, optuna: Any, **options: Any) -> Any:
     import warnings
 
@@ -205,7 +216,8 @@ class NSGAII(OptunaOptimizer):
 
     def make_sampler(self, optuna: Any) -> Any:
         return optuna.samplers.NSGAIISampler(
-            seed=self.engine_seed, population_size=self.population_size
+            seed=self.engine_seed,
+            population_size=self.population_size,
         )
 
 

@@ -46,6 +46,8 @@ class Optimizer(ABC):
 
     multi_objective = False
     n_objectives = 1
+    #: the study's constraints (a trial's ``violations``: <= 0 when one holds)
+    n_constraints = 0
 
     def __init__(self, search_space: SearchSpace, seed: int | None = None) -> None:
         self.search_space = search_space

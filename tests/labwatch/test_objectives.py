@@ -122,3 +122,54 @@ def test_objective_arguments(kwargs, message, sqlite_location):
         return
     with pytest.raises(LabwatchError, match=message):
         LabAssistant(ex, store=sqlite_location, **kwargs)
+
+
+@pytest.mark.parametrize("optimizer", [TPE, RandomSearch], ids=lambda o: o.__name__)
+def test_constraints_mark_infeasible_trials_and_engines_avoid_them(
+    sqlite_location, optimizer, capsys
+):
+    pytest.importorskip("optuna")
+    ex = Experiment("lw_constrained", save_git_info=False)
+    a = LabAssistant(
+        ex, store=sqlite_location, optimizer=optimizer, constraints=["info.memory_gb <= 8"]
+    )
+
+    @ex.config
+    def cfg():
+        width = 1.0
+
+    @a.searchspace
+    def space():
+        width = UniformFloat(0.0, 1.0)
+
+    @ex.main
+    def main(width, _run):
+        _run.info["memory_gb"] = 16 * width  # wide models do not fit
+        return -width  # and would be the best
+
+    for seed in range(16):
+        ex.run(named_configs=["space"], config_updates={"seed": seed}, options=QUIET)
+    trials = a.trials("space")
+    for t in trials:
+        assert t.feasible == (t.config["width"] <= 0.5)
+        assert t.violations[0] == (0.0 if t.feasible else pytest.approx(16 * t.config["width"] - 8))
+    best = a.best("space")
+    assert best.feasible and best.cost == min(t.cost for t in trials if t.feasible)
+    assert any(not t.feasible for t in trials)
+    capsys.readouterr()
+    assert cli(["trials", sqlite_location, "space"]) == 0
+    out = capsys.readouterr().out
+    assert "infeasible" in out
+    assert f" {best.id} " in out.splitlines()[1] or "* best" in out
+    if optimizer is TPE:  # TPE is told each completed trial's constraint values
+        told = a._studies[a.study_of("space")].optimizer._study.trials
+        completed = [t for t in told if t.state.name == "COMPLETE"]
+        assert len(completed) == 16
+        assert all(len(t.constraints) == 1 for t in completed)
+        assert sum(t.constraints["0"] > 0 for t in completed) == sum(not t.feasible for t in trials)
+
+
+def test_a_constraint_that_does_not_parse_is_one_clear_error(sqlite_location):
+    ex = Experiment("lw_bad_constraint", save_git_info=False)
+    with pytest.raises(LabwatchError, match="constraint 'info.memory_gb <== 8'"):
+        LabAssistant(ex, store=sqlite_location, constraints=["info.memory_gb <== 8"])
