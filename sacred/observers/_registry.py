@@ -106,16 +106,22 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            from sacred.exceptions import StoreError
-
-            missing = (exc.name or "").split(".")[0]
-            if missing == "sacred":
-                raise
-            raise StoreError(
-                f"{purpose or f'The {self.kind} store'} needs a package that is not installed "
-                f"({exc.name or exc}): pip install 'sacred[{self.extra}]'"
-            ) from None
+            raise self.missing_package(exc, purpose) from None
         return getattr(module, attribute)
+
+    def missing_package(self, exc: ImportError, purpose: str | None = None) -> Exception:
+        """The error to raise for an ImportError met while using this backend: a
+        StoreError naming the extra to install (``exc`` itself when sacred's own
+        code is what failed to import: that is a bug, not a missing extra)."""
+        from sacred.exceptions import StoreError
+
+        missing = (exc.name or "").split(".")[0]
+        if missing == "sacred":
+            return exc
+        return StoreError(
+            f"{purpose or f'The {self.kind} store'} needs a package that is not installed "
+            f"({exc.name or exc}): pip install 'sacred[{self.extra}]'"
+        )
 
     def target(self, location: str | os.PathLike) -> str:
         """What the backend's classes get for ``location``: the path of a directory

@@ -99,5 +99,10 @@ def open_store(location: str | os.PathLike, **options: Any) -> Any:
     entry = _registry.backend(kind)
     if entry.reader is None:
         entry.open_reader(location)  # says the store cannot be read
-    cls = entry.load(entry.reader, purpose=f"Opening {location!r}")
-    return Store(cls(entry.target(location), **options), location=location, dead_after=dead_after)
+    purpose = f"Opening {location!r}"
+    cls = entry.load(entry.reader, purpose=purpose)
+    try:
+        backend = cls(entry.target(location), **options)
+    except ImportError as exc:  # a reader imports its driver when it opens the store
+        raise entry.missing_package(exc, purpose) from None
+    return Store(backend, location=location, dead_after=dead_after)

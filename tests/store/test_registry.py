@@ -219,3 +219,15 @@ def test_unregistering_removes_the_scheme_and_the_flag(toy):
     with pytest.raises(StoreError, match="scheme 'toy' is not one of"):
         open_store("toy://x")
     toy.install()
+
+
+def test_a_reader_that_imports_its_driver_when_opened_names_the_extra(monkeypatch, tmp_path):
+    pytest.importorskip("sqlalchemy")
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # as if it was not installed
+    location = f"sqlite:///{tmp_path / 'runs.db'}"
+    with pytest.raises(StoreError) as info:
+        open_store(location)
+    assert str(info.value) == (
+        f"Opening {location!r} needs a package that is not installed (sqlalchemy): "
+        "pip install 'sacred[sql]'"
+    )
