@@ -740,10 +740,11 @@ class FileStoreReader(StoreBackend):
             if not isinstance(stored, str) or not stored:
                 break  # listed, but the observer did not copy it
             if "/" in stored or "\\" in stored:  # "_sources/<stem>_<md5>.py"
-                # written on Windows: "_sources\\<stem>_<md5>.py"
-                parts = stored.replace("\\", "/").split("/")
+                # written on Windows: "_sources\\<stem>_<md5>.py". Joined whole, so that
+                # an absolute name stays absolute and is refused as outside the store.
+                relative = stored.replace("\\", "/")
                 path = self._contained(
-                    run_id, self.root, os.path.join(self.root, *parts), "source", name
+                    run_id, self.root, os.path.join(self.root, relative), "source", name
                 )
             else:  # the original's queued run: an md5, and a copy in the run's directory
                 path = self._inside_run(run_id, os.path.basename(name), "source")
