@@ -26,7 +26,7 @@ import copy
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from labwatch._objectives import Objectives, pareto_front
@@ -54,6 +54,9 @@ class ClaimedTrial:
     values: dict
     meta: dict
     run_id: Any
+    # ``{"claim": ..., "attempts": [...]}`` (sacred.observers.claiming.new_claim): the
+    # token the trial's writes are fenced on
+    claim: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -231,6 +234,7 @@ class LabAssistant:
         self.location = location
         self._store = None
         self._claim_observer = None
+        self.__dict__.pop("_claimer_obj", None)  # the claimer of the previous store
         self._attached = None
         observer = self._find_observer()
         if observer is None:
@@ -689,7 +693,12 @@ class LabAssistant:
         self._attach_store_observer()
         claimed = self.claim(space, seed, fixed)
         config = self._values(space, claimed.values, claimed.meta["sampler_seed"])
-        return ClaimedStart(config, claimed.run_id, {"labwatch": claimed.meta})
+        # The run holds the trial's claim token (the way a worker's child does), so its
+        # observer fences every write on it (sacred.observers.claiming).
+        from sacred.observers.claiming import CLAIM_TOKEN_ENV
+
+        os.environ[CLAIM_TOKEN_ENV] = claimed.claim["claim"]["token"]
+        return ClaimedStart(config, claimed.run_id, {"labwatch": claimed.meta, **claimed.claim})
 
     def _attach_store_observer(self) -> None:
         # ``ex.observers = [...]`` after the assistant was made drops its observer; a
@@ -806,6 +815,8 @@ class LabAssistant:
             known = state.trials
             queued = known.next_enqueued() if take_enqueued else None
             retry = None if queued is not None else known.dead_to_retry()
+            if retry is not None and not self._fence_off(retry):
+                retry = None  # it beat again meanwhile: alive after all
             if (
                 queued is None
                 and retry is None
@@ -843,10 +854,43 @@ class LabAssistant:
                 meta["retry_of"] = retry.id
             if queued is not None:
                 meta["from_queue"] = queued.id
-            _id = self._record_claim(self._values(space, values, seed), meta, now)
+            from sacred.observers.claiming import new_claim, worker_name
+
+            claim = new_claim({}, worker_name())
+            _id = self._record_claim(self._values(space, values, seed), meta, now, claim)
         self._last_claimed = _id
         logger.info("labwatch: trial %s of %s is run %s: %s", number, study, _id, values)
-        return ClaimedTrial(values, meta, _id)
+        return ClaimedTrial(values, meta, _id, claim)
+
+    def _fence_off(self, dead: Trial) -> bool:
+        """Before a dead trial is retried, take its claim away through the store's
+        claimer (``requeue_stale``, the re-queue of ``sacred worker``), so a process that
+        was only frozen can write nothing more into it (it says so and stops). With no
+        retries left the lost run ends FAILED, its last attempt saying why (it reads
+        DEAD). False: the run beat again meanwhile and is not dead."""
+        if getattr(dead.run, "status", None) != "PROBABLY_DEAD":
+            return True  # a QUEUED claim never started: nothing runs under it
+        claimer = self._claimer()
+        if claimer is None:
+            return True  # a backend without claims: no fence (the retry is all there is)
+        changed = claimer.requeue_stale(self.dead_after, max_retries=0)
+        if any(str(run_id) == str(dead.id) for run_id, _ in changed):
+            return True
+        try:
+            status = self._get_store().get(dead.id).status
+        except Exception:  # gone: nothing to fence
+            return True
+        return status not in ("RUNNING", "PROBABLY_DEAD")
+
+    def _claimer(self) -> Any:
+        if not hasattr(self, "_claimer_obj"):
+            from sacred.worker.claims import claimer_for_observer
+
+            try:
+                self._claimer_obj = claimer_for_observer(self._get_claim_observer())
+            except NotImplementedError:
+                self._claimer_obj = None
+        return self._claimer_obj
 
     def _meta(self, space: SearchSpace, number: int, seed: int, now: Any, seen: int) -> dict:
         """A trial's ``meta.labwatch`` (its size does not grow with the study)."""
@@ -865,8 +909,9 @@ class LabAssistant:
             "seen_trials": seen,
         }
 
-    def _record_claim(self, config: dict, meta: dict, now: Any) -> Any:
-        """Write the QUEUED record of a claim; returns its id."""
+    def _record_claim(self, config: dict, meta: dict, now: Any, claim: dict | None = None) -> Any:
+        """Write the QUEUED record of a claim (``claim``: its ``meta.claim`` and
+        ``meta.attempts``); returns its id."""
         command = self.experiment.default_command or "main"
         return self._get_claim_observer().queued_event(
             ex_info=self._experiment_info(),
@@ -874,7 +919,7 @@ class LabAssistant:
             host_info=self._host(),
             queue_time=now,
             config=copy.deepcopy(config),
-            meta_info={"command": command, "queue_time": now, "labwatch": meta},
+            meta_info={"command": command, "queue_time": now, "labwatch": meta, **(claim or {})},
             _id=None,
         )
 

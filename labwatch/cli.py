@@ -96,6 +96,12 @@ class _Progress:
         )
 
 
+def _fenced_off(run: Any) -> bool:
+    """The run's claim was taken away (sacred.observers.claiming.Fence)."""
+    observers = getattr(run, "observers", None) or []
+    return any(getattr(getattr(o, "_fence", None), "is_lost", False) for o in observers)
+
+
 def worker(args: argparse.Namespace) -> int:
     assistant = _load_assistant(args.script, args.space)
     if args.store:
@@ -126,6 +132,11 @@ def worker(args: argparse.Namespace) -> int:
         except Exception as exc:  # the trial failed (and is recorded as FAILED)
             if missing_extra(exc) is not None:
                 raise  # no trial can run here: said in one line by main
+            if _fenced_off(ex.current_run):
+                # presumed dead while frozen and retried elsewhere: the observer said so
+                # in one line and wrote nothing; it is not this worker's failure
+                print(progress.line(f"run {ex.current_run._id}: fenced off"), flush=True)
+                continue
             done += 1
             failures_in_a_row += 1
             print(f"labwatch: trial failed: {type(exc).__name__}: {exc}", file=sys.stderr)

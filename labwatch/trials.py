@@ -170,7 +170,7 @@ def trial_of_run(
             or (now - queued).total_seconds() <= stale_after
         )
         kind = TrialStatus.PENDING if fresh else TrialStatus.DEAD
-    elif status == "PROBABLY_DEAD":
+    elif status == "PROBABLY_DEAD" or (status == "FAILED" and _fenced_off(run.meta)):
         kind = TrialStatus.DEAD
     else:
         kind = TrialStatus.FAILED
@@ -185,6 +185,16 @@ def trial_of_run(
         costs=costs,
         violations=violations,
     )
+
+
+def _fenced_off(meta: Any) -> bool:
+    """A run failed because its worker was presumed dead (its claim taken away by
+    ``lost_run``, the last attempt saying why): the trial died, it did not fail."""
+    if not isinstance(meta, dict) or "claim" in meta:
+        return False
+    attempts = meta.get("attempts") or []
+    last = attempts[-1] if attempts and isinstance(attempts[-1], dict) else {}
+    return str(last.get("outcome", "")).startswith("worker lost")
 
 
 def read_trials(

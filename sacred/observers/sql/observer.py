@@ -672,9 +672,8 @@ class SqlObserver(RunObserver):
     __hash__ = RunObserver.__hash__
 
     def _fence_for(self, _id: Any, found: tuple[int, str]) -> Any:
-        """The fence of a run a worker claimed for this process (None for others)."""
-        if found[1] == "QUEUED":
-            return None
+        """The fence of a run claimed for this process (None for others): by a worker
+        (RUNNING), or a Labwatch trial (QUEUED, its meta holding the token)."""
         from sacred.observers.claiming import Fence, claim_token
 
         token = claim_token()
