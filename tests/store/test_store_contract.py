@@ -215,6 +215,17 @@ def test_tags_notes_and_delete_persist(store):
             again.get(run.id)
 
 
+def test_the_change_token_moves_when_a_run_changes(store):
+    """What a live board polls: the same token while nothing changes, another after."""
+    from sacred.store.changes import change_token
+
+    before = change_token(store)
+    assert change_token(store) == before
+    newest = store.find(sort="-id", limit=1)[0]
+    store.delete(newest.id)
+    assert change_token(store) != before
+
+
 def test_errors_are_clear(store):
     with pytest.raises(QueryError, match="Expected a value"):
         store.find("config.hidden_size >=")

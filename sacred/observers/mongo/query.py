@@ -45,7 +45,12 @@ class MongoTranslator:
 
         self.dead_after = dead_after
         #: RUNNING runs whose last sign of life is older than this are PROBABLY_DEAD.
-        self.dead_limit: datetime.datetime = utc_now() - datetime.timedelta(seconds=dead_after)
+        # (dead_after may be infinite: no run reads as dead, e.g. for a change token)
+        self.dead_limit: datetime.datetime = (
+            datetime.datetime.min
+            if dead_after >= datetime.timedelta.max.total_seconds()
+            else utc_now() - datetime.timedelta(seconds=dead_after)
+        )
         # mongomock matches $regex with Python's re, the reference itself.
         self.python_regex = type(client).__module__.startswith("mongomock")
 
