@@ -67,8 +67,8 @@ def config_docs(run: Any) -> dict[str, str]:
     return docs
 
 
-#: Comments addressed to tools, not readers: ``# noqa: E501``, ``# type: ignore``,
-#: ``# pragma: no cover``, ``# fmt: skip``, ``# pylint: disable=…``, ….
+#: Comments addressed to tools, not readers: noqa, ``type: ignore``,
+#: ``pragma: no cover``, ``fmt: skip``, ``pylint: disable=…``, ….
 _PRAGMA = re.compile(
     r"(noqa\b|type:|pragma:|fmt:|pylint:|mypy:|isort:|pyright:|ruff:|nosec\b)", re.IGNORECASE
 )

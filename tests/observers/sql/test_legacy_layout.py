@@ -98,9 +98,7 @@ def test_the_observer_does_not_write_new_tables_next_to_the_original_ones(legacy
     from sacred.observers import SqlObserver
 
     with pytest.raises(ObserverError, match="layout of the original sacred 0.8.7") as error:
-        SqlObserver(
-            f"sqlite:///{legacy_db}"
-        ).connect()  # opens the database now
+        SqlObserver(f"sqlite:///{legacy_db}").connect()  # opens the database now
     assert "sacred migrate" in str(error.value)
     assert "server is running" not in str(error.value)
     with sqlite3.connect(legacy_db) as db:

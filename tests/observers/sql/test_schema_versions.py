@@ -302,9 +302,7 @@ def test_a_database_at_0003_gets_the_result_index_and_sorts_by_it(tmp_path):
 
 
 def test_new_sqlite_databases_have_the_result_index(tmp_path):
-    SqlObserver(
-        f"sqlite:///{tmp_path / 'new.db'}"
-    ).connect()  # opens the database now
+    SqlObserver(f"sqlite:///{tmp_path / 'new.db'}").connect()  # opens the database now
     assert "ix_runs_result_value" in _sqlite_indexes(tmp_path / "new.db")
 
 
