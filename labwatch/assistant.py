@@ -873,7 +873,7 @@ class LabAssistant:
         claimer = self._claimer()
         if claimer is None:
             return True  # a backend without claims: no fence (the retry is all there is)
-        changed = claimer.requeue_stale(self.dead_after, max_retries=0)
+        changed = claimer.requeue_stale(self.dead_after, max_retries=0, only=dead.id)
         if any(str(run_id) == str(dead.id) for run_id, _ in changed):
             return True
         try:

@@ -94,10 +94,13 @@ class Claimer(abc.ABC):
         time) to RUNNING under a new claim (:func:`new_claim`); None: nothing queued."""
 
     @abc.abstractmethod
-    def requeue_stale(self, stale_after: float, max_retries: int) -> list[tuple[Any, str]]:
+    def requeue_stale(
+        self, stale_after: float, max_retries: int, only: Any = None
+    ) -> list[tuple[Any, str]]:
         """Put RUNNING runs whose heartbeat (or claim) is older than ``stale_after``
         seconds back to QUEUED, or FAILED once their retries are used up
-        (:func:`lost_run`); ``[(run_id, new_status)]``."""
+        (:func:`lost_run`); ``[(run_id, new_status)]``. ``only``: the id of the one
+        run to judge (Labwatch's retry of a dead trial), instead of every run."""
 
     @abc.abstractmethod
     def release(self, run: ClaimedRun, status: str, reason: str) -> bool:

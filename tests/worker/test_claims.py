@@ -119,3 +119,14 @@ def test_release_ends_only_a_run_still_held_by_that_claim(backend):
     status, _, fail_trace = read(run_id)
     assert status == "FAILED"
     assert fail_trace == ["the run's process exited with code 1"]
+
+
+def test_requeue_stale_can_judge_one_run_only(backend):
+    """Labwatch retries one dead trial: the other stale runs stay their workers'."""
+    claimer, queue, read = backend
+    first, second = queue(2)
+    claimer.claim("w:1")
+    claimer.claim("w:1")
+    assert claimer.requeue_stale(0, max_retries=1, only=second) == [(second, "QUEUED")]
+    assert read(first)[0] == "RUNNING"
+    assert claimer.requeue_stale(0, max_retries=1) == [(first, "QUEUED")]

@@ -213,10 +213,14 @@ class FileClaimer(Claimer):
             )
         return None
 
-    def requeue_stale(self, stale_after: float, max_retries: int) -> list[tuple[Any, str]]:
+    def requeue_stale(
+        self, stale_after: float, max_retries: int, only: Any = None
+    ) -> list[tuple[Any, str]]:
         limit = utc_now() - datetime.timedelta(seconds=stale_after)
         changed = []
         for name, entry in self._runs():
+            if only is not None and name != str(only):
+                continue
             if entry.get("status") != "RUNNING" or not _stale(entry, limit):
                 continue
             path = os.path.join(self.basedir, name)

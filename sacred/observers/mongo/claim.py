@@ -185,7 +185,9 @@ class MongoClaimer(Claimer):
             handle=doc["_id"],
         )
 
-    def requeue_stale(self, stale_after: float, max_retries: int) -> list[tuple[Any, str]]:
+    def requeue_stale(
+        self, stale_after: float, max_retries: int, only: Any = None
+    ) -> list[tuple[Any, str]]:
         limit = utc_now() - datetime.timedelta(seconds=stale_after)
         changed = []
         # <=: BSON keeps milliseconds, so a beat and "now" can be equal
@@ -196,6 +198,8 @@ class MongoClaimer(Claimer):
                 {"heartbeat": None, "start_time": {"$lte": limit}},
             ],
         }
+        if only is not None:
+            stale["_id"] = only
         for doc in self.runs.find(stale, {"meta": 1, "heartbeat": 1, "start_time": 1}):
             last = doc.get("heartbeat") or doc.get("start_time")
             meta, fields = lost_run(doc.get("meta") or {}, last, max_retries)

@@ -203,7 +203,9 @@ class SqlClaimer(Claimer):
         )
         return [f"{name}=={version}" for name, version in rows]
 
-    def requeue_stale(self, stale_after: float, max_retries: int) -> list[tuple[Any, str]]:
+    def requeue_stale(
+        self, stale_after: float, max_retries: int, only: Any = None
+    ) -> list[tuple[Any, str]]:
         import sqlalchemy as sa
 
         runs = self.tables["runs"]
@@ -212,6 +214,8 @@ class SqlClaimer(Claimer):
         query = sa.select(runs.c.id, runs.c.meta, last.label("last")).where(
             runs.c.status == "RUNNING", last < limit
         )
+        if only is not None:
+            query = query.where(runs.c.id == int(only))
         changed = []
         with self.engine.begin() as conn:
             for row in conn.execute(self._locked(query)).all():
