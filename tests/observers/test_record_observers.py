@@ -17,11 +17,17 @@ UNREACHABLE = "127.0.0.1:9"  # the discard port: nothing listens there
 
 @pytest.fixture
 def no_network(monkeypatch):
-    """Record (and refuse) every attempt to open a network connection."""
+    """Record (and refuse) every attempt to open a network connection made by this
+    test's code: its own thread and any thread started during the test (a client's
+    monitor, say). Threads an earlier test left running are refused, not recorded."""
+    import threading
+
     attempts = []
+    earlier = set(threading.enumerate()) - {threading.current_thread()}
 
     def refuse(self, address, *args, **kwargs):
-        attempts.append(address)
+        if threading.current_thread() not in earlier:
+            attempts.append(address)
         raise OSError(f"test: no network allowed (tried {address})")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
