@@ -233,7 +233,7 @@ def test_a_labwatch_study_runs_its_trials(tmp_path):
     trials = posix_less("-m", "labwatch", "trials", location, "space", "--json", cwd=tmp_path)
     rows = json.loads(trials.stdout)
     assert len(rows) == 3
-    assert all(row["status"] == "COMPLETED" for row in rows)
+    assert all(row["status"] == "completed" for row in rows)
 
 
 def _top_level_imports(tree: ast.Module) -> set[str]:

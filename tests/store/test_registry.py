@@ -172,7 +172,9 @@ def test_the_toy_flag_is_in_the_usage(toy, tmp_path):
     assert "--toy_store" in done.stdout
 
 
-def test_a_worker_runs_a_run_queued_in_the_toy_store(toy, tmp_path):
+def test_a_worker_runs_a_run_queued_in_the_toy_store(toy, tmp_path, monkeypatch):
+    # the worker's child imports the toy backend from the test suite, like the script
+    monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])
     script = _experiment(tmp_path)
     store_dir = tmp_path / "toy_runs"
     queued = subprocess.run(
