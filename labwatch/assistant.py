@@ -695,9 +695,9 @@ class LabAssistant:
         config = self._values(space, claimed.values, claimed.meta["sampler_seed"])
         # The run holds the trial's claim token (the way a worker's child does), so its
         # observer fences every write on it (sacred.observers.claiming).
-        from sacred.observers.claiming import CLAIM_TOKEN_ENV
+        from sacred._worker_env import hold_claim_token
 
-        os.environ[CLAIM_TOKEN_ENV] = claimed.claim["claim"]["token"]
+        hold_claim_token(claimed.claim["claim"]["token"])
         return ClaimedStart(config, claimed.run_id, {"labwatch": claimed.meta, **claimed.claim})
 
     def _attach_store_observer(self) -> None:

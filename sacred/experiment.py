@@ -146,12 +146,15 @@ class Experiment(Ingredient):
         Returns the Run object of the finished run; an exception raised by the run
         propagates after the run was recorded as failed.
         """
-        run = self._create_run(
-            command_name, config_updates, named_configs, info, meta_info, options
-        )
-        # current_run keeps pointing at this run after it ended, as in the original:
-        # ex.current_run.result, .info and .config are read after ex.run() returns.
-        run()
+        from sacred._worker_env import claim_token_scope
+
+        with claim_token_scope():
+            run = self._create_run(
+                command_name, config_updates, named_configs, info, meta_info, options
+            )
+            # current_run keeps pointing at this run after it ended, as in the original:
+            # ex.current_run.result, .info and .config are read after ex.run() returns.
+            run()
         return run
 
     def _create_run(
@@ -259,7 +262,12 @@ class Experiment(Ingredient):
             argv = shlex.split(argv)
         argv = list(argv)
         program = os.path.basename(argv[0]) if argv else self.path
+        from sacred._worker_env import claim_token_scope
 
+        with claim_token_scope():
+            return self._run_commandline(argv, program)
+
+    def _run_commandline(self, argv: list[str], program: str) -> Run | None:
         try:
             run = self._run_from_argv(argv[1:], program)
         except SacredError as exc:  # a mistake in the call: one message, no traceback

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -178,8 +177,8 @@ def _undotted(updates: dict) -> dict:
 def prepare_resume(run: Any) -> None:
     """Before the run starts: claim its stored record (``--resume``) or, in a worker's
     child, pick up what an earlier attempt stored; then continue from it."""
+    from sacred._worker_env import hold_claim_token
     from sacred.worker.claims import worker_name
-    from sacred.worker.takeover import CLAIM_TOKEN_ENV
 
     claimer = _claimer(run)
     try:
@@ -188,7 +187,7 @@ def prepare_resume(run: Any) -> None:
             forced = run.force and stored_mismatches(claimer, run.resume_of, run.experiment_info)
             claimed = claimer.claim_for_resume(run.resume_of, worker_name())
             # the observers take the claimed record over when they see this token
-            os.environ[CLAIM_TOKEN_ENV] = claimed.token
+            hold_claim_token(claimed.token)
             run._id = run.resume_of
             # The record keeps the original start's meta; what this command line
             # changed on top of the stored configuration goes with its attempt.

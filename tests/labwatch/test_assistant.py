@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from labwatch import LabAssistant as TopLevelLabAssistant
@@ -68,6 +70,8 @@ def test_search_space_runs_are_trials_in_the_store(store_location):
     location, options = store_location
     ex, assistant = make_experiment(location, options)
     runs = [ex.run(named_configs=["search_space"], options=QUIET) for _ in range(3)]
+    # each trial's claim token is given back with its run (a later run does not fence on it)
+    assert "SACRED_CLAIM_TOKEN" not in os.environ
     stored = trials_in(location, options)
     assert [r.id for r in stored] == [r._id for r in runs]
     for i, run in enumerate(stored):

@@ -89,7 +89,7 @@ def _run_observed(ex, observe, options=None, **kwargs):
 
 @pytest.mark.parametrize("kind", ["file", "sqlite", "mongo"])
 def test_resume_continues_metric_steps_output_and_artifacts(kind, tmp_path, monkeypatch):
-    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)  # resume sets it in this process
+    monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)
     store, observe, store_options = _store(kind, tmp_path)
     marker = str(tmp_path / "first-attempt-done")
 
@@ -108,6 +108,9 @@ def test_resume_continues_metric_steps_output_and_artifacts(kind, tmp_path, monk
     resumed = run(**{"--resume": str(run_id)})
 
     assert resumed._id == run_id
+    # the claim is given back with the run: a later run (or a process this one starts)
+    # must not fence its writes on it
+    assert CLAIM_TOKEN_ENV not in os.environ
     assert resumed.resumed_from_step == 2
     assert resumed.result == 3
     with open_store(store, **store_options) as s:
