@@ -2,8 +2,10 @@
 
 ``optimization_target="result.accuracy"`` (or a list of them, with ``directions``)
 names values in the run's record: ``result`` (the result itself), ``result.<key>``
-and ``info.<key>`` (dotted, list items by index). Each objective is turned into a
-cost to minimize (negated for ``"maximize"``).
+and ``info.<key>`` (dotted, list items by index), or a summary of one of its metrics
+named as ``sacred.store`` names them (``metrics.val_loss.min``, ``.max``, ``.last``;
+sacred/store/metric_summary.py). Each objective is turned into a cost to minimize
+(negated for ``"maximize"``).
 """
 
 from __future__ import annotations
@@ -101,10 +103,17 @@ class Objectives:
                     f'each direction must be "minimize" or "maximize", not {direction!r}'
                 )
         for target in self.targets or []:
-            if target.split(".")[0] not in ("result", "info"):
+            head = target.split(".")[0]
+            if head == "metrics":
+                from sacred.store.metric_summary import metric_path
+
+                named = metric_path(tuple(target.split(".")))
+                if isinstance(named, str):
+                    raise LabwatchError(f"optimization target {target!r}: {named}")
+            elif head not in ("result", "info"):
                 raise LabwatchError(
-                    f"optimization target {target!r} must start with result or info "
-                    '(e.g. "result.accuracy", "info.memory_gb")'
+                    f"optimization target {target!r} must start with result, info or metrics "
+                    '(e.g. "result.accuracy", "info.memory_gb", "metrics.val_loss.min")'
                 )
 
     @property
@@ -120,13 +129,36 @@ class Objectives:
             values = [_number(result)]
         else:
             record = {"result": run.result, "info": run.info or {}}
-            values = [_number(_lookup(record, t)) for t in self.targets]
+            summaries = self._summaries(run)
+            values = [
+                _number(summaries.get(t) if t.startswith("metrics.") else _lookup(record, t))
+                for t in self.targets
+            ]
         if any(v is None for v in values):
             return None
         return tuple(
             v if d == "minimize" else -v  # type: ignore[operator]
             for v, d in zip(values, self.directions)
         )
+
+    def _summaries(self, run: Any) -> dict[str, Any]:
+        """{target: value} of the metric-summary targets, read in one call (an imported
+        trial's metrics are those of the run it stands for: ``meta.labwatch.imported``)."""
+        from sacred.store.metric_summary import metric_path
+
+        wanted = {}
+        for target in self.targets or []:
+            if target.startswith("metrics."):
+                named = metric_path(tuple(target.split(".")))
+                if not isinstance(named, str):
+                    wanted[target] = named[1:]
+        if not wanted:
+            return {}
+        labwatch = (run.meta or {}).get("labwatch") or {}
+        source = labwatch.get("imported", run.id)
+        names = sorted({name for name, _ in wanted.values()})
+        found = run._backend.metric_summaries([source], names).get(source) or {}
+        return {t: (found.get(name) or {}).get(stat) for t, (name, stat) in wanted.items()}
 
     def values(self, costs: Sequence[float]) -> list[float]:
         """The objectives as the run reported them (undo the negation)."""
