@@ -97,9 +97,10 @@ class StudyTrials:
         return None
 
     def slots_used(self) -> int:
-        # A retry takes the place of the trial it repeats.
+        # A retry takes the place of the trial it repeats; imported runs were not
+        # run for the study, so they are not part of its budget.
         return len(self.by_number) - sum(
-            1 for t in self.by_number.values() if t.retry_of is not None
+            1 for t in self.by_number.values() if t.retry_of is not None or t.imported is not None
         )
 
     def count(self, status: str) -> int:

@@ -29,13 +29,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labwatch._import import ImportReport, misfit, record_imported
 from labwatch._objectives import Objectives, pareto_front
 from labwatch._study import StudyTrials
 from labwatch.exceptions import BudgetExhausted, LabwatchError, OptimizerError
 from labwatch.optimizers.base import Optimizer, takes_whole_trials
 from labwatch.optimizers.random_search import RandomSearch
 from labwatch.searchspace import SearchSpace
-from labwatch.trials import Trial, TrialStatus
+from labwatch.trials import Trial, TrialStatus, trial_of_run
 from sacred.claimed_config import ClaimedConfig, ClaimedStart
 from sacred.config.utils import set_by_dotted_path
 
@@ -530,6 +531,60 @@ class LabAssistant:
             run_id = self._record_claim(space.nest(space.active(given)), meta, now)
         logger.info("labwatch: enqueued %s in %s as run %s", given, study, run_id)
         return run_id
+
+    # -- importing runs -----------------------------------------------------------------------
+
+    def import_runs(self, space: SearchSpace | str | None = None) -> ImportReport:
+        """Make trials of the experiment's completed runs that were not started through
+        a search space and whose config fits ``space`` (each active hyperparameter
+        present and in its domain). The runs are left as they are: each trial is a new
+        record holding its run's config, result and info, ``meta.labwatch.imported``
+        naming the run. Runs imported before are not imported again. Imported trials
+        are observations for the optimizer; they do not count in the budget."""
+        from sacred._time import utc_now
+        from sacred.store.locking import store_lock
+
+        space = self._only_space(space)
+        study = self.study_of(space)
+        store = self._get_store()
+        name = self.experiment.path.replace("\\", "\\\\").replace('"', '\\"')
+        report = ImportReport()
+        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **self._locks()):
+            state, _ = self._refresh(space)
+            known = state.trials
+            done = {str(t.imported) for t in known.by_number.values() if t.imported is not None}
+            spec: Any = self.objectives if self.objectives is not None else self.direction
+            observer = None
+            now = utc_now()
+            query = f'experiment.name == "{name}" and status == "COMPLETED"'
+            for run in store.find(query, sort="id"):
+                if "labwatch" in run.meta:
+                    continue  # a trial (of this study or another), or a trial's import
+                if str(run.id) in done:
+                    report.already += 1
+                    continue
+                reason = misfit(space, run.config)
+                if reason is None:
+                    as_trial = trial_of_run(run, space, spec, store.dead_after, now)
+                    if as_trial.status != TrialStatus.COMPLETED:
+                        reason = "its result gives no objective"
+                if reason is not None:
+                    report.skip(run.id, reason)
+                    continue
+                if observer is None:
+                    observer = self._make_observer()
+                seed = run.config.get("seed")
+                seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
+                number = known.next_number() + len(report.imported)
+                meta = self._meta(space, number, seed, now, len(known.by_number))
+                meta["imported"] = run.id
+                report.imported.append(
+                    record_imported(observer, self._experiment_info(), run, meta, now)
+                )
+            # read them back (above the high-water mark) and tell the optimizer
+            self._refresh(space)
+        logger.info("labwatch: %s into %s", report.line(), study)
+        return report
 
     # -- the original Labwatch's methods ------------------------------------------------------
 

@@ -3,6 +3,7 @@
     labwatch worker SCRIPT SPACE [--store STORE] --n-trials N [--dead-after S]
     labwatch trials STORE SPACE [--experiment NAME] [--best-config out.json] [--json]
     labwatch enqueue SCRIPT SPACE NAME=VALUE ... [--store STORE]
+    labwatch import SCRIPT SPACE [--store STORE]
     labwatch importance STORE SPACE [--experiment NAME] [--evaluator fanova|mdi]
 
 ``worker`` loads the experiment script (without running its automain), then
@@ -205,6 +206,8 @@ _STATE_WORDS = {
 def _state_word(trial: Any) -> str:
     if trial.status == "COMPLETED" and not trial.feasible:
         return "infeasible"  # completed, but breaks one of the study's constraints
+    if trial.status == "COMPLETED" and trial.imported is not None:
+        return "imported"  # a completed run of the experiment, made a trial by import
     if trial.status == "PENDING":
         if trial.enqueued:
             return "enqueued"
@@ -306,6 +309,15 @@ def enqueue(args: argparse.Namespace) -> int:
     return 0
 
 
+def import_runs(args: argparse.Namespace) -> int:
+    assistant = _load_assistant(args.script, args.space)
+    if args.store:
+        assistant.use_store(args.store)
+    report = assistant.import_runs(args.space)
+    print(f"labwatch: {report.line()}", flush=True)
+    return 0
+
+
 def importance(args: argparse.Namespace) -> int:
     try:
         import optuna
@@ -383,6 +395,13 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("values", nargs="*", metavar="NAME=VALUE", help="e.g. lr=0.01 (JSON values)")
     e.add_argument("--store", help="store location (default: the assistant's)")
     e.set_defaults(func=enqueue)
+    m = sub.add_parser(
+        "import", help="make trials of the experiment's completed runs that fit the space"
+    )
+    m.add_argument("script", help="the experiment script (with a LabAssistant)")
+    m.add_argument("space", help="the name of the search space")
+    m.add_argument("--store", help="store location (default: the assistant's)")
+    m.set_defaults(func=import_runs)
     i = sub.add_parser("importance", help="hyperparameter importance (Optuna's evaluators)")
     i.add_argument("store")
     i.add_argument("space")

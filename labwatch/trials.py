@@ -60,6 +60,11 @@ class Trial:
         return self.labwatch.get("retry_of")
 
     @property
+    def imported(self) -> Any:
+        """The id of the run this trial was imported from (LabAssistant.import_runs)."""
+        return self.labwatch.get("imported")
+
+    @property
     def enqueued(self) -> bool:
         """A configuration waiting in the study's queue (LabAssistant.enqueue)."""
         return bool(self.labwatch.get("enqueued")) and self.status == TrialStatus.PENDING
