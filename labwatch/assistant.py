@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labwatch._export import ExportReport, export_study
 from labwatch._import import ImportReport, misfit, record_imported
 from labwatch._objectives import Objectives, pareto_front
 from labwatch._study import StudyTrials
@@ -585,6 +586,38 @@ class LabAssistant:
             self._refresh(space)
         logger.info("labwatch: %s into %s", report.line(), study)
         return report
+
+    def export_optuna(
+        self, space: SearchSpace | str | None, storage: str, study_name: str | None = None
+    ) -> ExportReport:
+        """Write the space's study as a new Optuna study in ``storage`` (an Optuna
+        storage URL such as ``sqlite:///optuna.db``), through Optuna's API; the name
+        defaults to the study's (``<experiment>/<space hash>``). A study of that name
+        there already is an error (nothing is written)."""
+        chosen = self._only_space(space)
+        found = self.trials(chosen)
+        objectives = self.objectives
+        directions = objectives.directions if objectives is not None else [self.direction]
+        sign = 1.0 if directions[0] == "minimize" else -1.0
+
+        def reported(trial: Trial) -> list[float]:
+            if objectives is not None and objectives.multi:
+                return objectives.values(trial.costs or ())
+            return [sign * float(trial.cost)]  # type: ignore[arg-type]
+
+        constraints = (
+            objectives.constraints.texts if objectives and objectives.constraints else None
+        )
+        return export_study(
+            self._get_store(),
+            chosen,
+            found,
+            directions,
+            reported,
+            storage,
+            study_name or self.study_of(chosen),
+            constraints,
+        )
 
     # -- the original Labwatch's methods ------------------------------------------------------
 

@@ -4,6 +4,7 @@
     labwatch trials STORE SPACE [--experiment NAME] [--best-config out.json] [--json]
     labwatch enqueue SCRIPT SPACE NAME=VALUE ... [--store STORE]
     labwatch import SCRIPT SPACE [--store STORE]
+    labwatch export SCRIPT SPACE sqlite:///optuna.db [--study-name NAME] [--store STORE]
     labwatch importance STORE SPACE [--experiment NAME] [--evaluator fanova|mdi]
 
 ``worker`` loads the experiment script (without running its automain), then
@@ -318,6 +319,17 @@ def import_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    assistant = _load_assistant(args.script, args.space)
+    if args.store:
+        assistant.use_store(args.store)
+    if not assistant.trials(args.space):
+        _fail(f"the study of {args.space!r} has no trials in {assistant.location}", 1)
+    report = assistant.export_optuna(args.space, args.storage, args.study_name)
+    print(f"labwatch: {report.line(args.storage)}", flush=True)
+    return 0
+
+
 def importance(args: argparse.Namespace) -> int:
     try:
         import optuna
@@ -402,6 +414,13 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("space", help="the name of the search space")
     m.add_argument("--store", help="store location (default: the assistant's)")
     m.set_defaults(func=import_runs)
+    x = sub.add_parser("export", help="write the study as an Optuna study (Optuna's plots)")
+    x.add_argument("script", help="the experiment script (with a LabAssistant)")
+    x.add_argument("space", help="the name of the search space")
+    x.add_argument("storage", help="an Optuna storage URL, e.g. sqlite:///optuna.db")
+    x.add_argument("--study-name", help="the Optuna study's name (default: the study's)")
+    x.add_argument("--store", help="store location (default: the assistant's)")
+    x.set_defaults(func=export)
     i = sub.add_parser("importance", help="hyperparameter importance (Optuna's evaluators)")
     i.add_argument("store")
     i.add_argument("space")
