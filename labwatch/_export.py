@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from labwatch.exceptions import LabwatchError
-from labwatch.hyperparameters import Categorical, Constant, Gaussian, Hyperparameter
+from labwatch.hyperparameters import (
+    Categorical,
+    Constant,
+    Gaussian,
+    Hyperparameter,
+    UniformNumber,
+)
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
 
@@ -60,6 +66,8 @@ def _distribution(optuna: Any, hp: Hyperparameter, seen: list) -> Any:
         if hp.type is int:
             return d.IntDistribution(int(math.floor(low)), int(math.ceil(high)), log=hp.log_scale)
         return d.FloatDistribution(low, high, log=hp.log_scale)
+    if not isinstance(hp, UniformNumber):
+        raise LabwatchError(f"{type(hp).__name__} has no Optuna distribution")
     if hp.type is int:
         return d.IntDistribution(int(hp.lower), int(hp.upper), log=hp.log_scale)
     return d.FloatDistribution(float(hp.lower), float(hp.upper), log=hp.log_scale)
