@@ -67,37 +67,6 @@ def _objective_text(run: Any) -> str:
     return "no objective" if value is None else f"{value:.6g}"
 
 
-class _Progress:
-    """One line per trial: the study's count against the budget, the best objective
-    so far, this worker's rate and the time the study needs at that rate."""
-
-    def __init__(self, assistant: Any, space: str, budget: int) -> None:
-        self.assistant = assistant
-        self.space = space
-        self.budget = budget
-        self.started = time.monotonic()
-        self.finished = 0
-
-    def line(self, outcome: str) -> str:
-        from labwatch.trials import TrialStatus
-
-        self.finished += 1
-        trials = self.assistant.trials(self.space)
-        used = sum(1 for t in trials if t.retry_of is None)
-        over = sum(1 for t in trials if t.final or t.status == TrialStatus.DEAD)
-        best = self.assistant.best(self.space)
-        sign = 1 if self.assistant.direction == "minimize" else -1
-        best_text = "none yet" if best is None else f"{sign * best.cost:.6g}"
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = self.finished / elapsed * 60
-        left = max(self.budget - over, 0)
-        eta = "" if rate <= 0 else f", ETA {left / rate:.1f} min at this worker's rate"
-        return (
-            f"labwatch: {outcome} | trials {min(used, self.budget)}/{self.budget} claimed, "
-            f"{over} finished | best {best_text} | {rate:.1f} trials/min{eta}"
-        )
-
-
 def _fenced_off(run: Any) -> bool:
     """The run's claim was taken away (sacred.observers.claiming.Fence)."""
     observers = getattr(run, "observers", None) or []
@@ -110,11 +79,23 @@ def worker(args: argparse.Namespace) -> int:
         assistant.use_store(args.store)
     assistant.budget = args.n_trials
     assistant.dead_after = args.dead_after
+    from labwatch._progress import progress_for
+
+    progress = progress_for(assistant, args.space, args.n_trials)
+    try:
+        done = _work(args, assistant, progress)
+    finally:
+        progress.close()
+    print(f"labwatch: worker finished after {done} trial(s)", flush=True)
+    return 0
+
+
+def _work(args: argparse.Namespace, assistant: Any, progress: Any) -> int:
+    """Claim, run and record trials until the budget is used; returns how many ran."""
     options: dict = {"--loglevel": args.loglevel}
     if args.beat_interval:
         options["--beat_interval"] = args.beat_interval
     ex = assistant.experiment
-    progress = _Progress(assistant, args.space, args.n_trials)
     done = 0
     failures_in_a_row = 0
     while args.max_runs is None or done < args.max_runs:
@@ -129,7 +110,7 @@ def worker(args: argparse.Namespace) -> int:
         except TrialPruned:  # stopped early by the pruner: recorded COMPLETED, PRUNED
             done += 1
             failures_in_a_row = 0
-            print(progress.line(f"run {ex.current_run._id}: pruned"), flush=True)
+            progress.report(f"run {ex.current_run._id}: pruned")
             continue
         except Exception as exc:  # the trial failed (and is recorded as FAILED)
             if missing_extra(exc) is not None:
@@ -137,20 +118,19 @@ def worker(args: argparse.Namespace) -> int:
             if _fenced_off(ex.current_run):
                 # presumed dead while frozen and retried elsewhere: the observer said so
                 # in one line and wrote nothing; it is not this worker's failure
-                print(progress.line(f"run {ex.current_run._id}: fenced off"), flush=True)
+                progress.report(f"run {ex.current_run._id}: fenced off")
                 continue
             done += 1
             failures_in_a_row += 1
-            print(f"labwatch: trial failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            print(progress.line(f"run {ex.current_run._id}: failed"), flush=True)
+            progress.warn(f"labwatch: trial failed: {type(exc).__name__}: {exc}")
+            progress.report(f"run {ex.current_run._id}: failed")
             if failures_in_a_row >= args.max_failures:
                 _fail(f"{failures_in_a_row} trials in a row failed; stopping this worker", 1)
             continue
         done += 1
         failures_in_a_row = 0
-        print(progress.line(f"run {run._id}: {_objective_text(run)}"), flush=True)
-    print(f"labwatch: worker finished after {done} trial(s)", flush=True)
-    return 0
+        progress.report(f"run {run._id}: {_objective_text(run)}")
+    return done
 
 
 def _study_trials(store_location: str, space: str, experiment: str | None) -> list[tuple]:

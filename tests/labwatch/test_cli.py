@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -142,3 +144,26 @@ def test_help_is_plain_text():
     assert result.returncode == 0
     assert "``" not in result.stdout and "::" not in result.stdout
     assert "enqueue" in result.stdout and "worker" in result.stdout
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal (what a user at a shell has)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_worker_on_a_terminal_shows_a_progress_bar(script, monkeypatch, capsys):
+    pytest.importorskip("rich")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["worker", script, "space", "--n-trials", "4", "--max-failures", "4"]) == 0
+    shown = terminal.getvalue()
+    assert "\x1b[" in shown  # drawn with terminal codes
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
+    assert "labwatch space: trials" in plain and "4/4" in plain
+    assert re.search(r"best -?\d", plain) and "trials/min" in plain and "ETA" in plain
+    assert len(re.findall(r"labwatch: run \S+: ", plain)) == 4  # each outcome, above the bar
+    out = capsys.readouterr().out
+    assert "| trials" not in out  # no plain lines on top of the bar
+    assert out.strip() == "labwatch: worker finished after 4 trial(s)"
