@@ -111,7 +111,7 @@ def test_single_objective_engines_refuse_several_objectives(sqlite_location):
             {"optimization_target": ["result.a", "result.b"], "directions": ["minimize"]},
             "directions= has 1 entries for 2 optimization target",
         ),
-        ({"optimization_target": "config.lr"}, "must start with result or info"),
+        ({"optimization_target": "config.lr"}, "must start with result, info or metrics"),
         ({"directions": ["up"]}, 'each direction must be "minimize" or "maximize"'),
     ],
 )
