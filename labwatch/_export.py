@@ -3,8 +3,7 @@ importance evaluators and optuna-dashboard work on it.
 
 Hyperparameters map to Optuna's distributions: a uniform float to
 ``FloatDistribution(lower, upper, log=log_scale)``, a uniform integer to
-``IntDistribution`` (step 1), a categorical to ``CategoricalDistribution`` (choices
-that are not None/bool/int/float/str are written as their JSON text). Optuna has
+``IntDistribution`` (step 1), a categorical to ``CategoricalDistribution``. Optuna has
 no normal distribution: a Gaussian becomes a ``FloatDistribution`` over
 mu ± 6 sigma (of the logarithm, on a log scale), widened to hold every value the
 trials took. Constants are not parameters. Trial states: completed (and imported)
@@ -14,7 +13,6 @@ failed and dead -> FAIL; trials still pending are left out.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +30,6 @@ from labwatch.trials import Trial, TrialStatus
 
 __all__ = ["ExportReport", "export_study"]
 
-_PLAIN = (type(None), bool, int, float, str)
-
 
 @dataclass
 class ExportReport:
@@ -50,14 +46,10 @@ class ExportReport:
         return text
 
 
-def _choice(value: Any) -> Any:
-    return value if isinstance(value, _PLAIN) else json.dumps(value, sort_keys=True)
-
-
 def _distribution(optuna: Any, hp: Hyperparameter, seen: list) -> Any:
     d = optuna.distributions
     if isinstance(hp, Categorical):
-        return d.CategoricalDistribution([_choice(c) for c in hp.choices])
+        return d.CategoricalDistribution(hp.choices)
     if isinstance(hp, Gaussian):
         low, high = hp.mu - 6 * hp.sigma, hp.mu + 6 * hp.sigma
         if hp.log_scale:
@@ -75,7 +67,7 @@ def _distribution(optuna: Any, hp: Hyperparameter, seen: list) -> Any:
 
 def _param(hp: Hyperparameter, value: Any) -> Any:
     if isinstance(hp, Categorical):
-        return _choice(value)
+        return value
     return int(round(value)) if getattr(hp, "type", float) is int else float(value)
 
 

@@ -167,3 +167,42 @@ def test_a_two_objective_study_exports_its_directions(sqlite_location, tmp_path)
     assert len(study.best_trials) == 5
     with pytest.raises(LabwatchError, match="already has a study named"):
         a.export_optuna("space", storage)
+
+
+def test_gaussians_and_constants_map_to_optuna(sqlite_location, tmp_path):
+    from labwatch.hyperparameters import Categorical, Gaussian
+    from labwatch.optimizers import RandomSearch
+    from sacred import Experiment
+
+    ex = Experiment("lw_export_kinds", save_git_info=False)
+    a = LabAssistant(ex, store=sqlite_location, optimizer=RandomSearch)
+
+    @ex.config
+    def cfg():
+        noise = 0.0
+        shape = "wide"
+        fixed = 3
+
+    @a.searchspace
+    def space():
+        noise = Gaussian(mu=0.0, sigma=1.0)
+        shape = Categorical(["wide", "deep", 3])
+        fixed = 3
+
+    @ex.main
+    def main(noise, shape, fixed):
+        return noise**2 + len(str(shape)) + fixed
+
+    for seed in range(4):
+        ex.run(named_configs=["space"], config_updates={"seed": seed}, options=QUIET)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    a.export_optuna("space", storage, study_name="kinds")
+    study = optuna.load_study(study_name="kinds", storage=storage)
+    noise = study.trials[0].distributions["noise"]
+    assert isinstance(noise, optuna.distributions.FloatDistribution)
+    assert noise.low <= -6.0 and noise.high >= 6.0
+    assert study.trials[0].distributions["shape"].choices == ("wide", "deep", 3)
+    assert set(study.trials[0].params) == {"noise", "shape"}  # a constant is no parameter
+    for ours, theirs in zip(a.trials("space"), study.trials):
+        assert theirs.params["noise"] == pytest.approx(ours.config["noise"])
+        assert theirs.params["shape"] == ours.config["shape"]
