@@ -167,3 +167,44 @@ def test_worker_on_a_terminal_shows_a_progress_bar(script, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "| trials" not in out  # no plain lines on top of the bar
     assert out.strip() == "labwatch: worker finished after 4 trial(s)"
+
+
+def test_worker_under_a_real_terminal(script, tmp_path):
+    """stderr a pseudo-terminal (POSIX only; pty is imported here, in the test): the
+    worker itself finds it is a terminal and draws the bar."""
+    pytest.importorskip("rich")
+    if sys.platform == "win32":
+        pytest.skip("pseudo-terminals are POSIX")
+    import os
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's other end is closed
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "labwatch", "worker", script, "space", "--n-trials", "3"],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    out, _ = child.communicate(timeout=300)
+    reader.join(timeout=30)
+    os.close(master)
+    assert child.returncode == 0
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    assert "labwatch space: trials" in shown and "3/3" in shown
+    assert "| trials" not in out and "worker finished after 3 trial(s)" in out
