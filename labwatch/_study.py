@@ -6,8 +6,11 @@ highest number read is a high-water mark: a refresh asks the store for the trial
 above it, plus the few trials this process holds as not final (pending or dead:
 their runs may still finish). Completed and failed trials never change, so they are
 read once per process. A claim therefore costs the same at 100 trials as at 5,000
-(on the stores that evaluate queries in the database: SQL and MongoDB; the file and
-TinyDB stores read every record for any query).
+on the stores that evaluate queries in the database (SQL, MongoDB). The file store's
+reader parses only the run directories whose mtime changed (its index), so a claim
+there reads the records that changed, though it still lists every directory; a
+TinyDB store is one JSON file that every write changes, so each claim parses all of
+it (docs/labwatch.md, "Flat cost").
 """
 
 from __future__ import annotations
