@@ -38,6 +38,7 @@ def experiment(location, optimizer=RandomSearch):
         x = 0.0
         kind = "a"
         width = 0.5
+        explode = False  # not in the space: only the failing plain run sets it
 
     @a.searchspace
     def space():
@@ -46,8 +47,8 @@ def experiment(location, optimizer=RandomSearch):
         width = UniformFloat(0.0, 1.0, condition=Condition("kind", ["b"]))
 
     @ex.main
-    def main(x, kind, width):
-        if x < -1.5:
+    def main(x, kind, width, explode):
+        if explode:
             raise ValueError("fails")
         return x * x + (width if kind == "b" else 0.0)
 
@@ -66,7 +67,7 @@ def plain_runs(ex):
     for u in updates:
         ex.run(config_updates=u, options=QUIET)
     with pytest.raises(ValueError):
-        ex.run(config_updates={"x": -1.9}, options=QUIET)
+        ex.run(config_updates={"x": -1.9, "explode": True}, options=QUIET)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "file"])
