@@ -92,6 +92,10 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     """``store_key(target)`` -> what identifies one store among the ways of writing
     its location (an absolute path, a normalised URL, a database name); default:
     the absolute path of a directory store, the URL of others."""
+    reader_options: Ref = None
+    """``reader_options(observer)`` -> the ``open_store`` options that let a reader
+    share an observer's connection (an SQL engine, a Mongo client: a mongomock store
+    lives in its client alone); default: none."""
 
     # -- the lazily imported parts ---------------------------------------------------------
 
@@ -162,6 +166,12 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         if self.location_of is not None:
             return self.load(self.location_of)(observer)
         return os.path.abspath(observer.basedir)
+
+    def store_of(self, observer: Any) -> tuple[str, dict[str, Any]]:
+        """``(location, open_store options)`` of the store one of this backend's
+        observers writes to, the options sharing the observer's connection."""
+        options = self.load(self.reader_options)(observer) if self.reader_options else {}
+        return self.observer_location(observer), options
 
     def same_store(self, a: str | os.PathLike, b: str | os.PathLike) -> bool:
         """True when two locations of this backend name one store."""
@@ -242,6 +252,7 @@ BACKENDS: list[Backend] = [
         make_observer="sacred.observers.mongo.claim:observer_for",
         location_of="sacred.observers.mongo.claim:location_of",
         store_key="sacred.observers.mongo.claim:store_key",
+        reader_options="sacred.observers.mongo.claim:reader_options",
     ),
     Backend(
         kind="file",
@@ -299,6 +310,7 @@ BACKENDS: list[Backend] = [
         study_lock="sacred.store.locking:sql_lock",
         location_of="sacred.observers.sql.claim:location_of",
         store_key="sacred.observers.sql.claim:store_key",
+        reader_options="sacred.observers.sql.claim:reader_options",
     ),
     Backend(
         kind="s3",

@@ -190,12 +190,17 @@ class StoreBackend(abc.ABC):
     it (:class:`NotSupportedError`). The optional capabilities a database overrides
     to answer faster are declared here too, so callers never probe for them:
     :meth:`find_sorted` and :meth:`count_records` (None: "not pushed down, use the
-    general path"), :meth:`prepare_sort` (nothing to prepare) and
-    :meth:`change_token` (a generic token from the newest times).
+    general path"), :meth:`prepare_sort` (nothing to prepare), :attr:`auto_index`
+    (ignored where nothing is indexed) and :meth:`change_token` (a generic token from
+    the newest times).
     """
 
     #: True when find_records evaluates queries in the database.
     pushes_down = False
+    #: How many indexes on config/info/meta/result paths the reader may create the
+    #: first time a sort or count asks for one (a board that may write sets it); 0
+    #: creates none, and a backend without such indexes ignores it.
+    auto_index = 0
 
     @abc.abstractmethod
     def iter_records(self) -> Iterator[dict]:
