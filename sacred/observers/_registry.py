@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # only for the annotations: this module imports nothing at run time
@@ -40,6 +41,7 @@ __all__ = [
     "backend_for_observer",
     "register",
     "unregister",
+    "on_change",
 ]
 
 #: A class or function, or its ``"module:attribute"`` name (imported on first use).
@@ -338,18 +340,24 @@ def backend(kind: str) -> Backend:
     raise KeyError(kind)
 
 
+#: Called with (entry, True) after a backend is registered and (entry, False) after
+#: one is removed: how ``sacred.commandline_options`` keeps its flags in step
+#: without this module importing it (it imports this one).
+_LISTENERS: list[Callable[[Backend, bool], None]] = []
+
+
+def on_change(listener: Callable[[Backend, bool], None]) -> None:
+    """Call ``listener(entry, added)`` whenever a backend is registered or removed."""
+    _LISTENERS.append(listener)
+
+
 def register(entry: Backend) -> Backend:
     """Register a backend (replacing one of the same kind): its schemes, flag, reader,
     claimer... work everywhere from now on, in this process."""
     unregister(entry.kind)
     BACKENDS.append(entry)
-    from sacred import commandline_options
-
-    if entry.long_flag and not any(
-        o.key == commandline_options.canonical_key(entry.long_flag)
-        for o in commandline_options.DEFAULT_OPTIONS
-    ):
-        commandline_options.DEFAULT_OPTIONS.append(commandline_options._backend_option(entry.kind))
+    for listener in _LISTENERS:
+        listener(entry, True)
     return entry
 
 
@@ -357,14 +365,8 @@ def unregister(kind: str) -> None:
     """Forget the backend of this kind (and its flag); nothing happens if unknown."""
     for entry in [b for b in BACKENDS if b.kind == kind]:
         BACKENDS.remove(entry)
-        module = sys.modules.get("sacred.commandline_options")
-        if module is not None and entry.long_flag:
-            key = module.canonical_key(entry.long_flag)
-            module.DEFAULT_OPTIONS[:] = [
-                o
-                for o in module.DEFAULT_OPTIONS
-                if not (o.key == key and getattr(o, "observer_class", None) == entry.observer)
-            ]
+        for listener in _LISTENERS:
+            listener(entry, False)
 
 
 def scheme_of(location: str) -> str:
