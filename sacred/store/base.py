@@ -257,7 +257,8 @@ class StoreBackend(abc.ABC):
         for run_id in run_ids:
             found = out[run_id] = {}
             for name, data in self.metrics(run_id, names).items():
-                summary = summarize(data["values"])
+                # With the steps: a reader may return the points as logged.
+                summary = summarize(data["values"], data["steps"])
                 if summary is not None:
                     found[name] = summary
         return out

@@ -521,6 +521,23 @@ TIME_FIELDS = frozenset({"start_time", "stop_time", "heartbeat", "queue_time"})
 FIELDS = frozenset(RECORD_FIELDS) - {"captured_out"} | {"id", "metrics"}
 
 
+#: The statistics of a metric summary a query or sort key may name
+#: (``metrics.<name>.<stat>``; what they are: sacred.store.metric_summary).
+STATS = ("last", "min", "max")
+
+
+def metric_path(path: tuple[str, ...]) -> tuple[str, str, str] | str:
+    """``("metrics", *name parts, stat)`` as ``("metrics", name, stat)``; a string
+    saying what is wrong when path names no summary."""
+    if len(path) < 3 or path[-1] not in STATS:
+        example = ".".join(path[1:]) or "loss"
+        return (
+            f"{'.'.join(path)} names no metric summary: write metrics.<name>.last, "
+            f".min or .max (e.g. metrics.{example}.min)"
+        )
+    return ("metrics", ".".join(path[1:-1]), path[-1])
+
+
 def _canonical_path(text: str) -> tuple[str, ...] | str:
     """'id' and '_id' both mean the run id, stored as '_id' (the Mongo document's key);
     ``metrics.train.loss.min`` is ("metrics", "train.loss", "min"). A string says
@@ -529,8 +546,6 @@ def _canonical_path(text: str) -> tuple[str, ...] | str:
     if path[0] in ("id", "_id"):
         return ("_id",) + path[1:]
     if path[0] == "metrics":
-        from sacred.store.metric_summary import metric_path
-
         return metric_path(path)
     return path
 

@@ -29,8 +29,8 @@ from sacred.exceptions import ObserverError
 from sacred.observers.base import RunObserver
 from sacred.observers.sql.json_values import to_json_value
 from sacred.observers.sql.metric_chunks import pack_metric
-from sacred.observers.sql.metric_summaries import write_summaries
 from sacred.observers.sql.sqlite_journal import make_durable, use_write_ahead_log
+from sacred.observers.sql.summary_rows import write_summaries
 
 __all__ = [
     "SqlObserver",
@@ -551,7 +551,7 @@ class SqlObserver(RunObserver):
 
     def log_metrics(self, metrics_by_name, info):
         """All new points of a beat in one transaction, one packed row per metric (see
-        metric_chunks.py) and its updated summary row (metric_summaries.py): a beat
+        metric_chunks.py) and its updated summary row (summary_rows.py): a beat
         costs a few row writes whatever its size."""
         rows = [
             {

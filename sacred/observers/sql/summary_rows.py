@@ -1,57 +1,22 @@
-"""The ``metric_summaries`` rows: a run's metric as its last, smallest and largest value.
+"""The ``metric_summaries`` rows: a run's metric as its last, smallest and largest
+value, stored beside its points.
 
 Why stored: sorting 100,000 runs by their best loss from the points would read every
 run's chunks; a row per run and metric, indexed by (name, value, run), gives a page
 of such a sort by reading 50 index entries. The observer updates the row in the
-transaction that adds the points, so the two always agree. The figures are those of
-sacred.store.metric_summary (``last`` at the highest step, extremes of the finite
-values, NULL for "none"), computed in pure Python: the observer needs no numpy.
+transaction that adds the points, so the two always agree. A row is a fold of the
+points (``sacred._metric_fold``: the rule the store's summaries follow too), merged
+batch by batch, in pure Python: the observer needs no numpy.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from sacred.observers.sql.metric_chunks import _as_float  # NaN for what is not a number
+from sacred._metric_fold import fold_points, merge_folds
 
-__all__ = ["batch_summary", "merge_summary", "write_summaries", "backfill_summaries"]
-
-
-def batch_summary(steps: Sequence[int], values: Sequence[Any]) -> dict | None:
-    """The summary row values of one batch of points (in logging order)."""
-    if not len(steps):
-        return None
-    floats = [_as_float(v) for v in values]
-    finite = [v for v in floats if math.isfinite(v)]
-    last_step = max(steps)
-    # The last point logged at the highest step: what a stable sort by step puts last.
-    last = next(v for s, v in zip(reversed(steps), reversed(floats)) if s == last_step)
-    return {
-        "points": len(steps),
-        "last_step": int(last_step),
-        "last_value": last if math.isfinite(last) else None,
-        "min_value": min(finite) if finite else None,
-        "max_value": max(finite) if finite else None,
-    }
-
-
-def _extreme(pick: Any, a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else pick(a, b)
-
-
-def merge_summary(old: dict, new: dict) -> dict:
-    """The summary of old's points followed by new's."""
-    later = new["last_step"] >= old["last_step"]
-    return {
-        "points": old["points"] + new["points"],
-        "last_step": new["last_step"] if later else old["last_step"],
-        "last_value": new["last_value"] if later else old["last_value"],
-        "min_value": _extreme(min, old["min_value"], new["min_value"]),
-        "max_value": _extreme(max, old["max_value"], new["max_value"]),
-    }
-
+__all__ = ["write_summaries", "backfill_summaries"]
 
 _FIELDS = ("points", "last_step", "last_value", "min_value", "max_value")
 
@@ -61,12 +26,12 @@ def write_summaries(conn: Any, table: Any, run_id: int, batches: Iterable[tuple]
     caller's transaction (one writer per run: the run's own observer)."""
     import sqlalchemy as sa
 
-    summaries = {}
+    summaries: dict[str, dict] = {}
     for name, steps, values in batches:
-        summary = batch_summary(steps, values)
+        summary = fold_points(steps, values)
         if summary is not None:
             before = summaries.get(name)
-            summaries[name] = summary if before is None else merge_summary(before, summary)
+            summaries[name] = summary if before is None else merge_folds(before, summary)
     if not summaries:
         return
     stored = {
@@ -82,7 +47,7 @@ def write_summaries(conn: Any, table: Any, run_id: int, batches: Iterable[tuple]
             conn.execute(
                 table.update()
                 .where(table.c.run_id == run_id, table.c.name == name)
-                .values(**merge_summary(stored[name], summary))
+                .values(**merge_folds(stored[name], summary))
             )
         else:
             conn.execute(table.insert().values(run_id=run_id, name=name, **summary))
@@ -103,12 +68,11 @@ def backfill_summaries(conn: Any, chunks: Any, table: Any) -> None:
             .where(chunks.c.run_id == run_id, chunks.c.name == name)
             .order_by(chunks.c.id)
         ).all()
-        steps: list = []
-        values: list = []
-        for row in rows:
+        summary = None
+        for row in rows:  # chunk by chunk, as the observer folded them
             points = unpack_chunk(row.steps, row.vals, row.times)
-            steps += points["steps"]
-            values += points["values"]
-        summary = batch_summary(steps, values)
+            chunk = fold_points(points["steps"], points["values"])
+            if chunk is not None:
+                summary = chunk if summary is None else merge_folds(summary, chunk)
         if summary is not None:
             conn.execute(table.insert().values(run_id=run_id, name=name, **summary))
