@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sacred.exceptions import QueryError, did_you_mean
+from sacred.store.kinds import MISSING, value_kind
 
 __all__ = [
     "Compare",
@@ -561,14 +562,6 @@ def parse_query(text: str | None) -> Node | None:
     return _Parser(str(text)).parse()
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING = _Missing()
-
-
 def get_path(record: dict, path: tuple[str, ...]) -> Any:
     """The value at path in a record, or MISSING."""
     current: Any = record
@@ -617,13 +610,11 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any] | None:
         if other is not None:  # a stored time against an ISO literal: compare times
             return as_time(a), other
         a = a.isoformat()
-    if isinstance(a, bool) or isinstance(b, bool):
-        return (a, b) if isinstance(a, bool) and isinstance(b, bool) else None
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a, b
-    if isinstance(a, str) and isinstance(b, str):
-        return a, b
-    return None
+    kind = value_kind(a)  # values of two kinds never compare (sacred.store.kinds)
+    return (a, b) if kind in _ORDERED and value_kind(b) == kind else None
+
+
+_ORDERED = ("bool", "number", "string")
 
 
 def booleans_ordered(op: str, literal: bool) -> tuple[bool, ...]:
