@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sacred.exceptions import CommandLineError, RepositoryDirtyError, SacredError, did_you_mean
+from sacred.observers import _registry
 
 __all__ = [
     "CLIOption",
@@ -311,9 +312,7 @@ def _observer_option(
 
 
 def _backend_option(kind: str) -> CLIOption:
-    from sacred.observers._registry import backend
-
-    entry = backend(kind)
+    entry = _registry.backend(kind)
     return _observer_option(
         entry.short_flag,
         entry.long_flag,
@@ -458,6 +457,30 @@ DEFAULT_OPTIONS: list[CLIOption] = [
     force_option,
 ]
 """The documented flags, in the documented order."""
+
+
+def _follow_registry(entry: _registry.Backend, added: bool) -> None:
+    """A backend registered adds its flag (unless one of that name exists); one
+    removed takes its flag along."""
+    if not entry.long_flag:
+        return
+    key = canonical_key(entry.long_flag)
+    if added:
+        if not any(o.key == key for o in DEFAULT_OPTIONS):
+            DEFAULT_OPTIONS.append(_backend_option(entry.kind))
+        return
+    DEFAULT_OPTIONS[:] = [
+        o
+        for o in DEFAULT_OPTIONS
+        if not (o.key == key and getattr(o, "observer_class", None) == entry.observer)
+    ]
+
+
+# Backends registered before this module was imported get their flags now, later
+# ones when they register.
+for _entry in list(_registry.BACKENDS):
+    _follow_registry(_entry, True)
+_registry.on_change(_follow_registry)
 
 
 def get_option(name: str, options: Iterable[CLIOption] | None = None) -> CLIOption:

@@ -137,36 +137,15 @@ def _pinned() -> list[dict]:
 def _observer_location(observer: Any) -> tuple[str, dict] | None:
     """The store an observer writes to, as ``(location, open_store options)``, for
     the backends with a store reader (sacred/observers/_registry.py); None else."""
-    import sys
-
-    from sacred.observers._registry import BACKENDS
+    from sacred.observers._registry import backend_for_observer
 
     inner = getattr(observer, "observer", None)  # a QueueObserver's target
     if inner is not None and inner is not observer:
         return _observer_location(inner)
-    for backend in BACKENDS:
-        module_name, _, class_name = backend.observer.partition(":")
-        module = sys.modules.get(module_name)  # loaded, since an instance exists
-        cls = getattr(module, class_name, None) if module else None
-        if backend.reader is None or cls is None or not isinstance(observer, cls):
-            continue
-        if backend.kind in ("file", "tinydb"):
-            return observer.basedir, {}
-        if backend.kind == "sql":
-            url = observer.engine.url.render_as_string(hide_password=False)
-            return url, {"engine": observer.engine}
-        if backend.kind == "mongodb":
-            runs = observer.runs
-            database = runs.database
-            client = database.client
-            if type(client).__module__.startswith("mongomock"):
-                return f"mongomock://{database.name}", {"client": client, "collection": runs.name}
-            host, port = getattr(client, "address", None) or ("localhost", 27017)
-            return (
-                f"mongodb://{host}:{port}/{database.name}",
-                {"client": client, "collection": runs.name},
-            )
-    return None
+    backend = backend_for_observer(observer)
+    if backend is None or backend.reader is None:
+        return None
+    return backend.store_of(observer)
 
 
 class _Inputs:

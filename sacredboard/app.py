@@ -50,7 +50,7 @@ class Board:
         self._counts: dict[str | None, tuple[str, float, int]] = {}
         self._prepared: set[tuple[str, ...]] = set()
         self._damaged: tuple[str, float, dict] | None = None
-        if not read_only and hasattr(store.backend, "auto_index"):
+        if not read_only:
             # A board that may write lets the SQL reader index a config/info path the
             # first time a sort or count asks for it (SQLite; see docs/sacredboard.md).
             store.backend.auto_index = AUTO_INDEXES
@@ -60,11 +60,11 @@ class Board:
         the background. Why: on SQLite the first sort by a config path builds its
         index (about 150 ms over 100,000 runs); built while the user looks at the
         new column, the click on its header costs what later sorts do."""
-        prepare = getattr(self.store.backend, "prepare_sort", None)
         new = [p for p in paths if p not in self._prepared]
-        if self.read_only or prepare is None or not new:
+        if self.read_only or not new:
             return
         self._prepared.update(new)
+        prepare = self.store.backend.prepare_sort  # StoreBackend's: nothing, by default
         thread = threading.Thread(target=prepare, args=(new,), name="sacredboard-prepare")
         thread.daemon = True
         thread.start()

@@ -18,6 +18,7 @@ import pytest
 import tomllib
 
 from sacred._extras import EXTRA_OF_MODULE
+from tests.child_process import child_env, study_script
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -40,37 +41,6 @@ def main(a):
     return a
 """
 
-STUDY = """\
-from sacred import Experiment
-from labwatch.assistant import LabAssistant
-from labwatch.optimizers import RandomSearch
-from labwatch.hyperparameters import UniformFloat
-
-ex = Experiment("base_study", save_git_info=False)
-la = LabAssistant(ex, optimizer=RandomSearch)  # the default store: SQLite
-
-
-@ex.config
-def cfg():
-    x = 1.0
-
-
-@la.searchspace
-def space():
-    x = UniformFloat(-2.0, 2.0)
-
-
-@ex.automain
-def main(x):
-    return x * x
-"""
-
-
-def _environment() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env.pop("SACRED_CLAIM_TOKEN", None)
-    return env
-
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
@@ -84,14 +54,17 @@ def base(tmp_path_factory):
         [*pip, *PYPROJECT["dependencies"]],
         [*pip, "--no-deps", str(REPO)],
     ):
-        done = subprocess.run(step, capture_output=True, text=True, env=_environment())
+        done = subprocess.run(step, capture_output=True, text=True, env=child_env(isolated=True))
         assert done.returncode == 0, done.stderr[-2000:]
     work = root / "work"
     work.mkdir()
     (work / "exp.py").write_text(EXPERIMENT)
-    (work / "study.py").write_text(STUDY)
+    (work / "study.py").write_text(study_script("base_study"))  # the default store: SQLite
     recorded = subprocess.run(
-        [python, "exp.py", "-F", "runs"], cwd=work, capture_output=True, env=_environment()
+        [python, "exp.py", "-F", "runs"],
+        cwd=work,
+        capture_output=True,
+        env=child_env(isolated=True),
     )
     assert recorded.returncode == 0, recorded.stderr
     return bindir, work
@@ -104,7 +77,7 @@ def _run(base, program: str, *args: str) -> subprocess.CompletedProcess:
         cwd=work,
         capture_output=True,
         text=True,
-        env=_environment(),
+        env=child_env(isolated=True),
         timeout=300,
     )
 

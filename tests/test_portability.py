@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from sacred.store import open_store
+from tests.child_process import child_env, study_script
 
 REPO = Path(__file__).resolve().parents[1]
 SIMULATION = REPO / "tests" / "portability"
@@ -51,47 +51,13 @@ def main(a, _run):
     return a * 10
 """
 
-STUDY = """\
-import os
-
-from sacred import Experiment
-from labwatch.assistant import LabAssistant
-from labwatch.optimizers import RandomSearch
-from labwatch.hyperparameters import UniformFloat
-
-ex = Experiment("portable_study", save_git_info=False)
-la = LabAssistant(ex, optimizer=RandomSearch, store=os.environ["LW_STORE"])
-
-
-@ex.config
-def cfg():
-    x = 1.0
-
-
-@la.searchspace
-def space():
-    x = UniformFloat(-2.0, 2.0)
-
-
-@ex.automain
-def main(x):
-    return x * x
-"""
-
-
-def _env(**extra: str) -> dict:
-    env = dict(os.environ, **extra)
-    env["PYTHONPATH"] = os.pathsep.join([str(SIMULATION), str(REPO), env.get("PYTHONPATH", "")])
-    env.pop("SACRED_CLAIM_TOKEN", None)
-    return env
-
 
 def posix_less(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     """``python ARGS`` in the simulation; fails the test when it did not take effect."""
     done = subprocess.run(
         [sys.executable, *args],
         cwd=cwd,
-        env=_env(**env),
+        env=child_env(pythonpath=[str(SIMULATION), str(REPO)], **env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -220,7 +186,7 @@ def test_run_forked_starts_a_new_interpreter_where_fork_is_absent(tmp_path):
 
 
 def test_a_labwatch_study_runs_its_trials(tmp_path):
-    (tmp_path / "study.py").write_text(STUDY)
+    (tmp_path / "study.py").write_text(study_script("portable_study", 'os.environ["LW_STORE"]'))
     location = f"sqlite:///{tmp_path / 'lw.db'}"
 
     done = posix_less(

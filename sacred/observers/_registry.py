@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # only for the annotations: this module imports nothing at run time
@@ -40,6 +41,7 @@ __all__ = [
     "backend_for_observer",
     "register",
     "unregister",
+    "on_change",
 ]
 
 #: A class or function, or its ``"module:attribute"`` name (imported on first use).
@@ -92,6 +94,10 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     """``store_key(target)`` -> what identifies one store among the ways of writing
     its location (an absolute path, a normalised URL, a database name); default:
     the absolute path of a directory store, the URL of others."""
+    reader_options: Ref = None
+    """``reader_options(observer)`` -> the ``open_store`` options that let a reader
+    share an observer's connection (an SQL engine, a Mongo client: a mongomock store
+    lives in its client alone); default: none."""
 
     # -- the lazily imported parts ---------------------------------------------------------
 
@@ -162,6 +168,12 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         if self.location_of is not None:
             return self.load(self.location_of)(observer)
         return os.path.abspath(observer.basedir)
+
+    def store_of(self, observer: Any) -> tuple[str, dict[str, Any]]:
+        """``(location, open_store options)`` of the store one of this backend's
+        observers writes to, the options sharing the observer's connection."""
+        options = self.load(self.reader_options)(observer) if self.reader_options else {}
+        return self.observer_location(observer), options
 
     def same_store(self, a: str | os.PathLike, b: str | os.PathLike) -> bool:
         """True when two locations of this backend name one store."""
@@ -242,6 +254,7 @@ BACKENDS: list[Backend] = [
         make_observer="sacred.observers.mongo.claim:observer_for",
         location_of="sacred.observers.mongo.claim:location_of",
         store_key="sacred.observers.mongo.claim:store_key",
+        reader_options="sacred.observers.mongo.claim:reader_options",
     ),
     Backend(
         kind="file",
@@ -299,6 +312,7 @@ BACKENDS: list[Backend] = [
         study_lock="sacred.store.locking:sql_lock",
         location_of="sacred.observers.sql.claim:location_of",
         store_key="sacred.observers.sql.claim:store_key",
+        reader_options="sacred.observers.sql.claim:reader_options",
     ),
     Backend(
         kind="s3",
@@ -326,18 +340,24 @@ def backend(kind: str) -> Backend:
     raise KeyError(kind)
 
 
+#: Called with (entry, True) after a backend is registered and (entry, False) after
+#: one is removed: how ``sacred.commandline_options`` keeps its flags in step
+#: without this module importing it (it imports this one).
+_LISTENERS: list[Callable[[Backend, bool], None]] = []
+
+
+def on_change(listener: Callable[[Backend, bool], None]) -> None:
+    """Call ``listener(entry, added)`` whenever a backend is registered or removed."""
+    _LISTENERS.append(listener)
+
+
 def register(entry: Backend) -> Backend:
     """Register a backend (replacing one of the same kind): its schemes, flag, reader,
     claimer... work everywhere from now on, in this process."""
     unregister(entry.kind)
     BACKENDS.append(entry)
-    from sacred import commandline_options
-
-    if entry.long_flag and not any(
-        o.key == commandline_options.canonical_key(entry.long_flag)
-        for o in commandline_options.DEFAULT_OPTIONS
-    ):
-        commandline_options.DEFAULT_OPTIONS.append(commandline_options._backend_option(entry.kind))
+    for listener in _LISTENERS:
+        listener(entry, True)
     return entry
 
 
@@ -345,14 +365,8 @@ def unregister(kind: str) -> None:
     """Forget the backend of this kind (and its flag); nothing happens if unknown."""
     for entry in [b for b in BACKENDS if b.kind == kind]:
         BACKENDS.remove(entry)
-        module = sys.modules.get("sacred.commandline_options")
-        if module is not None and entry.long_flag:
-            key = module.canonical_key(entry.long_flag)
-            module.DEFAULT_OPTIONS[:] = [
-                o
-                for o in module.DEFAULT_OPTIONS
-                if not (o.key == key and getattr(o, "observer_class", None) == entry.observer)
-            ]
+        for listener in _LISTENERS:
+            listener(entry, False)
 
 
 def scheme_of(location: str) -> str:

@@ -207,7 +207,7 @@ def _file_in_dump_dir(dump_path: str, filename: str, event: str) -> str:
     directory: an artifact from its copy beside the dump (``DUMP.files/``), a resource
     where it is. Anything else (``/etc/passwd``, ``../x``, a symlink out) is refused:
     a dump must not make the replay copy arbitrary files into a store."""
-    from sacred.observers.queue import artifact_copy_name, dump_files_dir
+    from sacred.observers._dump_files import artifact_copy_name, dump_files_dir
 
     if event == "artifact_event":
         candidate = os.path.join(dump_files_dir(dump_path), artifact_copy_name(filename))

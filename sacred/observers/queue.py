@@ -19,7 +19,6 @@ retries), because the id the wrapped observer returns must become the run's id.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ import threading
 import time
 from typing import Any
 
+from sacred.observers._dump_files import artifact_copy_name, dump_files_dir
 from sacred.observers.base import RunObserver
 from sacred.serializer import flatten
 
@@ -43,17 +43,6 @@ DUMP_FORMAT = "sacred-queue-dump/1"
 # The main thread waits this much longer than give_up_after for the worker to give up
 # by itself before it declares a delivery that hangs (no error, no answer) failed.
 _HANG_GRACE = 0.5
-
-
-def dump_files_dir(dump_path: str) -> str:
-    """Where copies of a dump's artifact files are kept."""
-    return dump_path + ".files"
-
-
-def artifact_copy_name(filename: str) -> str:
-    """The name of an artifact's copy beside a dump (unique per original path)."""
-    digest = hashlib.sha1(filename.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return f"{digest}_{os.path.basename(filename)}"
 
 
 class QueueObserver(RunObserver):

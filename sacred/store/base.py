@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sacred.exceptions import StoreError
+from sacred.store.kinds import SORT_RANK, value_kind
 from sacred.store.query import MISSING, RECORD_FIELDS, Node, compile_query, get_path
 
 __all__ = [
@@ -104,30 +105,31 @@ def record_problem(record: Any) -> str | None:
     for field in _DICT_FIELDS:
         value = record.get(field)
         if value is not None and not isinstance(value, dict):
-            return f'"{field}" is {_kind(value)}, expected an object'
+            return f'"{field}" is {_described(value)}, expected an object'
     for field in _LIST_FIELDS:
         value = record.get(field)
         if value is not None and not isinstance(value, list):
-            return f'"{field}" is {_kind(value)}, expected a list'
+            return f'"{field}" is {_described(value)}, expected a list'
     trace = record.get("fail_trace")
     # A list of lines as runs store it, or the string a caller's failed_event passed.
     if trace is not None and not isinstance(trace, (list, str)):
-        return f'"fail_trace" is {_kind(trace)}, expected a list or a string'
+        return f'"fail_trace" is {_described(trace)}, expected a list or a string'
     for field in _TEXT_FIELDS:
         value = record.get(field)
         if value is not None and not isinstance(value, str):
-            return f'"{field}" is {_kind(value)}, expected a string'
+            return f'"{field}" is {_described(value)}, expected a string'
     for field in TIME_FIELDS:
         value = record.get(field)
         if value is not None and not isinstance(value, datetime.datetime):
-            return f'"{field}" is {_kind(value)}, expected an ISO date and time'
+            return f'"{field}" is {_described(value)}, expected an ISO date and time'
     tags = record.get("tags") or []
     if not all(isinstance(tag, str) for tag in tags):
         return '"tags" holds something other than strings'
     return None
 
 
-def _kind(value: Any) -> str:
+def _described(value: Any) -> str:
+    """A stored value in an error message: its type and the start of its repr."""
     text = repr(value)
     if len(text) > 40:
         text = text[:39] + "…"
@@ -155,17 +157,13 @@ def effective_status(record: dict, now: datetime.datetime, dead_after: float) ->
 
 
 def _sort_key(value: Any) -> tuple:
-    # Numbers, then strings (times as ISO strings), then booleans (false first), then
-    # other values (lists, objects); missing and null values go last (sort_records).
-    if isinstance(value, bool):
-        return (2, 0, str(value))
-    if isinstance(value, (int, float)):
+    # The order of kinds is sacred.store.kinds.SORT_RANK; missing and null values go
+    # last (sort_records). Within a kind: numbers by value, times as ISO strings.
+    kind = value_kind(value)
+    if kind == "number":
         return (0, value, "")
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return (1, 0, value.isoformat())
-    if isinstance(value, str):
-        return (1, 0, value)
-    return (3, 0, repr(value))
+    text = value.isoformat() if kind == "time" else value if kind == "string" else repr(value)
+    return (SORT_RANK[kind], 0, text)
 
 
 def sort_records(records: list[dict], sort: list[tuple[tuple[str, ...], bool]]) -> list[dict]:
@@ -190,12 +188,17 @@ class StoreBackend(abc.ABC):
     it (:class:`NotSupportedError`). The optional capabilities a database overrides
     to answer faster are declared here too, so callers never probe for them:
     :meth:`find_sorted` and :meth:`count_records` (None: "not pushed down, use the
-    general path"), :meth:`prepare_sort` (nothing to prepare) and
-    :meth:`change_token` (a generic token from the newest times).
+    general path"), :meth:`prepare_sort` (nothing to prepare), :attr:`auto_index`
+    (ignored where nothing is indexed) and :meth:`change_token` (a generic token from
+    the newest times).
     """
 
     #: True when find_records evaluates queries in the database.
     pushes_down = False
+    #: How many indexes on config/info/meta/result paths the reader may create the
+    #: first time a sort or count asks for one (a board that may write sets it); 0
+    #: creates none, and a backend without such indexes ignores it.
+    auto_index = 0
 
     @abc.abstractmethod
     def iter_records(self) -> Iterator[dict]:
@@ -252,7 +255,8 @@ class StoreBackend(abc.ABC):
         for run_id in run_ids:
             found = out[run_id] = {}
             for name, data in self.metrics(run_id, names).items():
-                summary = summarize(data["values"])
+                # With the steps: a reader may return the points as logged.
+                summary = summarize(data["values"], data["steps"])
                 if summary is not None:
                     found[name] = summary
         return out

@@ -2,7 +2,8 @@
 
 Queries and sort keys name them ``metrics.<name>.<stat>`` (``metrics.loss.min``,
 ``-metrics.training.loss.last``: a metric name may hold dots, the last part is the
-statistic). The definitions, the same on every backend:
+statistic). The definitions, the same on every backend (one fold computes them all:
+``sacred._metric_fold``):
 
 * ``last``: the value at the highest step (of two at one step, the one logged
   last); missing when that value is NaN or infinite (JSON has no such numbers);
@@ -10,7 +11,8 @@ statistic). The definitions, the same on every backend:
 * ``points``: how many points were logged (shown, not queried).
 
 A backend with stored summaries answers them from there (the SQL store keeps a
-``metric_summaries`` row per run and metric, written with the points); the others
+``metric_summaries`` row per run and metric, folded batch by batch as the points
+arrive: ``sacred/observers/sql/summary_rows.py``); the others
 compute them from the points (:meth:`StoreBackend.metric_summaries`). A record found
 by a query or a sort that names summaries holds them under ``record["metrics"]``
 (``{name: {"last", "min", "max", "points"}}``): the generic evaluation, the sort and
@@ -19,71 +21,25 @@ the paging cursors read them there.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sacred._metric_fold import as_summary, fold_series
+from sacred.store.query import STATS, metric_path, query_paths
+
 __all__ = ["STATS", "summarize", "metric_path", "summary_names", "attach_summaries"]
 
-#: The statistics a query or sort key may name.
-STATS = ("last", "min", "max")
 
-
-def summarize(values: Sequence[float]) -> dict | None:
-    """{"last", "min", "max", "points"} of a metric's values in step order (a list or
-    a numpy array); None when it has no points."""
-    points = len(values)
-    if not points:
-        return None
-    try:
-        import numpy as np
-
-        array = np.asarray(values, dtype=np.float64)
-    except ImportError:  # the store works without numpy; slower, same figures
-        finite = [v for v in map(_number, values) if math.isfinite(v)]
-        low, high = (min(finite), max(finite)) if finite else (None, None)
-    except (TypeError, ValueError):  # a stored value that is not a number
-        return summarize([_number(v) for v in values])
-    else:
-        finite_array = array[np.isfinite(array)]
-        low, high = (
-            (float(finite_array.min()), float(finite_array.max()))
-            if finite_array.size
-            else (None, None)
-        )
-    last = _number(values[-1])
-    return {
-        "last": last if math.isfinite(last) else None,
-        "min": low,
-        "max": high,
-        "points": points,
-    }
-
-
-def _number(value: Any) -> float:
-    """A stored value as a float; NaN for one that is not a number (None, text)."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def metric_path(path: tuple[str, ...]) -> tuple[str, str, str] | str:
-    """``("metrics", *name parts, stat)`` as ``("metrics", name, stat)``; a string
-    saying what is wrong when path names no summary."""
-    if len(path) < 3 or path[-1] not in STATS:
-        example = ".".join(path[1:]) or "loss"
-        return (
-            f"{'.'.join(path)} names no metric summary: write metrics.<name>.last, "
-            f".min or .max (e.g. metrics.{example}.min)"
-        )
-    return ("metrics", ".".join(path[1:-1]), path[-1])
+def summarize(values: Sequence[float], steps: Sequence[int] | None = None) -> dict | None:
+    """{"last", "min", "max", "points"} of a metric's values (a list or a numpy array)
+    in step order, or in any order when their steps are given; None when it has no
+    points (the fold: sacred._metric_fold)."""
+    fold = fold_series(values, steps)
+    return None if fold is None else as_summary(fold)
 
 
 def summary_names(query: Any, sort: Iterable[tuple[tuple[str, ...], bool]]) -> list[str]:
     """The metric names whose summaries a parsed query and sort keys read."""
-    from sacred.store.query import query_paths
-
     paths = [*query_paths(query), *(path for path, _ in sort)]
     return sorted({path[1] for path in paths if path[0] == "metrics" and len(path) == 3})
 

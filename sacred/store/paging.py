@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sacred.exceptions import QueryError
+from sacred.store.kinds import value_kind
 from sacred.store.query import MISSING, And, Compare, Exists, Node, Not, Or, get_path, parse_query
 from sacred.store.query import parse_sort as _parse_sort
 
@@ -46,16 +47,13 @@ def sort_keys(sort: Any) -> list[tuple[tuple[str, ...], bool]]:
     return keys
 
 
-def _kind(value: Any) -> str:
-    if value is MISSING or value is None:
-        return "missing"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, (str, datetime.datetime)):
+def _page_kind(value: Any) -> str:
+    """Where a cursor value sorts: its kind (sacred.store.kinds), with times among the
+    strings (as ISO strings) and lists, objects and the rest as "other"."""
+    kind = value_kind(value)
+    if kind == "time":
         return "string"
-    return "other"
+    return kind if kind in ("null", "bool", "number", "string") else "other"
 
 
 def _encode(values: list) -> str:
@@ -118,8 +116,8 @@ def _equal(path: tuple[str, ...], value: Any) -> Node:
 
 def _after(path: tuple[str, ...], value: Any, descending: bool) -> Node | None:
     """Runs whose value at path sorts after value (None: none does)."""
-    kind = _kind(value)
-    if kind == "missing":
+    kind = _page_kind(value)
+    if kind == "null":
         return None
     later: list[Node] = [Not(Exists(path))]
     if kind == "number":
@@ -162,7 +160,7 @@ def find_page(
     keys = sort_keys(sort)
     node = parse_query(query)
     values = _decode(cursor, len(keys)) if cursor else None
-    if values is not None and any(_kind(v) == "other" for v in values):
+    if values is not None and any(_page_kind(v) == "other" for v in values):
         raise QueryError("Cannot page by a field holding lists or objects.", cursor or "", 0)
     # By id, a plain column or a JSON value: a backend may walk an index (the SQL
     # reader does), applying the cursor itself, as a range on the sorted value.

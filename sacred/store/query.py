@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sacred.exceptions import QueryError, did_you_mean
+from sacred.store.kinds import MISSING, value_kind
 
 __all__ = [
     "Compare",
@@ -521,6 +522,23 @@ TIME_FIELDS = frozenset({"start_time", "stop_time", "heartbeat", "queue_time"})
 FIELDS = frozenset(RECORD_FIELDS) - {"captured_out"} | {"id", "metrics"}
 
 
+#: The statistics of a metric summary a query or sort key may name
+#: (``metrics.<name>.<stat>``; what they are: sacred.store.metric_summary).
+STATS = ("last", "min", "max")
+
+
+def metric_path(path: tuple[str, ...]) -> tuple[str, str, str] | str:
+    """``("metrics", *name parts, stat)`` as ``("metrics", name, stat)``; a string
+    saying what is wrong when path names no summary."""
+    if len(path) < 3 or path[-1] not in STATS:
+        example = ".".join(path[1:]) or "loss"
+        return (
+            f"{'.'.join(path)} names no metric summary: write metrics.<name>.last, "
+            f".min or .max (e.g. metrics.{example}.min)"
+        )
+    return ("metrics", ".".join(path[1:-1]), path[-1])
+
+
 def _canonical_path(text: str) -> tuple[str, ...] | str:
     """'id' and '_id' both mean the run id, stored as '_id' (the Mongo document's key);
     ``metrics.train.loss.min`` is ("metrics", "train.loss", "min"). A string says
@@ -529,8 +547,6 @@ def _canonical_path(text: str) -> tuple[str, ...] | str:
     if path[0] in ("id", "_id"):
         return ("_id",) + path[1:]
     if path[0] == "metrics":
-        from sacred.store.metric_summary import metric_path
-
         return metric_path(path)
     return path
 
@@ -544,14 +560,6 @@ def parse_query(text: str | None) -> Node | None:
     if text is None or not str(text).strip():
         return None
     return _Parser(str(text)).parse()
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING = _Missing()
 
 
 def get_path(record: dict, path: tuple[str, ...]) -> Any:
@@ -602,13 +610,11 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any] | None:
         if other is not None:  # a stored time against an ISO literal: compare times
             return as_time(a), other
         a = a.isoformat()
-    if isinstance(a, bool) or isinstance(b, bool):
-        return (a, b) if isinstance(a, bool) and isinstance(b, bool) else None
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a, b
-    if isinstance(a, str) and isinstance(b, str):
-        return a, b
-    return None
+    kind = value_kind(a)  # values of two kinds never compare (sacred.store.kinds)
+    return (a, b) if kind in _ORDERED and value_kind(b) == kind else None
+
+
+_ORDERED = ("bool", "number", "string")
 
 
 def booleans_ordered(op: str, literal: bool) -> tuple[bool, ...]:

@@ -36,7 +36,7 @@ from sacred.observers.claiming import (
     resume_claim,
     sort_key,
 )
-from sacred.observers.file_storage.observer import _dumps, atomic_write
+from sacred.observers.file_storage.files import _dumps, atomic_write
 
 __all__ = ["FileClaimer", "claimed_dir", "run_lock", "fenced", "fence_for"]
 

@@ -56,13 +56,20 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from typing import Any
 
 from sacred.dependencies import get_digest
 from sacred.exceptions import ObserverError
 from sacred.observers._record import RecordObserver, may_take_over
-from sacred.serializer import flatten
+from sacred.observers.file_storage.files import (
+    METRICS_JOURNAL,
+    _dumps,
+    _json_default,
+    _temporary,
+    _unlink_quietly,
+    atomic_write,
+    refresh_umask,
+)
 
 try:
     import orjson as _orjson
@@ -72,18 +79,11 @@ except ImportError:  # pragma: no cover - optional accelerator
 __all__ = ["FileStorageObserver", "DEFAULT_FILE_STORAGE_PRIORITY"]
 
 DEFAULT_FILE_STORAGE_PRIORITY = 20
-METRICS_JOURNAL = ".metrics.jsonl"
 # Above this many points a mid-run rewrite of metrics.json would make heartbeats slow
 # (tens of ms); from then on it is written at the end only (the journal stays current).
 MIDRUN_METRICS_REWRITE_LIMIT = 20_000
 # Fields of the record kept in files of their own instead of run.json.
 _NOT_IN_RUN_JSON = ("config", "captured_out", "info", "format")
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, datetime.datetime):
-        return obj.isoformat()
-    return flatten(obj, datetimes="iso")
 
 
 def _all_finite(metrics: dict) -> bool:
@@ -171,69 +171,6 @@ def encode_metrics_file(metrics: dict) -> bytes:
             body = body.replace("\n", "\n  ")
         parts.append(f"  {json.dumps(name)}: {body}")
     return ("{\n" + ",\n".join(parts) + "\n}").encode("utf-8")
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(
-        flatten(data, datetimes="iso"), indent=2, sort_keys=True, default=_json_default
-    )
-
-
-_umask: int | None = None
-
-
-def refresh_umask() -> int:
-    """Read the process umask (kept for atomic_write, read again at each run start)."""
-    global _umask
-    try:  # Linux: read it without changing it (os.umask is set-and-return)
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    _umask = int(line.split()[1], 8)
-                    return _umask
-    except (OSError, ValueError):
-        pass
-    _umask = os.umask(0o022)
-    os.umask(_umask)
-    return _umask
-
-
-def _file_mode() -> int:
-    return 0o666 & ~(refresh_umask() if _umask is None else _umask)
-
-
-def _temporary(directory: str, suffix: str = "") -> tuple[int, str]:
-    """A temporary file for an atomic replace, with the mode a new file would get
-    (mkstemp makes it 0600, which would lock colleagues out of a shared store)."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
-    try:
-        os.fchmod(fd, _file_mode())
-    except (AttributeError, OSError):  # pragma: no cover - no fchmod on this platform
-        pass
-    return fd, tmp
-
-
-def atomic_write(path: str, text: str | bytes, durable: bool = False) -> None:
-    """Write path so that readers see the old or the new content, never a mix.
-
-    A killed process leaves the old or the new file (the page cache survives it);
-    ``durable=True`` also fsyncs before the rename, so that the new content survives
-    a power loss too. That costs milliseconds on real disks, so only the records
-    written at the start and end of a run ask for it, not every heartbeat.
-    """
-    directory = os.path.dirname(path) or "."
-    mode = "wb" if isinstance(text, bytes) else "w"
-    fd, tmp = _temporary(directory, os.path.basename(path))
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
-            f.write(text)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
 
 
 def _copy_atomically(source: str, target: str) -> None:
@@ -698,13 +635,6 @@ class FileStorageObserver(RecordObserver):
             self.run_entry["resources"] = state["resources"]
             self._metrics = state["metrics"]
             self._points = sum(len(m["steps"]) for m in self._metrics.values())
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _fence_for(run_id: Any, path: str) -> Any:

@@ -60,7 +60,7 @@ from typing import Any
 
 from sacred._time import parse_stored_time
 from sacred.exceptions import StoreError
-from sacred.observers.file_storage.observer import METRICS_JOURNAL, atomic_write
+from sacred.observers.file_storage.files import METRICS_JOURNAL, atomic_write
 from sacred.store.base import (
     DamagedRunError,
     StoreBackend,

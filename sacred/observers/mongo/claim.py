@@ -16,14 +16,20 @@ from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
     Claimer,
-    claim_token,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
 )
 
-__all__ = ["MongoClaimer", "takeover_filter", "database_name", "observer_for", "location_of"]
+__all__ = [
+    "MongoClaimer",
+    "database_name",
+    "observer_for",
+    "location_of",
+    "store_key",
+    "reader_options",
+]
 
 
 def database_name(url: str) -> str:
@@ -38,7 +44,7 @@ def database_name(url: str) -> str:
 def observer_for(url: str, client: Any = None, **options: Any) -> Any:
     """A MongoObserver writing to the database the URL names (through ``client`` when
     one is given: a mongomock store has no server to connect to)."""
-    from sacred.observers.mongo import MongoObserver
+    from sacred.observers.mongo.observer import MongoObserver
 
     if client is not None:
         return MongoObserver(db_name=database_name(url), client=client, **options)
@@ -51,22 +57,25 @@ def observer_for(url: str, client: Any = None, **options: Any) -> Any:
 
 
 def location_of(observer: Any) -> str:
-    """A URL naming the database a MongoObserver writes to."""
-    return f"mongodb:///{observer.runs.database.name}"
+    """A URL naming the database a MongoObserver writes to: its server's address
+    (``mongomock://`` for a mongomock client, which has none) and database. Linked
+    runs record it (``meta.inputs``), so it must not change between releases."""
+    database = observer.runs.database
+    client = database.client
+    if type(client).__module__.startswith("mongomock"):
+        return f"mongomock://{database.name}"
+    host, port = getattr(client, "address", None) or ("localhost", 27017)
+    return f"mongodb://{host}:{port}/{database.name}"
+
+
+def reader_options(observer: Any) -> dict[str, Any]:
+    """A reader of the observer's store reads its collection through its client."""
+    return {"client": observer.runs.database.client, "collection": observer.runs.name}
 
 
 def store_key(url: str) -> str:
     """Mongo stores are told apart by their database name."""
     return database_name(url)
-
-
-def takeover_filter(_id: Any) -> dict:
-    """The runs a starting run with this id may take over: a queued one, or one a
-    worker claimed for this very process."""
-    token = claim_token()
-    if token is None:
-        return {"_id": _id, "status": "QUEUED"}
-    return {"_id": _id, "$or": [{"status": "QUEUED"}, {"meta.claim.token": token}]}
 
 
 class MongoClaimer(Claimer):

@@ -348,7 +348,6 @@ class MongoObserver(RecordObserver):
             return self.overwrite
         if _id is not None:
             from sacred.observers.claiming import Fence, claim_token, claimed_by_this_process
-            from sacred.observers.mongo.claim import takeover_filter
 
             kept = {"status": 1, "meta.claim": 1, "artifacts": 1, "resources": 1}
             found = self.runs.find_one({"_id": _id}, projection=kept)
@@ -578,6 +577,17 @@ class MongoObserver(RecordObserver):
         if database is None or client is None:  # collections of some other kind
             return id(self.runs)
         return (database.name, self.runs.name, id(client))
+
+
+def takeover_filter(_id: Any) -> dict:
+    """The runs a starting run with this id may take over: a queued one, or one a
+    worker claimed for this very process."""
+    from sacred.observers.claiming import claim_token
+
+    token = claim_token()
+    if token is None:
+        return {"_id": _id, "status": "QUEUED"}
+    return {"_id": _id, "$or": [{"status": "QUEUED"}, {"meta.claim.token": token}]}
 
 
 def _check_client(client: Any) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from sacred.store.kinds import value_kind
 from sacred.store.query import And, Exists, Node, Not, Or, as_time, booleans_ordered
 from sacred.store.regex import RegexUnsupported, translate_regex
 
@@ -195,16 +196,15 @@ def _equal(field: str, value: Any) -> dict:
     return {"$or": [scalar, {field: {"$elemMatch": exact}}]}
 
 
+#: The $type alias of each kind of literal (sacred.store.kinds) a query compares.
+_BSON_TYPES = {"bool": "bool", "number": "number", "string": "string", "time": "date"}
+
+
 def _bson_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, datetime.datetime):
-        return "date"
-    raise Unsupported(f"a literal of type {type(value).__name__}")
+    bson = _BSON_TYPES.get(value_kind(value))
+    if bson is None:
+        raise Unsupported(f"a literal of type {type(value).__name__}")
+    return bson
 
 
 def _time_literal(op: str, value: Any) -> Any:

@@ -26,9 +26,9 @@ from sacred.observers.claiming import (
     not_resumable,
     resume_claim,
 )
-from sacred.observers.sql.observer import to_json_value
+from sacred.observers.sql.json_values import to_json_value
 
-__all__ = ["SqlClaimer", "claimed_row", "location_of", "store_key"]
+__all__ = ["SqlClaimer", "claimed_row", "location_of", "store_key", "reader_options"]
 
 _BUSY_TIMEOUT = 60  # seconds an SQLite claim waits for the write lock
 
@@ -50,6 +50,11 @@ def location_of(observer: Any) -> str:
     """The database URL an SqlObserver writes to (with its password: it is handed on
     to the worker's child processes)."""
     return observer.engine.url.render_as_string(hide_password=False)
+
+
+def reader_options(observer: Any) -> dict[str, Any]:
+    """A reader of the observer's store shares its engine (and so its connections)."""
+    return {"engine": observer.engine}
 
 
 def store_key(url: str) -> str:

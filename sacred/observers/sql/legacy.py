@@ -49,7 +49,7 @@ def split_fail_trace(text: str | None) -> list[str] | None:
 
 
 def _json(text: str | None, default: Any) -> Any:
-    from sacred.observers.sql.observer import to_json_value
+    from sacred.observers.sql.json_values import to_json_value
 
     if text is None or text == "":
         return default

@@ -21,17 +21,16 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import math
 import os
 from typing import Any
 
 from sacred.dependencies import get_digest
 from sacred.exceptions import ObserverError
 from sacred.observers.base import RunObserver
+from sacred.observers.sql.json_values import to_json_value
 from sacred.observers.sql.metric_chunks import pack_metric
-from sacred.observers.sql.metric_summaries import write_summaries
 from sacred.observers.sql.sqlite_journal import make_durable, use_write_ahead_log
-from sacred.serializer import flatten
+from sacred.observers.sql.summary_rows import write_summaries
 
 __all__ = [
     "SqlObserver",
@@ -43,26 +42,6 @@ __all__ = [
 
 DEFAULT_SQL_PRIORITY = 40
 SQLITE_BUSY_TIMEOUT = 60.0  # seconds
-
-
-def to_json_value(value: Any) -> Any:
-    """JSON-able data every database accepts: numpy/objects flattened, datetimes as ISO
-    strings, NaN/Infinity as the strings "NaN"/"Infinity"/"-Infinity"."""
-    return _finite(flatten(value, datetimes="iso"))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _digest(data: Any) -> str:
@@ -572,7 +551,7 @@ class SqlObserver(RunObserver):
 
     def log_metrics(self, metrics_by_name, info):
         """All new points of a beat in one transaction, one packed row per metric (see
-        metric_chunks.py) and its updated summary row (metric_summaries.py): a beat
+        metric_chunks.py) and its updated summary row (summary_rows.py): a beat
         costs a few row writes whatever its size."""
         rows = [
             {

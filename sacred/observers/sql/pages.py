@@ -36,7 +36,8 @@ from sacred.observers.sql.path_indexes import (
     index_suffix,
     is_indexed,
 )
-from sacred.observers.sql.sqlquery import Unsupported, _kind_of_literal, json_path_text
+from sacred.observers.sql.sqlquery import Unsupported, json_path_text
+from sacred.store.kinds import value_kind
 from sacred.store.query import TIME_FIELDS, And, Compare, Node, Not, Or, as_time, query_paths
 
 __all__ = ["count_sql", "find_sorted", "ensure_path_index", "AUTO_INDEX_PREFIX"]
@@ -302,12 +303,13 @@ def _load(backend: Any, conn: Any, selected: list) -> list[dict]:
     return records
 
 
-def _kind(value: Any) -> str:
-    """The kind a sorted page groups a value under (lists and objects are "other")."""
-    if value is None:
+def _page_kind(value: Any) -> str:
+    """The part of a sorted page a value belongs to: its kind (sacred.store.kinds),
+    with null as "missing" and lists, objects and the rest as "other"."""
+    kind = value_kind(value)
+    if kind == "null":
         return "missing"
-    kind = _kind_of_literal(value)
-    return "other" if kind == "null" else kind
+    return kind if kind in ("bool", "number", "string") else "other"
 
 
 def _find_by_json(
@@ -357,7 +359,7 @@ def _find_by_json(
     cursor_low = None  # the lowest value of the cursor's tie band, as Python sees it
     if after is not None:
         cursor_value, cursor_id = after
-        kind = _kind(cursor_value)
+        kind = _page_kind(cursor_value)
         if kind == "other":
             return None
         after_row = _cursor_row(backend, cursor_id)
@@ -438,7 +440,7 @@ def _find_by_metric(
     if after is not None:
         cursor_value, cursor_id = after
         after_row = _cursor_row(backend, cursor_id)
-        if after_row is None or _kind(cursor_value) not in ("number", "missing"):
+        if after_row is None or _page_kind(cursor_value) not in ("number", "missing"):
             return None
         if cursor_value is None:
             valued = None

@@ -338,7 +338,7 @@ class SqlReader(StoreBackend):
         return result
 
     def metric_summaries(self, run_ids, names):
-        """Read from the metric_summaries rows (metric_summaries.py), one query for
+        """Read from the metric_summaries rows (summary_rows.py), one query for
         every 1,000 runs."""
         sa = self.sa
         runs, ms = self.t["runs"], self.t["metric_summaries"]

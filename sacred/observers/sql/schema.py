@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["get_tables", "create_tables", "create_sort_indexes", "sqlite_json_text"]
+__all__ = ["get_tables", "create_sort_indexes", "sqlite_json_text"]
 
 _TABLES: dict[str, Any] | None = None
 
@@ -192,7 +192,7 @@ def get_tables() -> dict[str, Any]:
         sa.Column("times", blob, nullable=False),
         sa.Index("ix_metric_chunks_run_name", "run_id", "name", "id"),
     )
-    # One row per run and metric, written with its points (metric_summaries.py): what
+    # One row per run and metric, written with its points (summary_rows.py): what
     # a sort or filter by metrics.<name>.<stat> reads, each stat indexed by name.
     tables["metric_summaries"] = sa.Table(
         "metric_summaries",
@@ -257,11 +257,3 @@ def create_sort_indexes(conn: Any) -> None:
     """Create the expression indexes of SORT_INDEXES for conn's dialect."""
     for statement in SORT_INDEXES.get(conn.dialect.name, {}).values():
         conn.exec_driver_sql(statement)
-
-
-def create_tables(engine: Any) -> None:
-    """Create the tables, or migrate older ones, safely under concurrency (see
-    versioning.py)."""
-    from sacred.observers.sql.versioning import ensure_schema
-
-    ensure_schema(engine)

@@ -38,6 +38,7 @@ import itertools
 import math
 from typing import Any
 
+from sacred.store.kinds import value_kind
 from sacred.store.query import And, Exists, Node, Not, Or, as_time, booleans_ordered
 from sacred.store.regex import RegexUnsupported, translate_regex
 
@@ -64,16 +65,6 @@ _HOST_COLUMNS = {"hostname", "cpu", "python_version"}
 _HOST_JSON = {"os": "os", "gpu": "gpu", "ENV": "env"}
 _MYSQL_NUMBER_TYPES = ("INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER")
 _aliases = itertools.count()
-
-
-def _kind_of_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "null"
 
 
 class _JsonValue:
@@ -287,7 +278,7 @@ class SqlTranslator:
     def _scalar(self, value: _JsonValue, op: str, literal: Any) -> Any:
         """The JSON value (not a list) compares true with literal."""
         sa = self.sa
-        kind = _kind_of_literal(literal)
+        kind = value_kind(literal)
         if op == "==" and kind == "null":
             return sa.or_(value.absent(), value.is_("null"))
         if op == "=~":
@@ -297,7 +288,7 @@ class SqlTranslator:
                 return value.is_("true" if literal else "false")
             matched = [value.is_("true" if b else "false") for b in booleans_ordered(op, literal)]
             return sa.or_(*matched) if matched else sa.false()
-        if kind == "null":
+        if kind not in ("number", "string"):  # null, or nothing a query can write
             return sa.false()
         if kind == "number":
             return sa.and_(value.is_(kind), self._number_compare(value, op, literal))
@@ -364,7 +355,7 @@ class SqlTranslator:
             if isinstance(literal, str) and time is None:
                 raise Unsupported("a time compared with a non-ISO string")
             literal = time
-        elif _kind_of_literal(literal) != kind:
+        elif value_kind(literal) != kind:
             literal = None
         if literal is None:  # values of another kind never compare equal or ordered
             return column.is_not(None) if op == "!=" else sa.false()
@@ -387,7 +378,7 @@ class SqlTranslator:
             return sa.true() if op == "!=" else sa.false()
         if op == "=~":
             return sa.and_(runs.c.run_uid.is_not(None), self._regex(runs.c.run_uid, literal))
-        kind = _kind_of_literal(literal)
+        kind = value_kind(literal)
         if kind == "string":
             as_uid = sa.and_(
                 runs.c.run_uid.is_not(None), self._compare_text(runs.c.run_uid, op, literal)

@@ -558,13 +558,3 @@ class QueueingTinyDbObserver(TinyDbObserver):
     for a queued run, as the original does."""
 
     queued_event = RecordObserver.queued_event
-
-
-def __getattr__(name: str) -> Any:
-    # TinyDbReader lives in reader.py (one reader of the layout, shared with
-    # sacred.store); importing it from here still works.
-    if name == "TinyDbReader":
-        from sacred.observers.tinydb_hashfs.reader import TinyDbReader
-
-        return TinyDbReader
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,14 +6,14 @@ Create Date: 2026-11-26
 
 Sorting runs by a metric's last, smallest or largest value (``metrics.loss.min``)
 reads these rows and their indexes instead of every run's points (see
-metric_summaries.py). The rows of the runs already stored are computed from their
+summary_rows.py). The rows of the runs already stored are computed from their
 chunks here; the observer keeps them up to date from then on.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from sacred.observers.sql.metric_summaries import backfill_summaries
+from sacred.observers.sql.summary_rows import backfill_summaries
 
 revision = "0005"
 down_revision = "0004"
