@@ -17,7 +17,18 @@ BROWSER = ["tests/sacredboard/test_browser.py", "tests/sacredboard/test_browser_
 
 def collected(*args: str) -> list[str]:
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+        ]
+        + list(args),
         cwd=ROOT,
         capture_output=True,
         text=True,
