@@ -73,6 +73,8 @@ __all__ = ["FileStorageObserver", "DEFAULT_FILE_STORAGE_PRIORITY"]
 
 DEFAULT_FILE_STORAGE_PRIORITY = 20
 METRICS_JOURNAL = ".metrics.jsonl"
+#: Where store.delete moves a run (file_storage/trash.py); readers skip it.
+TRASH_DIR = ".trash"
 # Above this many points a mid-run rewrite of metrics.json would make heartbeats slow
 # (tens of ms); from then on it is written at the end only (the journal stays current).
 MIDRUN_METRICS_REWRITE_LIMIT = 20_000
@@ -262,6 +264,13 @@ RESERVED_NAMES = frozenset(
 )
 
 
+def _trashed_ids(basedir: str) -> list[int]:
+    try:
+        return [int(d) for d in os.listdir(os.path.join(basedir, TRASH_DIR)) if d.isdigit()]
+    except OSError:
+        return []
+
+
 def _check_run_id(_id: Any) -> str:
     """The directory name of a given run id; refuse names that would escape basedir or
     that the store reader skips (``_sources``, hidden files)."""
@@ -435,6 +444,8 @@ class FileStorageObserver(RecordObserver):
             return _id, path
         while True:
             existing = [int(d) for d in os.listdir(self.basedir) if d.isdigit()]
+            # Listed after the store: a run trashed in between is seen in one of them.
+            existing += _trashed_ids(self.basedir)
             candidate = max(existing, default=0) + 1
             path = os.path.join(self.basedir, str(candidate))
             try:
