@@ -366,6 +366,7 @@ class StoreBackend(abc.ABC):
         for field in ("heartbeat", "start_time", "stop_time", "queue_time", "_id"):
             found = self.find_records(None, [((field,), True)], 1, float("inf"))
             parts.append(repr(found[0].get(field)) if found else "-")
+        parts.append(str(len(self.trashed_runs())))  # a run trashed or restored
         return "|".join(parts)
 
     def _unsupported(self, what: str) -> NotSupportedError:
