@@ -136,7 +136,7 @@ class SqlClaimer(Claimer):
 
         runs, experiments = self.tables["runs"], self.tables["experiments"]
         query = sa.select(runs.c.id, runs.c.meta, runs.c.experiment_id).where(
-            runs.c.status == "QUEUED"
+            runs.c.status == "QUEUED", runs.c.trashed_at.is_(None)
         )
         if experiment is not None:
             # a subquery, not a join: MariaDB cannot restrict FOR UPDATE to one table

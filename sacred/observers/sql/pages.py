@@ -36,6 +36,7 @@ from sacred.observers.sql.path_indexes import (
     index_suffix,
     is_indexed,
 )
+from sacred.observers.sql.schema import live
 from sacred.observers.sql.sqlquery import Unsupported, _kind_of_literal, json_path_text
 from sacred.store.query import TIME_FIELDS, And, Compare, Node, Not, Or, as_time, query_paths
 
@@ -103,6 +104,7 @@ def count_sql(backend: Any, node: Any, dead_after: float) -> int | None:
     for path in _compared_paths(node):
         ensure_path_index(backend, path)
     statement = sa.select(sa.func.count()).select_from(_source(backend, node))
+    statement = statement.where(live(backend.t["runs"]))
     try:
         if node is not None:
             statement = statement.where(backend._translator(dead_after).where(node))
@@ -200,7 +202,7 @@ def _matching(backend: Any, translator: Any, node: Any) -> Any:
     query has no SQL translation)."""
     runs = backend.t["runs"]
     statement = backend.sa.select(runs.c.id, translator.status().label("status"))
-    statement = statement.select_from(_source(backend, node))
+    statement = statement.select_from(_source(backend, node)).where(live(runs))
     return statement if node is None else statement.where(translator.where(node))
 
 
@@ -333,7 +335,7 @@ def _find_by_json(
         value = translator.json_value(column, inner)
         base = sa.select(runs.c.id, translator.status().label("status")).select_from(
             _source(backend, node, (path,))
-        )
+        ).where(live(runs))
         if node is not None:
             base = base.where(translator.where(node))
     except Unsupported:

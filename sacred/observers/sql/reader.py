@@ -16,6 +16,7 @@ from typing import Any
 
 from sacred.exceptions import StoreError
 from sacred.observers.sql.metric_chunks import chunks_to_arrays
+from sacred.observers.sql.schema import live
 from sacred.observers.sql.sqlquery import SqlTranslator, Unsupported
 from sacred.store.base import StoreBackend
 
@@ -127,7 +128,9 @@ class SqlReader(StoreBackend):
         runs, experiments, hosts = self.t["runs"], self.t["experiments"], self.t["hosts"]
         status = self._translator(dead_after).status() if dead_after is not None else runs.c.status
         columns = [
-            c for c in runs.c if c.name not in ("captured_out", "status", "priority", "comment")
+            c
+            for c in runs.c
+            if c.name not in ("captured_out", "status", "priority", "comment", "trashed_at")
         ]
         return sa.select(
             *columns,
@@ -148,7 +151,7 @@ class SqlReader(StoreBackend):
             runs.outerjoin(experiments, runs.c.experiment_id == experiments.c.id).outerjoin(
                 hosts, runs.c.host_id == hosts.c.id
             )
-        )
+        ).where(live(runs))
 
     def _record(self, row: Any) -> dict:
         m = row._mapping
@@ -283,6 +286,7 @@ class SqlReader(StoreBackend):
         if "host" in heads:
             source = source.outerjoin(hosts, runs.c.host_id == hosts.c.id)
         statement = sa.select(runs.c.id, translator.status().label("status")).select_from(source)
+        statement = statement.where(live(runs))
         try:
             if query is not None:
                 statement = statement.where(translator.where(query))
@@ -316,7 +320,7 @@ class SqlReader(StoreBackend):
             except StoreError:
                 return None
             row = conn.execute(self._select().where(self.t["runs"].c.id == row_id)).first()
-            return self._records(conn, [row])[0]
+            return self._records(conn, [row])[0] if row is not None else None  # None: trashed
 
     def captured_out(self, run_id: Any) -> str:
         sa = self.sa
@@ -464,6 +468,63 @@ class SqlReader(StoreBackend):
                 conn.execute(t[table].delete().where(t[table].c.run_id == row_id))
             conn.execute(t["runs"].delete().where(t["runs"].c.id == row_id))
 
+    # -- the trash and saved views ----------------------------------------------------
+
+    def _trashed_row(self, conn: Any, run_id: Any) -> int:
+        runs = self.t["runs"]
+        row_id = self._row_id(conn, run_id)
+        statement = self.sa.select(runs.c.id).where(runs.c.id == row_id, ~live(runs))
+        if conn.execute(statement).scalar() is None:
+            raise StoreError(f"No run with id {run_id!r} in the trash of the SQL store.")
+        return row_id
+
+    def trash_run(self, run_id: Any, when: Any) -> None:
+        runs = self.t["runs"]
+        with self.engine.begin() as conn:
+            row_id = self._row_id(conn, run_id)
+            conn.execute(runs.update().where(runs.c.id == row_id).values(trashed_at=when))
+
+    def restore_run(self, run_id: Any) -> None:
+        runs = self.t["runs"]
+        with self.engine.begin() as conn:
+            row_id = self._trashed_row(conn, run_id)
+            conn.execute(runs.update().where(runs.c.id == row_id).values(trashed_at=None))
+
+    def trashed_runs(self) -> list[dict]:
+        sa = self.sa
+        runs, experiments = self.t["runs"], self.t["experiments"]
+        statement = (
+            sa.select(runs.c.id, runs.c.run_uid, runs.c.trashed_at, experiments.c.name)
+            .select_from(runs.outerjoin(experiments, runs.c.experiment_id == experiments.c.id))
+            .where(~live(runs))
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).fetchall()
+        return [
+            {"id": uid if uid is not None else row_id, "experiment": name, "trashed_at": when}
+            for row_id, uid, when, name in rows
+        ]
+
+    def purge_trashed(self, run_id: Any) -> None:
+        with self.engine.connect() as conn:
+            self._trashed_row(conn, run_id)
+        self.delete(run_id)
+
+    def saved_views(self) -> dict[str, dict]:
+        views = self.t["sacred_views"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(self.sa.select(views.c.name, views.c.state)).fetchall()
+        return {name: state for name, state in rows if isinstance(state, dict)}
+
+    def write_view(self, name: str, state: dict | None) -> None:
+        from sacred._time import utc_now
+
+        views = self.t["sacred_views"]
+        with self.engine.begin() as conn:
+            conn.execute(views.delete().where(views.c.name == name))
+            if state is not None:
+                conn.execute(views.insert().values(name=name, state=state, saved_at=utc_now()))
+
     def set_tags(self, run_id: Any, tags: list[str]) -> None:
         with self.engine.begin() as conn:
             row_id = self._row_id(conn, run_id)
@@ -515,6 +576,7 @@ class SqlReader(StoreBackend):
             sa.func.max(runs.c.start_time),
             sa.func.max(runs.c.stop_time),
             sa.func.max(runs.c.queue_time),
+            sa.func.count(runs.c.trashed_at),
         )
         with self.engine.connect() as conn:
             return repr(tuple(conn.execute(statement).one()))

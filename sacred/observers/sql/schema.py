@@ -16,7 +16,9 @@ Tables::
           digest UNIQUE)
     runs(id, run_uid, experiment_id, host_id, command, status, start_time, heartbeat,
          stop_time, queue_time, config JSON, info JSON, meta JSON, result JSON,
-         captured_out, fail_trace JSON, priority, comment, tags JSON, note)
+         captured_out, fail_trace JSON, priority, comment, tags JSON, note,
+         trashed_at INDEX)
+    sacred_views(name PRIMARY KEY, state JSON, saved_at)
     resources(id, filename, md5 UNIQUE, content)         run_resources(run_id, resource_id,
                                                            filename)
     artifacts(id, run_id, name, filename, content, content_type, metadata JSON)
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["get_tables", "create_tables", "create_sort_indexes", "sqlite_json_text"]
+__all__ = ["get_tables", "create_tables", "create_sort_indexes", "sqlite_json_text", "live"]
 
 _TABLES: dict[str, Any] | None = None
 
@@ -150,6 +152,8 @@ def get_tables() -> dict[str, Any]:
         sa.Column("comment", text),
         sa.Column("tags", json),
         sa.Column("note", text),
+        # Set while the run is in the trash (store.delete): every query leaves it out.
+        sa.Column("trashed_at", time, index=True),
     )
     tables["resources"] = sa.Table(
         "resources",
@@ -209,6 +213,14 @@ def get_tables() -> dict[str, Any]:
             for stat in ("last", "min", "max")
         ],
     )
+    # Saved board views (store.save_view): the board's URL state under a name.
+    tables["sacred_views"] = sa.Table(
+        "sacred_views",
+        metadata,
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("state", json, nullable=False),
+        sa.Column("saved_at", time),
+    )
     tables["__metadata__"] = metadata
     _TABLES = tables
     return tables
@@ -257,6 +269,11 @@ def create_sort_indexes(conn: Any) -> None:
     """Create the expression indexes of SORT_INDEXES for conn's dialect."""
     for statement in SORT_INDEXES.get(conn.dialect.name, {}).values():
         conn.exec_driver_sql(statement)
+
+
+def live(runs: Any) -> Any:
+    """The condition every query of runs has: not in the trash."""
+    return runs.c.trashed_at.is_(None)
 
 
 def create_tables(engine: Any) -> None:

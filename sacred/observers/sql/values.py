@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from sacred.observers.sql.schema import live
 from sacred.observers.sql.sqlquery import Unsupported
 from sacred.store.query import MISSING, Node, query_paths
 
@@ -144,7 +145,7 @@ def path_values(
         columns = [runs.c.id, runs.c.run_uid]
         for one in readers:
             columns.extend(one.columns)
-        statement = sa.select(*columns).select_from(_source(reader, heads))
+        statement = sa.select(*columns).select_from(_source(reader, heads)).where(live(runs))
         if query is not None:
             statement = statement.where(translator.where(query))
         statement = statement.order_by(runs.c.id.desc())
@@ -208,6 +209,7 @@ def group_rows(
             runs.c.id.label("rid"),
             *[n.label(f"v{i}") for i, n in enumerate(numbers)],
         ).select_from(source)
+        inner = inner.where(live(runs))
         if query is not None:
             inner = inner.where(translator.where(query))
         values = inner.cte("sacred_group_values")
@@ -229,7 +231,7 @@ def group_rows(
             statement = statement.group_by(*ks)
         newest = sa.select(*key_columns, runs.c.id, runs.c.run_uid).select_from(
             _source(reader, heads)
-        )
+        ).where(live(runs))
         if query is not None:
             newest = newest.where(translator.where(query))
         newest = newest.order_by(runs.c.id.desc()).limit(SAMPLE_SCAN)
