@@ -112,3 +112,4 @@ def test_a_read_only_board_shows_the_trash_and_views_but_changes_nothing(
         p.click("#views-menu a.view-open")
         p.wait_for_selector("tr.run")
         assert row_ids(p) == ["5"]
+        p.goto("about:blank")  # stop polling before this board stops
