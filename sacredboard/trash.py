@@ -39,7 +39,7 @@ async def restore(request: Request) -> Response:
                 404,
                 f"Runs {', '.join(missing)} are not in the trash (nothing was restored).",
             )
-        restored = []
+        restored: list = []
         for run_id in ids:
             try:
                 store.restore(there[str(run_id)])

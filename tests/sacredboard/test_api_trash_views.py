@@ -12,7 +12,9 @@ EDIT = {"X-Sacredboard": "1"}
 
 
 def ids(client, **params) -> list:
-    return [r["id"] for r in client.get("/api/runs", params={"sort": "id", **params}).json()["runs"]]
+    return [
+        r["id"] for r in client.get("/api/runs", params={"sort": "id", **params}).json()["runs"]
+    ]
 
 
 def test_deleted_runs_go_to_the_trash_and_come_back(client):
@@ -87,8 +89,7 @@ def test_a_read_only_board_lists_the_trash_and_views_but_changes_nothing(store_l
         response = client.put("/api/views/other", json={"state": {}}, headers=EDIT)
         assert response.status_code == 403
         assert response.json()["error"] == (
-            "This board is read-only (started with --read-only): views cannot be saved "
-            "or deleted."
+            "This board is read-only (started with --read-only): views cannot be saved or deleted."
         )
         assert client.delete("/api/views/mine", headers=EDIT).status_code == 403
         assert run_id not in ids(client)

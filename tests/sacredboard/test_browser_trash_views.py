@@ -91,9 +91,7 @@ def test_a_saved_view_opens_from_the_menu_after_a_reload(board, page):
     p.wait_for_selector("#views-menu .muted:has-text('No saved views yet.')")
 
 
-def test_a_read_only_board_shows_the_trash_and_views_but_changes_nothing(
-    sqlite_location, page
-):
+def test_a_read_only_board_shows_the_trash_and_views_but_changes_nothing(sqlite_location, page):
     from sacred.store import open_store
 
     with open_store(sqlite_location) as store:

@@ -333,9 +333,11 @@ def _find_by_json(
         ensure_path_index(backend, compared)
     try:
         value = translator.json_value(column, inner)
-        base = sa.select(runs.c.id, translator.status().label("status")).select_from(
-            _source(backend, node, (path,))
-        ).where(live(runs))
+        base = (
+            sa.select(runs.c.id, translator.status().label("status"))
+            .select_from(_source(backend, node, (path,)))
+            .where(live(runs))
+        )
         if node is not None:
             base = base.where(translator.where(node))
     except Unsupported:

@@ -132,26 +132,30 @@ class SqlReader(StoreBackend):
             for c in runs.c
             if c.name not in ("captured_out", "status", "priority", "comment", "trashed_at")
         ]
-        return sa.select(
-            *columns,
-            status.label("status"),
-            experiments.c.name.label("x_name"),
-            experiments.c.doc.label("x_doc"),
-            experiments.c.base_dir.label("x_base_dir"),
-            experiments.c.mainfile.label("x_mainfile"),
-            experiments.c.repositories.label("x_repositories"),
-            hosts.c.hostname.label("h_hostname"),
-            hosts.c.os.label("h_os"),
-            hosts.c.cpu.label("h_cpu"),
-            hosts.c.python_version.label("h_python_version"),
-            hosts.c.gpu.label("h_gpu"),
-            hosts.c.env.label("h_env"),
-            hosts.c.info.label("h_info"),
-        ).select_from(
-            runs.outerjoin(experiments, runs.c.experiment_id == experiments.c.id).outerjoin(
-                hosts, runs.c.host_id == hosts.c.id
+        return (
+            sa.select(
+                *columns,
+                status.label("status"),
+                experiments.c.name.label("x_name"),
+                experiments.c.doc.label("x_doc"),
+                experiments.c.base_dir.label("x_base_dir"),
+                experiments.c.mainfile.label("x_mainfile"),
+                experiments.c.repositories.label("x_repositories"),
+                hosts.c.hostname.label("h_hostname"),
+                hosts.c.os.label("h_os"),
+                hosts.c.cpu.label("h_cpu"),
+                hosts.c.python_version.label("h_python_version"),
+                hosts.c.gpu.label("h_gpu"),
+                hosts.c.env.label("h_env"),
+                hosts.c.info.label("h_info"),
             )
-        ).where(live(runs))
+            .select_from(
+                runs.outerjoin(experiments, runs.c.experiment_id == experiments.c.id).outerjoin(
+                    hosts, runs.c.host_id == hosts.c.id
+                )
+            )
+            .where(live(runs))
+        )
 
     def _record(self, row: Any) -> dict:
         m = row._mapping

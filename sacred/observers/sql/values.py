@@ -229,9 +229,11 @@ def group_rows(
         statement = sa.select(*ks, *aggregates).select_from(values)
         if ks:
             statement = statement.group_by(*ks)
-        newest = sa.select(*key_columns, runs.c.id, runs.c.run_uid).select_from(
-            _source(reader, heads)
-        ).where(live(runs))
+        newest = (
+            sa.select(*key_columns, runs.c.id, runs.c.run_uid)
+            .select_from(_source(reader, heads))
+            .where(live(runs))
+        )
         if query is not None:
             newest = newest.where(translator.where(query))
         newest = newest.order_by(runs.c.id.desc()).limit(SAMPLE_SCAN)

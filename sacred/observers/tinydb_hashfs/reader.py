@@ -194,7 +194,7 @@ class TinyDbReader:
         trashed is true, else all others."""
         from sacred.observers.tinydb_hashfs.observer import fresh_table
 
-        found = []
+        found: list[tuple[Any, Any]] = []
         for name in self._tables():
             table = fresh_table(self.db, name)
             found.extend(
