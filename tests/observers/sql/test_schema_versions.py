@@ -329,3 +329,23 @@ def test_a_database_at_0005_gets_the_indexes_its_sorts_read(tmp_path):
             "SELECT sql FROM sqlite_master WHERE name = ?", (config_index,)
         ).fetchone()
     assert "json_extract(config, '$.\"lr\"')" in sql
+
+
+def test_a_database_at_0006_gets_the_trash_and_views_by_migration(sql_url, capsys):
+    _build_at(sql_url, "0006")
+    kept, trashed = _insert_run(sql_url, result=0.5), _insert_run(sql_url, result=0.25)
+    with pytest.raises(StoreError, match=r"older schema version \(0006.*sacred migrate"):
+        open_store(sql_url)
+
+    assert sacred_main(["migrate", sql_url]) == 0
+    assert "from schema version 0006 to 0007" in capsys.readouterr().out
+    with open_store(sql_url) as store:
+        assert [r.id for r in store.find(sort="id")] == [kept, trashed]  # none in the trash
+        store.delete(trashed)
+        assert [r.id for r in store.find()] == [kept]
+        store.save_view("half", {"params": {"q": "result == 0.5"}})
+    with open_store(sql_url) as store:
+        assert [e["id"] for e in store.trash()] == [trashed]
+        store.restore(trashed)
+        assert store.get(trashed).result == 0.25
+        assert store.views() == {"half": {"params": {"q": "result == 0.5"}}}
