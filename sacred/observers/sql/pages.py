@@ -36,7 +36,6 @@ from sacred.observers.sql.path_indexes import (
     index_suffix,
     is_indexed,
 )
-from sacred.observers.sql.schema import live
 from sacred.observers.sql.sqlquery import Unsupported, _kind_of_literal, json_path_text
 from sacred.store.query import TIME_FIELDS, And, Compare, Node, Not, Or, as_time, query_paths
 
@@ -103,15 +102,24 @@ def count_sql(backend: Any, node: Any, dead_after: float) -> int | None:
     sa = backend.sa
     for path in _compared_paths(node):
         ensure_path_index(backend, path)
+    runs, trash = backend.t["runs"], backend.t["sacred_trash"]
     statement = sa.select(sa.func.count()).select_from(_source(backend, node))
-    statement = statement.where(live(backend.t["runs"]))
+    # The trashed runs that match are counted apart and taken off: few, found through
+    # the trash, while the count itself keeps reading a covering index.
+    trashed = sa.select(sa.func.count()).select_from(
+        _source(backend, node).join(trash, trash.c.run_id == runs.c.id)
+    )
     try:
         if node is not None:
-            statement = statement.where(backend._translator(dead_after).where(node))
+            condition = backend._translator(dead_after).where(node)
+            statement, trashed = statement.where(condition), trashed.where(condition)
     except Unsupported:
         return None
     with backend.engine.connect() as conn:
-        return int(conn.execute(statement).scalar() or 0)
+        total = int(conn.execute(statement).scalar() or 0)
+        if backend.trash_used():
+            total -= int(conn.execute(trashed).scalar() or 0)
+        return total
 
 
 # Plain columns of the runs table (NULL when missing) that a page may be sorted by
@@ -202,7 +210,7 @@ def _matching(backend: Any, translator: Any, node: Any) -> Any:
     query has no SQL translation)."""
     runs = backend.t["runs"]
     statement = backend.sa.select(runs.c.id, translator.status().label("status"))
-    statement = statement.select_from(_source(backend, node)).where(live(runs))
+    statement = backend.only_live(statement.select_from(_source(backend, node)))
     return statement if node is None else statement.where(translator.where(node))
 
 
@@ -333,10 +341,10 @@ def _find_by_json(
         ensure_path_index(backend, compared)
     try:
         value = translator.json_value(column, inner)
-        base = (
-            sa.select(runs.c.id, translator.status().label("status"))
-            .select_from(_source(backend, node, (path,)))
-            .where(live(runs))
+        base = backend.only_live(
+            sa.select(runs.c.id, translator.status().label("status")).select_from(
+                _source(backend, node, (path,))
+            )
         )
         if node is not None:
             base = base.where(translator.where(node))

@@ -128,34 +128,29 @@ class SqlReader(StoreBackend):
         runs, experiments, hosts = self.t["runs"], self.t["experiments"], self.t["hosts"]
         status = self._translator(dead_after).status() if dead_after is not None else runs.c.status
         columns = [
-            c
-            for c in runs.c
-            if c.name not in ("captured_out", "status", "priority", "comment", "trashed_at")
+            c for c in runs.c if c.name not in ("captured_out", "status", "priority", "comment")
         ]
-        return (
-            sa.select(
-                *columns,
-                status.label("status"),
-                experiments.c.name.label("x_name"),
-                experiments.c.doc.label("x_doc"),
-                experiments.c.base_dir.label("x_base_dir"),
-                experiments.c.mainfile.label("x_mainfile"),
-                experiments.c.repositories.label("x_repositories"),
-                hosts.c.hostname.label("h_hostname"),
-                hosts.c.os.label("h_os"),
-                hosts.c.cpu.label("h_cpu"),
-                hosts.c.python_version.label("h_python_version"),
-                hosts.c.gpu.label("h_gpu"),
-                hosts.c.env.label("h_env"),
-                hosts.c.info.label("h_info"),
+        statement = sa.select(
+            *columns,
+            status.label("status"),
+            experiments.c.name.label("x_name"),
+            experiments.c.doc.label("x_doc"),
+            experiments.c.base_dir.label("x_base_dir"),
+            experiments.c.mainfile.label("x_mainfile"),
+            experiments.c.repositories.label("x_repositories"),
+            hosts.c.hostname.label("h_hostname"),
+            hosts.c.os.label("h_os"),
+            hosts.c.cpu.label("h_cpu"),
+            hosts.c.python_version.label("h_python_version"),
+            hosts.c.gpu.label("h_gpu"),
+            hosts.c.env.label("h_env"),
+            hosts.c.info.label("h_info"),
+        ).select_from(
+            runs.outerjoin(experiments, runs.c.experiment_id == experiments.c.id).outerjoin(
+                hosts, runs.c.host_id == hosts.c.id
             )
-            .select_from(
-                runs.outerjoin(experiments, runs.c.experiment_id == experiments.c.id).outerjoin(
-                    hosts, runs.c.host_id == hosts.c.id
-                )
-            )
-            .where(live(runs))
         )
+        return self.only_live(statement)
 
     def _record(self, row: Any) -> dict:
         m = row._mapping
@@ -290,7 +285,7 @@ class SqlReader(StoreBackend):
         if "host" in heads:
             source = source.outerjoin(hosts, runs.c.host_id == hosts.c.id)
         statement = sa.select(runs.c.id, translator.status().label("status")).select_from(source)
-        statement = statement.where(live(runs))
+        statement = self.only_live(statement)
         try:
             if query is not None:
                 statement = statement.where(translator.where(query))
@@ -474,33 +469,45 @@ class SqlReader(StoreBackend):
 
     # -- the trash and saved views ----------------------------------------------------
 
+    def trash_used(self) -> bool:
+        """Whether any run is in the trash (one indexed lookup)."""
+        trash = self.t["sacred_trash"]
+        with self.engine.connect() as conn:
+            return conn.execute(self.sa.select(trash.c.run_id).limit(1)).first() is not None
+
+    def only_live(self, statement: Any) -> Any:
+        """statement restricted to runs not in the trash; unchanged while the trash is
+        empty, so that a query reads exactly what it read before the trash existed."""
+        return statement.where(live(self.t)) if self.trash_used() else statement
+
     def _trashed_row(self, conn: Any, run_id: Any) -> int:
-        runs = self.t["runs"]
+        trash = self.t["sacred_trash"]
         row_id = self._row_id(conn, run_id)
-        statement = self.sa.select(runs.c.id).where(runs.c.id == row_id, ~live(runs))
+        statement = self.sa.select(trash.c.run_id).where(trash.c.run_id == row_id)
         if conn.execute(statement).scalar() is None:
             raise StoreError(f"No run with id {run_id!r} in the trash of the SQL store.")
         return row_id
 
     def trash_run(self, run_id: Any, when: Any) -> None:
-        runs = self.t["runs"]
+        trash = self.t["sacred_trash"]
         with self.engine.begin() as conn:
             row_id = self._row_id(conn, run_id)
-            conn.execute(runs.update().where(runs.c.id == row_id).values(trashed_at=when))
+            conn.execute(trash.insert().values(run_id=row_id, trashed_at=when))
 
     def restore_run(self, run_id: Any) -> None:
-        runs = self.t["runs"]
+        trash = self.t["sacred_trash"]
         with self.engine.begin() as conn:
             row_id = self._trashed_row(conn, run_id)
-            conn.execute(runs.update().where(runs.c.id == row_id).values(trashed_at=None))
+            conn.execute(trash.delete().where(trash.c.run_id == row_id))
 
     def trashed_runs(self) -> list[dict]:
         sa = self.sa
-        runs, experiments = self.t["runs"], self.t["experiments"]
-        statement = (
-            sa.select(runs.c.id, runs.c.run_uid, runs.c.trashed_at, experiments.c.name)
-            .select_from(runs.outerjoin(experiments, runs.c.experiment_id == experiments.c.id))
-            .where(~live(runs))
+        runs, experiments, trash = self.t["runs"], self.t["experiments"], self.t["sacred_trash"]
+        statement = sa.select(runs.c.id, runs.c.run_uid, trash.c.trashed_at, experiments.c.name)
+        statement = statement.select_from(
+            trash.join(runs, runs.c.id == trash.c.run_id).outerjoin(
+                experiments, runs.c.experiment_id == experiments.c.id
+            )
         )
         with self.engine.connect() as conn:
             rows = conn.execute(statement).fetchall()
@@ -510,9 +517,12 @@ class SqlReader(StoreBackend):
         ]
 
     def purge_trashed(self, run_id: Any) -> None:
-        with self.engine.connect() as conn:
-            self._trashed_row(conn, run_id)
-        self.delete(run_id)
+        trash = self.t["sacred_trash"]
+        with self.engine.begin() as conn:
+            row_id = self._trashed_row(conn, run_id)
+            # SQLite enforces no foreign keys here: the trash row goes first, by hand.
+            conn.execute(trash.delete().where(trash.c.run_id == row_id))
+        self.delete(row_id)
 
     def saved_views(self) -> dict[str, dict]:
         views = self.t["sacred_views"]
@@ -580,7 +590,7 @@ class SqlReader(StoreBackend):
             sa.func.max(runs.c.start_time),
             sa.func.max(runs.c.stop_time),
             sa.func.max(runs.c.queue_time),
-            sa.func.count(runs.c.trashed_at),
+            sa.select(sa.func.count()).select_from(self.t["sacred_trash"]).scalar_subquery(),
         )
         with self.engine.connect() as conn:
             return repr(tuple(conn.execute(statement).one()))

@@ -16,9 +16,9 @@ Tables::
           digest UNIQUE)
     runs(id, run_uid, experiment_id, host_id, command, status, start_time, heartbeat,
          stop_time, queue_time, config JSON, info JSON, meta JSON, result JSON,
-         captured_out, fail_trace JSON, priority, comment, tags JSON, note,
-         trashed_at INDEX)
-    sacred_views(name PRIMARY KEY, state JSON, saved_at)
+         captured_out, fail_trace JSON, priority, comment, tags JSON, note)
+    sacred_trash(run_id PRIMARY KEY -> runs.id, trashed_at)   runs in the trash
+    sacred_views(name PRIMARY KEY, state JSON, saved_at)      saved board views
     resources(id, filename, md5 UNIQUE, content)         run_resources(run_id, resource_id,
                                                            filename)
     artifacts(id, run_id, name, filename, content, content_type, metadata JSON)
@@ -152,8 +152,6 @@ def get_tables() -> dict[str, Any]:
         sa.Column("comment", text),
         sa.Column("tags", json),
         sa.Column("note", text),
-        # Set while the run is in the trash (store.delete): every query leaves it out.
-        sa.Column("trashed_at", time, index=True),
     )
     tables["resources"] = sa.Table(
         "resources",
@@ -213,6 +211,14 @@ def get_tables() -> dict[str, Any]:
             for stat in ("last", "min", "max")
         ],
     )
+    # Runs in the trash (store.delete): their rows stay in runs (their ids are never
+    # given again) and every query leaves them out (live() below).
+    tables["sacred_trash"] = sa.Table(
+        "sacred_trash",
+        metadata,
+        sa.Column("run_id", sa.Integer, ref("runs"), primary_key=True, autoincrement=False),
+        sa.Column("trashed_at", time, nullable=False),
+    )
     # Saved board views (store.save_view): the board's URL state under a name.
     tables["sacred_views"] = sa.Table(
         "sacred_views",
@@ -271,9 +277,14 @@ def create_sort_indexes(conn: Any) -> None:
         conn.exec_driver_sql(statement)
 
 
-def live(runs: Any) -> Any:
-    """The condition every query of runs has: not in the trash."""
-    return runs.c.trashed_at.is_(None)
+def live(tables: dict[str, Any]) -> Any:
+    """The condition of runs not in the trash: ``id NOT IN (SELECT run_id FROM
+    sacred_trash)``. Not a column of runs: a condition on a column of the table makes
+    SQLite read every row where a covering index answered a count (0.3 ms → 220 ms
+    for 100,000 runs); the ids are in every index."""
+    import sqlalchemy as sa
+
+    return tables["runs"].c.id.not_in(sa.select(tables["sacred_trash"].c.run_id))
 
 
 def create_tables(engine: Any) -> None:

@@ -1,14 +1,15 @@
-"""The trash and saved views: ``runs.trashed_at`` (indexed) and the table
-``sacred_views``.
+"""The trash and saved views: the tables ``sacred_trash`` and ``sacred_views``.
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-07
 
-``store.delete`` moves a run to the trash: the row stays (so that no run is ever
-given its id again while it may be restored) with the time it was trashed, and
-every query of runs asks for ``trashed_at IS NULL``. Existing runs are not in the
-trash (NULL). ``sacred_views`` holds the board's saved views by name.
+``store.delete`` moves a run to the trash: its row stays in ``runs`` (so that no run
+is ever given its id again while it may be restored) and ``sacred_trash`` holds its
+id and when it was trashed; every query of runs leaves those ids out while the trash
+is not empty (schema.live). A table, not a column of ``runs``: a condition on a
+column would make SQLite read every row of a count a covering index answers now.
+``sacred_views`` holds the board's saved views by name. Nothing existing changes.
 """
 
 import sqlalchemy as sa
@@ -30,8 +31,17 @@ def upgrade() -> None:
         .with_variant(postgresql.JSONB(), "postgresql")
         .with_variant(sqlite_json_text(), "sqlite")
     )
-    op.add_column("runs", sa.Column("trashed_at", time, nullable=True))
-    op.create_index("ix_runs_trashed_at", "runs", ["trashed_at"])
+    op.create_table(
+        "sacred_trash",
+        sa.Column(
+            "run_id",
+            sa.Integer,
+            sa.ForeignKey("runs.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        sa.Column("trashed_at", time, nullable=False),
+    )
     op.create_table(
         "sacred_views",
         sa.Column("name", sa.String(255), primary_key=True),
