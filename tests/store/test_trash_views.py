@@ -165,3 +165,18 @@ def test_bad_view_names_and_states_are_refused(tmp_path, name, state, message):
     with pytest.raises(StoreError, match=message):
         store.save_view(name, state)
     assert store.views() == {}
+
+
+@pytest.mark.parametrize("kind", ["file", "sqlite", "mongomock"])
+def test_a_queued_run_in_the_trash_is_not_claimed(kind, tmp_path, request):
+    from sacred.worker.claims import claimer_for_observer
+
+    observer, location, options = observer_and_location(kind, tmp_path, request)
+    ex = _experiment(observer, tmp_path)
+    queued = ex.run(config_updates={"lr": 0.7}, options={"--queue": True, "--loglevel": "ERROR"})
+    store = open_store(location, **options)
+    store.delete(queued._id)
+    claimer = claimer_for_observer(observer)
+    assert claimer.claim("worker-1") is None
+    store.restore(queued._id)
+    assert str(claimer.claim("worker-1").run_id) == str(queued._id)
