@@ -11,6 +11,7 @@ import datetime
 from typing import Any
 
 from sacred.exceptions import StoreError
+from sacred.store.base import DamagedRunError
 
 __all__ = ["trashed", "find_trashed", "restore", "empty_trash", "as_age"]
 
@@ -33,7 +34,11 @@ def find_trashed(store: Any, run_id: Any) -> dict | None:
 def restore(store: Any, run_id: Any) -> None:
     if find_trashed(store, run_id) is None:
         where = store.location or "the store"
-        if store.backend.get_record(run_id) is not None:
+        try:
+            live = store.backend.get_record(run_id) is not None
+        except DamagedRunError:
+            live = True
+        if live:
             raise StoreError(f"Run {run_id} in {where} is not in the trash; nothing to restore.")
         raise StoreError(
             f"No run with id {run_id!r} in the trash of {where} (`sacred trash STORE` "
