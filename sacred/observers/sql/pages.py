@@ -106,8 +106,11 @@ def count_sql(backend: Any, node: Any, dead_after: float) -> int | None:
     statement = sa.select(sa.func.count()).select_from(_source(backend, node))
     # The trashed runs that match are counted apart and taken off: few, found through
     # the trash, while the count itself keeps reading a covering index.
-    trashed = sa.select(sa.func.count()).select_from(
-        _source(backend, node).join(trash, trash.c.run_id == runs.c.id)
+    # (IN, not a join: SQLite would scan runs for the join, but looks the ids up.)
+    trashed = (
+        sa.select(sa.func.count())
+        .select_from(_source(backend, node))
+        .where(runs.c.id.in_(sa.select(trash.c.run_id)))
     )
     try:
         if node is not None:
