@@ -98,8 +98,9 @@ def loss_summaries() -> list[dict]:
 def accuracy_metrics(conn, t, runs: int, start: datetime.datetime) -> None:
     """Every run: an "acc" metric of 10 points (one chunk) and its summary row, so that
     a sort by a metric summary orders all 100,000 runs."""
-    from sacred.observers.sql.metric_chunks import pack_metric
     from sacred.observers.sql.metric_summaries import batch_summary
+
+    from sacred.observers.sql.metric_chunks import pack_metric
 
     columns = ("points", "first_step", "last_step", "steps", "vals", "times")
     steps = list(range(10))

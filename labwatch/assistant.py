@@ -803,7 +803,7 @@ class LabAssistant:
     def _discard(self, run_id: Any, space: SearchSpace | None = None) -> None:
         """Remove the record of a claim whose run was never created."""
         try:
-            self._get_store().delete(run_id)
+            self._get_store().delete(run_id, purge=True)
         except Exception as exc:  # it will read as dead after dead_after and be retried
             logger.warning("labwatch: could not remove the unused claim %s: %s", run_id, exc)
             return
@@ -922,7 +922,7 @@ class LabAssistant:
                 # lock and claiming a trial of its values (fixed, so a partial one is
                 # completed by the optimizer).
                 fixed = {**queued.config, **fixed}
-                self._get_store().delete(queued.id)
+                self._get_store().delete(queued.id, purge=True)
                 known.forget(queued.number)
             if retry is not None:
                 values = dict(retry.config)

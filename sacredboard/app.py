@@ -132,7 +132,7 @@ def create_app(
         from sacred.store import open_store
 
         store = open_store(store)
-    from sacredboard import analysis, api, edits, tensorboard
+    from sacredboard import analysis, api, edits, tensorboard, trash, views
     from sacredboard.http import exception_handlers
 
     board = Board(store, read_only=read_only)
@@ -144,11 +144,14 @@ def create_app(
         Route("/", index),
         Route("/run/{run_id}", index),
         Route("/compare", index),
+        Route("/trash", index),
         Route("/studies", index),
         Route("/studies/{study:path}", index),
         *api.ROUTES,
         *analysis.ROUTES,
         *edits.ROUTES,
+        *trash.ROUTES,
+        *views.ROUTES,
         *tensorboard.ROUTES,
         Route("/api/{rest:path}", api.not_found),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

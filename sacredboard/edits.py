@@ -1,7 +1,8 @@
 """Edits: tags, notes and deletion, for one run or many (refused with --read-only).
 
+Deletion moves runs to the store's trash (sacredboard/trash.py brings them back).
 Running runs cannot be deleted: their observer would keep writing to a record that
-no longer exists.
+no longer reads.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _consumed(store: Any, ids: list) -> dict:
 
 
 async def delete(request: Request) -> Response:
-    """{"ids": [...]}: deletes them all, or none when one is missing or running, or
+    """{"ids": [...]}: moves them all to the trash, or none when one is missing or running, or
     was consumed by another run (use_run) unless ``"confirm_consumed": true``.
     ``"dry_run": true`` deletes nothing and answers ``{"consumed", "message"}`` (the
     page asks its question with them)."""

@@ -306,6 +306,35 @@ class StoreBackend(abc.ABC):
     def set_note(self, run_id: Any, note: str) -> None:
         raise self._unsupported("keep notes")
 
+    # -- the trash and saved views (sacred.store.trash, sacred.store.views) ------------
+    # A trashed run leaves iter_records, find_records, get_record and every other
+    # query, but keeps its record, metrics and files until purge_trashed.
+
+    def trash_run(self, run_id: Any, when: datetime.datetime) -> None:
+        """Move the run to the trash, noting when (naive UTC)."""
+        raise self._unsupported("keep a trash (delete it for good with purge=True)")
+
+    def restore_run(self, run_id: Any) -> None:
+        """Bring a trashed run back (StoreError when it is not in the trash)."""
+        raise self._unsupported("keep a trash")
+
+    def trashed_runs(self) -> list[dict]:
+        """``[{"id", "experiment", "trashed_at"}]`` of the runs in the trash; a store
+        without a trash has none."""
+        return []
+
+    def purge_trashed(self, run_id: Any) -> None:
+        """Delete a trashed run for good, with its metrics and files."""
+        raise self._unsupported("keep a trash")
+
+    def saved_views(self) -> dict[str, dict]:
+        """``{name: state}`` of the saved board views; a store without them has none."""
+        return {}
+
+    def write_view(self, name: str, state: dict | None) -> None:
+        """Save the view under name (replacing one of that name); None deletes it."""
+        raise self._unsupported("save views")
+
     def close(self) -> None:  # noqa: B027 - nothing to release by default
         """Release connections and files (nothing by default)."""
 
@@ -341,6 +370,7 @@ class StoreBackend(abc.ABC):
         for field in ("heartbeat", "start_time", "stop_time", "queue_time", "_id"):
             found = self.find_records(None, [((field,), True)], 1, float("inf"))
             parts.append(repr(found[0].get(field)) if found else "-")
+        parts.append(str(len(self.trashed_runs())))  # a run trashed or restored
         return "|".join(parts)
 
     def _unsupported(self, what: str) -> NotSupportedError:

@@ -4,7 +4,10 @@
     sacred show STORE ID [--json]
     sacred compare STORE ID ID... [--json]
     sacred metrics STORE ID NAME [--plot] [--json]
-    sacred delete STORE ID... [--yes]
+    sacred delete STORE ID... [--yes] [--purge]
+    sacred restore STORE ID...
+    sacred trash STORE [--json]
+    sacred empty-trash STORE [--older-than AGE] [--yes]
     sacred lineage STORE ID [--depth N] [--json]
     sacred tag STORE ID TAG... [--remove]
     sacred note STORE ID TEXT
@@ -307,14 +310,86 @@ def cmd_delete(store, args) -> int:
         raise StoreError(f"{consumed}. Pass --yes to delete anyway; nothing was deleted.")
     elif consumed:
         print(f"{consumed}.")
-    if not args.yes and sys.stdin.isatty():
-        answer = input(f"Delete {len(args.ids)} run(s) with their metrics and files? [y/N] ")
+    # The trash gives a run back, so only a consumed run or --purge is confirmed.
+    if not args.yes and sys.stdin.isatty() and (consumed or args.purge):
+        if args.purge:
+            question = f"Delete {len(args.ids)} run(s) for good, with their metrics and files?"
+        else:
+            question = f"Move {len(args.ids)} run(s) to the trash anyway?"
+        answer = input(f"{question} [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing deleted.")
             return 1
     for run_id in args.ids:
-        store.delete(run_id)
+        store.delete(run_id, purge=args.purge)
+        if args.purge:
+            print(f"deleted run {run_id}")
+        else:
+            print(
+                f"moved run {run_id} to the trash "
+                f"(sacred restore {_quoted(args.store)} {run_id} brings it back)"
+            )
+    return 0
+
+
+def _quoted(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def cmd_restore(store, args) -> int:
+    for run_id in args.ids:  # all checked first: none is restored when one is missing
+        if not any(str(e["id"]) == str(run_id) for e in store.trash()):
+            store.restore(run_id)  # raises the error that says why
+    for run_id in args.ids:
+        store.restore(run_id)
+        print(f"restored run {run_id}")
+    return 0
+
+
+def cmd_trash(store, args) -> int:
+    entries = store.trash()
+    if args.json:
+        _print_json(entries)
+        return 0
+    if not entries:
+        print(f"The trash of {args.store} is empty.")
+        return 0
+    for entry in entries:
+        when = entry["trashed_at"]
+        when = when.strftime("%Y-%m-%d %H:%M:%S UTC") if when is not None else "unknown time"
+        print(f"{entry['id']:>8}  {entry['experiment'] or '?':<30}  trashed {when}")
+    print(f"{len(entries)} run(s) in the trash (sacred empty-trash {_quoted(args.store)})")
+    return 0
+
+
+def cmd_empty_trash(store, args) -> int:
+    from sacred.store.trash import as_age
+
+    age = as_age(args.older_than)
+    entries = store.trash()
+    if not entries:
+        print("The trash is empty; nothing deleted.")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise StoreError(
+                f"Emptying the trash deletes its runs for good ({len(entries)} there); "
+                "pass --yes to do it."
+            )
+        which = f" trashed more than {args.older_than} ago" if age is not None else ""
+        answer = input(f"Delete the runs in the trash{which} for good? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing deleted.")
+            return 1
+    purged = store.empty_trash(older_than=age)
+    for run_id in purged:
         print(f"deleted run {run_id}")
+    left = len(entries) - len(purged)
+    print(
+        f"{len(purged)} run(s) deleted for good" + (f", {left} left in the trash" if left else "")
+    )
     return 0
 
 
@@ -384,9 +459,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--plot", action="store_true", help="draw the values in the terminal")
     p.add_argument("--json", action="store_true")
-    p = add("delete", cmd_delete, "delete runs with their metrics and files")
+    p = add("delete", cmd_delete, "move runs to the trash (--purge: delete them for good)")
     p.add_argument("ids", nargs="+", metavar="ID")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.add_argument("--purge", action="store_true", help="delete for good, with metrics and files")
+    p = add("restore", cmd_restore, "bring runs back from the trash")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p = add("trash", cmd_trash, "list the runs in the trash")
+    p.add_argument("--json", action="store_true")
+    p = add("empty-trash", cmd_empty_trash, "delete the runs in the trash for good")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.add_argument(
+        "--older-than",
+        metavar="AGE",
+        help="only runs trashed longer ago than AGE (30d, 12h, 45m, 90s)",
+    )
     p = add("lineage", cmd_lineage, "what a run consumed (use_run) and what consumed it")
     p.add_argument("id")
     p.add_argument("--depth", type=int, metavar="N", help="follow at most N links each way")

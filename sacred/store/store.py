@@ -20,7 +20,9 @@ class Store:
     """Runs recorded by any observer, read the same way.
 
     ``find(query, sort=, limit=)``, ``get(run_id)``, ``to_dataframe(query)``,
-    ``delete(run_id)``, ``tag(run_id, *tags)``, ``set_note(run_id, text)``.
+    ``delete(run_id)`` (to the trash: ``restore``, ``trash``, ``empty_trash``),
+    ``tag(run_id, *tags)``, ``set_note(run_id, text)``, saved board views
+    (``views``, ``save_view``, ``delete_view``).
     """
 
     def __init__(
@@ -95,13 +97,65 @@ class Store:
 
         return points(self, x, y, color, filter)
 
-    def delete(self, run_id: Any) -> None:
-        """Delete the run with its metrics and files (also a damaged one)."""
+    def delete(self, run_id: Any, *, purge: bool = False) -> None:
+        """Move the run to the trash (also a damaged one): it leaves every query until
+        restore(run_id). purge=True deletes it for good with its metrics and files."""
+        from sacred.store.trash import find_trashed
+
         try:
             self.get(run_id)
         except DamagedRunError:
             pass  # deleting is one way to deal with it
-        self.backend.delete(run_id)
+        except StoreError:
+            if find_trashed(self, run_id) is None:
+                raise
+            if not purge:
+                raise StoreError(f"Run {run_id} is already in the trash.") from None
+            self.backend.purge_trashed(run_id)
+            return
+        if purge:
+            self.backend.delete(run_id)
+            return
+        from sacred._time import utc_now
+
+        self.backend.trash_run(run_id, utc_now())
+
+    def restore(self, run_id: Any) -> None:
+        """Bring a trashed run back into every query and view."""
+        from sacred.store.trash import restore
+
+        restore(self, run_id)
+
+    def trash(self) -> list[dict]:
+        """The trashed runs, ``[{"id", "experiment", "trashed_at"}]``, newest first."""
+        from sacred.store.trash import trashed
+
+        return trashed(self)
+
+    def empty_trash(self, older_than: Any = None) -> list[Any]:
+        """Delete the trashed runs for good (only those trashed longer ago than
+        older_than: a timedelta, seconds, or ``"30d"``/``"12h"``); returns their ids."""
+        from sacred.store.trash import empty_trash
+
+        return empty_trash(self, older_than)
+
+    def views(self) -> dict[str, dict]:
+        """The saved board views, ``{name: state}`` sorted by name."""
+        return dict(sorted(self.backend.saved_views().items()))
+
+    def save_view(self, name: str, state: dict) -> None:
+        """Save a board view (its URL state) under name, replacing one of that name."""
+        from sacred.store.views import MAX_VIEWS, check_name, check_state
+
+        name, state = check_name(name), check_state(state)
+        if name not in self.backend.saved_views() and len(self.backend.saved_views()) >= MAX_VIEWS:
+            raise StoreError(f"The store already holds {MAX_VIEWS} views; delete some first.")
+        self.backend.write_view(name, state)
+
+    def delete_view(self, name: str) -> None:
+        if name not in self.backend.saved_views():
+            raise StoreError(f"No saved view named {name!r}.")
+        self.backend.write_view(name, None)
 
     def tag(self, run_id: Any, *tags: str) -> list[str]:
         """Add tags to a run (duplicates ignored); returns the run's tags."""

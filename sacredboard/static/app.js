@@ -1,8 +1,9 @@
 // Sacredboard's front end: a router over the views (runs table with its groups,
-// scatter and parallel-coordinate tabs, run detail, compare, studies), all state in the URL, and one poll a second for "anything changed?".
+// scatter and parallel-coordinate tabs, run detail, compare, studies, trash), all state in the URL, and one poll a second for "anything changed?".
 
 import { getJSON } from "./api.js";
 import { fill } from "./format.js";
+import { viewsMenu } from "./saved.js";
 import { tableView } from "./table.js";
 
 const POLL_MS = 1000;
@@ -55,6 +56,9 @@ async function route() {
     const { studiesView, studyView } = await import("./studies.js");
     const study = location.pathname.slice("/studies/".length);
     make = () => (study ? studyView(view, decodeURIComponent(study), ctx) : studiesView(view, ctx));
+  } else if (location.pathname === "/trash") {
+    const { trashView } = await import("./trash.js");
+    make = () => trashView(view, ctx);
   } else if (location.pathname === "/compare") {
     const { compareView } = await import("./compare.js");
     make = () => compareView(view, params, ctx);
@@ -121,6 +125,7 @@ function setupTheme() {
 
 function start() {
   setupTheme();
+  viewsMenu(document.getElementById("views-menu"), ctx);
   // The health answer (kind of store, read-only) and the first view load together.
   getJSON("/api/health")
     .then((health) => {

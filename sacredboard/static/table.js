@@ -653,9 +653,9 @@ export function tableView(root, params, ctx) {
     }
     const plural = ids.length === 1 ? "" : "s";
     const sure = await ask({
-      title: consumed ? `Delete ${ids.length} consumed run${plural}?` : `Delete ${ids.length} run${plural}?`,
-      message: `${consumed ? `${consumed}. ` : ""}The runs are deleted with their metrics and artifacts. This cannot be undone.`,
-      ok: consumed ? "Delete anyway" : "Delete",
+      title: consumed ? `Move ${ids.length} consumed run${plural} to the trash?` : `Move ${ids.length} run${plural} to the trash?`,
+      message: `${consumed ? `${consumed}. ` : ""}The runs leave every view; the Trash page brings them back until the trash is emptied.`,
+      ok: consumed ? "Move anyway" : "Move to trash",
       danger: true,
     });
     if (!sure) return;

@@ -138,6 +138,6 @@ def test_yes_deletes_a_consumed_run_with_a_warning(lab, monkeypatch, capsys):
     assert main(["delete", lab.location, str(train._id), "--yes"]) == 0
     captured = capsys.readouterr()
     assert f"sacred: warning: run {train._id} was consumed by run {evaluation._id}" in captured.err
-    assert f"deleted run {train._id}" in captured.out
+    assert f"moved run {train._id} to the trash" in captured.out
     assert main(["lineage", lab.location, str(evaluation._id)]) == 0
     assert f"  run {train._id}: deleted" in capsys.readouterr().out

@@ -539,5 +539,7 @@ def test_processes_writing_one_store_at_once_lose_nothing(tmp_path):
         assert loss["steps"] == list(range(n_beats))
         assert loss["values"] == [beat * 0.5 for beat in range(n_beats)]
     raw = json.loads((basedir / "metadata.json").read_text())
-    assert len(raw["runs"]) == n_workers * n_runs + 1  # and the tagged run
+    # and the tagged run, and the deleted one, which waits in the trash
+    assert len(raw["runs"]) == n_workers * n_runs + 2
+    assert [d["_id"] for d in raw["runs"].values() if "trashed_at" in d] == [mine[1]]
     assert len(raw["metrics"]) == n_workers * n_runs  # one document per (run, metric)

@@ -370,7 +370,7 @@ def test_bulk_delete_asks_first(board, page):
     p.wait_for_selector("tr.run")
     p.locator("tr.run[data-id='5'] td.sel input").check()
     p.click("text=Delete…")
-    p.wait_for_selector("dialog.ask[open]:has-text('Delete 1 run?')")
+    p.wait_for_selector("dialog.ask[open]:has-text('Move 1 run to the trash?')")
     p.keyboard.press("Enter")  # the question starts on Cancel: Enter keeps the runs
     p.wait_for_selector("dialog.ask", state="detached")
     p.wait_for_selector("tr.run[data-id='5']")
@@ -379,7 +379,7 @@ def test_bulk_delete_asks_first(board, page):
     p.wait_for_selector("dialog.ask", state="detached")
     assert len(row_ids(p)) == 5  # kept: the user said no
     p.click("text=Delete…")
-    p.click("dialog.ask button:has-text('Delete')")
+    p.click("dialog.ask button:has-text('Move to trash')")
     p.wait_for_selector("tr.run[data-id='5']", state="detached")
     assert len(row_ids(p)) == 4
 

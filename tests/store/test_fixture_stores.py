@@ -332,3 +332,50 @@ def test_config_comments_are_read_from_the_stored_sources(runs):
     for status, run in by_status.items():
         # the TIMEOUT run comes from timeout_exp.py, whose config has no comments
         assert config_docs(run) == ({} if status == "TIMEOUT" else expected)
+
+
+def _contents(root: str) -> dict:
+    found = {}
+    for directory, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, root)] = f.read()
+    return found
+
+
+def _records(store) -> dict:
+    import json
+
+    # numpy arrays (the record's info) compare by their text
+    return {str(r.id): json.dumps(r.to_dict(), sort_keys=True, default=repr) for r in store.find()}
+
+
+@pytest.mark.parametrize("kind", ["file", "tinydb", "mongo"])
+def test_a_run_of_the_original_comes_back_from_the_trash_as_it_was(tmp_path, kind):
+    if kind == "mongo":
+        store = open_store("mongomock://sacred", client=_mongo_client())
+    else:
+        name = {"file": "file_store", "tinydb": "tinydb_store"}[kind]
+        if kind == "tinydb":
+            pytest.importorskip("tinydb")
+        copy = tmp_path / name
+        shutil.copytree(
+            os.path.join(FIXTURES, name), copy, ignore=shutil.ignore_patterns(".store_index.json")
+        )
+        _writable(copy)
+        before_files = _contents(str(copy))
+        store = open_store(str(copy))
+    by_status = _by_status(store)
+    failed = by_status["FAILED"]
+    records = _records(store)
+    store.delete(failed.id)
+    assert failed.id not in [r.id for r in store.find()]
+    assert [(str(e["id"]), e["experiment"]) for e in store.trash()] == [
+        (str(failed.id), "compat_exp")
+    ]
+    store.restore(failed.id)
+    assert _records(store) == records
+    if kind == "file":  # every file of the original's layout as it was, byte for byte
+        assert _contents(str(copy)) == before_files
+    store.close()

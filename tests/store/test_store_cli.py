@@ -111,18 +111,54 @@ def test_tag_note_and_delete(store, capsys):
     code, out, _ = run_cli(capsys, "runs", store, "--filter", 'tags == "best"', "--json")
     assert [(r["_id"], r["note"]) for r in json.loads(out)] == [(1, "the baseline")]
     code, out, _ = run_cli(capsys, "delete", store, "1", "2", "--yes")
-    assert code == 0 and "deleted run 2" in out
+    assert code == 0
+    assert f"moved run 2 to the trash (sacred restore {store} 2 brings it back)" in out
     assert {"1", "2"}.isdisjoint(os.listdir(store)) and "3" in os.listdir(store)
     code, out, _ = run_cli(capsys, "runs", store, "--json")
     assert [r["_id"] for r in json.loads(out)] == [3]
 
 
-def test_delete_asks_on_a_terminal(store, capsys, monkeypatch):
+def test_delete_for_good_asks_on_a_terminal(store, capsys, monkeypatch):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
-    monkeypatch.setattr("builtins.input", lambda prompt: "n")
-    code, out, _ = run_cli(capsys, "delete", store, "1")
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "n")
+    code, out, _ = run_cli(capsys, "delete", store, "1", "--purge")
     assert code == 1 and "Nothing deleted." in out
+    assert asked == ["Delete 1 run(s) for good, with their metrics and files? [y/N] "]
     assert os.path.isdir(os.path.join(store, "1"))
+    code, out, _ = run_cli(capsys, "delete", store, "1")  # the trash gives it back: no question
+    assert code == 0 and "moved run 1 to the trash" in out and len(asked) == 1
+
+
+def test_trash_restore_and_empty_trash(store, capsys, monkeypatch):
+    assert run_cli(capsys, "trash", store)[1].strip() == f"The trash of {store} is empty."
+    run_cli(capsys, "delete", store, "1", "3")
+    code, out, _ = run_cli(capsys, "trash", store)
+    lines = out.strip().splitlines()
+    assert code == 0
+    assert [line.split()[:2] for line in lines[:2]] == [["3", "cli_demo"], ["1", "cli_demo"]]
+    assert "trashed 20" in lines[0] and lines[-1].startswith("2 run(s) in the trash")
+    code, out, _ = run_cli(capsys, "runs", store, "--json")
+    assert [r["_id"] for r in json.loads(out)] == [2]
+
+    code, _, err = run_cli(capsys, "restore", store, "1", "2")
+    assert code == 1 and "Run 2" in err and "not in the trash" in err
+    assert run_cli(capsys, "restore", store, "1")[1].strip() == "restored run 1"
+    code, out, _ = run_cli(capsys, "runs", store, "--json")
+    assert [r["_id"] for r in json.loads(out)] == [1, 2]
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
+    code, _, err = run_cli(capsys, "empty-trash", store)
+    assert code == 1 and "pass --yes" in err
+    code, out, _ = run_cli(capsys, "empty-trash", store, "--older-than", "1d", "--yes")
+    assert code == 0 and "0 run(s) deleted for good, 1 left in the trash" in out
+    code, out, _ = run_cli(capsys, "empty-trash", store, "--yes")
+    assert code == 0 and "deleted run 3" in out
+    assert not os.path.exists(os.path.join(store, ".trash", "3"))
+    code, out, _ = run_cli(capsys, "trash", store, "--json")
+    assert json.loads(out) == []
+    code, _, err = run_cli(capsys, "empty-trash", store, "--older-than", "soon", "--yes")
+    assert code == 1 and "not an age" in err
 
 
 @pytest.mark.parametrize(

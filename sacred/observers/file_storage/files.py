@@ -16,9 +16,11 @@ from typing import Any
 
 from sacred.serializer import flatten
 
-__all__ = ["METRICS_JOURNAL", "atomic_write", "refresh_umask"]
+__all__ = ["METRICS_JOURNAL", "TRASH_DIR", "atomic_write", "refresh_umask"]
 
 METRICS_JOURNAL = ".metrics.jsonl"
+#: Where store.delete moves a run (file_storage/trash.py); readers skip it.
+TRASH_DIR = ".trash"
 
 
 def _json_default(obj: Any) -> Any:

@@ -63,6 +63,7 @@ from sacred.exceptions import ObserverError
 from sacred.observers._record import RecordObserver, may_take_over
 from sacred.observers.file_storage.files import (
     METRICS_JOURNAL,
+    TRASH_DIR,
     _dumps,
     _json_default,
     _temporary,
@@ -197,6 +198,13 @@ RESERVED_NAMES = frozenset(
         METRICS_JOURNAL,
     }
 )
+
+
+def _trashed_ids(basedir: str) -> list[int]:
+    try:
+        return [int(d) for d in os.listdir(os.path.join(basedir, TRASH_DIR)) if d.isdigit()]
+    except OSError:
+        return []
 
 
 def _check_run_id(_id: Any) -> str:
@@ -372,6 +380,8 @@ class FileStorageObserver(RecordObserver):
             return _id, path
         while True:
             existing = [int(d) for d in os.listdir(self.basedir) if d.isdigit()]
+            # Listed after the store: a run trashed in between is seen in one of them.
+            existing += _trashed_ids(self.basedir)
             candidate = max(existing, default=0) + 1
             path = os.path.join(self.basedir, str(candidate))
             try:

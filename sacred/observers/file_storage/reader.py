@@ -61,6 +61,7 @@ from typing import Any
 from sacred._time import parse_stored_time
 from sacred.exceptions import StoreError
 from sacred.observers.file_storage.files import METRICS_JOURNAL, atomic_write
+from sacred.observers.file_storage.trash import FileTrash
 from sacred.store.base import (
     DamagedRunError,
     StoreBackend,
@@ -233,7 +234,7 @@ def _cache_root() -> str:
     return os.path.join(base, "sacred", "store-index")
 
 
-class FileStoreReader(StoreBackend):
+class FileStoreReader(FileTrash, StoreBackend):
     """Reads a FileStorageObserver's directory (ours or the original release's).
 
     ``use_index=False`` neither reads nor writes the index; ``index_dir=`` puts it

@@ -160,7 +160,8 @@ class MongoClaimer(Claimer):
     def claim(self, worker: str, experiment: str | None = None) -> ClaimedRun | None:
         import pymongo
 
-        query: dict = {"status": "QUEUED"}
+        # A queued run in the trash (sacred.store) waits there.
+        query: dict = {"status": "QUEUED", "trashed_at": {"$exists": False}}
         if experiment is not None:
             query["experiment.name"] = experiment
         # The token and attempt are made up front; the update applies them atomically.

@@ -39,6 +39,10 @@ _TIME_FIELDS = {"start_time", "stop_time", "heartbeat", "queue_time"}
 # MongoDB field names may not contain "." or start with "$": the MongoObserver
 # stores them as the full-width characters, which read back as what was logged.
 _KEY_CHARACTERS = {"\uff0e": ".", "\uff04": "$"}
+#: A trashed run keeps its document (so that no observer gives its id again) with
+#: this field; every query leaves such documents out.
+TRASHED = "trashed_at"
+_LIVE = {TRASHED: {"$exists": False}}
 
 
 class MongoReader(StoreBackend):
@@ -69,6 +73,7 @@ class MongoReader(StoreBackend):
         self.db = client[db_name or "sacred"]
         self.runs = self.db[prefix + collection]
         self.metrics_collection = self.db[prefix + "metrics"]
+        self.views_collection = self.db[prefix + "sacred_views"]
         import gridfs
 
         self.fs = gridfs.GridFS(self.db, collection=prefix + "fs" if prefix else "fs")
@@ -116,7 +121,7 @@ class MongoReader(StoreBackend):
         return f"the MongoDB database {self.db.name!r}"
 
     def iter_records(self) -> Iterator[dict]:
-        for doc in self.runs.find({}, {"captured_out": 0}):
+        for doc in self.runs.find(_LIVE, {"captured_out": 0}):
             record = self._checked(doc)
             if record is not None:
                 yield record
@@ -129,6 +134,7 @@ class MongoReader(StoreBackend):
                 raise Unsupported("a sort by metric summaries")
         except Unsupported:
             return super().find_records(query, sort, limit, dead_after)
+        match = {"$and": [match, _LIVE]} if match else _LIVE
         pipeline: list[dict] = [{"$match": match}, {"$project": {"captured_out": 0}}]
         if sort:
             keys: dict[str, int] = {}
@@ -167,7 +173,7 @@ class MongoReader(StoreBackend):
         return records
 
     def get_record(self, run_id: Any) -> dict | None:
-        doc = self.runs.find_one({"_id": self._key(run_id)}, {"captured_out": 0})
+        doc = self.runs.find_one({"_id": self._key(run_id), **_LIVE}, {"captured_out": 0})
         if doc is None:
             return None
         record = self._record(doc)
@@ -264,6 +270,55 @@ class MongoReader(StoreBackend):
                 self.fs.delete(artifact["file_id"])
         self.metrics_collection.delete_many({"run_id": doc["_id"]})
         self.runs.delete_one({"_id": doc["_id"]})
+
+    # -- the trash and saved views ----------------------------------------------------
+
+    def trash_run(self, run_id: Any, when: datetime.datetime) -> None:
+        self.runs.update_one({"_id": self._key(run_id)}, {"$set": {TRASHED: when}})
+
+    def _trashed_doc(self, run_id: Any, projection: dict | None = None) -> dict:
+        doc = self.runs.find_one({"_id": self._key(run_id), TRASHED: {"$exists": True}}, projection)
+        if doc is None:
+            raise StoreError(f"No run with id {run_id!r} in the trash of the MongoDB store.")
+        return doc
+
+    def restore_run(self, run_id: Any) -> None:
+        doc = self._trashed_doc(run_id, {"_id": 1})
+        self.runs.update_one({"_id": doc["_id"]}, {"$unset": {TRASHED: ""}})
+
+    def trashed_runs(self) -> list[dict]:
+        found = []
+        fields = {"_id": 1, "experiment.name": 1, TRASHED: 1}
+        for doc in self.runs.find({TRASHED: {"$exists": True}}, fields):
+            experiment = doc.get("experiment")
+            when = doc.get(TRASHED)
+            if isinstance(when, datetime.datetime) and when.tzinfo is not None:
+                when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            found.append(
+                {
+                    "id": doc["_id"],
+                    "experiment": experiment.get("name") if isinstance(experiment, dict) else None,
+                    "trashed_at": when if isinstance(when, datetime.datetime) else None,
+                }
+            )
+        return found
+
+    def purge_trashed(self, run_id: Any) -> None:
+        self._trashed_doc(run_id, {"_id": 1})
+        self.delete(run_id)
+
+    def saved_views(self) -> dict[str, dict]:
+        return {
+            doc["_id"]: doc["state"]
+            for doc in self.views_collection.find({})
+            if isinstance(doc.get("_id"), str) and isinstance(doc.get("state"), dict)
+        }
+
+    def write_view(self, name: str, state: dict | None) -> None:
+        if state is None:
+            self.views_collection.delete_one({"_id": name})
+        else:
+            self.views_collection.replace_one({"_id": name}, {"state": state}, upsert=True)
 
     def set_tags(self, run_id: Any, tags: list[str]) -> None:
         self.runs.update_one({"_id": self._key(run_id)}, {"$set": {"tags": list(tags)}})

@@ -27,6 +27,7 @@ from sacred.observers.claiming import (
     resume_claim,
 )
 from sacred.observers.sql.json_values import to_json_value
+from sacred.observers.sql.schema import live
 
 __all__ = ["SqlClaimer", "claimed_row", "location_of", "store_key", "reader_options"]
 
@@ -141,7 +142,8 @@ class SqlClaimer(Claimer):
 
         runs, experiments = self.tables["runs"], self.tables["experiments"]
         query = sa.select(runs.c.id, runs.c.meta, runs.c.experiment_id).where(
-            runs.c.status == "QUEUED"
+            runs.c.status == "QUEUED",
+            live(self.tables),  # a queued run in the trash waits
         )
         if experiment is not None:
             # a subquery, not a join: MariaDB cannot restrict FOR UPDATE to one table

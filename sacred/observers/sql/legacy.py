@@ -336,6 +336,9 @@ class LegacySqlReader(StoreBackend):
             "tables are kept)."
         )
 
+    def trash_run(self, run_id: Any, when: Any) -> None:
+        raise self._no_place("a trash (or delete for good: sacred delete --purge)")
+
     def set_tags(self, run_id: Any, tags: list[str]) -> None:
         raise self._no_place("tags")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sacred.exceptions import StoreError
 from sacred.observers.sql.metric_chunks import chunks_to_arrays
+from sacred.observers.sql.schema import live
 from sacred.observers.sql.sqlquery import SqlTranslator, Unsupported
 from sacred.store.base import StoreBackend
 
@@ -129,7 +130,7 @@ class SqlReader(StoreBackend):
         columns = [
             c for c in runs.c if c.name not in ("captured_out", "status", "priority", "comment")
         ]
-        return sa.select(
+        statement = sa.select(
             *columns,
             status.label("status"),
             experiments.c.name.label("x_name"),
@@ -149,6 +150,7 @@ class SqlReader(StoreBackend):
                 hosts, runs.c.host_id == hosts.c.id
             )
         )
+        return self.only_live(statement)
 
     def _record(self, row: Any) -> dict:
         m = row._mapping
@@ -283,6 +285,7 @@ class SqlReader(StoreBackend):
         if "host" in heads:
             source = source.outerjoin(hosts, runs.c.host_id == hosts.c.id)
         statement = sa.select(runs.c.id, translator.status().label("status")).select_from(source)
+        statement = self.only_live(statement)
         try:
             if query is not None:
                 statement = statement.where(translator.where(query))
@@ -316,7 +319,7 @@ class SqlReader(StoreBackend):
             except StoreError:
                 return None
             row = conn.execute(self._select().where(self.t["runs"].c.id == row_id)).first()
-            return self._records(conn, [row])[0]
+            return self._records(conn, [row])[0] if row is not None else None  # None: trashed
 
     def captured_out(self, run_id: Any) -> str:
         sa = self.sa
@@ -464,6 +467,78 @@ class SqlReader(StoreBackend):
                 conn.execute(t[table].delete().where(t[table].c.run_id == row_id))
             conn.execute(t["runs"].delete().where(t["runs"].c.id == row_id))
 
+    # -- the trash and saved views ----------------------------------------------------
+
+    def trash_used(self) -> bool:
+        """Whether any run is in the trash (one indexed lookup)."""
+        trash = self.t["sacred_trash"]
+        with self.engine.connect() as conn:
+            return conn.execute(self.sa.select(trash.c.run_id).limit(1)).first() is not None
+
+    def only_live(self, statement: Any) -> Any:
+        """statement restricted to runs not in the trash; unchanged while the trash is
+        empty, so that a query reads exactly what it read before the trash existed."""
+        return statement.where(live(self.t)) if self.trash_used() else statement
+
+    def _trashed_row(self, conn: Any, run_id: Any) -> int:
+        trash = self.t["sacred_trash"]
+        row_id = self._row_id(conn, run_id)
+        statement = self.sa.select(trash.c.run_id).where(trash.c.run_id == row_id)
+        if conn.execute(statement).scalar() is None:
+            raise StoreError(f"No run with id {run_id!r} in the trash of the SQL store.")
+        return row_id
+
+    def trash_run(self, run_id: Any, when: Any) -> None:
+        trash = self.t["sacred_trash"]
+        with self.engine.begin() as conn:
+            row_id = self._row_id(conn, run_id)
+            conn.execute(trash.insert().values(run_id=row_id, trashed_at=when))
+
+    def restore_run(self, run_id: Any) -> None:
+        trash = self.t["sacred_trash"]
+        with self.engine.begin() as conn:
+            row_id = self._trashed_row(conn, run_id)
+            conn.execute(trash.delete().where(trash.c.run_id == row_id))
+
+    def trashed_runs(self) -> list[dict]:
+        sa = self.sa
+        runs, experiments, trash = self.t["runs"], self.t["experiments"], self.t["sacred_trash"]
+        statement = sa.select(runs.c.id, runs.c.run_uid, trash.c.trashed_at, experiments.c.name)
+        statement = statement.select_from(
+            trash.join(runs, runs.c.id == trash.c.run_id).outerjoin(
+                experiments, runs.c.experiment_id == experiments.c.id
+            )
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).fetchall()
+        return [
+            {"id": uid if uid is not None else row_id, "experiment": name, "trashed_at": when}
+            for row_id, uid, when, name in rows
+        ]
+
+    def purge_trashed(self, run_id: Any) -> None:
+        trash = self.t["sacred_trash"]
+        with self.engine.begin() as conn:
+            row_id = self._trashed_row(conn, run_id)
+            # SQLite enforces no foreign keys here: the trash row goes first, by hand.
+            conn.execute(trash.delete().where(trash.c.run_id == row_id))
+        self.delete(row_id)
+
+    def saved_views(self) -> dict[str, dict]:
+        views = self.t["sacred_views"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(self.sa.select(views.c.name, views.c.state)).fetchall()
+        return {name: state for name, state in rows if isinstance(state, dict)}
+
+    def write_view(self, name: str, state: dict | None) -> None:
+        from sacred._time import utc_now
+
+        views = self.t["sacred_views"]
+        with self.engine.begin() as conn:
+            conn.execute(views.delete().where(views.c.name == name))
+            if state is not None:
+                conn.execute(views.insert().values(name=name, state=state, saved_at=utc_now()))
+
     def set_tags(self, run_id: Any, tags: list[str]) -> None:
         with self.engine.begin() as conn:
             row_id = self._row_id(conn, run_id)
@@ -515,6 +590,7 @@ class SqlReader(StoreBackend):
             sa.func.max(runs.c.start_time),
             sa.func.max(runs.c.stop_time),
             sa.func.max(runs.c.queue_time),
+            sa.select(sa.func.count()).select_from(self.t["sacred_trash"]).scalar_subquery(),
         )
         with self.engine.connect() as conn:
             return repr(tuple(conn.execute(statement).one()))

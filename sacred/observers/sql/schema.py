@@ -17,6 +17,8 @@ Tables::
     runs(id, run_uid, experiment_id, host_id, command, status, start_time, heartbeat,
          stop_time, queue_time, config JSON, info JSON, meta JSON, result JSON,
          captured_out, fail_trace JSON, priority, comment, tags JSON, note)
+    sacred_trash(run_id PRIMARY KEY -> runs.id, trashed_at)   runs in the trash
+    sacred_views(name PRIMARY KEY, state JSON, saved_at)      saved board views
     resources(id, filename, md5 UNIQUE, content)         run_resources(run_id, resource_id,
                                                            filename)
     artifacts(id, run_id, name, filename, content, content_type, metadata JSON)
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["get_tables", "create_sort_indexes", "sqlite_json_text"]
+__all__ = ["get_tables", "create_sort_indexes", "sqlite_json_text", "live"]
 
 _TABLES: dict[str, Any] | None = None
 
@@ -209,6 +211,22 @@ def get_tables() -> dict[str, Any]:
             for stat in ("last", "min", "max")
         ],
     )
+    # Runs in the trash (store.delete): their rows stay in runs (their ids are never
+    # given again) and every query leaves them out (live() below).
+    tables["sacred_trash"] = sa.Table(
+        "sacred_trash",
+        metadata,
+        sa.Column("run_id", sa.Integer, ref("runs"), primary_key=True, autoincrement=False),
+        sa.Column("trashed_at", time, nullable=False),
+    )
+    # Saved board views (store.save_view): the board's URL state under a name.
+    tables["sacred_views"] = sa.Table(
+        "sacred_views",
+        metadata,
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("state", json, nullable=False),
+        sa.Column("saved_at", time),
+    )
     tables["__metadata__"] = metadata
     _TABLES = tables
     return tables
@@ -257,3 +275,13 @@ def create_sort_indexes(conn: Any) -> None:
     """Create the expression indexes of SORT_INDEXES for conn's dialect."""
     for statement in SORT_INDEXES.get(conn.dialect.name, {}).values():
         conn.exec_driver_sql(statement)
+
+
+def live(tables: dict[str, Any]) -> Any:
+    """The condition of runs not in the trash: ``id NOT IN (SELECT run_id FROM
+    sacred_trash)``. Not a column of runs: a condition on a column of the table makes
+    SQLite read every row where a covering index answered a count (0.3 ms → 220 ms
+    for 100,000 runs); the ids are in every index."""
+    import sqlalchemy as sa
+
+    return tables["runs"].c.id.not_in(sa.select(tables["sacred_trash"].c.run_id))

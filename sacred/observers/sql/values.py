@@ -144,7 +144,7 @@ def path_values(
         columns = [runs.c.id, runs.c.run_uid]
         for one in readers:
             columns.extend(one.columns)
-        statement = sa.select(*columns).select_from(_source(reader, heads))
+        statement = reader.only_live(sa.select(*columns).select_from(_source(reader, heads)))
         if query is not None:
             statement = statement.where(translator.where(query))
         statement = statement.order_by(runs.c.id.desc())
@@ -208,6 +208,7 @@ def group_rows(
             runs.c.id.label("rid"),
             *[n.label(f"v{i}") for i, n in enumerate(numbers)],
         ).select_from(source)
+        inner = reader.only_live(inner)
         if query is not None:
             inner = inner.where(translator.where(query))
         values = inner.cte("sacred_group_values")
@@ -227,8 +228,8 @@ def group_rows(
         statement = sa.select(*ks, *aggregates).select_from(values)
         if ks:
             statement = statement.group_by(*ks)
-        newest = sa.select(*key_columns, runs.c.id, runs.c.run_uid).select_from(
-            _source(reader, heads)
+        newest = reader.only_live(
+            sa.select(*key_columns, runs.c.id, runs.c.run_uid).select_from(_source(reader, heads))
         )
         if query is not None:
             newest = newest.where(translator.where(query))

@@ -39,6 +39,10 @@ from sacred.store.base import (
 __all__ = ["TinyDbReader", "TinyDbStoreReader"]
 
 RUN_TABLES = ("runs", "_default")
+#: The field that puts a run in the trash (it stays in its table, so the observers,
+#: which give each run a random id, never meet it) and the table of saved views.
+TRASHED = "trashed_at"
+VIEWS_TABLE = "sacred_views"
 
 
 class _RawDate(str):
@@ -184,14 +188,20 @@ class TinyDbReader:
             ) from None
         return [name for name in RUN_TABLES if name in present]
 
-    def located(self) -> list[tuple[Any, Any]]:
-        """(table, document) of every run, in the order the runs were stored."""
+    def located(self, trashed: bool = False) -> list[tuple[Any, Any]]:
+        """(table, document) of every run, in the order the runs were stored; those
+        in the trash (a ``trashed_at`` field, see TinyDbStoreReader.trash_run) when
+        trashed is true, else all others."""
         from sacred.observers.tinydb_hashfs.observer import fresh_table
 
-        found = []
+        found: list[tuple[Any, Any]] = []
         for name in self._tables():
             table = fresh_table(self.db, name)
-            found.extend((table, doc) for doc in table.all())
+            found.extend(
+                (table, doc)
+                for doc in table.all()
+                if (isinstance(doc, dict) and TRASHED in doc) == trashed
+            )
         return found
 
     def documents(self) -> list:
@@ -357,11 +367,12 @@ class TinyDbStoreReader(StoreBackend):
         record = self._record(doc)
         return record, record_problem(record)
 
-    def _located(self, run_id: Any) -> tuple[Any, Any]:
-        for table, doc in self.reader.located():
+    def _located(self, run_id: Any, trashed: bool = False) -> tuple[Any, Any]:
+        for table, doc in self.reader.located(trashed):
             if str(doc.get("_id")) == str(run_id):
                 return table, doc
-        raise StoreError(f"No run with id {run_id!r} in the TinyDB store {self.location}.")
+        where = "the trash of " if trashed else ""
+        raise StoreError(f"No run with id {run_id!r} in {where}the TinyDB store {self.location}.")
 
     def _doc(self, run_id: Any) -> Any:
         return self._located(run_id)[1]
@@ -448,6 +459,63 @@ class TinyDbStoreReader(StoreBackend):
             table, doc = self._located(run_id)
             self.metrics_table.remove(Query().run_id == str(run_id))
             table.remove(doc_ids=[doc.doc_id])
+
+    # -- the trash and saved views ----------------------------------------------------
+
+    def trash_run(self, run_id: Any, when: datetime.datetime) -> None:
+        with self._locked():
+            table, doc = self._located(run_id)
+            table.update({TRASHED: when}, doc_ids=[doc.doc_id])
+
+    def restore_run(self, run_id: Any) -> None:
+        from tinydb.operations import delete
+
+        with self._locked():
+            table, doc = self._located(run_id, trashed=True)
+            table.update(delete(TRASHED), doc_ids=[doc.doc_id])
+
+    def trashed_runs(self) -> list[dict]:
+        found = []
+        for _, doc in self.reader.located(trashed=True):
+            experiment = doc.get("experiment")
+            when = doc.get(TRASHED)
+            found.append(
+                {
+                    "id": doc.get("_id"),
+                    "experiment": experiment.get("name") if isinstance(experiment, dict) else None,
+                    "trashed_at": when if isinstance(when, datetime.datetime) else None,
+                }
+            )
+        return found
+
+    def purge_trashed(self, run_id: Any) -> None:
+        from tinydb import Query
+
+        with self._locked():
+            table, doc = self._located(run_id, trashed=True)
+            self.metrics_table.remove(Query().run_id == str(run_id))
+            table.remove(doc_ids=[doc.doc_id])
+
+    def saved_views(self) -> dict[str, dict]:
+        from sacred.observers.tinydb_hashfs.observer import fresh_table
+
+        views = fresh_table(self.db, VIEWS_TABLE).all()
+        return {
+            v["name"]: v["state"]
+            for v in views
+            if isinstance(v.get("name"), str) and isinstance(v.get("state"), dict)
+        }
+
+    def write_view(self, name: str, state: dict | None) -> None:
+        from tinydb import Query
+
+        from sacred.observers.tinydb_hashfs.observer import fresh_table
+
+        with self._locked():
+            table = fresh_table(self.db, VIEWS_TABLE)
+            table.remove(Query().name == name)
+            if state is not None:
+                table.insert({"name": name, "state": state})
 
     def set_tags(self, run_id: Any, tags: list[str]) -> None:
         with self._locked():

@@ -88,7 +88,9 @@ def test_tags_need_a_migration_and_delete_removes_the_run(legacy_db):
     with open_store(url) as store:
         with pytest.raises(StoreError, match="sacred migrate"):
             store.tag(0, "best")
-        store.delete(2)
+        with pytest.raises(StoreError, match="no place for a trash.*sacred migrate"):
+            store.delete(2)
+        store.delete(2, purge=True)
         assert [r.id for r in store.find()] == [0, 3]
     with sqlite3.connect(legacy_db) as db:
         assert db.execute("SELECT count(*) FROM artifact WHERE run_id = '2'").fetchone() == (0,)

@@ -60,6 +60,6 @@ def test_deleting_a_run_deletes_its_summaries(tmp_path):
 
     ex.run(options={"--loglevel": "ERROR"})
     with open_store(url) as store:
-        store.delete(store.find()[0].id)
+        store.delete(store.find()[0].id, purge=True)
     with sqlite3.connect(tmp_path / "runs.db") as db:
         assert db.execute("SELECT COUNT(*) FROM metric_summaries").fetchone() == (0,)

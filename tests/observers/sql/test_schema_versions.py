@@ -116,7 +116,7 @@ def _version(url: str) -> str | None:
 
 def test_a_new_database_is_stamped_with_the_newest_version(sql_url):
     SqlObserver(sql_url).connect()  # opens the database now
-    assert _version(sql_url) == head_revision() == "0006"
+    assert _version(sql_url) == head_revision() == "0007"
 
 
 @pytest.mark.parametrize("versioned", [True, False], ids=["versioned", "before-versions"])
@@ -162,7 +162,7 @@ def test_the_store_asks_for_a_migration_which_sacred_migrate_does(sql_url, capsy
     assert "metric_chunks" not in _tables(sql_url)  # reading changes nothing
 
     assert sacred_main(["migrate", sql_url]) == 0
-    assert "from schema version 0001 to 0006" in capsys.readouterr().out
+    assert "from schema version 0001 to 0007" in capsys.readouterr().out
     with open_store(sql_url) as store:
         assert store.backend.metric_names(run_id) == ["loss"]
     assert sacred_main(["migrate", sql_url]) == 1
@@ -249,6 +249,7 @@ def test_the_migration_scripts_are_part_of_the_package():
         "0004_sort_indexes.py",
         "0005_metric_summaries.py",
         "0006_column_indexes.py",
+        "0007_trash_and_views.py",
     ]
 
 
@@ -285,7 +286,7 @@ def test_a_database_at_0003_gets_the_result_index_and_sorts_by_it(tmp_path):
 
     assert sacred_main(["migrate", url]) == 0
 
-    assert _version(url) == "0006"
+    assert _version(url) == "0007"
     assert "ix_runs_result_value" in _sqlite_indexes(path)
     with sqlite3.connect(path) as db:  # the page's query walks the new index
         plan = db.execute(
@@ -328,3 +329,23 @@ def test_a_database_at_0005_gets_the_indexes_its_sorts_read(tmp_path):
             "SELECT sql FROM sqlite_master WHERE name = ?", (config_index,)
         ).fetchone()
     assert "json_extract(config, '$.\"lr\"')" in sql
+
+
+def test_a_database_at_0006_gets_the_trash_and_views_by_migration(sql_url, capsys):
+    _build_at(sql_url, "0006")
+    kept, trashed = _insert_run(sql_url, result=0.5), _insert_run(sql_url, result=0.25)
+    with pytest.raises(StoreError, match=r"older schema version \(0006.*sacred migrate"):
+        open_store(sql_url)
+
+    assert sacred_main(["migrate", sql_url]) == 0
+    assert "from schema version 0006 to 0007" in capsys.readouterr().out
+    with open_store(sql_url) as store:
+        assert [r.id for r in store.find(sort="id")] == [kept, trashed]  # none in the trash
+        store.delete(trashed)
+        assert [r.id for r in store.find()] == [kept]
+        store.save_view("half", {"params": {"q": "result == 0.5"}})
+    with open_store(sql_url) as store:
+        assert [e["id"] for e in store.trash()] == [trashed]
+        store.restore(trashed)
+        assert store.get(trashed).result == 0.25
+        assert store.views() == {"half": {"params": {"q": "result == 0.5"}}}
