@@ -82,7 +82,7 @@ def build_store(path: str, runs: int) -> str:
 
 def loss_summaries() -> list[dict]:
     """The metric_summaries rows of the "loss" series above, as the observer writes them."""
-    from sacred.observers.sql.metric_summaries import batch_summary
+    from sacred._metric_fold import fold_points as batch_summary
 
     rows = []
     for run_id, points in [(1, BIG_POINTS)] + [
@@ -98,8 +98,7 @@ def loss_summaries() -> list[dict]:
 def accuracy_metrics(conn, t, runs: int, start: datetime.datetime) -> None:
     """Every run: an "acc" metric of 10 points (one chunk) and its summary row, so that
     a sort by a metric summary orders all 100,000 runs."""
-    from sacred.observers.sql.metric_summaries import batch_summary
-
+    from sacred._metric_fold import fold_points as batch_summary
     from sacred.observers.sql.metric_chunks import pack_metric
 
     columns = ("points", "first_step", "last_step", "steps", "vals", "times")
