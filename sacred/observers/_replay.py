@@ -330,7 +330,8 @@ def _remove_partial_record(target: str, start: dict, out: Any) -> None:
             "was stored before the outage",
             file=out,
         )
-        store.delete(run_id)
+        # for good, not to the trash: the complete record takes this id (the same run)
+        store.delete(run_id, purge=True)
 
 
 def replay_into(
