@@ -61,7 +61,7 @@ def write_summaries(conn: Any, table: Any, run_id: int, batches: Iterable[tuple]
     caller's transaction (one writer per run: the run's own observer)."""
     import sqlalchemy as sa
 
-    summaries = {}
+    summaries: dict[str, Any] = {}
     for name, steps, values in batches:
         summary = batch_summary(steps, values)
         if summary is not None:
