@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from labwatch.exceptions import LabwatchError
 
@@ -123,10 +123,8 @@ class Objectives:
             values = [_number(_lookup(record, t)) for t in self.targets]
         if any(v is None for v in values):
             return None
-        return tuple(
-            v if d == "minimize" else -v  # type: ignore[operator]
-            for v, d in zip(values, self.directions)
-        )
+        numbers = cast(list[float], values)  # no None among them (checked above)
+        return tuple(v if d == "minimize" else -v for v, d in zip(numbers, self.directions))
 
     def values(self, costs: Sequence[float]) -> list[float]:
         """The objectives as the run reported them (undo the negation)."""
