@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from labwatch.exceptions import LabwatchError
 
@@ -136,10 +136,8 @@ class Objectives:
             ]
         if any(v is None for v in values):
             return None
-        return tuple(
-            v if d == "minimize" else -v  # type: ignore[operator]
-            for v, d in zip(values, self.directions)
-        )
+        numbers = cast(list[float], values)  # no None among them (checked above)
+        return tuple(v if d == "minimize" else -v for v, d in zip(numbers, self.directions))
 
     def _summaries(self, run: Any) -> dict[str, Any]:
         """{target: value} of the metric-summary targets, read in one call (an imported

@@ -27,7 +27,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from labwatch._export import ExportReport, export_study
 from labwatch._import import ImportReport, misfit, record_imported
@@ -40,6 +40,9 @@ from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus, trial_of_run
 from sacred.claimed_config import ClaimedConfig, ClaimedStart
 from sacred.config.utils import set_by_dotted_path
+
+if TYPE_CHECKING:
+    from sacred.observers._registry import Backend
 
 __all__ = ["LabAssistant"]
 
@@ -245,7 +248,7 @@ class LabAssistant:
             self._attached = observer
         self._store_observer = observer
 
-    def _backend(self) -> Any:
+    def _backend(self) -> Backend:
         from sacred.observers._registry import backend_for_url
 
         return backend_for_url(self.location)
@@ -303,7 +306,9 @@ class LabAssistant:
                 f"installed (pip install 'sacred[mongo]'). {hint}"
             ) from None
         try:
-            client = pymongo.MongoClient(self.location, serverSelectionTimeoutMS=2000)
+            client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+                self.location, serverSelectionTimeoutMS=2000
+            )
             try:
                 client.admin.command("ping")
             finally:
@@ -409,7 +414,8 @@ class LabAssistant:
                 "assistant.pareto_front(space)"
             )
         done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED and t.feasible]
-        return min(done, key=lambda t: t.cost) if done else None
+        # a completed trial of a study with one objective has its cost
+        return min(done, key=lambda t: cast(float, t.cost)) if done else None
 
     def pareto_front(self, space: SearchSpace | str) -> list[Trial]:
         """The completed trials no other completed trial dominates (every objective
@@ -418,7 +424,8 @@ class LabAssistant:
         if self.objectives is None or not self.objectives.multi:
             best = self.best(space)
             return [] if best is None else [best]
-        return pareto_front([(t, t.costs) for t in done])
+        # a completed trial of a study with several objectives has its costs
+        return pareto_front([(t, cast(tuple, t.costs)) for t in done])
 
     # -- pruning ----------------------------------------------------------------------------
 

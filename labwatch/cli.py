@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from labwatch.exceptions import BudgetExhausted, LabwatchError, TrialPruned
 from sacred._extras import missing_extra, one_line_for_missing_extras
@@ -29,7 +29,7 @@ from sacred._extras import missing_extra, one_line_for_missing_extras
 __all__ = ["main"]
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     print(f"labwatch: error: {message}", file=sys.stderr)
     sys.exit(code)
 
@@ -259,6 +259,7 @@ def trials(args: argparse.Namespace) -> int:
     if args.best_config:
         if best_overall is None:
             _fail("no completed trial: no best configuration to write", 1)
+        assert best_space is not None  # set together with best_overall
         nested = best_space.nest(best_overall.config)
         from sacred.config import save_config_file
 
@@ -339,6 +340,7 @@ def importance(args: argparse.Namespace) -> int:
         _fail(
             f"importance needs at least 2 completed trials; {study_name} has {len(study.trials)}", 1
         )
+    evaluator: optuna.importance.BaseImportanceEvaluator
     if args.evaluator == "fanova":
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
     else:

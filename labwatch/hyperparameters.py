@@ -53,6 +53,12 @@ class Condition:
         self.parent = parent
         self.values = list(values)
 
+    @property
+    def parent_name(self) -> str:
+        """The parent's name: a search space names an object parent when it is made."""
+        assert isinstance(self.parent, str), f"the parent {self.parent!r} was not named yet"
+        return self.parent
+
     def holds(self, config: dict) -> bool:
         return config.get(self.parent) in self.values
 

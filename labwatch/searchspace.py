@@ -112,7 +112,7 @@ class SearchSpace:
         for name, hp in self.parameters.items():
             if hp.condition is None:
                 continue
-            parent = self.parameters.get(hp.condition.parent)
+            parent = self.parameters.get(hp.condition.parent_name)
             if not isinstance(parent, Categorical):
                 raise SearchSpaceError(
                     f"search space {self.name!r}: {name!r} is conditional on "
@@ -141,7 +141,7 @@ class SearchSpace:
             visiting.add(name)
             condition = self.parameters[name].condition
             if condition is not None:
-                visit(condition.parent)
+                visit(condition.parent_name)
             order.append(name)
 
         for name in self.parameters:
@@ -165,7 +165,7 @@ class SearchSpace:
         condition = self.parameters[name].condition
         if condition is None:
             return True
-        return self.is_active(condition.parent, values) and condition.holds(values)
+        return self.is_active(condition.parent_name, values) and condition.holds(values)
 
     def active(self, values: dict) -> dict:
         """The active entries of ``values`` (a flat dict by dotted name)."""

@@ -130,11 +130,11 @@ class EventDispatcher:
                     event,
                 )
         for key in self._pending_metrics:
-            observer = next((o for o in self.started if id(o) == key), None)
-            if observer is not None:
+            losing = next((o for o in self.started if id(o) == key), None)
+            if losing is not None:
                 self.logger.error(
                     "%s could not store some metrics: %d measurements were lost for it",
-                    _name(observer),
+                    _name(losing),
                     sum(len(m["steps"]) for m in self._pending_metrics[key].values()),
                 )
 

@@ -330,7 +330,8 @@ def _create_sources(paths: Iterable[str], save_git_info: bool) -> list[Source]:
         infos = _git.repository_info({r for r in roots.values() if r is not None})
     sources = []
     for path in paths:
-        info = infos.get(roots[path]) if save_git_info and roots[path] else None
+        root = roots[path] if save_git_info else None
+        info = infos.get(root) if root else None
         if info is None:
             sources.append(Source(path, get_digest(path)))
         else:

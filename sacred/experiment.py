@@ -347,17 +347,17 @@ class Experiment(Ingredient):
         """Add a new measurement to the current run (see Run.log_scalar)."""
         self._running("ex.log_scalar").log_scalar(name, value, step)
 
-    def add_resource(self, filename: PathType) -> None:
+    def add_resource(self, filename: str | os.PathLike) -> None:
         """Add a file as a resource of the current run."""
         self._running("ex.add_resource").add_resource(filename)
 
-    def open_resource(self, filename: PathType, mode: str = "r"):
+    def open_resource(self, filename: str | os.PathLike, mode: str = "r"):
         """Open a file and also save it as a resource of the current run."""
         return self._running("ex.open_resource").open_resource(filename, mode)
 
     def add_artifact(
         self,
-        filename: PathType,
+        filename: str | os.PathLike,
         name: str | None = None,
         metadata: dict | None = None,
         content_type: str | None = None,

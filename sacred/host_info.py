@@ -107,8 +107,8 @@ def host_info_gatherer(name: str) -> Callable[[Callable[[], Any]], Callable[[], 
 
 def _entry_name(getter: Any) -> str:
     return (
-        getattr(getter, "_sacred_host_info_name", None)
-        or getattr(getter, "name", None)
+        getattr(getter, "_sacred_host_info_name", "")
+        or getattr(getter, "name", "")
         or getattr(getter, "__name__", repr(getter))
     )
 
@@ -165,7 +165,8 @@ def _linux_platform_string() -> str | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc, version = os.confstr("CS_GNU_LIBC_VERSION").split(maxsplit=1)  # 'glibc 2.36'
+        # None (not available) splits into nothing: the ValueError below
+        libc, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").split(maxsplit=1)  # 'glibc 2.36'
     except (AttributeError, OSError, ValueError):
         return None
     uname = os.uname()
@@ -343,7 +344,11 @@ def get_host_info(additional_host_info: Iterable[Callable[[], Any]] | None = Non
         if gpu is not None:
             info["gpu"] = gpu
     info["ENV"] = _environment()
-    for getter in [*host_info_gatherers.values(), *(additional_host_info or [])]:
+    getters: list[Callable[[], Any]] = [
+        *host_info_gatherers.values(),
+        *(additional_host_info or []),
+    ]
+    for getter in getters:
         name = _entry_name(getter)
         try:
             info[name] = getter()

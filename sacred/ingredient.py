@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Generator, Sequence
+from types import FrameType
 from typing import Any
 
 from sacred.exceptions import (
@@ -318,7 +319,7 @@ def globals_of_caller() -> dict:
 
     sys._getframe is ~100x cheaper than inspect.stack(), which reads source files.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__", "").startswith("sacred."):
         frame = frame.f_back
     return frame.f_globals if frame is not None else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sacred._logging import create_default_logger, parse_log_level
@@ -51,7 +52,7 @@ def create_run(
     experiment: Experiment,
     command_name: str,
     config_updates: dict | None = None,
-    named_configs: tuple | list = (),
+    named_configs: Sequence[Any] = (),
     force: bool = False,
     log_level: Any = None,
 ) -> Run:

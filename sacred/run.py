@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sacred._events import EventDispatcher
 from sacred._metrics import MetricsBuffer, check_metric_value
@@ -31,6 +31,9 @@ from sacred._traceback import format_filtered_stacktrace
 from sacred.exceptions import SacredInterrupt
 from sacred.observers.base import RunObserver, td_format
 from sacred.settings import SETTINGS
+
+if TYPE_CHECKING:
+    from sacred.stdout_capturing import OutputCapture
 
 __all__ = ["Run", "RunStatus"]
 
@@ -157,7 +160,7 @@ class Run:
         self._heartbeat_thread: threading.Thread | None = None
         self._stop_heartbeat = threading.Event()
         self._heartbeat_lock = threading.Lock()
-        self._output = None
+        self._output: OutputCapture | None = None
         self._out_chunks: list[str] = []
         self._filtered_chunks: list[str] = []
         self._pending_line = ""
@@ -334,7 +337,7 @@ class Run:
         queue_time = utc_now()
         self.meta_info["queue_time"] = queue_time
         self.status = RunStatus.QUEUED.value
-        self._id = self._dispatcher.emit_first(
+        self._id = self._events.emit_first(
             "queued_event",
             ex_info=self.experiment_info,
             command=self._command(),
@@ -352,7 +355,7 @@ class Run:
     def _start(self) -> None:
         self.start_time = utc_now()
         self.status = RunStatus.RUNNING.value
-        self._id = self._dispatcher.emit_first(
+        self._id = self._events.emit_first(
             "started_event",
             ex_info=self.experiment_info if self.observers else {},
             command=self._command(),
@@ -400,8 +403,8 @@ class Run:
             if self._output is not None:
                 self._read_output(self._output)
             if not final:
-                self._dispatcher.deliver_metrics(self._metrics.drain(), self.info)
-            self._dispatcher.emit_tolerant(
+                self._events.deliver_metrics(self._metrics.drain(), self.info)
+            self._events.emit_tolerant(
                 "heartbeat_event",
                 info=self.info,
                 captured_out=self.captured_out or "",
@@ -413,7 +416,7 @@ class Run:
                 **({"meta_info": self.meta_info} if self._send_meta else {}),
             )
             if final:
-                self._dispatcher.deliver_metrics(self._metrics.drain(), self.info)
+                self._events.deliver_metrics(self._metrics.drain(), self.info)
 
     def _read_output(self, output: Any) -> None:
         """Append newly captured output and apply the captured-output filter."""
@@ -438,6 +441,12 @@ class Run:
                 self._out_chunks.append(new)
             self.captured_out = out_filter("".join(self._out_chunks))
 
+    @property
+    def _events(self) -> EventDispatcher:
+        """The dispatcher of a run being run (made first thing by __call__)."""
+        assert self._dispatcher is not None, "the run has not been started"
+        return self._dispatcher
+
     def _final_beat(self) -> None:
         if self.start_time is None:
             return
@@ -450,13 +459,14 @@ class Run:
             self._output.settle()
         if self.result is not None:
             self.run_logger.info("Result: %s", self.result)
+        assert self.start_time is not None and self.stop_time is not None  # a completed run
         self.run_logger.info("Completed after %s", td_format(self.stop_time - self.start_time))
 
     def _complete(self) -> None:
         self._final_beat()
         self.status = RunStatus.COMPLETED.value
-        self._dispatcher.emit_final("completed_event", stop_time=self.stop_time, result=self.result)
-        self._dispatcher.join()
+        self._events.emit_final("completed_event", stop_time=self.stop_time, result=self.result)
+        self._events.join()
 
     def _end_with_exception(self, exc: BaseException) -> None:
         self.stop_time = utc_now()
@@ -467,20 +477,20 @@ class Run:
         if isinstance(exc, (KeyboardInterrupt, SacredInterrupt)):
             status = getattr(exc, "STATUS", RunStatus.INTERRUPTED.value)
             self.status = status
-            self._dispatcher.emit_final(
+            self._events.emit_final(
                 "interrupted_event", interrupt_time=self.stop_time, status=status
             )
-            self._dispatcher.join()
+            self._events.join()
             self.run_logger.warning("Aborted after %s with status %s!", elapsed, status)
             return
         self.status = RunStatus.FAILED.value
         # Stored whole, as the original stores it; the console shows it without
         # sacred's frames (experiment.py).
         self.fail_trace = format_filtered_stacktrace(exc, filter_traceback=False)
-        self._dispatcher.emit_final(
+        self._events.emit_final(
             "failed_event", fail_time=self.stop_time, fail_trace=self.fail_trace
         )
-        self._dispatcher.join()
+        self._events.join()
         self.run_logger.error("Failed after %s!", elapsed)
         if self.pdb:
             import pdb

@@ -55,7 +55,7 @@ def _one_of(*choices: str) -> Callable[[Any], bool]:
     return check
 
 
-_DESCRIPTIONS = {
+_DESCRIPTIONS: dict[Callable[[Any], bool], str] = {
     _is_bool: "True or False",
     _is_number: "a number",
     _is_str_list: "a list of strings",
@@ -162,11 +162,11 @@ class Settings(dict):
     def __delitem__(self, key: Any) -> None:
         raise SettingError(f"Settings cannot be deleted ({self._path}.{key}); assign a value.")
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def setdefault(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+    def setdefault(self, key: Any, default: Any = None) -> Any:
         return self[key]
 
     def __reduce__(self) -> tuple:

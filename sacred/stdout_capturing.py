@@ -66,6 +66,7 @@ class OutputCapture:
         self._chunks: list[str] = []
         self._lock = threading.Lock()
         self._flush_before_read = False
+        self._pumps: list[_FdPump]  # set while file descriptors are captured
 
     def _append(self, text: str) -> None:
         if text:

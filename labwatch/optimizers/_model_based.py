@@ -38,7 +38,7 @@ class ModelBasedOptimizer(Optimizer):
 
     def _columns(self) -> list[tuple[str, Any]]:
         space = self.search_space
-        columns = []
+        columns: list[tuple[str, Any]] = []
         for name in space.order:
             hp = space.parameters[name]
             if isinstance(hp, Constant):

@@ -13,7 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from labwatch.exceptions import OptimizerError
-from labwatch.hyperparameters import Categorical, Constant, Gaussian, Hyperparameter
+from labwatch.hyperparameters import (
+    Categorical,
+    Constant,
+    Gaussian,
+    Hyperparameter,
+    UniformNumber,
+)
 from labwatch.optimizers.base import Optimizer
 from labwatch.trials import Trial, TrialStatus
 
@@ -39,6 +45,7 @@ def _distribution(optuna: Any, hp: Hyperparameter) -> Any:
         return d.CategoricalDistribution(hp.choices)
     if isinstance(hp, Gaussian):
         return d.FloatDistribution(*_UNIT)
+    assert isinstance(hp, UniformNumber)  # the one kind left: Constants never get here
     if hp.type is int:
         return d.IntDistribution(hp.lower, hp.upper, log=hp.log_scale)
     return d.FloatDistribution(hp.lower, hp.upper, log=hp.log_scale)
@@ -49,6 +56,7 @@ def _encode(hp: Hyperparameter, value: Any) -> Any:
         return min(max(hp.to_unit(value), _UNIT[0]), _UNIT[1])
     if isinstance(hp, Categorical):
         return value
+    assert isinstance(hp, UniformNumber)  # the one kind left: Constants never get here
     if hp.type is int:
         return int(round(value))
     return float(value)
@@ -104,6 +112,7 @@ class OptunaOptimizer(Optimizer):
     def _tell(self, optuna: Any, trial: Trial) -> None:
         states = optuna.trial.TrialState
         intermediate: dict = {}
+        value: float | list[float] | None
         if trial.status == TrialStatus.PRUNED:
             # as Optuna's own pruned trials: no value, the last intermediate one
             state, value = states.PRUNED, None

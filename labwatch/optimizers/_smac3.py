@@ -19,7 +19,13 @@ import importlib.util
 from typing import Any
 
 from labwatch.exceptions import OptimizerError
-from labwatch.hyperparameters import Categorical, Constant, Gaussian, Hyperparameter
+from labwatch.hyperparameters import (
+    Categorical,
+    Constant,
+    Gaussian,
+    Hyperparameter,
+    UniformNumber,
+)
 from labwatch.optimizers.base import Optimizer
 from labwatch.trials import TrialStatus
 
@@ -127,23 +133,25 @@ class SMAC3(Optimizer):
             elif isinstance(hp, Gaussian):
                 # searched in its CDF space, as the Optuna engines do
                 made[name] = Float(name, (1e-9, 1 - 1e-9))
-            elif hp.type is int:
-                made[name] = Integer(name, (hp.lower, hp.upper), log=hp.log_scale)
             else:
-                made[name] = Float(name, (hp.lower, hp.upper), log=hp.log_scale)
+                assert isinstance(hp, UniformNumber)  # the one kind left: Constants never get here
+                if hp.type is int:
+                    made[name] = Integer(name, (hp.lower, hp.upper), log=hp.log_scale)
+                else:
+                    made[name] = Float(name, (hp.lower, hp.upper), log=hp.log_scale)
         configspace.add(list(made.values()))
         conditions = []
         for name, made_hp in made.items():
             condition = space.parameters[name].condition
             if condition is None:
                 continue
-            parent = space.parameters[condition.parent]
+            parent = space.parameters[condition.parent_name]
             if condition.parent not in made or not isinstance(parent, Categorical):
                 raise OptimizerError(
                     f"SMAC3: {name}'s condition needs the categorical {condition.parent}"
                 )
             values = [str(parent.index(v)) for v in condition.values if v in parent.choices]
-            conditions.append(InCondition(made_hp, made[condition.parent], values))
+            conditions.append(InCondition(made_hp, made[condition.parent_name], values))
         if conditions:
             configspace.add(conditions)
         return configspace
@@ -181,6 +189,7 @@ def _encode(hp: Hyperparameter, value: Any) -> Any:
         return str(hp.index(value))
     if isinstance(hp, Gaussian):
         return min(max(hp.to_unit(value), 1e-9), 1 - 1e-9)
+    assert isinstance(hp, UniformNumber)  # the one kind left: Constants never get here
     return int(value) if hp.type is int else float(value)
 
 
@@ -189,6 +198,7 @@ def _decode(hp: Hyperparameter, value: Any) -> Any:
         return hp.choices[int(value)]
     if isinstance(hp, Gaussian):
         return hp.from_unit(float(value))
+    assert isinstance(hp, UniformNumber)  # the one kind left: Constants never get here
     return int(value) if hp.type is int else float(value)
 
 
@@ -209,7 +219,8 @@ def _model(scenario: Any) -> Any:
         min_samples_split=2,
         min_samples_leaf=1,
         max_depth=2**20,
-        max_leaf_nodes=None,
+        # smac annotates an int; scikit-learn, which gets it, reads None as "no limit"
+        max_leaf_nodes=None,  # type: ignore[arg-type]
         seed=scenario.seed,
         n_jobs=1,
     )

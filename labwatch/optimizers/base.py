@@ -29,7 +29,7 @@ import inspect
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from labwatch.searchspace import SearchSpace
 from labwatch.trials import Trial, TrialStatus
@@ -78,11 +78,12 @@ class Optimizer(ABC):
         if costs is not None:
             self._trials = {}
             runs = list(runs or [])
-            for i, (config, cost) in enumerate(zip(trials, costs)):
+            configs = cast(Sequence[dict], trials)  # the paper's form: configurations
+            for i, (config, cost) in enumerate(zip(configs, costs)):
                 run = runs[i] if i < len(runs) else None
                 if not isinstance(run, Trial):
                     status = TrialStatus.COMPLETED if cost is not None else TrialStatus.FAILED
-                    run = Trial(i, i, status, dict(config), cost, run)  # type: ignore[arg-type]
+                    run = Trial(i, i, status, dict(config), cost, run)
                 self._trials[i] = run
             return
         for trial in trials:

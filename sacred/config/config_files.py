@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from sacred.exceptions import ConfigFileError, ConfigFileNotFoundError
@@ -48,7 +49,10 @@ def load_config_file(filename: str | os.PathLike) -> dict:
             with open(filename, encoding="utf-8") as f:
                 data = yaml.safe_load(f)
         elif ext == ".toml":
-            import tomllib
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - tomllib's predecessor, the same API
+                import tomli as tomllib
 
             with open(filename, "rb") as f:
                 data = tomllib.load(f)

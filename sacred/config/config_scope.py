@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from sacred.config.utils import _MISSING, check_keys, normalize_value
 from sacred.exceptions import ConfigError, ConfigScopeError
@@ -54,11 +54,11 @@ class _FixedDict(dict):
             return
         dict.__setitem__(self, key, value)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def setdefault(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+    def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
             self[key] = default
         return self[key]
@@ -110,7 +110,7 @@ def _nested_scopes() -> tuple:
     return (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
-def _find_return(body: list[ast.stmt]) -> ast.AST | None:
+def _find_return(body: list[ast.stmt]) -> ast.stmt | None:
     """A return statement of this function (not of nested ones). Only statements are
     visited: yields are found through the code object's flags instead, which is far
     cheaper than walking every expression of a 2,000-line scope."""
@@ -131,7 +131,7 @@ def _find_return(body: list[ast.stmt]) -> ast.AST | None:
     return None
 
 
-def _find_yield(body: list[ast.stmt]) -> ast.AST | None:
+def _find_yield(body: list[ast.stmt]) -> ast.expr | None:
     import ast
 
     for node in ast.walk(ast.Module(body=body, type_ignores=[])):
@@ -143,7 +143,12 @@ def _find_yield(body: list[ast.stmt]) -> ast.AST | None:
 _module_trees: dict[tuple[str, float], Any] = {}
 
 
-def _compile_body(body: list[ast.stmt], funcdef: ast.AST, lines: list[str], filename: str) -> Any:
+def _compile_body(
+    body: list[ast.stmt],
+    funcdef: ast.FunctionDef | ast.AsyncFunctionDef,
+    lines: list[str],
+    filename: str,
+) -> Any:
     """Compile the statements of a function body as module code, keeping the file's
     line numbers (so tracebacks point at the user's lines).
 
@@ -229,7 +234,7 @@ class ConfigScope:
                 f"cannot read the source of config scope {self.__name__!r}; config scopes must "
                 "be defined in a file (use ex.add_config(dict) in interactive sessions)"
             ) from exc
-        offending = _find_return(funcdef.body)
+        offending: ast.stmt | ast.expr | None = _find_return(funcdef.body)
         if offending is None and func.__code__.co_flags & (
             inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
         ):
@@ -358,16 +363,16 @@ def _assignments(body: list[ast.stmt]) -> list[tuple[int, str]]:
         node = stack.pop()
         if isinstance(node, nested_scopes):
             continue
-        targets: list[ast.AST] = []
+        targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
-            targets = list(node.targets)
+            targets, lineno = list(node.targets), node.lineno
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-            targets = [node.target]
+            targets, lineno = [node.target], node.lineno
         for target in targets:
             if isinstance(target, ast.Name):
-                found.append((node.lineno, target.id))
+                found.append((lineno, target.id))
             elif isinstance(target, (ast.Tuple, ast.List)):
-                found.extend((node.lineno, t.id) for t in target.elts if isinstance(t, ast.Name))
+                found.extend((lineno, t.id) for t in target.elts if isinstance(t, ast.Name))
         for field in ("body", "orelse", "finalbody", "handlers", "cases"):
             children = getattr(node, field, None)
             if children:
@@ -380,7 +385,7 @@ def _extract_docs(lines: list[str], body: list[ast.stmt]) -> dict[str, str]:
     comment lines right above it. Only those lines are read, so this stays cheap."""
     ignored = [re.compile(p) for p in SETTINGS.CONFIG.IGNORED_COMMENTS]
 
-    def usable(text: str | None) -> bool:
+    def usable(text: str | None) -> TypeGuard[str]:
         return bool(text) and not any(p.search(text) for p in ignored)
 
     docs: dict[str, str] = {}
@@ -391,7 +396,7 @@ def _extract_docs(lines: list[str], body: list[ast.stmt]) -> dict[str, str]:
         if usable(text):
             docs[name] = text
             continue
-        above = []
+        above: list[str] = []
         row = lineno - 1
         while row >= 1:
             text, only = _comment(lines[row - 1])

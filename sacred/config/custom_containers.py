@@ -34,10 +34,11 @@ class ReadOnlyDict(dict):
     def _blocked(self, *args: Any, **kwargs: Any) -> None:
         raise _refuse(self._path)
 
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _blocked
+    # every mutator refuses, whatever dict's own signature for it
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _blocked  # type: ignore[assignment]
     __ior__ = _blocked  # type: ignore[assignment]
 
-    def copy(self) -> dict:  # type: ignore[override]
+    def copy(self) -> dict:
         return _thaw(self)
 
     def __copy__(self) -> dict:
@@ -64,7 +65,7 @@ class ReadOnlyList(list):
     clear = reverse = sort = _blocked
     __iadd__ = __imul__ = _blocked  # type: ignore[assignment]
 
-    def copy(self) -> list:  # type: ignore[override]
+    def copy(self) -> list:
         return _thaw(self)
 
     def __copy__(self) -> list:

@@ -304,6 +304,7 @@ def resolve_config(
 
     # 1. named configs, with the regular updates fixed
     named_values: dict = {}
+    conf: Any  # values, a config file's name, or a ConfigScope/ConfigDict
     for name in named_configs:
         if isinstance(name, Mapping):  # values given directly (a resumed run's config)
             node, kind, conf = root, "values", name

@@ -304,7 +304,7 @@ class RecordObserver(RunObserver):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._location() == other._location()  # type: ignore[attr-defined]
+        return self._location() == other._location()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self._location()))

@@ -96,7 +96,7 @@ def _ingredient_paths(tree: ast.Module) -> dict[str, str]:
         called = node.value.func
         kind = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
         if kind == "Experiment":
-            path: str | None = ""
+            path: object = ""
         elif kind == "Ingredient":
             args = node.value.args
             first = args[0] if args else None

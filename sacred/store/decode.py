@@ -149,7 +149,8 @@ def _datetime(value: dict, name: str) -> Any:
     raw = base64.b64decode(state)
     # The bytes are the class's own pickle state, which its constructor validates.
     cls = datetime.datetime if name == "datetime.datetime" else datetime.date
-    return cls(raw)
+    # typeshed declares only the field-wise constructors, not the pickle-state one
+    return cls(raw)  # type: ignore[call-arg, arg-type]
 
 
 def _series(value: dict) -> Any:

@@ -170,6 +170,7 @@ def _tokenize(text: str) -> list[_Token]:
                 raise QueryError("Unterminated string", text, pos)
             raise QueryError(f"Unexpected character {text[pos]!r}", text, pos)
         kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         if kind != "ws":
             value = match.group()
             if kind == "name" and value in _KEYWORDS:
@@ -374,7 +375,7 @@ class _Parser:
         if node.op == "in":
             extra = tuple(status for status in TIMEOUT_STATUSES if status not in values)
             return Compare(node.path, "in", values + extra)
-        both = [Compare(node.path, node.op, status) for status in TIMEOUT_STATUSES]
+        both: list[Node] = [Compare(node.path, node.op, status) for status in TIMEOUT_STATUSES]
         combined = Or(tuple(both)) if node.op == "==" else And(tuple(both))
         return self.combine(combined, both, token)
 

@@ -75,7 +75,7 @@ from sacred.observers.file_storage.files import (
 try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover - optional accelerator
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]  # checked before every use
 
 __all__ = ["FileStorageObserver", "DEFAULT_FILE_STORAGE_PRIORITY"]
 
@@ -321,6 +321,12 @@ class FileStorageObserver(RecordObserver):
         self.dir: str | None = None
         self._begin()
 
+    @property
+    def _run_dir(self) -> str:
+        """The run's directory, for the writes that only happen once it was made."""
+        assert self.dir is not None, "the run directory is made before anything is written"
+        return self.dir
+
     def _begin(self) -> None:
         super()._begin()
         refresh_umask()
@@ -421,7 +427,7 @@ class FileStorageObserver(RecordObserver):
         return os.path.join(self.basedir_as_given, os.path.relpath(target, self.basedir))
 
     def _save_sources(self, ex_info: dict) -> list:
-        sources = []
+        sources: list[list[str | None]] = []
         for name, _md5, path in self._source_files(ex_info):
             if self.copy_sources and os.path.isfile(path):
                 copy = self._copy_once(path, self.source_dir)
@@ -431,13 +437,13 @@ class FileStorageObserver(RecordObserver):
         return sources
 
     def _write_json(self, name: str, data: Any, durable: bool = False) -> None:
-        atomic_write(os.path.join(self.dir, name), _dumps(data), durable=durable)
+        atomic_write(os.path.join(self._run_dir, name), _dumps(data), durable=durable)
 
     def _save_run(self, durable: bool = False) -> None:
         self._write_json("run.json", self.run_entry_file, durable=durable)
 
     def _save_cout(self) -> None:
-        path = os.path.join(self.dir, "cout.txt")
+        path = os.path.join(self._run_dir, "cout.txt")
         cout = self.cout or ""
         written = self._cout_written
         if written is not None and cout is written:
@@ -455,12 +461,12 @@ class FileStorageObserver(RecordObserver):
     def _save_info(self) -> None:
         text = _dumps(self.run_entry.get("info") or {})
         if text != self._info_text:
-            atomic_write(os.path.join(self.dir, "info.json"), text)
+            atomic_write(os.path.join(self._run_dir, "info.json"), text)
             self._info_text = text
 
     def _save_metrics_file(self, durable: bool = False) -> None:
         atomic_write(
-            os.path.join(self.dir, "metrics.json"),
+            os.path.join(self._run_dir, "metrics.json"),
             encode_metrics_file(self._metrics),
             durable=durable,
         )
@@ -526,7 +532,7 @@ class FileStorageObserver(RecordObserver):
             # metrics.json.
             self._save_metrics_file(durable=True)
             self._unjournaled = {}
-            _unlink_quietly(os.path.join(self.dir, METRICS_JOURNAL))
+            _unlink_quietly(os.path.join(self._run_dir, METRICS_JOURNAL))
             self._save_run(durable=True)
         self._render_template()
 
@@ -543,7 +549,7 @@ class FileStorageObserver(RecordObserver):
         self, name: str, filename: str, metadata: dict | None, content_type: str | None
     ) -> str:
         _check_artifact_name(name)
-        target = os.path.join(self.dir, name)
+        target = os.path.join(self._run_dir, name)
         with self._fenced() as held:
             if held:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -572,7 +578,7 @@ class FileStorageObserver(RecordObserver):
             # Encoded before the file is opened and appended with one write, so the
             # journal never sits half-written while a large batch is being encoded.
             line = _encode_json(self._unjournaled) + b"\n"
-            path = os.path.join(self.dir, METRICS_JOURNAL)
+            path = os.path.join(self._run_dir, METRICS_JOURNAL)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
             try:
                 os.write(fd, line)
@@ -629,7 +635,7 @@ class FileStorageObserver(RecordObserver):
                 ext,
             )
             return
-        atomic_write(os.path.join(self.dir, "report" + ext), report)
+        atomic_write(os.path.join(self._run_dir, "report" + ext), report)
 
     def _location(self) -> Any:
         return self.basedir
@@ -639,7 +645,7 @@ class FileStorageObserver(RecordObserver):
         and metrics; new ones are added to them."""
         from sacred.observers.file_storage.claim import previous_state
 
-        state = previous_state(self.dir)
+        state = previous_state(self._run_dir)
         if state is not None:
             self.run_entry["artifacts"] = state["artifacts"]
             self.run_entry["resources"] = state["resources"]

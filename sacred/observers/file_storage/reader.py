@@ -73,7 +73,7 @@ from sacred.store.base import (
 try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]  # checked before every use
 
 __all__ = ["FileStoreReader"]
 
@@ -604,7 +604,7 @@ class FileStoreReader(FileTrash, StoreBackend):
     # -- metrics and files --------------------------------------------------------------
 
     def _metrics_signature(self, run_dir: str) -> tuple:
-        signature = []
+        signature: list[tuple[int, int] | None] = []
         for name in ("metrics.json", METRICS_JOURNAL):
             try:
                 stat = os.stat(os.path.join(run_dir, name))
@@ -675,7 +675,7 @@ class FileStoreReader(FileTrash, StoreBackend):
                 target = journal.setdefault(name, {"steps": [], "values": [], "timestamps": []})
                 for key in ("steps", "values", "timestamps"):
                     target[key].extend(series[key])
-        merged = {}
+        merged: dict[str, Any] = {}
         for name in set(complete) | set(journal):
             a, b = complete.get(name), journal.get(name)
             if a is not None and not _is_series(a):
@@ -828,7 +828,7 @@ def _inside(path: str, root: str) -> bool:
 def _is_series(series: Any) -> bool:
     if not isinstance(series, dict):
         return False
-    lists = [series.get(key) for key in ("steps", "values", "timestamps")]
+    lists: list[Any] = [series.get(key) for key in ("steps", "values", "timestamps")]
     return all(isinstance(v, list) for v in lists) and len({len(v) for v in lists}) == 1
 
 

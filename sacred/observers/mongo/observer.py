@@ -371,7 +371,9 @@ class MongoObserver(RecordObserver):
                             f"MongoObserver: run {_id} was re-queued and handed to another "
                             "attempt before this one could start; this attempt does not run."
                         )
-                    self._fence = Fence(_id, claim_token())  # every later write is fenced
+                    token = claim_token()
+                    assert token is not None  # claimed_by_this_process() matched it
+                    self._fence = Fence(_id, token)  # every later write is fenced
                 return _id
         return self._insert(entry, _id, queued)
 
@@ -625,7 +627,7 @@ class QueuedMongoObserver(RunObserver):
     """A MongoObserver behind a QueueObserver: events are delivered by a background
     thread, retried while the database is unreachable (see QueueObserver)."""
 
-    def __new__(cls, *args: Any, interval: float = 20.0, **kwargs: Any):  # type: ignore[misc]
+    def __new__(cls, *args: Any, interval: float = 20.0, **kwargs: Any):
         from sacred.observers.queue import QueueObserver
 
         priority = kwargs.get("priority", DEFAULT_MONGO_PRIORITY)

@@ -570,6 +570,7 @@ class SqlObserver(RunObserver):
         ]
         if rows:
             batches = [(name, s["steps"], s["values"]) for name, s in metrics_by_name.items()]
+            assert self.run_id is not None  # metrics come after the run's row was inserted
             with self.engine.begin() as conn:
                 if not self._fenced(conn):
                     return

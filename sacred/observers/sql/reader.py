@@ -59,6 +59,7 @@ def _open_engine(url: str, engine: Any = None, **engine_kwargs: Any) -> Any:
 
 class SqlReader(StoreBackend):
     pushes_down = True
+    _opened_engine: Any  # the engine __new__ opened, taken over by __init__
 
     def __new__(cls, url: str, engine: Any = None, **engine_kwargs: Any) -> Any:
         """A database in the original's layout is read by LegacySqlReader (the layout is
@@ -348,7 +349,9 @@ class SqlReader(StoreBackend):
         out: dict[Any, dict[str, dict]] = {run_id: {} for run_id in run_ids}
         ints = [i for i in out if isinstance(i, int) and not isinstance(i, bool)]
         uids = [str(i) for i in out if not isinstance(i, int) or isinstance(i, bool)]
-        chunks = [(runs.c.id, ints[i : i + 1000]) for i in range(0, len(ints), 1000)]
+        chunks: list[tuple[Any, list]] = [
+            (runs.c.id, ints[i : i + 1000]) for i in range(0, len(ints), 1000)
+        ]
         chunks += [(runs.c.run_uid, uids[i : i + 1000]) for i in range(0, len(uids), 1000)]
         with self.engine.connect() as conn:
             for column, ids in chunks:

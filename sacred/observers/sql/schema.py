@@ -71,7 +71,7 @@ def get_tables() -> dict[str, Any]:
     def ref(table: str, **kw: Any) -> sa.ForeignKey:
         return sa.ForeignKey(f"{table}.id", ondelete="CASCADE", **kw)
 
-    tables = {}
+    tables: dict[str, Any] = {}
     tables["experiments"] = sa.Table(
         "experiments",
         metadata,

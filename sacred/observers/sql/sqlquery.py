@@ -39,7 +39,7 @@ import math
 from typing import Any
 
 from sacred.store.kinds import value_kind
-from sacred.store.query import And, Exists, Node, Not, Or, as_time, booleans_ordered
+from sacred.store.query import And, Compare, Exists, Node, Not, Or, as_time, booleans_ordered
 from sacred.store.regex import RegexUnsupported, translate_regex
 
 __all__ = ["Unsupported", "SqlTranslator", "json_path_text"]
@@ -473,7 +473,7 @@ class SqlTranslator:
             return sa.false() if op == "==" else sa.true()
         return self._json_compare(column, extra, op, literal)
 
-    def _artifacts(self, node: Node) -> Any:
+    def _artifacts(self, node: Compare | Exists) -> Any:
         """`artifacts`, a run's list of artifact names (never missing), from the
         artifacts table: == and =~ look for one row with a matching name."""
         sa = self.sa

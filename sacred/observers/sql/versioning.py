@@ -165,6 +165,7 @@ def _set_up(conn: Any, state: SchemaState) -> str | None:
         command.stamp(config, "head")
         return None
     if state.kind == "unversioned":
+        assert state.revision is not None  # check_usable() refused the unknown layout
         command.stamp(config, state.revision)
     command.upgrade(config, "head")
     return state.revision

@@ -345,8 +345,8 @@ class TinyDbObserver(RecordObserver):
     def __init__(
         self, path: str | os.PathLike = "./runs_db", overwrite: Any = None, priority: int = 20
     ) -> None:
-        self.root = os.fspath(path)
-        self.basedir = os.path.abspath(self.root)
+        self.root: str | None = os.fspath(path)
+        self.basedir: str | None = os.path.abspath(self.root)
         if os.path.exists(self.basedir) and not os.path.isdir(self.basedir):
             raise ObserverError(
                 f"TinyDbObserver: {self.root!r} exists and is not a directory; give the "
@@ -371,6 +371,7 @@ class TinyDbObserver(RecordObserver):
 
     def _opened(self) -> None:
         if self._db is None:
+            assert self.basedir is not None  # only create_from() leaves it out, with a db
             self._db, self._fs = open_tinydb(self.basedir)
 
     @property

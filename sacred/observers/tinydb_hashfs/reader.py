@@ -25,7 +25,7 @@ import os
 import re
 import textwrap
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sacred.exceptions import QueryError, StoreError
 from sacred.store.base import (
@@ -35,6 +35,9 @@ from sacred.store.base import (
     record_problem,
     report_damaged,
 )
+
+if TYPE_CHECKING:  # tinydb is optional (the tinydb extra)
+    from tinydb.table import Document
 
 __all__ = ["TinyDbReader", "TinyDbStoreReader"]
 
@@ -204,7 +207,7 @@ class TinyDbReader:
             )
         return found
 
-    def documents(self) -> list:
+    def documents(self) -> list[Document]:
         """Every run document, in the order the runs were stored."""
         return [doc for _, doc in self.located()]
 
@@ -218,7 +221,7 @@ class TinyDbReader:
 
     def fetch_metadata(
         self, exp_name: str | None = None, query: Any = None, indices: int | list[int] | None = None
-    ) -> list[dict]:
+    ) -> list[Document]:
         """Runs selected by indices (like list indexing, in the order run), exp_name (a
         regular expression searched in the name; a string that is no valid regular
         expression matches as a substring) or a TinyDB query; all runs if none."""
@@ -384,6 +387,7 @@ class TinyDbStoreReader(StoreBackend):
                 run_id = doc.get("_id", f"#{doc.doc_id}") if isinstance(doc, dict) else "?"
                 report_damaged(self.location, run_id, "metadata.json", problem)
                 continue
+            assert record is not None  # _checked gives a record whenever it finds no problem
             yield record
 
     def get_record(self, run_id: Any) -> dict | None:
@@ -551,8 +555,10 @@ def _block(lines: list[str]) -> str:
 def _report(entry: dict) -> str:
     start = entry.get("start_time")
     date = start.strftime("%a %d %b %Y") if isinstance(start, datetime.datetime) else "unknown"
-    config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
-    experiment = entry.get("experiment") if isinstance(entry.get("experiment"), dict) else {}
+    config = entry.get("config")
+    config = config if isinstance(config, dict) else {}
+    experiment = entry.get("experiment")
+    experiment = experiment if isinstance(experiment, dict) else {}
     parameters = [f"{k}: {v}" for k, v in sorted(config.items())]
     result = entry.get("result")
     dependencies = experiment.get("dependencies")

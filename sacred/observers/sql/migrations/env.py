@@ -4,6 +4,7 @@ its schema lock and transaction), with sacred's own version table."""
 from typing import Any
 
 from alembic import context
+from alembic.config import Config
 
 from sacred.observers.sql.schema import get_tables
 from sacred.observers.sql.versioning import VERSION_TABLE
@@ -23,7 +24,7 @@ def run_migrations(config: Any) -> None:
 # Imported outside a migration (by a tool walking the package, say), there is no
 # configuration and nothing to run.
 try:
-    _config = context.config
+    _config: Config | None = context.config
 except (NameError, AttributeError):
     _config = None
 if _config is not None:
