@@ -118,7 +118,7 @@ def test_deleting_a_consumed_run_in_the_table_names_its_consumers(board, page):
     p.wait_for_selector("tr.run[data-id='2']")
     p.locator("tr.run[data-id='2'] td.sel input").check()
     p.click("text=Delete…")
-    question = p.locator("dialog.ask[open]:has-text('Delete 1 consumed run?')")
+    question = p.locator("dialog.ask[open]:has-text('Move 1 consumed run to the trash?')")
     question.wait_for()
     assert "run 2 was consumed by run 5 (ensemble)" in question.locator("p").text_content()
     p.click("dialog.ask .ask-cancel")
@@ -126,5 +126,5 @@ def test_deleting_a_consumed_run_in_the_table_names_its_consumers(board, page):
     assert p.locator("tr.run[data-id='2']").count() == 1  # kept: the user said no
 
     p.click("text=Delete…")
-    p.click("dialog.ask .ask-ok:has-text('Delete anyway')")
+    p.click("dialog.ask .ask-ok:has-text('Move anyway')")
     p.wait_for_selector("tr.run[data-id='2']", state="detached")

@@ -64,8 +64,21 @@ def location_of(observer: Any) -> str:
     client = database.client
     if type(client).__module__.startswith("mongomock"):
         return f"mongomock://{database.name}"
-    host, port = getattr(client, "address", None) or ("localhost", 27017)
+    host, port = _server_address(client)
     return f"mongodb://{host}:{port}/{database.name}"
+
+
+def _server_address(client: Any) -> tuple[str, int]:
+    """The address ``client.address`` gives once connected (the server written to),
+    without waiting for a server: ``address`` blocks for the server selection timeout
+    when none is reachable, and callers only compare or record the location."""
+    try:
+        servers = client.topology_description.server_descriptions()
+    except AttributeError:  # a client without pymongo's topology
+        return getattr(client, "address", None) or ("localhost", 27017)
+    writable = sorted(a for a, d in servers.items() if d.is_writable)
+    known = writable or sorted(servers)
+    return known[0] if known else ("localhost", 27017)
 
 
 def reader_options(observer: Any) -> dict[str, Any]:
