@@ -115,7 +115,8 @@ def study_importance(study: dict) -> dict:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     done = done[-MAX_TRIALS:]
-    space = study.get("space_def") if isinstance(study.get("space_def"), dict) else {}
+    stored = study.get("space_def")
+    space: dict = stored if isinstance(stored, dict) else {}
     names = sorted(space) or sorted({n for t in done for n in t["config"]})
     columns: dict[str, tuple[Any, list]] = {}
     for name in names:
