@@ -132,7 +132,7 @@ def create_app(
         from sacred.store import open_store
 
         store = open_store(store)
-    from sacredboard import analysis, api, edits, tensorboard, trash, views
+    from sacredboard import analysis, api, edits, importance, tensorboard, trash, views
     from sacredboard.http import exception_handlers
 
     board = Board(store, read_only=read_only)
@@ -148,6 +148,7 @@ def create_app(
         Route("/studies", index),
         Route("/studies/{study:path}", index),
         *api.ROUTES,
+        *importance.ROUTES,  # before /api/studies/{study:path}
         *analysis.ROUTES,
         *edits.ROUTES,
         *trash.ROUTES,

@@ -22,13 +22,15 @@ maximizes), as Labwatch's optimizers see it; ``objective`` the value itself.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import math
 from typing import Any
 
 from sacred.store.query import MISSING
 from sacred.store.values import read_values
 
-__all__ = ["list_studies", "study_trials", "STATES"]
+__all__ = ["list_studies", "study_trials", "study_token", "STATES"]
 
 STATES = ("COMPLETED", "PRUNED", "FAILED", "RUNNING", "QUEUED", "DEAD")
 
@@ -210,3 +212,16 @@ def study_trials(store: Any, study: str) -> dict | None:
     out["space_def"] = trials[-1]["_meta"].get("space_def")
     out["trials"] = [_public(t) for t in trials]
     return out
+
+
+def study_token(study: dict) -> str:
+    """A token of what a study's derived views (hyperparameter importance) depend on:
+    the space and the completed trials' ids, costs and configurations. Unlike the
+    store's change token it stays while running trials beat or fail."""
+    done = [
+        (str(t["id"]), t["cost"], t["config"])
+        for t in study["trials"]
+        if t["state"] == "COMPLETED" and t["cost"] is not None
+    ]
+    text = json.dumps([study.get("space_def"), done], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

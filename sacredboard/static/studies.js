@@ -1,7 +1,8 @@
 // Labwatch studies: the list (/studies) and one study (/studies/<study>): the
 // optimization history (cost per trial and the best so far), parallel coordinates of
-// the hyperparameters coloured by cost, the best configuration with the command that
-// runs it again, and every trial with its state (dead and pruned ones included).
+// the hyperparameters coloured by cost, their importance (a bar per hyperparameter),
+// the best configuration with the command that runs it again, and every trial with
+// its state (dead and pruned ones included).
 // Live: the page reloads when the store changes (workers finishing trials).
 
 import uPlot from "./vendor/uPlot.esm.js";
@@ -88,11 +89,13 @@ export function studyView(root, name, ctx) {
   let parallel = null;
   let bestShown = null;
   let parallelData = null;
+  let importanceFor = null;
   const started = performance.now();
 
   const summary = h("div", { class: "study-summary" });
   const historyBox = h("div", { class: "study-history" });
   const parallelBox = h("div", { class: "study-parallel" });
+  const importanceBox = h("div", { class: "study-importance" });
   const bestBox = h("div", { class: "study-best" });
   const trialsBox = h("div", { class: "table-wrap study-trials" });
   const page = h(
@@ -107,6 +110,8 @@ export function studyView(root, name, ctx) {
     historyBox,
     h("h2", {}, "Hyperparameters"),
     parallelBox,
+    h("h2", {}, "Hyperparameter importance"),
+    importanceBox,
     h("h2", {}, "Trials"),
     trialsBox,
   );
@@ -138,7 +143,45 @@ export function studyView(root, name, ctx) {
     renderBest();
     renderHistory();
     renderParallel();
+    renderImportance();
     renderTrials();
+  }
+
+  // Fetched again only when the completed trials change (the server keeps the result
+  // per study token too); drawn as one horizontal bar per hyperparameter, names as
+  // text nodes (stored data never becomes markup).
+  function renderImportance() {
+    if (importanceFor === study.completed) return;
+    importanceFor = study.completed;
+    if (!importanceBox.firstChild) fill(importanceBox, h("p", { class: "muted" }, "computing…"));
+    getJSON(`/api/studies/${encodeURIComponent(name)}/importance`)
+      .then((result) => {
+        if (destroyed || importanceFor !== result.completed) return;
+        importanceBox.dataset.used = String(result.used);
+        if (result.message) {
+          fill(importanceBox, h("p", { class: "muted importance-message" }, result.message));
+          importanceBox.classList.add("drawn");
+          return;
+        }
+        const top = Math.max(...result.importance.map((e) => e.value), 1e-12);
+        const bar = (entry) =>
+          h(
+            "div",
+            { class: "importance-row", dataset: { name: entry.name, value: String(entry.value) }, style: "display:flex; align-items:center; gap:8px; margin:3px 0" },
+            h("span", { class: "importance-name", title: entry.name, style: "flex:0 0 14em; text-align:right; overflow:hidden; text-overflow:ellipsis; white-space:nowrap" }, entry.name),
+            h("span", { style: "flex:1 1 auto; max-width:40em" }, h("span", { class: "importance-bar", style: `display:block; height:14px; min-width:1px; width:${(100 * entry.value) / top}%; background:#4e79a7` })),
+            h("span", { class: "num importance-value", style: "flex:0 0 4em" }, formatNumber(entry.value, 3)),
+          );
+        fill(
+          importanceBox,
+          result.importance.map(bar),
+          h("p", { class: "muted" }, `${result.evaluator}, over ${result.used} completed trials${result.used < result.completed ? ` (the newest of ${result.completed})` : ""}; fANOVA: labwatch importance STORE SPACE.`),
+        );
+        importanceBox.classList.add("drawn");
+      })
+      .catch((error) => {
+        if (!destroyed) fill(importanceBox, h("p", { class: "muted importance-message" }, error.message));
+      });
   }
 
   function renderBest() {

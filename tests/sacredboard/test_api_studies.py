@@ -113,3 +113,122 @@ def test_study_list_and_trials(location):
         )
         missing = client.get("/api/studies/nope")
         assert missing.status_code == 404 and "No Labwatch study" in missing.json()["error"]
+
+
+def _sweep(where: str, runs: int, name: str = "lw_sweep") -> str:
+    """A study of `runs` random-search trials whose cost depends on lr only."""
+    from labwatch.hyperparameters import Categorical, UniformInt
+
+    ex = Experiment(name, save_git_info=False)
+    assistant = LabAssistant(ex, store=where, optimizer=RandomSearch)
+
+    @ex.config
+    def cfg():
+        lr = 0.01
+        width = 3
+        act = "relu"
+
+    @assistant.searchspace
+    def space():
+        lr = UniformFloat(lower=0.001, upper=0.1, log_scale=True)
+        width = UniformInt(lower=1, upper=8)
+        act = Categorical(["relu", "tanh"])
+
+    @ex.main
+    def main(lr, width, act):
+        return lr * 100
+
+    for _ in range(runs):
+        ex.run(named_configs=["space"], options=QUIET)
+    from sacred.store import open_store
+
+    with open_store(where) as store:
+        return store.find(f'experiment.name == "{name}"', limit=1)[0].meta["labwatch"]["study"]
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    where = f"sqlite:///{tmp_path / 'runs.db'}"
+    return where, _sweep(where, 12)
+
+
+def test_importance_ranks_the_hyperparameter_the_cost_depends_on(sweep):
+    where, name = sweep
+    with TestClient(create_app(where), base_url="http://127.0.0.1") as client:
+        answer = client.get(f"/api/studies/{name}/importance")
+        assert answer.status_code == 200
+        body = answer.json()
+    assert body["study"] == name and body["message"] is None
+    assert body["completed"] == body["used"] == 12
+    assert "impurity" in body["evaluator"]
+    ranked = [entry["name"] for entry in body["importance"]]
+    assert sorted(ranked) == ["act", "lr", "width"]
+    assert ranked[0] == "lr"
+    assert body["importance"][0]["value"] > 0.5
+    assert abs(sum(e["value"] for e in body["importance"]) - 1) < 1e-6
+
+
+def test_importance_says_why_there_is_none(tmp_path, monkeypatch):
+    where = f"sqlite:///{tmp_path / 'runs.db'}"
+    name = _sweep(where, 1)
+    with TestClient(create_app(where), base_url="http://127.0.0.1") as client:
+        body = client.get(f"/api/studies/{name}/importance").json()
+        assert body["importance"] == []
+        assert body["message"] == (
+            "Hyperparameter importance needs at least 2 completed trials; this study has 1."
+        )
+        missing = client.get("/api/studies/nope/importance")
+        assert missing.status_code == 404 and "No Labwatch study" in missing.json()["error"]
+    _sweep(where, 2)
+    import sacredboard.importance as module
+
+    real = module.importlib.util.find_spec
+    monkeypatch.setattr(
+        module.importlib.util, "find_spec", lambda n, *a: None if n == "optuna" else real(n, *a)
+    )
+    with TestClient(create_app(where), base_url="http://127.0.0.1") as client:
+        body = client.get(f"/api/studies/{name}/importance").json()
+    assert body["importance"] == [] and body["completed"] == 3
+    assert "pip install 'sacred[optim]'" in body["message"]
+
+
+def test_importance_is_computed_once_per_study_token_and_stalls_nothing(sweep, monkeypatch):
+    import threading
+    import time
+
+    import sacredboard.importance as module
+
+    where, name = sweep
+    calls = []
+    real = module.study_importance
+
+    def slow(study):
+        calls.append(study["completed"])
+        time.sleep(2.0)
+        return real(study)
+
+    monkeypatch.setattr(module, "study_importance", slow)
+    with TestClient(create_app(where), base_url="http://127.0.0.1") as client:
+        answers = []
+        workers = [
+            threading.Thread(
+                target=lambda: answers.append(client.get(f"/api/studies/{name}/importance"))
+            )
+            for _ in range(2)
+        ]
+        for worker in workers:
+            worker.start()
+        time.sleep(0.3)
+        started = time.perf_counter()
+        assert client.get("/api/health").status_code == 200
+        assert time.perf_counter() - started < 1.0  # answered while the forest is fitted
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [a.status_code for a in answers] == [200, 200]
+        assert answers[0].json() == answers[1].json()
+        assert calls == [12]  # the second request waited for the first one's result
+        client.get(f"/api/studies/{name}/importance")
+        assert calls == [12]
+        _sweep(where, 1)  # a new completed trial moves the study's token
+        body = client.get(f"/api/studies/{name}/importance").json()
+        assert calls == [12, 13] and body["completed"] == 13

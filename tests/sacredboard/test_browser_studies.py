@@ -1,6 +1,7 @@
 """Labwatch study pages in headless Chromium, while a `labwatch worker` runs trials:
-the list, the optimization history, parallel coordinates coloured by cost, the best
-configuration with its command, and trial states including pruned and dead ones."""
+the list, the optimization history, parallel coordinates coloured by cost, the
+hyperparameters' importance, the best configuration with its command, and trial
+states including pruned and dead ones."""
 
 from __future__ import annotations
 
@@ -130,6 +131,11 @@ def test_study_pages_while_a_worker_runs(study, page):
     p.wait_for_selector(".study-parallel .parallel.drawn")
     paths = p.locator(".parallel-label").evaluate_all("ls => ls.map(l => l.dataset.path)")
     assert paths == ["lr", "width", "cost"]
+    # The importance of the space's entries, one bar each, over the 2 completed trials.
+    p.wait_for_selector(".study-importance.drawn .importance-row")
+    assert p.locator(".study-importance").get_attribute("data-used") == "2"
+    names = p.locator(".importance-name").all_inner_texts()
+    assert sorted(names) == ["lr", "width"]
     # The best configuration and the command that runs it again.
     p.wait_for_selector(".rerun-command")
     command = p.locator(".rerun-command").inner_text()
@@ -159,3 +165,73 @@ def test_study_pages_while_a_worker_runs(study, page):
     p.wait_for_function(
         "parseInt(document.querySelector('.study-history .uplot').dataset.trials) >= 4"
     )
+    # The importance follows: fitted again over the newly completed trials.
+    p.wait_for_function(
+        "parseInt(document.querySelector('.study-importance.drawn').dataset.used) >= 3"
+    )
+
+
+# No dot in it: a dotted name reads as a nested configuration entry.
+EVIL = "<img src=x onerror=\"window['__xss'] = 1\">"
+
+
+def write_study(location: str, study: str, costs: list[float]) -> None:
+    """A study written as Labwatch records it, one completed trial per cost, whose
+    hyperparameters are lr and a name full of markup."""
+    from sacred import Experiment
+    from sacred._time import utc_now
+    from sacred.observers import SqlObserver
+
+    ex = Experiment("lw_written", save_git_info=False)
+    uniform = {"kind": "uniform", "lower": 0.0, "upper": 1.0, "type": "float", "log_scale": False}
+    space_def = {"lr": uniform, EVIL: uniform}
+    for number, cost in enumerate(costs):
+        meta = {
+            "study": study,
+            "space": "space",
+            "optimizer": "RandomSearch",
+            "direction": "minimize",
+            "trial": number,
+            "space_def": space_def,
+        }
+        observer = SqlObserver(location)
+        observer.started_event(
+            ex_info=ex.get_experiment_info(),
+            command="main",
+            host_info={"hostname": "h"},
+            start_time=utc_now(),
+            config={"lr": cost / 10, EVIL: (number % 3) / 3, "seed": number},
+            meta_info={"labwatch": meta},
+            _id=None,
+        )
+        observer.completed_event(stop_time=utc_now(), result=cost)
+
+
+@pytest.fixture
+def written(tmp_path):
+    """The board's url over a study of 8 completed trials and one of a single trial
+    (started before the page, stopped after it: the page polls until it closes)."""
+    location = f"sqlite:///{tmp_path / 'runs.db'}"
+    write_study(location, "lw_written/markup", [float(i) for i in range(1, 9)])
+    write_study(location, "lw_written/single", [1.0])
+    with serve(location) as (url, _):
+        yield url.rstrip("/")
+
+
+def test_importance_shows_stored_names_as_text_and_says_when_there_is_none(written, page):
+    p = page.page
+    p.goto(written + "/studies/lw_written%2Fmarkup")
+    p.wait_for_selector(".study-importance.drawn .importance-row")
+    names = p.locator(".importance-name").all_inner_texts()
+    assert sorted(names) == sorted(["lr", EVIL])
+    # The cost follows lr: its bar is the longest.
+    assert p.locator(".importance-row").first.get_attribute("data-name") == "lr"
+    assert p.locator(".study-importance img").count() == 0
+    assert p.evaluate("window.__xss") is None
+    view_shot(p, "study-importance")
+    p.goto(written + "/studies/lw_written%2Fsingle")
+    p.wait_for_selector(".study-importance.drawn")
+    assert p.locator(".importance-message").inner_text() == (
+        "Hyperparameter importance needs at least 2 completed trials; this study has 1."
+    )
+    assert p.locator(".importance-row").count() == 0
