@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sacred.observers.sql.sqlquery import Unsupported, json_path_text
-from sacred.store.query import MISSING, Node
+from sacred.store.query import Node
 
-__all__ = ["group_rows", "path_values"]
+__all__ = ["group_rows"]
 
 _RESULT_INDEX = "ix_runs_result_value"
 _JSON_COLUMNS = ("config", "info", "meta", "result")
@@ -113,24 +113,6 @@ def _usable(reader: Any) -> bool:
     return reader.dialect == "sqlite" and getattr(reader, "index_scans", True)
 
 
-def _ctes(parts: Sequence[_Scan | _Metric], driver: _Scan | None) -> tuple[list[str], list]:
-    """The WITH clauses (the driver's scan not materialized: walked in index order)
-    and their parameters."""
-    clauses, params = [], []
-    for part in parts:
-        if isinstance(part, _Metric):
-            clauses.append(
-                f"{part.alias} AS MATERIALIZED (SELECT run_id AS id, {part.stat}_value AS v "
-                "FROM metric_summaries WHERE name = ?)"
-            )
-            params.append(part.name)
-        elif part is driver:
-            clauses.append(f"{part.alias} AS NOT MATERIALIZED ({part.sql})")
-        else:
-            clauses.append(f"{part.alias} AS MATERIALIZED ({part.sql})")
-    return clauses, params
-
-
 def _filter(reader: Any, query: Node | None, dead_after: float) -> tuple[str, list] | None:
     """``(SELECT id … WHERE <query>)`` as SQL text with its positional parameters."""
     if query is None:
@@ -153,9 +135,63 @@ def _filter(reader: Any, query: Node | None, dead_after: float) -> tuple[str, li
     return str(compiled), params
 
 
-def _execute(reader: Any, sql: str, params: list) -> list:
-    with reader.engine.connect() as conn:
-        return conn.exec_driver_sql(sql, tuple(params)).fetchall()
+def _execute(reader: Any, sql: str, params: Sequence[Any] = ()) -> list:
+    """The rows as the sqlite3 module gives them (SQLAlchemy's row objects cost more
+    than the scan over 100,000 runs)."""
+    raw = reader.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            return cursor.execute(sql, tuple(params)).fetchall()
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+
+
+def _matching(reader: Any, query: Node | None, dead_after: float) -> set[int] | None:
+    """The row ids the query matches (None: every run)."""
+    found = _filter(reader, query, dead_after)
+    if found is None or not found[0]:
+        return None
+    return {row_id for (row_id,) in _execute(reader, *found)}
+
+
+def _all_numbers(reader: Any, parts: Sequence[_Scan | _Metric], size: int) -> list:
+    """Numpy arrays by row id of the finite numbers at each part (NaN elsewhere); the
+    figures of one metric's summary read at once."""
+    import numpy as np
+
+    arrays: dict[Any, Any] = {}
+    for name in dict.fromkeys(p.name for p in parts if isinstance(p, _Metric)):
+        rows = _execute(
+            reader,
+            "SELECT run_id, last_value, min_value, max_value FROM metric_summaries WHERE name = ?",
+            [name],
+        )
+        table = np.array(rows, dtype=np.float64).reshape(-1, 4)
+        for column, stat in enumerate(("last", "min", "max"), start=1):
+            arrays[name, stat] = _by_id(table[:, 0], table[:, column], size)
+    out = []
+    for part in parts:
+        if isinstance(part, _Metric):
+            out.append(arrays[part.name, part.stat])
+            continue
+        rows = _execute(reader, f"SELECT id, v FROM ({part.sql}) WHERE {_NUMBER}")
+        table = np.array(rows, dtype=np.float64).reshape(-1, 2)
+        out.append(_by_id(table[:, 0], table[:, 1], size))
+    return out
+
+
+def _by_id(ids: Any, values: Any, size: int) -> Any:
+    import numpy as np
+
+    out = np.full(size, np.nan)
+    values = np.where(np.isfinite(values), values, np.nan)
+    at = ids.astype(np.int64)
+    keep = at < size
+    out[at[keep]] = values[keep]
+    return out
 
 
 def group_rows(
@@ -165,76 +201,82 @@ def group_rows(
     stats: Sequence[tuple[str, ...]],
     dead_after: float,
 ) -> list[dict] | None:
-    """values.group_rows from the indexes: GROUP BY the values of the by paths (their
-    kinds checked per group: a group mixing kinds, like 1 and true, is grouped again
-    by value and kind), the newest SAMPLE ids of each group. None when a path has no
-    index (or the query no translation)."""
+    """values.group_rows from the indexes, for one grouping path: GROUP BY its value
+    in a scan of its index (the kind checked per group: a group mixing kinds, like 1
+    and true, is grouped again by value and kind) with the ids of each group; the
+    statistics from each stat's own scan, summed per group here (a join by id in
+    SQLite costs seconds over 100,000 runs, the scans tens of milliseconds). The
+    sample ids are each group's newest. None when a path has no index (or the query
+    no translation)."""
     from sacred.observers.sql.values import json_value
 
-    if not _usable(reader) or not by:
+    if not _usable(reader) or len(by) != 1:
         return None
-    keys = [_part(reader, tuple(p), f"sacred_k{i}") for i, p in enumerate(by)]
-    numbers = [_part(reader, tuple(p), f"sacred_v{i}") for i, p in enumerate(stats)]
-    if any(not isinstance(k, _Scan) for k in keys) or any(n is None for n in numbers):
+    key = _part(reader, tuple(by[0]), "sacred_k")
+    parts = [_part(reader, tuple(p), f"sacred_v{i}") for i, p in enumerate(stats)]
+    if not isinstance(key, _Scan) or any(p is None for p in parts):
         return None
     try:
-        found = _filter(reader, query, dead_after)
+        wanted = _matching(reader, query, dead_after)
     except Unsupported:
         return None
-    if found is None:
-        return None
-    where, where_params = found
-    key_scans: list[_Scan] = [k for k in keys if isinstance(k, _Scan)]
-    parts: list[_Scan | _Metric] = [*key_scans, *[n for n in numbers if n is not None]]
-    driver = key_scans[0]
-    rows = None
-    for by_kind in (False, True):
-        clauses, params = _ctes(parts, driver)
-        d = driver.alias
-        joins = [f"LEFT JOIN {p.alias} ON {p.alias}.id = {d}.id" for p in parts if p is not driver]
-        if where:
-            clauses.append(f"sacred_f AS MATERIALIZED ({where})")
-            params += where_params
-            joins.append(f"JOIN sacred_f ON sacred_f.id = {d}.id")
-        select = []
-        group = []
-        for k in key_scans:
-            a = k.alias
-            # a run without the value groups with the runs whose value is null
-            kind = f"ifnull({a}.t, 'null')"
-            select += [f"{a}.v", f"min({kind})", f"max({kind})"]
-            group.append(f"{a}.v")
-            if by_kind:
-                group.append(kind)
-        select += ["count(*)", f"group_concat({d}.id)"]
-        for n in numbers:
-            a = n.alias  # type: ignore[union-attr]
-            v = f"{a}.v" if isinstance(n, _Metric) else f"(CASE WHEN {a}.{_NUMBER} THEN {a}.v END)"
-            select += [f"count({v})", f"sum({v})", f"sum({v} * {v})", f"min({v})", f"max({v})"]
-        sql = (
-            f"WITH {', '.join(clauses)} SELECT {', '.join(select)} FROM {d} "
-            f"{' '.join(joins)} GROUP BY {', '.join(group)}"
+    rows: list = []
+    for group in ("v", "v, t"):
+        rows = _execute(
+            reader,
+            f"SELECT v, min(t), max(t), count(t), count(*), max(id), group_concat(id) "
+            f"FROM ({key.sql}) GROUP BY {group}",
         )
-        rows = _execute(reader, sql, params)
-        mixed = any(row[3 * i + 1] != row[3 * i + 2] for row in rows for i in range(len(key_scans)))
-        if not mixed:
+        if all(low == high and seen in (0, n) for _, low, high, seen, n, _, _ in rows):
             break
-    assert rows is not None
+    # a run without the value groups with the runs whose value is null
+    nulls = [row for row in rows if row[0] is None]
+    rows = [(v, t, i, ids) for v, t, _, _, _, i, ids in rows if v is not None]
+    if nulls:
+        rows.append((None, "null", max(r[5] for r in nulls), ",".join(r[6] for r in nulls)))
+    import numpy as np
+
+    size = 1 + max((row[2] for row in rows), default=0)
+    numbers = _all_numbers(reader, [p for p in parts if p is not None], size)
+    chosen = None
+    if wanted is not None:
+        chosen = np.zeros(size, dtype=bool)
+        inside = np.fromiter((i for i in wanted if i < size), dtype=np.int64)
+        chosen[inside] = True
     out: list[dict] = []
-    width = 3 * len(key_scans)
-    for row in rows:
-        key = [json_value("sqlite", row[3 * i + 1], row[3 * i]) for i in range(len(key_scans))]
-        count, ids = row[width], row[width + 1]
-        newest = sorted(map(int, ids.split(",")), reverse=True)[:SAMPLE] if ids else []
+    for value, jtype, _, ids_text in rows:
+        ids = np.array(ids_text.split(","), dtype=np.int64)
+        if chosen is not None:
+            ids = ids[chosen[ids]]
+            if not len(ids):
+                continue
         figures = []
-        at = width + 2
-        for _ in numbers:
-            n, total, squares, low, high = row[at : at + 5]
-            at += 5
-            figures.append({"n": n, "sum": total, "sumsq": squares, "min": low, "max": high})
-        out.append({"key": key, "count": count, "ids": newest, "stats": figures})
+        for by_id in numbers:
+            found = by_id[ids]
+            figures.append(_figures(found[~np.isnan(found)]))
+        newest = np.sort(ids)[::-1][:SAMPLE]
+        out.append(
+            {
+                "key": [json_value("sqlite", jtype, value)],
+                "count": len(ids),
+                "ids": [int(i) for i in newest],
+                "stats": figures,
+            }
+        )
     _uids(reader, out)
     return out
+
+
+def _figures(found: Any) -> dict:
+    if not len(found):
+        return {"n": 0, "sum": None, "sumsq": None, "min": None, "max": None}
+    return {
+        "n": len(found),
+        "sum": float(found.sum()),
+        "sumsq": float((found * found).sum()),
+        "min": float(found.min()),
+        "max": float(found.max()),
+    }
 
 
 def _uids(reader: Any, groups: list[dict]) -> None:
@@ -254,67 +296,3 @@ def _uids(reader: Any, groups: list[dict]) -> None:
     if uids:
         for group in groups:
             group["ids"] = [uids.get(i, i) for i in group["ids"]]
-
-
-def path_values(
-    reader: Any,
-    query: Node | None,
-    paths: Sequence[tuple[str, ...]],
-    dead_after: float,
-    limit: int | None = None,
-) -> list[tuple[Any, list[Any]]] | None:
-    """values.path_values from the indexes (newest first); None when a path has no
-    index or is not a JSON value or metric summary."""
-    from sacred.observers.sql.values import json_value
-
-    if not _usable(reader) or not paths or limit is not None:
-        return None
-    parts = [_part(reader, tuple(p), f"sacred_p{i}") for i, p in enumerate(paths)]
-    scans = [p for p in parts if isinstance(p, _Scan)]
-    if any(p is None for p in parts) or not scans:
-        return None
-    try:
-        found = _filter(reader, query, dead_after)
-    except Unsupported:
-        return None
-    if found is None:
-        return None
-    where, where_params = found
-    driver = scans[0]
-    present = [p for p in parts if p is not None]
-    clauses, params = _ctes(present, None)
-    d = driver.alias
-    joins = [f"LEFT JOIN {p.alias} ON {p.alias}.id = {d}.id" for p in present if p is not driver]
-    if where:
-        clauses.append(f"sacred_f AS MATERIALIZED ({where})")
-        params += where_params
-        joins.append(f"JOIN sacred_f ON sacred_f.id = {d}.id")
-    select = [f"{d}.id"]
-    for p in present:
-        select += [f"{p.alias}.v", f"{p.alias}.t" if isinstance(p, _Scan) else "NULL"]
-    sql = (
-        f"WITH {', '.join(clauses)} SELECT {', '.join(select)} FROM {d} "
-        f"{' '.join(joins)} ORDER BY {d}.id DESC"
-    )
-    rows = _execute(reader, sql, params)
-    uids = _all_uids(reader)
-    out = []
-    kinds = [isinstance(p, _Scan) for p in present]
-    for row in rows:
-        values = []
-        for i, is_scan in enumerate(kinds):
-            raw, kind = row[1 + 2 * i], row[2 + 2 * i]
-            if is_scan:
-                values.append(json_value("sqlite", kind, raw))
-            else:
-                values.append(MISSING if raw is None else raw)
-        run_id = row[0]
-        out.append((uids.get(run_id, run_id) if uids else run_id, values))
-    return out
-
-
-def _all_uids(reader: Any) -> dict:
-    sa, runs = reader.sa, reader.t["runs"]
-    statement = sa.select(runs.c.id, runs.c.run_uid).where(runs.c.run_uid.is_not(None))
-    with reader.engine.connect() as conn:
-        return dict(conn.execute(statement).all())

@@ -530,14 +530,9 @@ class SqlReader(StoreBackend):
     def path_values(
         self, query: Any, paths: list, dead_after: float, limit: int | None = None
     ) -> list | None:
-        """The values at paths of the matching runs in one SELECT (sacred.store.values):
-        on SQLite from the paths' indexes where each has one (index_scans.py)."""
-        from sacred.observers.sql import index_scans
+        """The values at paths of the matching runs in one SELECT (sacred.store.values)."""
         from sacred.observers.sql.values import path_values
 
-        found = self._from_indexes(index_scans.path_values, query, paths, dead_after, limit)
-        if found is not None:
-            return found
         return path_values(self, query, paths, dead_after, limit)
 
     def group_rows(self, query: Any, by: list, stats: list, dead_after: float) -> list | None:
@@ -554,9 +549,11 @@ class SqlReader(StoreBackend):
     def _from_indexes(self, read: Any, *args: Any) -> list | None:
         """An index_scans reading, or None (then the rows are read) when an index it
         counted on is gone (dropped by hand, or its build failed)."""
+        import sqlite3
+
         try:
             return read(self, *args)
-        except self.sa.exc.OperationalError as exc:
+        except (self.sa.exc.OperationalError, sqlite3.OperationalError) as exc:
             if "no such index" not in str(exc):
                 raise
             self.__dict__.pop("_path_indexes", None)
