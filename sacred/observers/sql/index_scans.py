@@ -166,7 +166,9 @@ def _all_numbers(reader: Any, parts: Sequence[_Scan | _Metric], size: int) -> li
     for name in dict.fromkeys(p.name for p in parts if isinstance(p, _Metric)):
         rows = _execute(
             reader,
-            "SELECT run_id, last_value, min_value, max_value FROM metric_summaries WHERE name = ?",
+            # the table's rows in order, not an index and a row lookup per run
+            "SELECT run_id, last_value, min_value, max_value FROM metric_summaries "
+            "NOT INDEXED WHERE name = ?",
             [name],
         )
         table = np.array(rows, dtype=np.float64).reshape(-1, 4)
@@ -220,23 +222,32 @@ def group_rows(
         wanted = _matching(reader, query, dead_after)
     except Unsupported:
         return None
-    rows: list = []
-    for group in ("v", "v, t"):
-        rows = _execute(
-            reader,
-            f"SELECT v, min(t), max(t), count(t), count(*), max(id), group_concat(id) "
-            f"FROM ({key.sql}) GROUP BY {group}",
-        )
-        if all(low == high and seen in (0, n) for _, low, high, seen, n, _, _ in rows):
-            break
-    # a run without the value groups with the runs whose value is null
-    nulls = [row for row in rows if row[0] is None]
-    rows = [(v, t, i, ids) for v, t, _, _, _, i, ids in rows if v is not None]
-    if nulls:
-        rows.append((None, "null", max(r[5] for r in nulls), ",".join(r[6] for r in nulls)))
     import numpy as np
 
-    size = 1 + max((row[2] for row in rows), default=0)
+    # Walked in index order (by value), the groups come in the order of the ids read
+    # in that same order: each group's ids are the next count of them (group_concat
+    # of the ids costs ten times the scan).
+    rows = _execute(
+        reader,
+        f"SELECT v, min(t), max(t), count(t), count(*), NULL, NULL "
+        f"FROM ({key.sql}) GROUP BY v ORDER BY v",
+    )
+    if all(low == high and seen in (0, n) for _, low, high, seen, n, _, _ in rows):
+        ids = np.array(_execute(reader, f"SELECT id FROM ({key.sql}) ORDER BY v"), dtype=np.int64)
+        members = np.split(ids.reshape(-1), np.cumsum([row[4] for row in rows])[:-1])
+    else:  # kinds mixed in a group: grouped again by value and kind
+        rows = _execute(
+            reader,
+            f"SELECT v, t, t, count(t), count(*), NULL, group_concat(id) "
+            f"FROM ({key.sql}) GROUP BY v, t",
+        )
+        members = [np.array(row[6].split(","), dtype=np.int64) for row in rows]
+    # a run without the value groups with the runs whose value is null
+    groups = [(v, t, m) for (v, t, *_), m in zip(rows, members) if v is not None]
+    nulls = [m for row, m in zip(rows, members) if row[0] is None]
+    if nulls:
+        groups.append((None, "null", np.concatenate(nulls)))
+    size = 1 + max((int(g[2].max()) for g in groups if len(g[2])), default=0)
     numbers = _all_numbers(reader, [p for p in parts if p is not None], size)
     chosen = None
     if wanted is not None:
@@ -244,8 +255,7 @@ def group_rows(
         inside = np.fromiter((i for i in wanted if i < size), dtype=np.int64)
         chosen[inside] = True
     out: list[dict] = []
-    for value, jtype, _, ids_text in rows:
-        ids = np.array(ids_text.split(","), dtype=np.int64)
+    for value, jtype, ids in groups:
         if chosen is not None:
             ids = ids[chosen[ids]]
             if not len(ids):
