@@ -1,5 +1,6 @@
-"""Groups read from SQLite's path indexes (index_scans.py) are those of the generic
-streaming pass over whole records, on the same store, whatever mix of kinds the
+"""Groups and scatter points read from SQLite's path indexes (index_scans.py) are
+those of the generic streaming pass over whole records (groups) and of the
+row-reading SQL (points), on the same store, whatever mix of kinds the
 values have (1, 1.0, true, "1", null, missing, lists)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sacred.observers import SqlObserver
 from sacred.observers.sql import index_scans
 from sacred.store import open_store
 from sacred.store.groups import _group, _sorted, _stream, group_runs
+from sacred.store.points import points
 from sacred.store.query import parse_query
 from sacred.store.values import _generic_values
 
@@ -121,6 +123,16 @@ def test_index_scans_group_like_the_streaming_pass(store, rows):
                 streamed = _stream(store, query, list(paths), stats)
 
             _same_groups(_final(from_indexes, paths, stats), _final(streamed, paths, stats))
+        for x, y, color in (("k", "result", "j"), ("result", "metrics.loss.min", "k")):
+            assert index_scans.points(
+                backend, node, ("config", "k"), ("result",), None, store.dead_after
+            )
+            columns = points(store, x, y, color, query)
+            with mock.patch.object(backend, "index_scans", False, create=True):
+                by_rows = points(store, x, y, color, query)
+            assert columns == by_rows
+            for name in ("x", "y", "color"):
+                assert [type(v) for v in columns[name]] == [type(v) for v in by_rows[name]]
 
 
 def test_a_path_without_an_index_is_read_from_the_rows(store):

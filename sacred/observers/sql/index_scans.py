@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sacred.observers.sql.sqlquery import Unsupported, json_path_text
-from sacred.store.query import Node
+from sacred.store.query import MISSING, Node
 
-__all__ = ["group_rows"]
+__all__ = ["group_rows", "points"]
 
 _RESULT_INDEX = "ix_runs_result_value"
 _JSON_COLUMNS = ("config", "info", "meta", "result")
@@ -306,3 +306,91 @@ def _uids(reader: Any, groups: list[dict]) -> None:
     if uids:
         for group in groups:
             group["ids"] = [uids.get(i, i) for i in group["ids"]]
+
+
+def points(
+    reader: Any,
+    query: Node | None,
+    x: tuple[str, ...],
+    y: tuple[str, ...],
+    color: tuple[str, ...] | None,
+    dead_after: float,
+) -> dict | None:
+    """sacred.store.points.points from the indexes, as columns: x and y as numpy
+    arrays by run id (no Python value per run until the reply), the colour read for
+    the runs kept. None when a path has no index or is neither a JSON value nor a
+    metric summary."""
+    import numpy as np
+
+    from sacred.observers.sql.values import json_value
+
+    if not _usable(reader):
+        return None
+    axes = [_part(reader, tuple(x), "sacred_x"), _part(reader, tuple(y), "sacred_y")]
+    tint = _part(reader, tuple(color), "sacred_c") if color else None
+    if any(a is None for a in axes) or (color and tint is None):
+        return None
+    try:
+        wanted = _matching(reader, query, dead_after)
+    except Unsupported:
+        return None
+    all_ids = np.array(_execute(reader, "SELECT id FROM runs"), dtype=np.int64).reshape(-1)
+    size = 1 + int(all_ids.max()) if len(all_ids) else 1
+    matched = all_ids
+    if wanted is not None:
+        matched = np.fromiter(wanted, dtype=np.int64, count=len(wanted))
+    present = [a for a in axes if a is not None]
+    xs, ys = _all_numbers(reader, present, size)
+    whole = [_integers(reader, a, size) for a in present]
+    matched = np.sort(matched)[::-1]
+    kept = matched[np.isfinite(xs[matched]) & np.isfinite(ys[matched])]
+    out: dict[str, Any] = {
+        "ids": kept.tolist(),
+        "x": _values(xs[kept], whole[0][kept]),
+        "y": _values(ys[kept], whole[1][kept]),
+        "color": None,
+        "missing": int(len(matched) - len(kept)),
+    }
+    if isinstance(tint, _Metric):
+        (shade,) = _all_numbers(reader, [tint], size)
+        out["color"] = [None if v != v else v for v in shade[kept].tolist()]
+    elif isinstance(tint, _Scan):
+        found = {i: json_value("sqlite", t, v) for i, v, t in _execute(reader, tint.sql)}
+        out["color"] = [_present(found.get(i)) for i in out["ids"]]
+    uids = _all_uids(reader)
+    if uids:
+        out["ids"] = [uids.get(i, i) for i in out["ids"]]
+    return out
+
+
+def _present(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+def _integers(reader: Any, part: _Scan | _Metric, size: int) -> Any:
+    """A boolean array by row id: the value is a JSON integer (sent back as one)."""
+    import numpy as np
+
+    out = np.zeros(size, dtype=bool)
+    if isinstance(part, _Scan):
+        rows = _execute(reader, f"SELECT id FROM ({part.sql}) WHERE t = 'integer'")
+        at = np.array(rows, dtype=np.int64).reshape(-1)
+        out[at[at < size]] = True
+    return out
+
+
+def _values(numbers: Any, whole: Any) -> list:
+    import numpy as np
+
+    values = numbers.tolist()
+    if whole.any():
+        for i in np.flatnonzero(whole).tolist():
+            values[i] = int(values[i])
+    return values
+
+
+def _all_uids(reader: Any) -> dict:
+    sa, runs = reader.sa, reader.t["runs"]
+    statement = sa.select(runs.c.id, runs.c.run_uid).where(runs.c.run_uid.is_not(None))
+    with reader.engine.connect() as conn:
+        return dict(conn.execute(statement).all())

@@ -546,7 +546,14 @@ class SqlReader(StoreBackend):
             return found
         return group_rows(self, query, by, stats, dead_after)
 
-    def _from_indexes(self, read: Any, *args: Any) -> list | None:
+    def points(self, query: Any, x: tuple, y: tuple, color: tuple | None, dead_after: float) -> Any:
+        """Scatter points as columns from the paths' indexes (sacred.store.points);
+        None where they cannot be read so (the caller reads the values)."""
+        from sacred.observers.sql import index_scans
+
+        return self._from_indexes(index_scans.points, query, x, y, color, dead_after)
+
+    def _from_indexes(self, read: Any, *args: Any) -> Any:
         """An index_scans reading, or None (then the rows are read) when an index it
         counted on is gone (dropped by hand, or its build failed)."""
         import sqlite3
