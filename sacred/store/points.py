@@ -34,10 +34,10 @@ def points(store: Any, x: str, y: str, color: str | None = None, query: str | No
     paths = [parse_value_path(x), parse_value_path(y)]
     if color:
         paths.append(parse_value_path(color))
-    columnar = getattr(store.backend, "points", None)
+    columnar = getattr(store.backend, "scatter_points", None)
     if columnar is not None:  # the SQL reader, from SQLite's path indexes
-        found = columnar(parse_query(query), *paths[:2], paths[2] if color else None,
-                         store.dead_after)  # fmt: skip
+        tint = paths[2] if color else None
+        found = columnar(parse_query(query), paths[0], paths[1], tint, store.dead_after)
         if found is not None:
             return found
     out: dict[str, Any] = {"ids": [], "x": [], "y": [], "color": [] if color else None}

@@ -546,7 +546,9 @@ class SqlReader(StoreBackend):
             return found
         return group_rows(self, query, by, stats, dead_after)
 
-    def points(self, query: Any, x: tuple, y: tuple, color: tuple | None, dead_after: float) -> Any:
+    def scatter_points(
+        self, query: Any, x: tuple, y: tuple, color: tuple | None, dead_after: float
+    ) -> Any:
         """Scatter points as columns from the paths' indexes (sacred.store.points);
         None where they cannot be read so (the caller reads the values)."""
         from sacred.observers.sql import index_scans
