@@ -80,18 +80,8 @@ def group_band(
             missing.append(run_id)
             continue
         runs.append(run_id)
-        series.append((list(map(float, data["steps"])), list(data["values"])))
-    by_step: dict[float, list[float]] = {}
-    for steps, values in series:
-        for step, value in zip(steps, values):
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                continue
-            if math.isfinite(number):
-                by_step.setdefault(step, []).append(number)
-    steps = sorted(by_step)
-    figures = [_figures(by_step[step]) for step in steps]
+        series.append((data["steps"], data["values"]))
+    steps, figures = _by_step(series)
     downsampled = len(steps) > max_points
     if downsampled:
         steps, figures = _buckets(steps, figures, max_points)
@@ -109,11 +99,58 @@ def group_band(
     return out
 
 
-def _figures(values: list[float]) -> dict:
-    n = len(values)
-    mean = math.fsum(values) / n
-    std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
-    return {"mean": mean, "std": std, "min": min(values), "max": max(values), "n": n}
+def _by_step(series: list[tuple[Any, Any]]) -> tuple[list[float], list[dict]]:
+    """The steps any run logged a finite value at, and the figures of each, computed
+    over all runs' points at once (numpy: a Python loop over 50 runs x 10,000 points
+    took seconds)."""
+    import numpy as np
+
+    if not series:
+        return [], []
+    steps = np.concatenate([np.asarray(s, dtype=np.float64) for s, _ in series])
+    values = np.concatenate([_floats(v) for _, v in series])
+    finite = np.isfinite(values) & np.isfinite(steps)
+    steps, values = steps[finite], values[finite]
+    if not len(steps):
+        return [], []
+    order = np.lexsort((values, steps))  # by step, then value: min and max at the ends
+    steps, values = steps[order], values[order]
+    unique, starts, counts = np.unique(steps, return_index=True, return_counts=True)
+    sums = np.add.reduceat(values, starts)
+    means = sums / counts
+    deviations = (values - np.repeat(means, counts)) ** 2
+    squares = np.add.reduceat(deviations, starts)
+    lows = values[starts]
+    highs = values[starts + counts - 1]
+    figures = []
+    for i in range(len(unique)):
+        n = int(counts[i])
+        figures.append(
+            {
+                "mean": float(means[i]),
+                "std": math.sqrt(float(squares[i]) / (n - 1)) if n > 1 else None,
+                "min": float(lows[i]),
+                "max": float(highs[i]),
+                "n": n,
+            }
+        )
+    return [float(step) for step in unique], figures
+
+
+def _floats(values: Any) -> Any:
+    """values as float64, NaN for what is not a number (an object array of text)."""
+    import numpy as np
+
+    array = np.asarray(values)
+    if array.dtype.kind in "fiub":
+        return array.astype(np.float64)
+    out = np.full(len(array), np.nan)
+    for i, value in enumerate(array):
+        try:
+            out[i] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def _buckets(steps: list[float], figures: list[dict], max_points: int) -> tuple[list, list]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sacred.exceptions import QueryError
-from sacred.store.query import MISSING
+from sacred.store.query import MISSING, parse_query
 from sacred.store.values import is_number, parse_value_path, read_values
 
 __all__ = ["points", "columns", "varying", "MAX_PATHS", "VARYING_SAMPLE"]
@@ -34,6 +34,12 @@ def points(store: Any, x: str, y: str, color: str | None = None, query: str | No
     paths = [parse_value_path(x), parse_value_path(y)]
     if color:
         paths.append(parse_value_path(color))
+    columnar = getattr(store.backend, "scatter_points", None)
+    if columnar is not None:  # the SQL reader, from SQLite's path indexes
+        tint = paths[2] if color else None
+        found = columnar(parse_query(query), paths[0], paths[1], tint, store.dead_after)
+        if found is not None:
+            return found
     out: dict[str, Any] = {"ids": [], "x": [], "y": [], "color": [] if color else None}
     missing = 0
     for run_id, values in read_values(store, query, paths):

@@ -7,6 +7,7 @@
 // colour.
 
 import { getJSON } from "./api.js";
+import { canvasEvents } from "./canvasview.js";
 import { fill, formatValue, h, themeColor } from "./format.js";
 import { categoryScale, colorBy, numberScale, shortLabel, spansDecades, valuePath } from "./scales.js";
 
@@ -304,10 +305,8 @@ export function parallelView(container, explore) {
   }
 
   // -- brushing ------------------------------------------------------------------------
-  const position = (event) => {
-    const r = canvas.getBoundingClientRect();
-    return [event.clientX - r.left, event.clientY - r.top];
-  };
+  const events = canvasEvents(canvas, { redraw: () => draw(), onMouseUp: onUp });
+  const position = events.position;
   let drag = null;
   canvas.addEventListener("mousedown", (event) => {
     if (!geometry) return;
@@ -330,7 +329,6 @@ export function parallelView(container, explore) {
     Object.assign(brushBox.style, { left: `${geometry.xs[drag.a] - 9}px`, top: `${top}px`, height: `${Math.max(0, bottom - top)}px` });
     brushBox.hidden = false;
   });
-  window.addEventListener("mouseup", onUp);
   function onUp() {
     if (!drag) return;
     const { a, y0, y1 } = drag;
@@ -360,21 +358,13 @@ export function parallelView(container, explore) {
     root.dataset.filterMs = String(Math.round(performance.now() - started));
   }
 
-  let resizeTimer = null;
-  const onResize = () => {
-    clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(draw, 100);
-  };
-  window.addEventListener("resize", onResize);
-
   load();
   return {
     refresh: load,
     brushesChanged: draw,
     destroy() {
       destroyed = true;
-      window.removeEventListener("mouseup", onUp);
-      window.removeEventListener("resize", onResize);
+      events.teardown();
       root.remove();
     },
   };

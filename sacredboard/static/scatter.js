@@ -4,6 +4,7 @@
 // Drawn on a canvas (100,000 points in well under a second), one fill per colour.
 
 import { getJSON } from "./api.js";
+import { canvasEvents } from "./canvasview.js";
 import { fill, formatValue, h, themeColor } from "./format.js";
 import { colorBy, numberScale, shortLabel, valuePath } from "./scales.js";
 
@@ -244,10 +245,8 @@ export function scatterView(container, explore) {
     return best;
   }
 
-  const position = (event) => {
-    const r = canvas.getBoundingClientRect();
-    return [event.clientX - r.left, event.clientY - r.top];
-  };
+  const events = canvasEvents(canvas, { redraw: () => draw(), onMouseUp: onUp });
+  const position = events.position;
   let dragFrom = null;
   canvas.addEventListener("mousedown", (event) => {
     dragFrom = position(event);
@@ -274,7 +273,6 @@ export function scatterView(container, explore) {
   canvas.addEventListener("mouseleave", () => {
     tip.hidden = true;
   });
-  window.addEventListener("mouseup", onUp);
   function onUp(event) {
     if (!dragFrom || !layout) return;
     const [x0, y0] = dragFrom;
@@ -298,21 +296,13 @@ export function scatterView(container, explore) {
     explore.setBrushes([...others, { path: valuePath(state.x), lo: round(xs[0]), hi: round(xs[1]) }, { path: valuePath(state.y), lo: round(ys[0]), hi: round(ys[1]) }]);
   }
 
-  let resizeTimer = null;
-  const onResize = () => {
-    clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(draw, 100);
-  };
-  window.addEventListener("resize", onResize);
-
   load();
   return {
     refresh: load,
     brushesChanged: draw,
     destroy() {
       destroyed = true;
-      window.removeEventListener("mouseup", onUp);
-      window.removeEventListener("resize", onResize);
+      events.teardown();
       root.remove();
     },
   };

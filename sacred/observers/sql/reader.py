@@ -615,10 +615,38 @@ class SqlReader(StoreBackend):
         return path_values(self, query, paths, dead_after, limit)
 
     def group_rows(self, query: Any, by: list, stats: list, dead_after: float) -> list | None:
-        """GROUP BY in the database (sacred.store.groups)."""
+        """GROUP BY in the database (sacred.store.groups): on SQLite over the paths'
+        indexes where each has one (index_scans.py)."""
+        from sacred.observers.sql import index_scans
         from sacred.observers.sql.values import group_rows
 
+        found = self._from_indexes(index_scans.group_rows, query, by, stats, dead_after)
+        if found is not None:
+            return found
         return group_rows(self, query, by, stats, dead_after)
+
+    def scatter_points(
+        self, query: Any, x: tuple, y: tuple, color: tuple | None, dead_after: float
+    ) -> Any:
+        """Scatter points as columns from the paths' indexes (sacred.store.points);
+        None where they cannot be read so (the caller reads the values)."""
+        from sacred.observers.sql import index_scans
+
+        return self._from_indexes(index_scans.points, query, x, y, color, dead_after)
+
+    def _from_indexes(self, read: Any, *args: Any) -> Any:
+        """An index_scans reading, or None (then the rows are read) when an index it
+        counted on is gone (dropped by hand, or its build failed)."""
+        import sqlite3
+
+        try:
+            return read(self, *args)
+        except (self.sa.exc.OperationalError, sqlite3.OperationalError) as exc:
+            if "no such index" not in str(exc):
+                raise
+            self.__dict__.pop("_path_indexes", None)
+            self.__dict__.pop("_result_index", None)
+            return None
 
     def close(self) -> None:
         self.engine.dispose()
