@@ -152,11 +152,18 @@ def _execute(reader: Any, sql: str, params: Sequence[Any] = ()) -> list:
 
 
 def _matching(reader: Any, query: Node | None, dead_after: float) -> set[int] | None:
-    """The row ids the query matches (None: every run)."""
+    """The row ids the query matches, runs in the trash left out (None: every run)."""
     found = _filter(reader, query, dead_after)
+    trashed = (
+        {row_id for (row_id,) in _execute(reader, "SELECT run_id FROM sacred_trash")}
+        if reader.trash_used()
+        else set()
+    )
     if found is None or not found[0]:
-        return None
-    return {row_id for (row_id,) in _execute(reader, *found)}
+        if not trashed:
+            return None
+        found = ("SELECT id FROM runs", [])
+    return {row_id for (row_id,) in _execute(reader, *found)} - trashed
 
 
 def _all_numbers(reader: Any, parts: Sequence[_Scan | _Metric], size: int) -> list:
