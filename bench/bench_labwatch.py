@@ -434,13 +434,15 @@ def report(results: dict[str, dict[str, list[float]]], complete: dict[str, int],
         for problem in results:
             row = "".join(f"{ratio(e, b, problem):>20.2f}" for e, b in pairs)
             print(f"{problem:<13}{row}")
-        for e, b in pairs:
-            per_problem = [ratio(e, b, p) for p in results]
+        for ours, baseline in pairs:
+            per_problem = [ratio(ours, baseline, p) for p in results]
             r = statistics.median(per_problem)
             losses = [p for p, x in zip(results, per_problem) if x > 1.0]
             verdict = "met" if r <= 1.0 else "MISSED"
             lost = f"; worse on {', '.join(losses)}" if losses else ""
-            print(f"median over problems of {e}/{b}: {r:.2f} (target <= 1: {verdict}){lost}")
+            print(
+                f"median over problems of {ours}/{baseline}: {r:.2f} (target <= 1: {verdict}){lost}"
+            )
 
 
 # -- claim latency ----------------------------------------------------------------------
