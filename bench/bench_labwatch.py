@@ -253,17 +253,15 @@ def run_one(task: tuple[str, str, int, int]) -> tuple[str, str, int, float]:
 # minutes of a parallel run are not one process finishing a Gaussian process alone.
 _SLOW_ENGINES = {"gp": 4, "optuna-gp": 4, "smac3": 4, "smac": 2, "cmaes": 1, "optuna-cmaes": 1}
 _SLOW_PROBLEMS = {"svm_digits": 3, "hartmann6": 2}
-# The Gaussian processes run last and seed by seed, so that a run stopped early
-# (--results keeps what finished) still has whole seeds of both, paired.
-_GP_ENGINES = ("gp", "optuna-gp")
+# Seed by seed, the engines the targets compare first (--results keeps what
+# finished): a run stopped early still has whole, paired seeds of every engine.
+_TARGET_ENGINES = ("gp", "optuna-gp", "smac", "cmaes", "optuna-tpe", "optuna-cmaes")
 
 
 def task_order(task: tuple[str, str, int, int]) -> tuple:
     problem, engine, seed, _ = task
     cost = _SLOW_ENGINES.get(engine, 0.5) * _SLOW_PROBLEMS.get(problem, 1)
-    if engine in _GP_ENGINES:
-        return (1, seed, -cost)
-    return (0, 0, -cost)
+    return (seed, engine not in _TARGET_ENGINES, -cost)
 
 
 def load_results(path: str | None) -> dict[tuple[str, str, int, int], float]:
@@ -328,7 +326,7 @@ def benchmark(
                 pool.imap_unordered(run_one, tasks), 1
             ):
                 record(problem, name, seed, value)
-                if count % 50 == 0 or count == len(tasks):
+                if count % 10 == 0 or count == len(tasks):
                     elapsed = time.perf_counter() - started
                     print(
                         f"  {count}/{len(tasks)} runs, {elapsed:.0f} s", file=sys.stderr, flush=True
@@ -338,8 +336,7 @@ def benchmark(
             record(problem, name, seed, value)
     if out is not None:
         out.close()
-    # Each engine over the seeds it finished on every problem (0..k-1, so that the
-    # two Gaussian processes cut short are still compared on the same seeds).
+
     complete: dict[str, int] = {}
     for e in engines:
         k = 0
