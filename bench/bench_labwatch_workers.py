@@ -1,0 +1,259 @@
+#!/usr/bin/env python
+"""Eight ``labwatch worker`` processes against eight Optuna processes, one budget each.
+
+    python bench/bench_labwatch_workers.py                     # 8 workers, 200 trials
+    python bench/bench_labwatch_workers.py --workers 2 --trials 10 --backends sqlite
+
+Labwatch: W processes of ``python -m labwatch worker SCRIPT space --n-trials N``
+(the command a user types) on one study of a cheap objective (Branin, RandomSearch).
+Optuna: W processes that each load the same study from Optuna's RDB storage and run
+``study.optimize`` with ``RandomSampler`` and ``MaxTrialsCallback(N, states=None)``
+(the budget shared through the storage, running trials counted), nothing else set.
+Each side gets a fresh store: an SQLite file, or a new PostgreSQL database on the
+same server (``--postgres``, default the test server at 127.0.0.1:5432).
+
+Reported per side: trials/s over the wall time (from starting the W processes to the
+last one's exit, interpreter start-up included) and over the trials' own span (the
+first trial's start to the last trial's end, as the store recorded them); the ratio
+Labwatch / Optuna of both; the trials completed against the budget; trial numbers
+claimed more than once; configurations suggested twice (random sampling: 0 expected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+STUDY = textwrap.dedent(
+    """
+    import math
+    import os
+
+    from sacred import Experiment
+    from labwatch.assistant import LabAssistant
+    from labwatch.hyperparameters import UniformFloat
+    from labwatch.optimizers import RandomSearch
+
+    ex = Experiment("lw_workers_bench", save_git_info=False)
+    la = LabAssistant(ex, store=os.environ["LW_STORE"], optimizer=RandomSearch)
+
+    @ex.config
+    def cfg():
+        x = 0.0
+        y = 0.0
+
+    @la.searchspace
+    def space():
+        x = UniformFloat(-5, 10)
+        y = UniformFloat(0, 15)
+
+    @ex.automain
+    def main(x, y):
+        b, r, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+        return (y - b * x**2 + r * x - 6) ** 2 + 10 * (1 - t) * math.cos(x) + 10
+    """
+)
+
+OPTUNA_WORKER = textwrap.dedent(
+    """
+    import math
+    import sys
+
+    import optuna
+    from optuna.study import MaxTrialsCallback
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage, name, budget, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    study = optuna.load_study(
+        study_name=name, storage=storage, sampler=optuna.samplers.RandomSampler(seed=seed)
+    )
+
+    def objective(trial):
+        x = trial.suggest_float("x", -5, 10)
+        y = trial.suggest_float("y", 0, 15)
+        b, r, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+        return (y - b * x**2 + r * x - 6) ** 2 + 10 * (1 - t) * math.cos(x) + 10
+
+    study.optimize(objective, callbacks=[MaxTrialsCallback(budget, states=None)])
+    """
+)
+
+
+@dataclass
+class Outcome:
+    wall: float  # seconds from starting the processes to the last exit
+    span: float  # seconds from the first trial's start to the last trial's end
+    completed: int
+    other: Counter  # trials in any other state, by state
+    duplicate_numbers: int  # trial numbers held by more than one trial
+    duplicate_configs: int  # configurations that occur more than once
+    failed_processes: list[str]  # the last line of stderr of each process that failed
+
+
+def _run_processes(commands: list[list[str]], env: dict) -> tuple[float, list[str]]:
+    started = time.perf_counter()
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for cmd in commands
+    ]
+    failures = []
+    for proc in procs:
+        _, err = proc.communicate(timeout=3600)
+        if proc.returncode != 0:
+            lines = err.decode(errors="replace").strip().splitlines() or ["(no output)"]
+            failures.append(f"exit {proc.returncode}: {lines[-1]}")
+    return time.perf_counter() - started, failures
+
+
+def _duplicates(items: list) -> int:
+    return sum(1 for count in Counter(items).values() if count > 1)
+
+
+def _span(starts: list, stops: list) -> float:
+    if not starts or not stops:
+        return float("nan")
+    return (max(stops) - min(starts)).total_seconds()
+
+
+def run_labwatch(url: str, workers: int, trials: int, tmp: str) -> Outcome:
+    from sacred.store import open_store
+
+    script = os.path.join(tmp, "lw_study.py")
+    with open(script, "w") as f:
+        f.write(STUDY)
+    env = {**os.environ, "LW_STORE": url, "PYTHONPATH": ROOT, "XDG_CACHE_HOME": tmp}
+    command = [sys.executable, "-m", "labwatch", "worker", script, "space"]
+    command += ["--n-trials", str(trials), "--poll", "0.2"]
+    wall, failures = _run_processes([command] * workers, env)
+    runs = open_store(url).find('experiment.name == "lw_workers_bench"')
+    completed = [r for r in runs if r.status == "COMPLETED"]
+    return Outcome(
+        wall=wall,
+        span=_span([r.start_time for r in runs if r.start_time], [r.stop_time for r in completed]),
+        completed=len(completed),
+        other=Counter(r.status for r in runs if r.status != "COMPLETED"),
+        duplicate_numbers=_duplicates([r.meta["labwatch"]["trial"] for r in runs]),
+        duplicate_configs=_duplicates([(r.config["x"], r.config["y"]) for r in runs]),
+        failed_processes=failures,
+    )
+
+
+def run_optuna(url: str, workers: int, trials: int, tmp: str) -> Outcome:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    script = os.path.join(tmp, "optuna_worker.py")
+    with open(script, "w") as f:
+        f.write(OPTUNA_WORKER)
+    name = "bench"
+    optuna.create_study(study_name=name, storage=url)
+    commands = [[sys.executable, script, url, name, str(trials), str(i)] for i in range(workers)]
+    wall, failures = _run_processes(commands, dict(os.environ))
+    study = optuna.load_study(study_name=name, storage=url)
+    all_trials = study.get_trials(deepcopy=False)
+    done = [t for t in all_trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return Outcome(
+        wall=wall,
+        span=_span(
+            [t.datetime_start for t in all_trials if t.datetime_start],
+            [t.datetime_complete for t in done if t.datetime_complete],
+        ),
+        completed=len(done),
+        other=Counter(t.state.name for t in all_trials if t not in done),
+        duplicate_numbers=_duplicates([t.number for t in all_trials]),
+        duplicate_configs=_duplicates([(t.params.get("x"), t.params.get("y")) for t in done]),
+        failed_processes=failures,
+    )
+
+
+def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:
+    """A new database on the server (dropped by the returned function)."""
+    import sqlalchemy as sa
+
+    name = f"lwbench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(f"{server}/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+    return f"{server}/{name}", drop
+
+
+def _line(side: str, o: Outcome, trials: int) -> str:
+    exact = "exact" if o.completed == trials and not o.other else "NOT exact"
+    others = ", ".join(f"{n} {s}" for s, n in sorted(o.other.items())) or "none"
+    text = (
+        f"  {side:<8} {o.completed / o.wall:6.2f} trials/s wall ({o.wall:5.1f} s), "
+        f"{o.completed / o.span:6.2f} trials/s over the trials' span ({o.span:5.1f} s); "
+        f"completed {o.completed}/{trials} ({exact}; other trials: {others}); "
+        f"duplicate trial numbers {o.duplicate_numbers}, duplicate configurations "
+        f"{o.duplicate_configs}"
+    )
+    if o.failed_processes:
+        text += f"; {len(o.failed_processes)} processes failed: {o.failed_processes[0]}"
+    return text
+
+
+def benchmark(backend: str, workers: int, trials: int, postgres: str) -> tuple[Outcome, Outcome]:
+    outcomes = []
+    for runner in (run_labwatch, run_optuna):
+        with tempfile.TemporaryDirectory() as tmp:
+            if backend == "sqlite":
+                outcomes.append(runner(f"sqlite:///{tmp}/store.db", workers, trials, tmp))
+                continue
+            url, drop = _postgres_database(postgres)
+            try:
+                outcomes.append(runner(url, workers, trials, tmp))
+            finally:
+                drop()
+    ours, theirs = outcomes
+    print(f"{backend}, {workers} workers, budget {trials} trials:")
+    print(_line("labwatch", ours, trials))
+    print(_line("optuna", theirs, trials))
+    wall_ratio = (ours.completed / ours.wall) / (theirs.completed / theirs.wall)
+    span_ratio = (ours.completed / ours.span) / (theirs.completed / theirs.span)
+    print(
+        f"  labwatch / optuna trials/s: {wall_ratio:.2f} wall, {span_ratio:.2f} over the span "
+        "(target >= 1)",
+        flush=True,
+    )
+    return ours, theirs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--trials", type=int, default=200, help="the study's budget")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "SACRED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+        ),
+        help="server URL without a database name; a fresh database is created on it",
+    )
+    args = parser.parse_args()
+    print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
+    for backend in args.backends.split(","):
+        benchmark(backend, args.workers, args.trials, args.postgres)
+    print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
