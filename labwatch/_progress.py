@@ -35,16 +35,25 @@ class Progress:
         counted = [t for t in trials if t.imported is None]  # imports are not in the budget
         used = sum(1 for t in counted if t.retry_of is None)
         over = sum(1 for t in counted if t.final or t.status == TrialStatus.DEAD)
-        best = self.assistant.best(self.space)
-        sign = 1 if self.assistant.direction == "minimize" else -1
         elapsed = max(time.monotonic() - self.started, 1e-9)
         return {
             "used": min(used, self.budget),
             "over": over,
-            "best": "none yet" if best is None else f"{sign * best.cost:.6g}",
+            "best": self._best(trials),
             "rate": self.finished / elapsed * 60,
             "left": max(self.budget - over, 0),
         }
+
+    def _best(self, trials: list) -> str:
+        """The best objective so far, from the trials just read (no second read)."""
+        front = self.assistant.front_of(trials)
+        if not front:
+            return "none yet"
+        objectives = self.assistant.objectives
+        if objectives is not None and objectives.multi:
+            return f"a Pareto front of {len(front)} (labwatch trials --pareto)"
+        sign = 1 if self.assistant.direction == "minimize" else -1
+        return f"{sign * front[0].cost:.6g}"
 
     def line(self, outcome: str) -> str:
         s = self.state()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -413,17 +413,21 @@ class LabAssistant:
                 "This study has several objectives, so no single best trial: use "
                 "assistant.pareto_front(space)"
             )
-        done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED and t.feasible]
-        # a completed trial of a study with one objective has its cost
-        return min(done, key=lambda t: cast(float, t.cost)) if done else None
+        front = self.front_of(self.trials(space))
+        return front[0] if front else None
 
     def pareto_front(self, space: SearchSpace | str) -> list[Trial]:
         """The completed trials no other completed trial dominates (every objective
         at least as good, one better), in claim order. With one objective: the best."""
-        done = [t for t in self.trials(space) if t.status == TrialStatus.COMPLETED and t.feasible]
+        return self.front_of(self.trials(space))
+
+    def front_of(self, trials: Sequence[Trial]) -> list[Trial]:
+        """Of these trials, the best (one objective: a list of one, or none) or the
+        Pareto front (several objectives), without reading the store."""
+        done = [t for t in trials if t.status == TrialStatus.COMPLETED and t.feasible]
         if self.objectives is None or not self.objectives.multi:
-            best = self.best(space)
-            return [] if best is None else [best]
+            # a completed trial of a study with one objective has its cost
+            return [min(done, key=lambda t: cast(float, t.cost))] if done else []
         # a completed trial of a study with several objectives has its costs
         return pareto_front([(t, cast(tuple, t.costs)) for t in done])
 

@@ -208,3 +208,26 @@ def test_worker_under_a_real_terminal(script, tmp_path):
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
     assert "labwatch space: trials" in shown and "3/3" in shown
     assert "| trials" not in out and "worker finished after 3 trial(s)" in out
+
+
+TWO_OBJECTIVES = SCRIPT.replace(
+    "optimizer=RandomSearch,",
+    'optimizer=RandomSearch, optimization_target=["result.loss", "result.size"], '
+    'directions=["minimize", "minimize"],',
+).replace(
+    'return x * x + (0.5 if kind == "b" else 0.0)',
+    'return {"loss": x * x, "size": abs(x - 1.0) + (0.5 if kind == "b" else 0.0)}',
+)
+
+
+def test_worker_of_a_two_objective_study_shows_the_pareto_front(
+    tmp_path, monkeypatch, sqlite_location, capsys
+):
+    path = tmp_path / "two.py"
+    path.write_text(TWO_OBJECTIVES)
+    monkeypatch.setenv("LW_STORE", sqlite_location)
+    assert main(["worker", str(path), "space", "--n-trials", "5"]) == 0
+    progress = [line for line in capsys.readouterr().out.splitlines() if "| trials" in line]
+    assert len(progress) == 5
+    assert "trials 5/5 claimed, 5 finished | best a Pareto front of " in progress[-1]
+    assert "(labwatch trials --pareto)" in progress[-1]
