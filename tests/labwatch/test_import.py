@@ -5,7 +5,6 @@ counted with the first reason, and importing twice adds nothing."""
 from __future__ import annotations
 
 import runpy
-import textwrap
 
 import pytest
 
@@ -16,6 +15,7 @@ from labwatch.optimizers import RandomSearch
 from labwatch.trials import TrialStatus
 from sacred import Experiment
 from sacred.store import open_store
+from tests.child_process import study_script
 
 QUIET = {"--loglevel": "ERROR"}
 TOLD: list = []
@@ -114,29 +114,8 @@ def test_fitting_runs_become_trials_once_and_the_runs_stay_as_recorded(kind, tmp
     assert trial.imported is None and trial.number == 2
 
 
-SCRIPT = textwrap.dedent(
-    """
-    import os
-    from sacred import Experiment
-    from labwatch.assistant import LabAssistant
-    from labwatch.hyperparameters import UniformFloat
-
-    ex = Experiment("lw_import_cli", save_git_info=False)
-    la = LabAssistant(ex, store=os.environ["LW_STORE"])
-
-    @ex.config
-    def cfg():
-        x = 1.0
-
-    @la.searchspace
-    def space():
-        x = UniformFloat(-2.0, 2.0)
-
-    @ex.automain
-    def main(x):
-        return x * x
-    """
-)
+# the study of tests/child_process.py (RandomSearch, x in [-2, 2], result x*x)
+SCRIPT = study_script("lw_import_cli", store='os.environ["LW_STORE"]')
 
 
 def test_the_import_command(tmp_path, monkeypatch, capsys):
