@@ -27,3 +27,17 @@ export function canvasEvents(canvas, { redraw, onMouseUp }) {
     },
   };
 }
+
+// Size the canvas to width × height CSS pixels at the screen's pixel ratio (sharp on
+// high-DPI screens) and return its cleared 2D context, drawing in CSS pixels.
+export function sizedContext(canvas, width, height) {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = width * ratio;
+  canvas.height = height * ratio;
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+  return g;
+}

@@ -7,7 +7,7 @@
 // colour.
 
 import { getJSON } from "./api.js";
-import { canvasEvents } from "./canvasview.js";
+import { canvasEvents, sizedContext } from "./canvasview.js";
 import { fill, formatValue, h, themeColor } from "./format.js";
 import { categoryScale, colorBy, numberScale, shortLabel, spansDecades, valuePath } from "./scales.js";
 
@@ -143,14 +143,7 @@ export function parallelView(container, explore) {
     if (!data) return;
     const started = performance.now();
     const width = Math.max(500, wrap.clientWidth || container.clientWidth || 1000);
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = width * ratio;
-    canvas.height = HEIGHT * ratio;
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${HEIGHT}px`;
-    const g = canvas.getContext("2d");
-    g.setTransform(ratio, 0, 0, ratio, 0, 0);
-    g.clearRect(0, 0, width, HEIGHT);
+    const g = sizedContext(canvas, width, HEIGHT);
     const n = data.ids.length;
     const k = axes.length;
     const plotH = HEIGHT - PAD.top - PAD.bottom;

@@ -4,7 +4,7 @@
 // Drawn on a canvas (100,000 points in well under a second), one fill per colour.
 
 import { getJSON } from "./api.js";
-import { canvasEvents } from "./canvasview.js";
+import { canvasEvents, sizedContext } from "./canvasview.js";
 import { fill, formatValue, h, themeColor } from "./format.js";
 import { colorBy, numberScale, shortLabel, valuePath } from "./scales.js";
 
@@ -123,14 +123,7 @@ export function scatterView(container, explore) {
     if (!data) return;
     const started = performance.now();
     const width = Math.max(400, wrap.clientWidth || container.clientWidth || 900);
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = width * ratio;
-    canvas.height = HEIGHT * ratio;
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${HEIGHT}px`;
-    const g = canvas.getContext("2d");
-    g.setTransform(ratio, 0, 0, ratio, 0, 0);
-    g.clearRect(0, 0, width, HEIGHT);
+    const g = sizedContext(canvas, width, HEIGHT);
     const n = data.ids.length;
     const sx = numberScale(data.x, !!state.logx);
     const sy = numberScale(data.y, !!state.logy);
@@ -165,7 +158,7 @@ export function scatterView(container, explore) {
     // The points go into an image's pixels (no canvas call per point: 100,000 points
     // in a few milliseconds), then onto the chart, a little transparent.
     const paint = [[themeColor("faint"), faint], ...[...byColor].map(([c, list]) => [colors ? colors.colors[c] : themeColor("accent"), list])];
-    drawPoints(g, paint, px, py, size, width, ratio);
+    drawPoints(g, paint, px, py, size, width, window.devicePixelRatio || 1);
     layout = { px, py, sx, sy, plotW, plotH, width };
     grid = null; // built on the first hover
     renderLegend(colors);
