@@ -233,8 +233,13 @@ import ctypes, os, subprocess, sys
 from sacred.stdout_capturing import capture_output
 
 with capture_output("fd") as cap:
-    print("python print")
-    print("python stderr", file=sys.stderr)
+    # One write per line: the two descriptors are read by two threads, so a line
+    # written in two pieces (print unbuffered: text, then newline) may have the other
+    # stream's text recorded between its pieces.
+    sys.stdout.write("python print\\n")
+    sys.stdout.flush()
+    sys.stderr.write("python stderr\\n")
+    sys.stderr.flush()
     subprocess.run([sys.executable, "-c", "print('child stdout')"], check=True)
     subprocess.run(
         [sys.executable, "-c", "import sys; sys.stderr.write('child stderr\\\\n')"], check=True
