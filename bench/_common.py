@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 
 
@@ -36,3 +37,24 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
     sys.stdout.flush()
+
+
+def postgres_database(
+    server: str, prefix: str, admin: str = "postgres"
+) -> tuple[str, Callable[[], None]]:
+    """A new database ``<prefix>_<random>`` on the PostgreSQL server (a URL without a
+    database), created through the ``admin`` database; returns its URL and the
+    function that drops it."""
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(f"{server}/{admin}", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+
+    def drop() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        engine.dispose()
+
+    return f"{server}/{name}", drop

@@ -28,13 +28,14 @@ import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import postgres_database  # noqa: E402
 
 STUDY = textwrap.dedent(
     """
@@ -178,23 +179,6 @@ def run_optuna(url: str, workers: int, trials: int, tmp: str) -> Outcome:
     )
 
 
-def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:
-    """A new database on the server (dropped by the returned function)."""
-    import sqlalchemy as sa
-
-    name = f"lwbench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(f"{server}/test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-    return f"{server}/{name}", drop
-
-
 def _line(side: str, o: Outcome, trials: int) -> str:
     exact = "exact" if o.completed == trials and not o.other else "NOT exact"
     others = ", ".join(f"{n} {s}" for s, n in sorted(o.other.items())) or "none"
@@ -217,7 +201,7 @@ def benchmark(backend: str, workers: int, trials: int, postgres: str) -> tuple[O
             if backend == "sqlite":
                 outcomes.append(runner(f"sqlite:///{tmp}/store.db", workers, trials, tmp))
                 continue
-            url, drop = _postgres_database(postgres)
+            url, drop = postgres_database(postgres, "lwbench", admin="test")
             try:
                 outcomes.append(runner(url, workers, trials, tmp))
             finally:

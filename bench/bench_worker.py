@@ -25,12 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import report  # noqa: E402
+from _common import postgres_database, report  # noqa: E402
 
 EMPTY = """\
 from sacred import Experiment
@@ -155,22 +154,6 @@ def bench_throughput(
     ]
 
 
-def _postgres_database(server: str) -> tuple[str, object]:
-    import sqlalchemy as sa
-
-    name = f"sacred_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-    return f"{server}/{name}", drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 claims, 40 runs")
@@ -200,7 +183,7 @@ def main() -> None:
                 if backend == "sqlite":
                     url = f"sqlite:///{os.path.join(tmp, what + '-queue.db')}"
                 elif args.postgres:
-                    url, drop = _postgres_database(args.postgres)
+                    url, drop = postgres_database(args.postgres, "sacred_bench")
                 else:
                     continue
                 try:
