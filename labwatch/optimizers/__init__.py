@@ -1,5 +1,5 @@
-"""Optimizers behind one interface (:class:`Optimizer`): ``update(configs, costs,
-runs)`` then ``suggest_configuration()``.
+"""Optimizers behind one interface (:class:`Optimizer`): ``update(trials)`` with the
+new or changed trials, then ``suggest_configuration()`` (labwatch.optimizers.base).
 
 ``RandomSearch`` needs nothing; ``BayesianOptimization`` (Gaussian process) and
 ``SMAC`` (random forest) need scikit-learn; ``TPE`` and ``CMAES`` use Optuna as an
