@@ -44,7 +44,7 @@ def _runs(url: str) -> None:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """RUNS runs copied in SQL from one real run, each with its own k, result and loss
-    summary (some runs without either), in an order unlike their ids."""
+    summary (some runs without either; every seventh with a run_uid)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('many') / 'runs.db'}"
     _runs(url)
     rng = random.Random(19)
@@ -62,9 +62,11 @@ def store(tmp_path_factory):
             k = rng.choice(KEYS)
             config = {} if k is ABSENT else {"k": k}
             result = rng.choice([rng.uniform(-1, 1), rng.uniform(-1, 1), None, "text"])
+            # an earlier observer's id, shown in place of the row id
+            uid = f"uid-{run_id}" if run_id % 7 == 0 else None
             conn.exec_driver_sql(
-                "UPDATE runs SET config = ?, result = ? WHERE id = ?",
-                (json.dumps(config), json.dumps(result), run_id),
+                "UPDATE runs SET config = ?, result = ?, run_uid = ? WHERE id = ?",
+                (json.dumps(config), json.dumps(result), uid, run_id),
             )
             conn.exec_driver_sql("DELETE FROM metric_summaries WHERE run_id = ?", (run_id,))
             if rng.random() < 0.9:
@@ -100,9 +102,12 @@ def test_the_reply_counts_every_live_run_once(store):
     samples = [i for g in found["groups"] for i in g["ids_sample"]]
     assert len(samples) == len(set(samples))
     assert not {3, 50, 51, 399} & set(samples)
+    assert any(isinstance(i, str) and i.startswith("uid-") for i in samples)
+    assert not {i for i in samples if isinstance(i, int) and i % 7 == 0}
     # each sample is its group's newest runs, newest first
     for group in found["groups"]:
-        assert group["ids_sample"] == sorted(group["ids_sample"], reverse=True)
+        rows = [int(str(i).removeprefix("uid-")) for i in group["ids_sample"]]
+        assert rows == sorted(rows, reverse=True)
     missing = [g for g in found["groups"] if g["key"] == {"config.k": None}]
     assert len(missing) == 1 and missing[0]["count"] >= 2
 
