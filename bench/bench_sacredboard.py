@@ -651,30 +651,67 @@ def metric_sort_measures(url: str, store, raw: float) -> list[tuple[str, str]]:
     return rows
 
 
+def _alternating(call: Callable[[], object], baseline: Callable[[], object], repeat: int) -> tuple:
+    """Median wall time of call and its median ratio to baseline timed just before
+    each call: on a loaded machine the load moves under both alike."""
+    took, ratios = [], []
+    for _ in range(repeat):
+        base = time_call(baseline, 1)
+        took.append(time_call(call, 1))
+        ratios.append(took[-1] / base)
+    return statistics.median(took), statistics.median(ratios)
+
+
+def _cpu(call: Callable[[], object], repeat: int = 3) -> float:
+    """Median CPU seconds of call in this process: what it costs on an idle machine
+    (the wall time on a loaded one is mostly waiting for a core)."""
+    times = []
+    for _ in range(repeat):
+        began = time.process_time()
+        call()
+        times.append(time.process_time() - began)
+    return statistics.median(times)
+
+
+def _groups_line(url: str, query: str, store, filter_text: str | None, raw: float) -> str:
+    """A groups request at the API (wall, and alternating with a page of the table in
+    this process) and store.groups in-process (CPU against a page's CPU)."""
+    from sacred.store.groups import group_runs
+
+    def page() -> object:
+        return store.find(None, sort="-id", limit=50)
+
+    def grouped() -> object:
+        return group_runs(store, "model.hidden", filter_text, "acc:last,acc:min,acc:max")
+
+    fetch(url + query)  # warm: builds the path index on first use
+    took, ratio = _alternating(lambda: fetch(url + query), page, 5)
+    cpu, page_cpu = _cpu(grouped), _cpu(page, 5)
+    return (
+        line(took, 0.3, raw, "store.find of one page")
+        + f"; alternating with that page: {ratio:.1f}x"
+        + f"; in-process CPU {ms(cpu)} = {cpu / page_cpu:.1f}x the page's {ms(page_cpu)}"
+        + f"; load {os.getloadavg()[0]:.1f}"
+    )
+
+
 def analysis_measures(url: str, store, raw: float) -> list[tuple[str, str]]:
     """Groups, points and bands at the API (issue 19): group by one config path with
     three metric-summary stats <= 300 ms. Baselines of the same run: a page of the
-    table through store.find, and the same grouping in pandas over
-    store.to_dataframe of the same runs (what a notebook did before)."""
-    from sacred.store.groups import group_runs
-
+    table through store.find (timed alternately with the groups requests), and the
+    CPU time of each in this process, which a loaded machine does not inflate."""
     rows = []
     groups = "api/groups?by=model.hidden&metrics=acc:last,acc:min,acc:max"
-    fetch(url + groups)  # warm
-    took = time_call(lambda: fetch(url + groups), 5)
-    in_python = time_call(
-        lambda: group_runs(store, "model.hidden", None, "acc:last,acc:min,acc:max"), 3
-    )
     rows.append(
         (
             "API groups by a config path, 3 metric stats",
-            line(took, 0.3, raw, "store.find of one page")
-            + f"; store group_runs in-process {ms(in_python)}",
+            _groups_line(url, groups, store, None, raw),
         )
     )
     filtered = groups + "&filter=result%20%3E%200.5"
-    took = time_call(lambda: fetch(url + filtered), 5)
-    rows.append(("API groups, filtered by result", line(took, 0.3, raw, "store.find of a page")))
+    rows.append(
+        ("API groups, filtered by result", _groups_line(url, filtered, store, "result > 0.5", raw))
+    )
     points = "api/points?x=model.hidden&y=result&color=metrics.acc.max"
     took = time_call(lambda: fetch(url + points), 3)
     rows.append(("API points of every run (x, y, color)", line(took, 1.5, raw, "a page")))

@@ -47,7 +47,8 @@ class GroupReader(Protocol):
         dead_after: float,
     ) -> list[dict] | None:
         """[{"key": [values], "count", "ids": [newest ids], "stats": [{"n", "sum",
-        "sumsq", "min", "max"} per stats path]}]; None when it cannot."""
+        "sumsq", "min", "max"} per stats path]}] (or "exact": (mean, variance) in
+        place of the sums); None when it cannot."""
         ...
 
 
@@ -110,7 +111,8 @@ def group_runs(
         rows = backend.group_rows(node, paths, stats, store.dead_after)
     if rows is None:
         rows = _stream(store, query, paths, stats)
-    groups = [_group(row, paths, stats) for row in rows]
+    names = [path_text(p) for p in paths], [path_text(p) for p in stats]
+    groups = [_group(row, paths, stats, names) for row in rows]
     groups = _sorted(groups, sort or "key", paths)
     return {"groups": groups, "total_runs": sum(g["count"] for g in groups)}
 
@@ -152,11 +154,17 @@ def _figures_of(numbers: list[float]) -> dict:
     return {"n": n, "min": min(numbers), "max": max(numbers), "exact": (mean, var)}
 
 
-def _group(row: dict, paths: list[ValuePath], stats: list[ValuePath]) -> dict:
-    key = {path_text(p): (None if v is MISSING else v) for p, v in zip(paths, row["key"])}
-    figures = {}
-    for path, raw in zip(stats, row["stats"]):
-        figures[path_text(path)] = _final(raw)
+def _group(
+    row: dict,
+    paths: list[ValuePath],
+    stats: list[ValuePath],
+    names: tuple[list[str], list[str]] | None = None,
+) -> dict:
+    """A row of GroupReader.group_rows (or of the streaming pass) as a group of the
+    reply; names: the paths' and stats' texts, made once for all the groups."""
+    by_names, stat_names = names or ([path_text(p) for p in paths], [path_text(p) for p in stats])
+    key = {name: (None if v is MISSING else v) for name, v in zip(by_names, row["key"])}
+    figures = {name: _final(raw) for name, raw in zip(stat_names, row["stats"])}
     return {
         "key": key,
         "count": row["count"],
