@@ -44,6 +44,7 @@ from typing import Any
 
 from sacred.exceptions import ObserverError, QueueNotSupportedError
 from sacred.observers._record import RecordObserver, may_take_over
+from sacred.observers.claiming import Fence, claim_token, claimed_by_this_process
 from sacred.serializer import flatten
 
 __all__ = [
@@ -416,6 +417,7 @@ class TinyDbObserver(RecordObserver):
     def _begin(self) -> None:
         super()._begin()
         self.db_run_id = None
+        self._fence: Fence | None = None  # the worker's claim the writes are fenced by
 
     def _encode_info(self, info: dict) -> Any:
         return _tiny_value(info)
@@ -431,12 +433,39 @@ class TinyDbObserver(RecordObserver):
     def save(self) -> None:
         from tinydb import Query
 
+        fence = self._fence
+        if fence is not None and fence.is_lost:
+            return
         with self._locked():
             runs = self.runs
             if self.db_run_id is None:
                 self.db_run_id = runs.insert(self.run_entry)
-            else:  # only the observer's own fields: tags/note set by the store survive
-                runs.update(self.run_entry, Query()._id == self.run_entry["_id"])
+                return
+            # Only the observer's own fields: tags/note set by the store survive. Under
+            # a worker's claim, only while the record still holds it (the fence): one
+            # conditional update, checked and written in the same read-modify-write.
+            q = Query()
+            which = q._id == self.run_entry["_id"]
+            if fence is not None:
+                which = which & (q.meta.claim.token == fence.token)
+            if runs.update(self.run_entry, which) or fence is None:
+                return
+        fence.lost(self._where())
+
+    def _where(self) -> str:
+        return f"the TinyDB store {self.root}" if self.root else "the TinyDB database"
+
+    def _fenced(self) -> Any:
+        """A context yielding whether this attempt may write now (outside its run
+        document: metrics), under the store's lock: always, unless a worker's claim
+        fences the run; then only while the record still holds it."""
+        from sacred.observers.tinydb_hashfs.claim import fenced, find_run
+
+        def meta_now() -> Any:
+            doc = find_run(self.runs, self.run_entry["_id"])
+            return doc.get("meta") if doc is not None else None
+
+        return fenced(self._fence, self._locked, meta_now, self._where())
 
     def _save(self, fields: tuple[str, ...] | None = None) -> None:
         self.save()
@@ -460,10 +489,25 @@ class TinyDbObserver(RecordObserver):
             existing = self.runs.get(Query()._id == run_id)
             if existing is not None:
                 where = f"the store {self.root or self.db}"
+                # A run a worker (or --resume, or a Labwatch trial) claimed for this
+                # process is taken over too, and every later write is fenced on it.
+                claimed = not queued and claimed_by_this_process(existing.get("meta"))
                 if run_id == self.overwrite or may_take_over(
-                    self, where, run_id, existing.get("status", "unknown status"), queued
+                    self,
+                    where,
+                    run_id,
+                    existing.get("status", "unknown status"),
+                    queued,
+                    claimed=claimed,
                 ):
                     self.db_run_id = existing.doc_id
+                if claimed:
+                    token = claim_token()
+                    assert token is not None  # claimed_by_this_process() matched it
+                    self._fence = Fence(run_id, token)
+                    # a resumed run keeps its files (metrics live in their own table)
+                    for field in ("artifacts", "resources"):
+                        entry[field] = list(existing.get(field) or [])
             # The original's layout: _id after heartbeat in a started run.
             entry["_id"] = run_id
             self.save()
@@ -474,8 +518,9 @@ class TinyDbObserver(RecordObserver):
         two writes of the database (updates, then new metrics)."""
         if not metrics_by_name:
             return
-        with self._locked():
-            self._log_metrics(metrics_by_name)
+        with self._fenced() as held:
+            if held:
+                self._log_metrics(metrics_by_name)
 
     def _log_metrics(self, metrics_by_name: dict) -> None:
         from tinydb import Query
