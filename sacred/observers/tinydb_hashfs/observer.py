@@ -32,6 +32,7 @@ store with many runs does not open thousands of files.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import json
 import os
@@ -315,6 +316,20 @@ def _tiny_value(value: Any) -> Any:
     return flatten(value, datetimes="keep")
 
 
+def _typed_like(meta: Any, stored: Any) -> Any:
+    """``meta`` with the stored datetimes it holds as text put back as datetimes: a
+    worker hands the stored meta to its run as JSON (``queue_time`` becomes text),
+    and TinyDB keeps times as ``{TinyDate}:`` values, which readers expect."""
+    if not isinstance(meta, dict) or not isinstance(stored, dict):
+        return meta
+    out = dict(meta)
+    for key, value in stored.items():
+        given = out.get(key)
+        if isinstance(value, datetime.datetime) and given in (str(value), value.isoformat()):
+            out[key] = value
+    return out
+
+
 def _extender(steps: list, values: list, stamps: list) -> Any:
     def extend(doc: dict) -> None:
         doc["steps"] = doc["steps"] + steps
@@ -508,6 +523,7 @@ class TinyDbObserver(RecordObserver):
                     # a resumed run keeps its files (metrics live in their own table)
                     for field in ("artifacts", "resources"):
                         entry[field] = list(existing.get(field) or [])
+                    entry["meta"] = _typed_like(entry.get("meta"), existing.get("meta"))
             # The original's layout: _id after heartbeat in a started run.
             entry["_id"] = run_id
             self.save()
