@@ -79,10 +79,13 @@ def location(request, tmp_path):
 @pytest.mark.slow
 def test_four_workers_one_killed_share_the_budget_exactly(location, tmp_path):
     sql_url = location
-    # TinyDB has no claims, so no fence: a live trial presumed dead would be retried
-    # AND complete (docs/labwatch.md, "Dead and fenced trials"). Every TinyDB write
-    # rewrites the whole store, and under a loaded CI machine a heartbeat of that
-    # store has taken over 3 s: there the trials are given 15 s to be presumed dead.
+    # TinyDB rewrites its whole store at every write, under one lock: with four
+    # workers on a loaded machine a trial's process has taken over 3 s from its claim
+    # to the write that starts its record. A trial still QUEUED past dead_after reads
+    # as dead and is retried without a fence (Labwatch fences only a RUNNING trial
+    # presumed dead), and the slow one still starts and completes: one trial too
+    # many. There the trials are given 15 s (docs/labwatch.md, "Dead and fenced
+    # trials").
     dead_after = "15" if location.startswith("tinydb://") else "3"
     script = tmp_path / "study.py"
     script.write_text(SCRIPT)
