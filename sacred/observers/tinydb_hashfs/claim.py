@@ -118,11 +118,19 @@ class TinyDbClaimer(Claimer):
 
     # -- the store ---------------------------------------------------------------------
 
+    def _exists(self) -> bool:
+        """A store not made yet holds no run (as an empty file-store directory): a
+        worker started before the first trial is queued waits for it."""
+        if self._db is not None:
+            return True
+        assert self.basedir is not None  # only from_observer() leaves it out, with a db
+        return os.path.isfile(os.path.join(self.basedir, "metadata.json"))
+
     def _opened(self) -> tuple[Any, Any]:
         if self._db is None:
-            assert self.basedir is not None  # only from_observer() leaves it out, with a db
-            if not os.path.isfile(os.path.join(self.basedir, "metadata.json")):
+            if not self._exists():
                 raise StoreError(f"There is no TinyDB store in {self.basedir!r}.")
+            assert self.basedir is not None
             self._db, self._fs = open_tinydb(self.basedir)
         return self._db, self._fs
 
@@ -133,7 +141,7 @@ class TinyDbClaimer(Claimer):
         return write_lock(self.basedir)
 
     def _doc(self, run_id: Any) -> Any:
-        doc = find_run(self._runs(), run_id)
+        doc = find_run(self._runs(), run_id) if self._exists() else None
         if doc is None:
             raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.basedir}.")
         return doc
@@ -141,6 +149,8 @@ class TinyDbClaimer(Claimer):
     # -- the claim ---------------------------------------------------------------------
 
     def claim(self, worker: str, experiment: str | None = None) -> ClaimedRun | None:
+        if not self._exists():
+            return None
         with self._locked():
             runs = self._runs()
             queued = [
@@ -175,6 +185,8 @@ class TinyDbClaimer(Claimer):
     def requeue_stale(
         self, stale_after: float, max_retries: int, only: Any = None
     ) -> list[tuple[Any, str]]:
+        if not self._exists():
+            return []
         limit = utc_now() - datetime.timedelta(seconds=stale_after)
         changed = []
         # One lock for the judgement and the writes: a beat cannot come in between,
@@ -210,6 +222,8 @@ class TinyDbClaimer(Claimer):
         return doc.get("command") or "", doc.get("config") or {}, doc.get("meta") or {}
 
     def claim_for_resume(self, run_id: Any, worker: str) -> ClaimedRun:
+        if not self._exists():
+            raise StoreError(f"--resume {run_id}: there is no run {run_id} in {self.basedir}.")
         with self._locked():
             runs = self._runs()
             doc = find_run(runs, run_id)
