@@ -1,21 +1,19 @@
-"""Claiming queued runs in a TinyDB store, and the fence of its observer's writes.
+"""Claiming queued runs in a TinyDB store.
 
 TinyDB keeps the whole store in one JSON file (metadata.json) and every write of it
 is a read-modify-write under the store's write lock (:func:`write_lock`). A claim is
 one such write: under the lock, the best QUEUED run is read from the file's current
 contents and moved to RUNNING with ``meta.claim`` (sacred.observers.claiming), so two
 workers never get one run. A re-queue of a stale run, a release and every write of a
-claimed run's observer (the fence: :func:`fenced`) happen under the same lock after
-reading the record again, so a stale run is re-queued once and an attempt whose claim
-was taken away writes nothing more.
+claimed run's observer (the fence, in :class:`TinyDbObserver`: each write checks the
+claim in the read-modify-write that makes it) happen under the same lock, so a stale
+run is re-queued once and an attempt whose claim was taken away writes nothing more.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from sacred._time import utc_now
@@ -24,7 +22,6 @@ from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
     Claimer,
-    Fence,
     holds_claim,
     lost_run,
     new_claim,
@@ -41,7 +38,7 @@ from sacred.observers.tinydb_hashfs.observer import (
     write_lock,
 )
 
-__all__ = ["TinyDbClaimer", "fenced", "find_run"]
+__all__ = ["TinyDbClaimer", "find_run"]
 
 # The field that puts a run in the trash (sacred.observers.tinydb_hashfs.reader): a
 # queued run there waits, as in the other stores.
@@ -54,25 +51,6 @@ def find_run(table: Any, run_id: Any) -> Any:
     from tinydb import Query
 
     return table.get(Query()._id == str(run_id))
-
-
-@contextlib.contextmanager
-def fenced(
-    fence: Fence | None, lock: Callable[[], Any], meta_now: Callable[[], Any], where: str
-) -> Iterator[bool]:
-    """Whether the attempt behind ``fence`` may write now: under the store's lock
-    (``lock()``, held for the whole block), while the run's record (its meta read
-    afresh by ``meta_now()``) still holds the claim. No fence (a run no worker
-    claimed): always. A fence found lost says so once (:meth:`Fence.lost`)."""
-    with lock():
-        if fence is None:
-            yield True
-            return
-        if not fence.is_lost and holds_claim(meta_now(), fence.token):
-            yield True
-            return
-    fence.lost(where)
-    yield False
 
 
 def _time(value: Any) -> datetime.datetime | None:

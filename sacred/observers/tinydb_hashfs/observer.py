@@ -45,7 +45,7 @@ from typing import Any
 
 from sacred.exceptions import ObserverError, QueueNotSupportedError
 from sacred.observers._record import RecordObserver, may_take_over
-from sacred.observers.claiming import Fence, claim_token, claimed_by_this_process
+from sacred.observers.claiming import Fence, claim_token, claimed_by_this_process, holds_claim
 from sacred.serializer import flatten
 
 __all__ = [
@@ -330,20 +330,39 @@ def _typed_like(meta: Any, stored: Any) -> Any:
     return out
 
 
-def _extender(steps: list, values: list, stamps: list) -> Any:
-    def extend(doc: dict) -> None:
-        doc["steps"] = doc["steps"] + steps
-        doc["values"] = doc["values"] + values
-        doc["timestamps"] = doc["timestamps"] + stamps
+def _holds(runs: Any, run_id: str, token: str) -> bool:
+    """True when the run ``run_id`` in a runs table as stored (``{doc id: document}``)
+    holds the claim ``token``."""
+    for doc in (runs or {}).values():
+        if doc.get("_id") == run_id:
+            return holds_claim(doc.get("meta"), token)
+    return False
 
-    return extend
 
-
-def _metric_of(run_id: str, name: str) -> Any:
-    from tinydb import Query
-
-    q = Query()
-    return (q.run_id == run_id) & (q.name == name)
+def _add_metrics(table: dict, run_id: str, metrics_by_name: dict) -> None:
+    """Append a batch to the metric documents of a run in a metrics table as stored
+    (``{doc id: document}``), adding a document for a new metric under the next id
+    (TinyDB's own rule: the highest id plus one)."""
+    mine = {doc.get("name"): doc for doc in table.values() if doc.get("run_id") == run_id}
+    next_id = max((int(k) for k in table), default=0) + 1
+    for name, series in metrics_by_name.items():
+        steps = list(series["steps"])
+        values = _plain(list(series["values"]))
+        stamps = list(series["timestamps"])
+        doc = mine.get(name)
+        if doc is not None:
+            doc["steps"] = list(doc.get("steps") or []) + steps
+            doc["values"] = list(doc.get("values") or []) + values
+            doc["timestamps"] = list(doc.get("timestamps") or []) + stamps
+            continue
+        table[str(next_id)] = {
+            "run_id": run_id,
+            "name": name,
+            "steps": steps,
+            "values": values,
+            "timestamps": stamps,
+        }
+        next_id += 1
 
 
 class TinyDbObserver(RecordObserver):
@@ -470,18 +489,6 @@ class TinyDbObserver(RecordObserver):
     def _where(self) -> str:
         return f"the TinyDB store {self.root}" if self.root else "the TinyDB database"
 
-    def _fenced(self) -> Any:
-        """A context yielding whether this attempt may write now (outside its run
-        document: metrics), under the store's lock: always, unless a worker's claim
-        fences the run; then only while the record still holds it."""
-        from sacred.observers.tinydb_hashfs.claim import fenced, find_run
-
-        def meta_now() -> Any:
-            doc = find_run(self.runs, self.run_entry["_id"])
-            return doc.get("meta") if doc is not None else None
-
-        return fenced(self._fence, self._locked, meta_now, self._where())
-
     def _save(self, fields: tuple[str, ...] | None = None) -> None:
         self.save()
 
@@ -530,41 +537,26 @@ class TinyDbObserver(RecordObserver):
         return _id if _id is not None else run_id
 
     def log_metrics(self, metrics_by_name: dict, info: Any) -> None:
-        """One document per (run, metric name); a beat's batch is stored with at most
-        two writes of the database (updates, then new metrics)."""
+        """One document per (run, metric name); a beat's batch is stored with one
+        read and one write of the database, under its lock. Under a worker's claim
+        the same read checks the claim (the fence): a run whose claim was taken away
+        writes nothing."""
         if not metrics_by_name:
             return
-        with self._fenced() as held:
-            if held:
-                self._log_metrics(metrics_by_name)
-
-    def _log_metrics(self, metrics_by_name: dict) -> None:
-        from tinydb import Query
-
+        fence = self._fence
+        if fence is not None and fence.is_lost:
+            return
         run_id = self.run_entry["_id"]
-        table = self.metrics
-        known = {doc["name"] for doc in table.search(Query().run_id == run_id)}
-        updates, inserts = [], []
-        for name, series in metrics_by_name.items():
-            steps = list(series["steps"])
-            values = _plain(list(series["values"]))
-            stamps = list(series["timestamps"])
-            if name in known:
-                updates.append((_extender(steps, values, stamps), _metric_of(run_id, name)))
-            else:
-                inserts.append(
-                    {
-                        "run_id": run_id,
-                        "name": name,
-                        "steps": steps,
-                        "values": values,
-                        "timestamps": stamps,
-                    }
-                )
-        if updates:
-            table.update_multiple(updates)
-        if inserts:
-            table.insert_multiple(inserts)
+        with self._locked():
+            # TinyDB's table API reads the whole file at every call (a search, then
+            # an update, then an insert): the storage is read and written once here.
+            storage = self.db.storage
+            data = storage.read() or {}
+            if fence is None or _holds(data.get(RUNS_TABLE), run_id, fence.token):
+                _add_metrics(data.setdefault(METRICS_TABLE, {}), run_id, metrics_by_name)
+                storage.write(data)
+                return
+        fence.lost(self._where())
 
     def _store_resource(self, filename: str) -> list:
         md5, handle = self._store_file(filename)
