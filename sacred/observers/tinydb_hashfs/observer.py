@@ -25,6 +25,11 @@ from the file's current contents, so any number of processes on one machine can
 write runs to one store without losing each other's updates. The lock dies with
 its holder: a killed run never leaves the store locked.
 
+A run taken over under a worker's claim (``SACRED_CLAIM_TOKEN``; claim.py claims,
+re-queues and releases under the same lock) is fenced (sacred.observers.claiming):
+each write checks, in the read-modify-write that makes it, that the record still
+holds the claim, and writes nothing once it does not.
+
 File handles read back from the store open their file on first use, so reading a
 store with many runs does not open thousands of files.
 """
