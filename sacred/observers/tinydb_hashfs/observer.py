@@ -292,11 +292,12 @@ def open_tinydb(basedir: str) -> tuple[Any, Any]:
     """(TinyDB, HashFS) of a TinyDB store directory, created if needed."""
     from hashfs import HashFS
     from tinydb import TinyDB
-    from tinydb_serialization import SerializationMiddleware
+
+    from sacred.observers.tinydb_hashfs.serialization import serialization_middleware
 
     os.makedirs(basedir, exist_ok=True)
     fs = HashFS(os.path.join(basedir, "hashfs"), depth=3, width=2, algorithm="md5")
-    storage = SerializationMiddleware(_atomic_json_storage())
+    storage = serialization_middleware(_atomic_json_storage())
     for serializer, name in _serializers(fs):
         storage.register_serializer(serializer, name)
     db = TinyDB(os.path.join(basedir, "metadata.json"), storage=storage)
