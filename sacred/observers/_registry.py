@@ -289,6 +289,7 @@ BACKENDS: list[Backend] = [
         schemes=("tinydb",),
         path_location=True,
         directory_marker="metadata.json",
+        claimer="sacred.observers.tinydb_hashfs.claim:TinyDbClaimer",
         study_lock="sacred.store.locking:path_lock",
         make_observer="sacred.observers.tinydb_hashfs:TinyDbObserver",
         # the public TinyDbObserver refuses queued runs, as the original does

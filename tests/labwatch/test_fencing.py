@@ -63,10 +63,13 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture(params=["sqlite", "file", "postgresql", "mysql"])
+@pytest.fixture(params=["sqlite", "file", "postgresql", "mysql", "tinydb"])
 def location(request, tmp_path):
     if request.param == "file":
         return str(tmp_path / "runs")
+    if request.param == "tinydb":
+        pytest.importorskip("tinydb")
+        return f"tinydb://{tmp_path / 'runs_db'}"
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'runs.db'}"
     return request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url")

@@ -122,9 +122,19 @@ def test_a_missing_driver_names_the_extra(toy):
         unregister("broken")
 
 
-def test_a_backend_without_a_claimer_says_which_kinds_have_workers(capsys):
-    with pytest.raises(StoreError, match=r"No worker support for the store 'tinydb://x'.*sql"):
-        open_claimer("tinydb://x")
+def test_a_backend_without_a_claimer_says_which_kinds_have_workers(toy):
+    # every built-in store with a URL claims (TinyDB too): a registered one without
+    from sacred.observers._registry import register, unregister
+
+    unclaimed = toy.ENTRY._replace(kind="noclaim", schemes=("noclaim",), claimer=None)
+    register(unclaimed._replace(long_flag="--noclaim_store"))
+    try:
+        with pytest.raises(
+            StoreError, match=r"No worker support for the store 'noclaim://x'.*tinydb.*sql"
+        ):
+            open_claimer("noclaim://x")
+    finally:
+        unregister("noclaim")
 
 
 # -- a backend registered from the test suite --------------------------------------------

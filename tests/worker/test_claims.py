@@ -7,7 +7,7 @@ import pytest
 
 from sacred.worker.claims import open_claimer
 
-BACKENDS = ["file", "sqlite", "postgresql", "mysql", "mongomock"]
+BACKENDS = ["file", "sqlite", "postgresql", "mysql", "mongomock", "tinydb"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -34,7 +34,18 @@ def backend(request, tmp_path, queue_runs):
 
         yield claimer, queue, read
         return
-    if kind == "file":
+    if kind == "tinydb":
+        pytest.importorskip("tinydb")
+        from sacred.observers.tinydb_hashfs.observer import QueueingTinyDbObserver
+
+        location = f"tinydb://{tmp_path / 'runs_db'}"
+
+        def queue(n, **options):
+            # -t refuses to queue runs (as the original): the queueing observer does
+            observer = QueueingTinyDbObserver(tmp_path / "runs_db")
+            return queue_runs(options, n, observers=(observer,))
+
+    elif kind == "file":
         location = str(tmp_path / "runs")
         flag = {"--file_storage": location}
     elif kind == "sqlite":
@@ -44,8 +55,10 @@ def backend(request, tmp_path, queue_runs):
         location = request.getfixturevalue("postgres_url" if kind == "postgresql" else "mysql_url")
         flag = {"--sql": location}
 
-    def queue(n, **options):
-        return queue_runs({**flag, **options}, n)
+    if kind != "tinydb":
+
+        def queue(n, **options):
+            return queue_runs({**flag, **options}, n)
 
     def read(run_id):
         from sacred.store import open_store

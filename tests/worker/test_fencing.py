@@ -13,7 +13,7 @@ from sacred._metrics import MetricsBuffer
 from sacred._time import utc_now
 from sacred.observers.claiming import CLAIM_TOKEN_ENV
 
-BACKENDS = ["file", "sqlite", "postgresql", "mysql", "mongomock"]
+BACKENDS = ["file", "sqlite", "postgresql", "mysql", "mongomock", "tinydb"]
 FENCED = "no longer holds this process's claim"
 
 
@@ -50,7 +50,16 @@ def store(request, tmp_path, queue_runs):
             read,
         )
         return
-    if kind == "file":
+    if kind == "tinydb":
+        pytest.importorskip("tinydb")
+        from sacred.observers.tinydb_hashfs.observer import QueueingTinyDbObserver
+
+        location = f"tinydb://{tmp_path / 'runs_db'}"
+        # -t refuses to queue runs, as the original does: runs are queued (as Labwatch
+        # queues its trials) through the queueing observer
+        queuing = QueueingTinyDbObserver(tmp_path / "runs_db")
+        flag = {}
+    elif kind == "file":
         location = str(tmp_path / "runs")
         flag = {"--file_storage": location}
     elif kind == "sqlite":
@@ -77,7 +86,10 @@ def store(request, tmp_path, queue_runs):
             return record
 
     claimer = open_claimer(location)
-    yield claimer, lambda: queue_runs(flag, 1)[0], make_observer, read
+    if kind == "tinydb":
+        yield claimer, lambda: queue_runs({}, 1, observers=(queuing,))[0], make_observer, read
+    else:
+        yield claimer, lambda: queue_runs(flag, 1)[0], make_observer, read
     claimer.close()
 
 

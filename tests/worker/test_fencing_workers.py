@@ -11,10 +11,29 @@ import signal
 import pytest
 
 from sacred.store import open_store
-from tests.worker.test_worker_pool import _beat_once, _claiming_worker, _location
+from tests.worker.test_worker_pool import _beat_once, _claiming_worker
+from tests.worker.test_worker_pool import _location as _sql_or_file_location
 
 FROZEN_ARGS = ("--max-runs", "1", "--stale-after", "3", "--beat-interval", "0.3", "--poll", "0.2")
-BACKENDS = ["file", "sqlite", "postgresql", "mysql"]
+BACKENDS = ["file", "sqlite", "postgresql", "mysql", "tinydb"]
+
+
+def _location(kind, tmp_path, request):
+    """(store, options for queue_runs): a TinyDB store is queued into through the
+    queueing observer (-t refuses to queue runs, as the original does)."""
+    if kind != "tinydb":
+        return _sql_or_file_location(kind, tmp_path, request)
+    pytest.importorskip("tinydb")
+    from sacred.observers.tinydb_hashfs.observer import QueueingTinyDbObserver
+
+    path = tmp_path / "runs_db"
+    return f"tinydb://{path}", {"observers": (QueueingTinyDbObserver(path),)}
+
+
+def _queue(queue_runs, options, n, hang):
+    extra = dict(options)
+    observers = extra.pop("observers", ())
+    return queue_runs(extra, n, hang=hang, observers=observers)
 
 
 def _waiting(wait_for, *workers):
@@ -43,7 +62,7 @@ def test_a_frozen_worker_wakes_up_fenced_off(
     kind, tmp_path, request, queue_runs, start_workers, wait_for
 ):
     store, options = _location(kind, tmp_path, request)
-    (run_id,) = queue_runs(options, 1, hang=(0,))  # the first attempt blocks
+    (run_id,) = _queue(queue_runs, options, 1, hang=(0,))  # the first attempt blocks
     markers = tmp_path / "markers"
     (frozen,) = start_workers(store, 1, *FROZEN_ARGS)
     wait = _waiting(wait_for, frozen)
@@ -79,12 +98,12 @@ def test_a_frozen_worker_wakes_up_fenced_off(
     assert (markers / "done.log").read_text().split() == ["0"]
 
 
-@pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.parametrize("kind", ["file", "sqlite", "tinydb"])
 def test_a_busy_worker_requeues_a_lost_run(
     kind, tmp_path, request, queue_runs, start_workers, wait_for
 ):
     store, options = _location(kind, tmp_path, request)
-    lost, busy = queue_runs(options, 2, hang=(0, 1))  # both block on their first attempt
+    lost, busy = _queue(queue_runs, options, 2, hang=(0, 1))  # both block on their first attempt
     markers = tmp_path / "markers"
     args = ("--stale-after", "3", "--beat-interval", "0.3", "--poll", "0.2", "--max-runs", "1")
     (first,) = start_workers(store, 1, *args)

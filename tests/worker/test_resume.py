@@ -66,6 +66,10 @@ def _store(kind, tmp_path):
     if kind == "sqlite":
         store = f"sqlite:///{tmp_path / 'runs.db'}"
         return store, lambda: {"--sql": store}, {}
+    if kind == "tinydb":
+        pytest.importorskip("tinydb")
+        path = str(tmp_path / "runs_db")
+        return f"tinydb://{path}", lambda: {"--tiny_db": path}, {}
     mongomock = pytest.importorskip("mongomock")
     from mongomock.gridfs import enable_gridfs_integration
 
@@ -87,7 +91,7 @@ def _run_observed(ex, observe, options=None, **kwargs):
     return ex.run(options={**flags, **(options or {})}, **kwargs)
 
 
-@pytest.mark.parametrize("kind", ["file", "sqlite", "mongo"])
+@pytest.mark.parametrize("kind", ["file", "sqlite", "mongo", "tinydb"])
 def test_resume_continues_metric_steps_output_and_artifacts(kind, tmp_path, monkeypatch):
     monkeypatch.delenv(CLAIM_TOKEN_ENV, raising=False)
     store, observe, store_options = _store(kind, tmp_path)
@@ -180,7 +184,7 @@ def _configured(tmp_path, source=CONFIGURED):
     return _load(tmp_path, source, "configured")
 
 
-@pytest.mark.parametrize("kind", ["file", "sqlite", "mongo"])
+@pytest.mark.parametrize("kind", ["file", "sqlite", "mongo", "tinydb"])
 def test_resume_takes_the_stored_command_and_configuration_seed_included(
     kind, tmp_path, monkeypatch
 ):

@@ -107,9 +107,18 @@ def test_a_run_without_its_sources_is_failed_with_the_reason(queue_runs, tmp_pat
     assert any("cannot start" in line for line in said)
 
 
-def test_worker_on_an_unknown_kind_of_store_says_which_work(capsys):
-    assert main(["worker", "tinydb://somewhere"]) == 2
-    assert "No worker support for the store 'tinydb://somewhere'" in capsys.readouterr().err
+def test_worker_on_a_kind_of_store_without_claims_says_which_work(capsys):
+    # every built-in store with a URL claims (TinyDB too): a registered one without
+    from sacred.observers._registry import register, unregister
+    from tests.store import toy_backend
+
+    unclaimed = toy_backend.ENTRY._replace(kind="noclaim", schemes=("noclaim",), claimer=None)
+    register(unclaimed._replace(long_flag="--noclaim_store"))
+    try:
+        assert main(["worker", "noclaim://somewhere"]) == 2
+    finally:
+        unregister("noclaim")
+    assert "No worker support for the store 'noclaim://somewhere'" in capsys.readouterr().err
 
 
 def test_worker_on_an_unreachable_database_says_what_to_check(capsys):

@@ -25,6 +25,11 @@ from the file's current contents, so any number of processes on one machine can
 write runs to one store without losing each other's updates. The lock dies with
 its holder: a killed run never leaves the store locked.
 
+A run taken over under a worker's claim (``SACRED_CLAIM_TOKEN``; claim.py claims,
+re-queues and releases under the same lock) is fenced (sacred.observers.claiming):
+each write checks, in the read-modify-write that makes it, that the record still
+holds the claim, and writes nothing once it does not.
+
 File handles read back from the store open their file on first use, so reading a
 store with many runs does not open thousands of files.
 """
@@ -32,6 +37,7 @@ store with many runs does not open thousands of files.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import json
 import os
@@ -44,6 +50,7 @@ from typing import Any
 
 from sacred.exceptions import ObserverError, QueueNotSupportedError
 from sacred.observers._record import RecordObserver, may_take_over
+from sacred.observers.claiming import Fence, claim_token, claimed_by_this_process, holds_claim
 from sacred.serializer import flatten
 
 __all__ = [
@@ -285,11 +292,12 @@ def open_tinydb(basedir: str) -> tuple[Any, Any]:
     """(TinyDB, HashFS) of a TinyDB store directory, created if needed."""
     from hashfs import HashFS
     from tinydb import TinyDB
-    from tinydb_serialization import SerializationMiddleware
+
+    from sacred.observers.tinydb_hashfs.serialization import serialization_middleware
 
     os.makedirs(basedir, exist_ok=True)
     fs = HashFS(os.path.join(basedir, "hashfs"), depth=3, width=2, algorithm="md5")
-    storage = SerializationMiddleware(_atomic_json_storage())
+    storage = serialization_middleware(_atomic_json_storage())
     for serializer, name in _serializers(fs):
         storage.register_serializer(serializer, name)
     db = TinyDB(os.path.join(basedir, "metadata.json"), storage=storage)
@@ -314,20 +322,53 @@ def _tiny_value(value: Any) -> Any:
     return flatten(value, datetimes="keep")
 
 
-def _extender(steps: list, values: list, stamps: list) -> Any:
-    def extend(doc: dict) -> None:
-        doc["steps"] = doc["steps"] + steps
-        doc["values"] = doc["values"] + values
-        doc["timestamps"] = doc["timestamps"] + stamps
+def _typed_like(meta: Any, stored: Any) -> Any:
+    """``meta`` with the stored datetimes it holds as text put back as datetimes: a
+    worker hands the stored meta to its run as JSON (``queue_time`` becomes text),
+    and TinyDB keeps times as ``{TinyDate}:`` values, which readers expect."""
+    if not isinstance(meta, dict) or not isinstance(stored, dict):
+        return meta
+    out = dict(meta)
+    for key, value in stored.items():
+        given = out.get(key)
+        if isinstance(value, datetime.datetime) and given in (str(value), value.isoformat()):
+            out[key] = value
+    return out
 
-    return extend
+
+def _holds(runs: Any, run_id: str, token: str) -> bool:
+    """True when the run ``run_id`` in a runs table as stored (``{doc id: document}``)
+    holds the claim ``token``."""
+    for doc in (runs or {}).values():
+        if doc.get("_id") == run_id:
+            return holds_claim(doc.get("meta"), token)
+    return False
 
 
-def _metric_of(run_id: str, name: str) -> Any:
-    from tinydb import Query
-
-    q = Query()
-    return (q.run_id == run_id) & (q.name == name)
+def _add_metrics(table: dict, run_id: str, metrics_by_name: dict) -> None:
+    """Append a batch to the metric documents of a run in a metrics table as stored
+    (``{doc id: document}``), adding a document for a new metric under the next id
+    (TinyDB's own rule: the highest id plus one)."""
+    mine = {doc.get("name"): doc for doc in table.values() if doc.get("run_id") == run_id}
+    next_id = max((int(k) for k in table), default=0) + 1
+    for name, series in metrics_by_name.items():
+        steps = list(series["steps"])
+        values = _plain(list(series["values"]))
+        stamps = list(series["timestamps"])
+        doc = mine.get(name)
+        if doc is not None:
+            doc["steps"] = list(doc.get("steps") or []) + steps
+            doc["values"] = list(doc.get("values") or []) + values
+            doc["timestamps"] = list(doc.get("timestamps") or []) + stamps
+            continue
+        table[str(next_id)] = {
+            "run_id": run_id,
+            "name": name,
+            "steps": steps,
+            "values": values,
+            "timestamps": stamps,
+        }
+        next_id += 1
 
 
 class TinyDbObserver(RecordObserver):
@@ -416,6 +457,7 @@ class TinyDbObserver(RecordObserver):
     def _begin(self) -> None:
         super()._begin()
         self.db_run_id = None
+        self._fence: Fence | None = None  # the worker's claim the writes are fenced by
 
     def _encode_info(self, info: dict) -> Any:
         return _tiny_value(info)
@@ -431,12 +473,27 @@ class TinyDbObserver(RecordObserver):
     def save(self) -> None:
         from tinydb import Query
 
+        fence = self._fence
+        if fence is not None and fence.is_lost:
+            return
         with self._locked():
             runs = self.runs
             if self.db_run_id is None:
                 self.db_run_id = runs.insert(self.run_entry)
-            else:  # only the observer's own fields: tags/note set by the store survive
-                runs.update(self.run_entry, Query()._id == self.run_entry["_id"])
+                return
+            # Only the observer's own fields: tags/note set by the store survive. Under
+            # a worker's claim, only while the record still holds it (the fence): one
+            # conditional update, checked and written in the same read-modify-write.
+            q = Query()
+            which = q._id == self.run_entry["_id"]
+            if fence is not None:
+                which = which & (q.meta.claim.token == fence.token)
+            if runs.update(self.run_entry, which) or fence is None:
+                return
+        fence.lost(self._where())
+
+    def _where(self) -> str:
+        return f"the TinyDB store {self.root}" if self.root else "the TinyDB database"
 
     def _save(self, fields: tuple[str, ...] | None = None) -> None:
         self.save()
@@ -460,50 +517,52 @@ class TinyDbObserver(RecordObserver):
             existing = self.runs.get(Query()._id == run_id)
             if existing is not None:
                 where = f"the store {self.root or self.db}"
+                # A run a worker (or --resume, or a Labwatch trial) claimed for this
+                # process is taken over too, and every later write is fenced on it.
+                claimed = not queued and claimed_by_this_process(existing.get("meta"))
                 if run_id == self.overwrite or may_take_over(
-                    self, where, run_id, existing.get("status", "unknown status"), queued
+                    self,
+                    where,
+                    run_id,
+                    existing.get("status", "unknown status"),
+                    queued,
+                    claimed=claimed,
                 ):
                     self.db_run_id = existing.doc_id
+                if claimed:
+                    token = claim_token()
+                    assert token is not None  # claimed_by_this_process() matched it
+                    self._fence = Fence(run_id, token)
+                    # a resumed run keeps its files (metrics live in their own table)
+                    for field in ("artifacts", "resources"):
+                        entry[field] = list(existing.get(field) or [])
+                    entry["meta"] = _typed_like(entry.get("meta"), existing.get("meta"))
             # The original's layout: _id after heartbeat in a started run.
             entry["_id"] = run_id
             self.save()
         return _id if _id is not None else run_id
 
     def log_metrics(self, metrics_by_name: dict, info: Any) -> None:
-        """One document per (run, metric name); a beat's batch is stored with at most
-        two writes of the database (updates, then new metrics)."""
+        """One document per (run, metric name); a beat's batch is stored with one
+        read and one write of the database, under its lock. Under a worker's claim
+        the same read checks the claim (the fence): a run whose claim was taken away
+        writes nothing."""
         if not metrics_by_name:
             return
-        with self._locked():
-            self._log_metrics(metrics_by_name)
-
-    def _log_metrics(self, metrics_by_name: dict) -> None:
-        from tinydb import Query
-
+        fence = self._fence
+        if fence is not None and fence.is_lost:
+            return
         run_id = self.run_entry["_id"]
-        table = self.metrics
-        known = {doc["name"] for doc in table.search(Query().run_id == run_id)}
-        updates, inserts = [], []
-        for name, series in metrics_by_name.items():
-            steps = list(series["steps"])
-            values = _plain(list(series["values"]))
-            stamps = list(series["timestamps"])
-            if name in known:
-                updates.append((_extender(steps, values, stamps), _metric_of(run_id, name)))
-            else:
-                inserts.append(
-                    {
-                        "run_id": run_id,
-                        "name": name,
-                        "steps": steps,
-                        "values": values,
-                        "timestamps": stamps,
-                    }
-                )
-        if updates:
-            table.update_multiple(updates)
-        if inserts:
-            table.insert_multiple(inserts)
+        with self._locked():
+            # TinyDB's table API reads the whole file at every call (a search, then
+            # an update, then an insert): the storage is read and written once here.
+            storage = self.db.storage
+            data = storage.read() or {}
+            if fence is None or _holds(data.get(RUNS_TABLE), run_id, fence.token):
+                _add_metrics(data.setdefault(METRICS_TABLE, {}), run_id, metrics_by_name)
+                storage.write(data)
+                return
+        fence.lost(self._where())
 
     def _store_resource(self, filename: str) -> list:
         md5, handle = self._store_file(filename)

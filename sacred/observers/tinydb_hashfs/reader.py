@@ -130,12 +130,12 @@ def open_for_reading(path: str) -> tuple[Any, Any]:
     module doc); writes (tags, notes, deletion) replace metadata.json atomically."""
     from hashfs import HashFS
     from tinydb import TinyDB
-    from tinydb_serialization import SerializationMiddleware
 
     from sacred.observers.tinydb_hashfs.observer import _atomic_json_storage
+    from sacred.observers.tinydb_hashfs.serialization import serialization_middleware
 
     fs = HashFS(os.path.join(path, "hashfs"), depth=3, width=2, algorithm="md5")
-    storage = SerializationMiddleware(_atomic_json_storage())
+    storage = serialization_middleware(_atomic_json_storage())
     for serializer, name in _serializers(fs):
         storage.register_serializer(serializer, name)
     return TinyDB(os.path.join(path, "metadata.json"), storage=storage), fs
