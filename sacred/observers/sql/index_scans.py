@@ -339,9 +339,9 @@ def points(
 
     if not _usable(reader):
         return None
-    axes = [_part(reader, tuple(x), "sacred_x"), _part(reader, tuple(y), "sacred_y")]
+    across, up = _part(reader, tuple(x), "sacred_x"), _part(reader, tuple(y), "sacred_y")
     tint = _part(reader, tuple(color), "sacred_c") if color else None
-    if axes[0] is None or axes[1] is None or (color and tint is None):
+    if across is None or up is None or (color and tint is None):
         return None
     try:
         wanted = _matching(reader, query, dead_after)
@@ -349,7 +349,7 @@ def points(
         return None
     ((count, last),) = _execute(reader, "SELECT count(*), max(id) FROM runs")
     size = 1 + int(last or 0)
-    xs, ys = (_numbers(reader, a, size) for a in axes)
+    xs, ys = _numbers(reader, across, size), _numbers(reader, up, size)
     both = np.isfinite(xs.values) & np.isfinite(ys.values)
     if wanted is None:  # every run: the ids with both values are those kept
         kept = np.flatnonzero(both)[::-1]
