@@ -412,9 +412,24 @@ def explore_measures(page, url: str) -> list[tuple[str, str]]:
             line(time_call(scatter, 3), 1.5, time_call(typed, 3), "its binary API request"),
         )
     )
+    # In the last navigation: when the page sent and got its points request (it
+    # waits on the server behind the table's requests: /api/keys, /api/runs) and
+    # when the points were drawn, in ms from the navigation.
+    queued = page.evaluate(
+        "() => { const r = performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/api/points')).pop();"
+        " return [r.startTime, r.responseEnd, +document.querySelector('.scatter').dataset.drawnAt]; }"
+    )
     rows.append(("  its API request as JSON (API users)", ms(time_call(points, 3))))
     drawing = int(page.locator(".scatter").get_attribute("data-draw-ms")) / 1000
     rows.append(("  of which drawing in the page", f"{ms(drawing)} (after the data arrived)"))
+    rows.append(
+        (
+            "  in the page (last navigation)",
+            f"points request sent at {queued[0]:,.0f} ms, answered at {queued[1]:,.0f} ms, "
+            f"drawn at {queued[2]:,.0f} ms",
+        )
+    )
 
     first = quote("id <= 10000")
     axes = "model.hidden,optimizer.lr,model.dropout,optimizer.name"

@@ -214,6 +214,7 @@ export function scatterView(container, explore) {
     status.textContent = `${n.toLocaleString("en")} runs${left}`;
     root.dataset.points = String(n);
     root.dataset.drawMs = String(Math.round(performance.now() - started));
+    root.dataset.drawnAt = String(Math.round(performance.now())); // ms from navigation
     root.classList.add("drawn");
   }
 
