@@ -418,7 +418,8 @@ def explore_measures(page, url: str) -> list[tuple[str, str]]:
     queued = page.evaluate(
         "() => { const r = performance.getEntriesByType('resource')"
         ".filter(e => e.name.includes('/api/points')).pop();"
-        " return [r.startTime, r.responseEnd, +document.querySelector('.scatter').dataset.drawnAt]; }"
+        " const drawn = document.querySelector('.scatter').dataset.drawnAt;"
+        " return [r.startTime, r.responseEnd, +drawn]; }"
     )
     rows.append(("  its API request as JSON (API users)", ms(time_call(points, 3))))
     drawing = int(page.locator(".scatter").get_attribute("data-draw-ms")) / 1000
