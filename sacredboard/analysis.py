@@ -6,6 +6,7 @@ computed by sacred.store, so a notebook gets the same answers as the page."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +17,8 @@ from sacredboard.http import board_of, int_param, locked, query_param
 from sacredboard.jsonout import JSON
 
 __all__ = ["ROUTES"]
+
+_OCTETS = "application/octet-stream"  # pointbytes.MEDIA_TYPE
 
 
 def _required(request: Request, name: str) -> str:
@@ -58,7 +61,8 @@ async def group_metric(request: Request) -> Response:
 
 
 async def points(request: Request) -> Response:
-    """?x=p&y=q[&color=r] (scatter) or ?paths=a,b,c (parallel coordinates)."""
+    """?x=p&y=q[&color=r][&format=binary] (scatter) or ?paths=a,b,c (parallel
+    coordinates)."""
     from sacred.store import points as plot
 
     store = board_of(request).store
@@ -67,7 +71,29 @@ async def points(request: Request) -> Response:
         return JSON(await locked(request, plot.columns, store, paths, await query_param(request)))
     x, y = _required(request, "x"), _required(request, "y")
     color = request.query_params.get("color") or None
-    return JSON(await locked(request, plot.points, store, x, y, color, await query_param(request)))
+    query = await query_param(request)
+    if _binary(request):
+        body = await locked(request, _point_bytes, store, x, y, color, query)
+        return Response(body, media_type=_OCTETS)
+    return JSON(await locked(request, plot.points, store, x, y, color, query))
+
+
+def _binary(request: Request) -> bool:
+    """?format=binary, or an Accept naming only the binary form: the scatter page's
+    typed arrays (pointbytes.py) in place of the JSON lists API users get."""
+    wanted = request.query_params.get("format", "")
+    if wanted:
+        if wanted not in ("json", "binary"):
+            raise QueryError("format must be json or binary", wanted, 0)
+        return wanted == "binary"
+    return request.headers.get("accept", "").strip() == _OCTETS
+
+
+def _point_bytes(store: Any, x: str, y: str, color: str | None, query: str | None) -> bytes:
+    from sacred.store.points import point_columns
+    from sacredboard import pointbytes  # numpy: imported when first asked for
+
+    return pointbytes.encode(point_columns(store, x, y, color, query))
 
 
 async def varying(request: Request) -> Response:

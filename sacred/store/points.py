@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sacred.exceptions import QueryError
 from sacred.store.query import MISSING, parse_query
 from sacred.store.values import is_number, parse_value_path, read_values
 
-__all__ = ["points", "columns", "varying", "MAX_PATHS", "VARYING_SAMPLE"]
+if TYPE_CHECKING:  # numpy is imported only where columns are asked for
+    from sacred.store.pointcolumns import PointColumns
+
+__all__ = [
+    "points",
+    "point_columns",
+    "columns",
+    "varying",
+    "MAX_PATHS",
+    "VARYING_SAMPLE",
+]
 
 #: At most this many paths in one columns() request (parallel coordinates axes).
 MAX_PATHS = 30
@@ -31,15 +41,46 @@ def points(store: Any, x: str, y: str, color: str | None = None, query: str | No
     values at x and y are finite numbers (newest first); the others are left out and
     counted in ``missing``. ``color`` holds the value at the color path (any kind,
     ``None`` where the run has none; ``null`` as a whole without a color path)."""
+    paths = _paths(x, y, color)
+    found = _columnar(store, paths, query)
+    if found is not None:
+        return found.as_dict()
+    return _read_points(store, paths, query)
+
+
+def point_columns(
+    store: Any, x: str, y: str, color: str | None = None, query: str | None = None
+) -> PointColumns:
+    """The points of ``points()`` as columns (numpy arrays, the colour values as a
+    dictionary and codes or as numbers): what the board sends as typed arrays
+    (sacredboard/pointbytes.py), without a Python object per run where the store
+    reads them from its indexes."""
+    from sacred.store.pointcolumns import PointColumns
+
+    paths = _paths(x, y, color)
+    found = _columnar(store, paths, query)
+    if found is not None:
+        return found
+    return PointColumns.from_dict(_read_points(store, paths, query))
+
+
+def _paths(x: str, y: str, color: str | None) -> list[tuple[str, ...]]:
     paths = [parse_value_path(x), parse_value_path(y)]
     if color:
         paths.append(parse_value_path(color))
+    return paths
+
+
+def _columnar(store: Any, paths: list[tuple[str, ...]], query: str | None) -> Any:
     columnar = getattr(store.backend, "scatter_points", None)
-    if columnar is not None:  # the SQL reader, from SQLite's path indexes
-        tint = paths[2] if color else None
-        found = columnar(parse_query(query), paths[0], paths[1], tint, store.dead_after)
-        if found is not None:
-            return found
+    if columnar is None:  # only the SQL reader reads them from SQLite's path indexes
+        return None
+    tint = paths[2] if len(paths) > 2 else None
+    return columnar(parse_query(query), paths[0], paths[1], tint, store.dead_after)
+
+
+def _read_points(store: Any, paths: list[tuple[str, ...]], query: str | None) -> dict:
+    color = len(paths) > 2
     out: dict[str, Any] = {"ids": [], "x": [], "y": [], "color": [] if color else None}
     missing = 0
     for run_id, values in read_values(store, query, paths):

@@ -19,14 +19,25 @@ async function check(response) {
   throw new ApiError(message, response.status);
 }
 
-export async function getJSON(path, params = {}) {
+function withParams(path, params) {
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") query.set(key, value);
   }
   const qs = query.toString();
-  const response = await fetch(qs ? `${path}?${qs}` : path, { headers: { Accept: "application/json" } });
+  return qs ? `${path}?${qs}` : path;
+}
+
+export async function getJSON(path, params = {}) {
+  const response = await fetch(withParams(path, params), { headers: { Accept: "application/json" } });
   return (await check(response)).json();
+}
+
+// A binary reply (e.g. /api/points?format=binary: typed arrays, pointbytes.py) as an
+// ArrayBuffer; errors still come as JSON.
+export async function getBinary(path, params = {}) {
+  const response = await fetch(withParams(path, params), { headers: { Accept: "application/octet-stream, application/json" } });
+  return (await check(response)).arrayBuffer();
 }
 
 export async function send(method, path, body) {

@@ -3,10 +3,10 @@
 // axes; hover shows the run, a click opens it, dragging a box filters the table.
 // Drawn on a canvas (100,000 points in well under a second), one fill per colour.
 
-import { getJSON } from "./api.js";
+import { getBinary } from "./api.js";
 import { canvasEvents, sizedContext } from "./canvasview.js";
 import { fill, formatValue, h, themeColor } from "./format.js";
-import { colorBy, numberScale, shortLabel, valuePath } from "./scales.js";
+import { colorBy, numberScale, PALETTE, shortLabel, valuePath } from "./scales.js";
 
 const PAD = { left: 64, right: 16, top: 12, bottom: 40 };
 const HEIGHT = 440;
@@ -25,6 +25,54 @@ function pixel(color) {
   if (rgb) [r, gr, b] = rgb.slice(1).map(Number);
   else if (/^#[0-9a-f]{6}$/i.test(color)) [r, gr, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
   return ((255 << 24) | (b << 16) | (gr << 8) | r) >>> 0;
+}
+
+// /api/points?format=binary (sacredboard/pointbytes.py): a JSON header, then
+// little-endian arrays the page views in place (browsers run on little-endian
+// platforms): {ids, x, y: Float64Array, color: null | {kind: "number", values:
+// Float64Array (NaN: none)} | {kind: "category", codes: Int32Array (-1: none),
+// values: [the dictionary]}, missing}. No number is parsed from text.
+export function decodePoints(buffer) {
+  const length = new DataView(buffer).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  const n = header.n;
+  const columns = {};
+  for (const c of header.columns) columns[c.name] = c.type === "float64" ? new Float64Array(buffer, c.offset, n) : new Int32Array(buffer, c.offset, n);
+  let color = null;
+  if (header.color && header.color.kind === "number") color = { kind: "number", values: columns.color };
+  else if (header.color) color = { kind: "category", codes: columns.color, values: header.color.values };
+  return { ids: Array.isArray(header.ids) ? header.ids : columns.ids, x: columns.x, y: columns.y, color, missing: header.missing };
+}
+
+// The colour of a point's run (null: none), for the tooltip.
+function colorValue(color, i) {
+  if (color.kind === "number") return Number.isNaN(color.values[i]) ? null : color.values[i];
+  return color.codes[i] >= 0 ? color.values[color.codes[i]] : null;
+}
+
+// A categorical colouring from the dictionary codes (as scales.colorBy: the ten most
+// frequent values from the palette, the rest grey), counted per code, not per value.
+function categoryColors(color) {
+  const counts = new Int32Array(color.values.length);
+  for (const c of color.codes) if (c >= 0) counts[c]++;
+  const used = [...counts.keys()].filter((c) => counts[c] > 0);
+  const top = used.sort((a, b) => counts[b] - counts[a] || a - b).slice(0, PALETTE.length);
+  const buckets = new Int32Array(color.values.length + 1).fill(top.length);
+  top.forEach((c, k) => (buckets[c] = k));
+  return {
+    kind: "category",
+    categories: top.map((c) => color.values[c]),
+    colors: [...PALETTE.slice(0, top.length), "#999999"],
+    distinct: used.length,
+    bucketAt: (i) => buckets[color.codes[i] >= 0 ? color.codes[i] : color.values.length],
+  };
+}
+
+function colouring(color) {
+  if (!color) return null;
+  if (color.kind === "category") return categoryColors(color);
+  const colors = colorBy(color.values);
+  return { ...colors, bucketAt: (i) => colors.bucket(color.values[i]) };
 }
 
 // paint: [[colour, indices]], later ones over earlier ones.
@@ -108,9 +156,9 @@ export function scatterView(container, explore) {
     }
     status.textContent = "loading…";
     try {
-      const answer = await getJSON("/api/points", { x: state.x, y: state.y, color: state.color, filter: explore.query() });
+      const answer = await getBinary("/api/points", { x: state.x, y: state.y, color: state.color, filter: explore.query(), format: "binary" });
       if (destroyed || mine !== generation) return;
-      data = answer;
+      data = decodePoints(answer);
       draw();
     } catch (error) {
       if (mine !== generation) return;
@@ -140,7 +188,7 @@ export function scatterView(container, explore) {
     const bx = explore.brushes.find((b) => b.path === valuePath(state.x) && !b.values);
     const by = explore.brushes.find((b) => b.path === valuePath(state.y) && !b.values);
     const inside = (i) => (!bx || (data.x[i] >= bx.lo && data.x[i] <= bx.hi)) && (!by || (data.y[i] >= by.lo && data.y[i] <= by.hi));
-    const colors = data.color ? colorBy(data.color) : null;
+    const colors = colouring(data.color);
     const size = n > 20000 ? 2 : n > 2000 ? 3 : 6;
     const byColor = new Map();
     const faint = [];
@@ -150,7 +198,7 @@ export function scatterView(container, explore) {
         faint.push(i);
         continue;
       }
-      const c = colors ? colors.bucket(data.color[i]) : 0;
+      const c = colors ? colors.bucketAt(i) : 0;
       let list = byColor.get(c);
       if (!list) byColor.set(c, (list = []));
       list.push(i);
@@ -166,6 +214,7 @@ export function scatterView(container, explore) {
     status.textContent = `${n.toLocaleString("en")} runs${left}`;
     root.dataset.points = String(n);
     root.dataset.drawMs = String(Math.round(performance.now() - started));
+    root.dataset.drawnAt = String(Math.round(performance.now())); // ms from navigation
     root.classList.add("drawn");
   }
 
@@ -206,7 +255,7 @@ export function scatterView(container, explore) {
       const stops = colors.colors.slice(0, -1).join(", ");
       return fill(legend, shortLabel(valuePath(state.color)), " ", formatValue(colors.scale.lo), h("span", { class: "colorbar", style: `background: linear-gradient(to right, ${stops})` }), formatValue(colors.scale.hi));
     }
-    return fill(legend, shortLabel(valuePath(state.color)), " ", colors.categories.map((c, i) => h("span", { class: "chip" }, h("span", { class: "swatch", style: `background:${colors.colors[i]}` }), formatValue(c))), colors.categories.length < new Set(data.color.map((v) => JSON.stringify(v))).size ? h("span", { class: "chip" }, h("span", { class: "swatch", style: "background:#999" }), "other") : null);
+    return fill(legend, shortLabel(valuePath(state.color)), " ", colors.categories.map((c, i) => h("span", { class: "chip" }, h("span", { class: "swatch", style: `background:${colors.colors[i]}` }), formatValue(c))), colors.categories.length < colors.distinct ? h("span", { class: "chip" }, h("span", { class: "swatch", style: "background:#999" }), "other") : null);
   }
 
   // The nearest point under the cursor, through a grid of CELL px cells.
@@ -258,7 +307,7 @@ export function scatterView(container, explore) {
       tip.hidden = true;
       return;
     }
-    fill(tip, h("strong", {}, `run ${data.ids[i]}`), h("br"), `${shortLabel(valuePath(state.x))}: ${formatValue(data.x[i])}`, h("br"), `${shortLabel(valuePath(state.y))}: ${formatValue(data.y[i])}`, data.color ? [h("br"), `${shortLabel(valuePath(state.color))}: ${formatValue(data.color[i])}`] : null);
+    fill(tip, h("strong", {}, `run ${data.ids[i]}`), h("br"), `${shortLabel(valuePath(state.x))}: ${formatValue(data.x[i])}`, h("br"), `${shortLabel(valuePath(state.y))}: ${formatValue(data.y[i])}`, data.color ? [h("br"), `${shortLabel(valuePath(state.color))}: ${formatValue(colorValue(data.color, i))}`] : null);
     tip.dataset.id = String(data.ids[i]);
     Object.assign(tip.style, { left: `${layout.px[i] + 10}px`, top: `${layout.py[i] + 10}px` });
     tip.hidden = false;

@@ -69,3 +69,29 @@ def test_analysis_errors_are_400(client):
     bad_key = client.get("/api/groups/metric", params={"by": "lr", "key": "{", "name": "loss"})
     assert bad_key.status_code == 400
     assert client.get("/api/groups", params={"by": "lr", "filter": "lr <"}).status_code == 400
+
+
+def test_points_binary_reply_decodes_to_the_json_one(client):
+    """The scatter page's typed arrays (?format=binary) hold what API users get as
+    JSON: the same runs in the same order, numbers, and colours (numbers, strings)."""
+    from sacredboard.pointbytes import decode
+
+    for color in (None, "epochs", "model.activation", "lr"):
+        params = {"x": "lr", "y": "result", "filter": "config.lr < 1"}
+        if color:
+            params["color"] = color
+        as_json = client.get("/api/points", params=params).json()
+        answer = client.get("/api/points", params={**params, "format": "binary"})
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/octet-stream"
+        assert decode(answer.content) == as_json
+        assert len(as_json["ids"]) == 4 and as_json["missing"] == 0
+    # Accept: application/octet-stream alone asks for it too; an unknown format is a 400.
+    binary = client.get(
+        "/api/points",
+        params={"x": "lr", "y": "result"},
+        headers={"Accept": "application/octet-stream"},
+    )
+    assert decode(binary.content)["missing"] == 1
+    wrong = client.get("/api/points", params={"x": "lr", "y": "result", "format": "xml"})
+    assert wrong.status_code == 400

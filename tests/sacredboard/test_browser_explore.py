@@ -184,6 +184,22 @@ def test_scatter_hover_click_and_box_select(board, page):
     p.wait_for_selector(".run-head h1")
 
 
+def test_scatter_numeric_colour_and_runs_left_out(board, page):
+    """The typed-array reply with a numeric colour (a colour bar from its smallest to
+    its largest value) and with a y path no run has (every run counted as left out)."""
+    p = page.page
+    p.goto(board + "/?view=scatter&sx=lr&sy=result&sc=lr&slx=1")
+    p.wait_for_selector(".scatter.drawn")
+    assert p.locator(".scatter").get_attribute("data-points") == "24"
+    legend = p.locator(".scatter-legend")
+    assert legend.locator(".colorbar").count() == 1
+    assert "0.001" in legend.inner_text() and "1" in legend.inner_text()
+    p.goto(board + "/?view=scatter&sx=lr&sy=info.nothing")
+    p.wait_for_selector(".scatter.drawn")
+    assert p.locator(".scatter").get_attribute("data-points") == "0"
+    assert "24 without both values left out" in p.locator(".scatter-status").inner_text()
+
+
 def test_parallel_coordinates_brushing_filters_the_table(board, page):
     p = page.page
     p.goto(board + "/?view=parallel")

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sacred.observers.sql.sqlquery import Unsupported, json_path_text
-from sacred.store.query import MISSING, Node
+from sacred.store.query import Node
+
+if TYPE_CHECKING:
+    from sacred.store.pointcolumns import Categories, Numbers, PointColumns
 
 __all__ = ["group_rows", "points"]
 
@@ -403,78 +406,119 @@ def points(
     y: tuple[str, ...],
     color: tuple[str, ...] | None,
     dead_after: float,
-) -> dict | None:
-    """sacred.store.points.points from the indexes, as columns: x and y as numpy
-    arrays by run id (no Python value per run until the reply), the colour read for
-    the runs kept. None when a path has no index or is neither a JSON value nor a
-    metric summary."""
+) -> PointColumns | None:
+    """sacred.store.points.point_columns from the indexes: x and y as numpy arrays by
+    run id (one scan each, the integers marked in the same scan), the colour as
+    numbers or a dictionary and codes; no Python value per run until a JSON reply
+    asks for one (PointColumns.as_dict). None when a path has no index or is neither
+    a JSON value nor a metric summary."""
     import numpy as np
 
-    from sacred.observers.sql.values import json_value
+    from sacred.store.pointcolumns import PointColumns
 
     if not _usable(reader):
         return None
-    axes = [_part(reader, tuple(x), "sacred_x"), _part(reader, tuple(y), "sacred_y")]
+    across, up = _part(reader, tuple(x), "sacred_x"), _part(reader, tuple(y), "sacred_y")
     tint = _part(reader, tuple(color), "sacred_c") if color else None
-    if any(a is None for a in axes) or (color and tint is None):
+    if across is None or up is None or (color and tint is None):
         return None
     try:
         wanted = _matching(reader, query, dead_after)
     except Unsupported:
         return None
-    all_ids = np.array(_execute(reader, "SELECT id FROM runs"), dtype=np.int64).reshape(-1)
-    size = 1 + int(all_ids.max()) if len(all_ids) else 1
-    matched = all_ids
-    if wanted is not None:
-        matched = wanted
-    present = [a for a in axes if a is not None]
-    xs, ys = _all_numbers(reader, present, size)
-    whole = [_integers(reader, a, size) for a in present]
-    matched = np.sort(matched)[::-1]
-    kept = matched[np.isfinite(xs[matched]) & np.isfinite(ys[matched])]
-    out: dict[str, Any] = {
-        "ids": kept.tolist(),
-        "x": _values(xs[kept], whole[0][kept]),
-        "y": _values(ys[kept], whole[1][kept]),
-        "color": None,
-        "missing": int(len(matched) - len(kept)),
-    }
-    if isinstance(tint, _Metric):
-        (shade,) = _all_numbers(reader, [tint], size)
-        out["color"] = [None if v != v else v for v in shade[kept].tolist()]
-    elif isinstance(tint, _Scan):
-        found = {i: json_value("sqlite", t, v) for i, v, t in _execute(reader, tint.sql)}
-        out["color"] = [_present(found.get(i)) for i in out["ids"]]
+    ((count, last),) = _execute(reader, "SELECT count(*), max(id) FROM runs")
+    size = 1 + int(last or 0)
+    xs, ys = _numbers(reader, across, size), _numbers(reader, up, size)
+    both = np.isfinite(xs.values) & np.isfinite(ys.values)
+    if wanted is None:  # every run: the ids with both values are those kept
+        kept = np.flatnonzero(both)[::-1]
+        missing = int(count) - len(kept)
+    else:
+        matched = np.sort(np.asarray(wanted, dtype=np.int64))[::-1]
+        kept = matched[both[matched]]
+        missing = len(matched) - len(kept)
+    shade: Any = None
+    if tint is not None:
+        shade = _shades(reader, tint, size)
+        shade = shade.take(kept)
     uids = _all_uids(reader)
-    if uids:
-        out["ids"] = [uids.get(i, i) for i in out["ids"]]
-    return out
+    return PointColumns(
+        ids=[uids.get(i, i) for i in kept.tolist()] if uids else kept,
+        x=xs.take(kept),
+        y=ys.take(kept),
+        color=shade,
+        missing=missing,
+    )
 
 
-def _present(value: Any) -> Any:
-    return None if value is MISSING else value
-
-
-def _integers(reader: Any, part: _Scan | _Metric, size: int) -> Any:
-    """A boolean array by row id: the value is a JSON integer (sent back as one)."""
+def _column(rows: list, width: int, dtype: Any) -> Any:
+    """sqlite3's rows as a 2-d numpy array (read as records: np.array over a list of
+    tuples costs about twice as much)."""
     import numpy as np
 
-    out = np.zeros(size, dtype=bool)
-    if isinstance(part, _Scan):
-        rows = _execute(reader, f"SELECT id FROM ({part.sql}) WHERE t = 'integer'")
-        at = np.array(rows, dtype=np.int64).reshape(-1)
-        out[at[at < size]] = True
-    return out
+    record = np.dtype([(f"c{i}", dtype) for i in range(width)])
+    table = np.fromiter(rows, dtype=record, count=len(rows))
+    return table.view(dtype).reshape(-1, width)
 
 
-def _values(numbers: Any, whole: Any) -> list:
+def _numbers(reader: Any, part: _Scan | _Metric, size: int) -> Numbers:
+    """The finite numbers at part by row id (NaN elsewhere), the JSON integers marked."""
     import numpy as np
 
-    values = numbers.tolist()
-    if whole.any():
-        for i in np.flatnonzero(whole).tolist():
-            values[i] = int(values[i])
-    return values
+    from sacred.store.pointcolumns import Numbers
+
+    if isinstance(part, _Metric):
+        (values,) = _all_numbers(reader, [part], size)
+        return Numbers(values, np.zeros(size, dtype=bool))
+    sql = f"SELECT id, v, t = 'integer' FROM ({part.sql}) WHERE {_NUMBER}"
+    table = _column(_execute(reader, sql), 3, np.float64)
+    values = _by_id(table[:, 0], table[:, 1], size)
+    whole = np.zeros(size, dtype=bool)
+    at = table[:, 0].astype(np.int64)
+    keep = at < size
+    whole[at[keep]] = table[keep, 2] != 0
+    return Numbers(values, whole)
+
+
+def _shades(reader: Any, part: _Scan | _Metric, size: int) -> Numbers | Categories:
+    """The colour by row id: numbers when every value there is one (read as an
+    axis), else a dictionary of the values and a code per run, kind by kind: the
+    ids in the index's order of values and each value's count (SQLite counts; the
+    value is decoded once and no Python step is taken per run)."""
+    import numpy as np
+
+    from sacred.observers.sql.values import json_value
+    from sacred.store.pointcolumns import Categories
+
+    if isinstance(part, _Metric):
+        return _numbers(reader, part, size)
+    kinds = sorted(
+        t for (t,) in _execute(reader, f"SELECT DISTINCT t FROM ({part.sql})") if t is not None
+    )
+    present = [t for t in kinds if t != "null"]  # null and no value are no colour
+    if present and all(t in ("integer", "real") for t in present):
+        return _numbers(reader, part, size)
+    found: list = []
+    by_id = np.full(size, -1, dtype=np.int32)
+    for kind in present:
+        # Within one kind, equal values are equal JSON values (1, 1.0 and true are
+        # three kinds); both queries order by the value alike.
+        ids = _column(
+            _execute(reader, f"SELECT id FROM ({part.sql}) WHERE t = ? ORDER BY v, id", [kind]),
+            1,
+            np.int64,
+        )[:, 0]
+        counts = _execute(
+            reader,
+            f"SELECT v, count(*) FROM ({part.sql}) WHERE t = ? GROUP BY v ORDER BY v",
+            [kind],
+        )
+        codes = np.arange(len(found), len(found) + len(counts), dtype=np.int32)
+        found.extend(json_value("sqlite", kind, v) for v, _ in counts)
+        every = np.repeat(codes, [n for _, n in counts])
+        keep = ids < size
+        by_id[ids[keep]] = every[keep]
+    return Categories(by_id, found)
 
 
 def _all_uids(reader: Any) -> dict:
