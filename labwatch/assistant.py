@@ -966,9 +966,9 @@ class LabAssistant:
         claimer (``requeue_stale``, the re-queue of ``sacred worker``), so a process that
         was only frozen can write nothing more into it (it says so and stops). With no
         retries left the lost run ends FAILED, its last attempt saying why (it reads
-        DEAD). False: the run beat again meanwhile and is not dead."""
-        if getattr(dead.run, "status", None) != "PROBABLY_DEAD":
-            return True  # a QUEUED claim never started: nothing runs under it
+        DEAD). A trial still QUEUED under its claim (its process never took the record
+        over) loses that claim the same way, so a process that starts late is fenced
+        too. False: the run beat again meanwhile (or started) and is not dead."""
         claimer = self._claimer()
         if claimer is None:
             return True  # a backend without claims: no fence (the retry is all there is)
@@ -976,10 +976,12 @@ class LabAssistant:
         if any(str(run_id) == str(dead.id) for run_id, _ in changed):
             return True
         try:
-            status = self._get_store().get(dead.id).status
+            record = self._get_store().get(dead.id)
         except Exception:  # gone: nothing to fence
             return True
-        return status not in ("RUNNING", "PROBABLY_DEAD")
+        if record.status == "QUEUED":  # still claimed: not stale to the store yet
+            return "claim" not in (record.meta or {})
+        return record.status not in ("RUNNING", "PROBABLY_DEAD")
 
     def _claimer(self) -> Any:
         if not hasattr(self, "_claimer_obj"):

@@ -41,6 +41,7 @@ __all__ = [
     "claim_token",
     "claimed_by_this_process",
     "holds_claim",
+    "judged_stale",
     "inherited_meta",
     "lost_claim",
     "lost_run",
@@ -100,7 +101,8 @@ class Claimer(abc.ABC):
         """Put RUNNING runs whose heartbeat (or claim) is older than ``stale_after``
         seconds back to QUEUED, or FAILED once their retries are used up
         (:func:`lost_run`); ``[(run_id, new_status)]``. ``only``: the id of the one
-        run to judge (Labwatch's retry of a dead trial), instead of every run."""
+        run to judge (Labwatch's retry of a dead trial), instead of every run; a QUEUED
+        run holding a stale claim is judged then too (:func:`judged_stale`)."""
 
     @abc.abstractmethod
     def release(self, run: ClaimedRun, status: str, reason: str) -> bool:
@@ -203,6 +205,23 @@ def lost_run(meta: dict, last_seen: Any, max_retries: int) -> tuple[dict, dict]:
             "fail_trace": [f"{reason}; gave up after {attempts} attempts"],
         }
     return meta, {"status": "QUEUED", "heartbeat": None}
+
+
+def judged_stale(status: Any, meta: Any, only: Any) -> bool:
+    """Whether ``requeue_stale`` judges a run in this state (by its last sign of life):
+    every RUNNING run; and, for the one run named by ``only`` (Labwatch's retry of a
+    dead trial), a QUEUED run that holds a claim: claimed for a process that has not
+    taken it over yet. Taking that claim away fences the process if it starts late,
+    as it fences a RUNNING one that was only frozen. A worker's general re-queue
+    leaves QUEUED runs alone: a claim of its own never leaves a run QUEUED."""
+    if status == "RUNNING":
+        return True
+    return (
+        only is not None
+        and status == "QUEUED"
+        and isinstance(meta, dict)
+        and isinstance(meta.get("claim"), dict)
+    )
 
 
 def sort_key(priority: Any, queue_time: Any) -> tuple:

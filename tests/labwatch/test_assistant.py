@@ -201,13 +201,20 @@ def test_a_claim_that_never_started_is_retried_once(store_location):
     location, options = store_location
     ex, assistant = make_experiment(location, options)
     space = assistant.search_spaces["search_space"]
-    values = assistant.claim(space, seed=7).values  # its process "died" before the run
+    claimed = assistant.claim(space, seed=7)  # its process "died" before the run
+    values = claimed.values
     assistant.dead_after = 0.0
     retry = ex.run(named_configs=["search_space"], options=QUIET)
     assert retry.config["learning_rate"] == values["learning_rate"]
     assert retry.config["seed"] == 7
     stored = open_store(location, **options).get(retry._id)
     assert stored.meta["labwatch"]["retry_of"] is not None
+    # the claim is taken away from the first record: a process that starts late
+    # cannot take it over (it is fenced), and the attempt says why it ended
+    first = open_store(location, **options).get(claimed.run_id)
+    assert first.status == "FAILED"
+    assert "claim" not in first.meta
+    assert first.meta["attempts"][-1]["outcome"].startswith("worker lost")
     # retried once only: the next run gets a fresh suggestion
     fresh = ex.run(named_configs=["search_space"], options=QUIET)
     assert "retry_of" not in open_store(location, **options).get(fresh._id).meta["labwatch"]

@@ -30,6 +30,7 @@ from sacred.observers.claiming import (
     claim_token,
     claimed_by_this_process,
     holds_claim,
+    judged_stale,
     lost_run,
     new_claim,
     not_resumable,
@@ -221,14 +222,18 @@ class FileClaimer(Claimer):
         for name, entry in self._runs():
             if only is not None and name != str(only):
                 continue
-            if entry.get("status") != "RUNNING" or not _stale(entry, limit):
+            if not judged_stale(entry.get("status"), entry.get("meta"), only):
+                continue
+            if not _stale(entry, limit):
                 continue
             path = os.path.join(self.basedir, name)
             # Under the run's lock, judged again on what run.json holds now: a beat
             # that came meanwhile wins, and of two workers only one re-queues it.
             with run_lock(path):
                 entry = _read_run(path) or {}
-                if entry.get("status") != "RUNNING" or not _stale(entry, limit):
+                if not judged_stale(entry.get("status"), entry.get("meta"), only):
+                    continue
+                if not _stale(entry, limit):
                     continue
                 meta, fields = lost_run(entry.get("meta") or {}, _last_seen(entry), max_retries)
                 entry.update(meta=meta, **fields)

@@ -16,6 +16,7 @@ from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
     Claimer,
+    judged_stale,
     lost_run,
     new_claim,
     not_resumable,
@@ -235,7 +236,29 @@ class MongoClaimer(Claimer):
             )
             if done.modified_count:
                 changed.append((doc["_id"], update["status"]))
+        if only is not None:
+            changed += self._requeue_claimed_queued(only, limit, max_retries)
         return changed
+
+    def _requeue_claimed_queued(
+        self, only: Any, limit: datetime.datetime, max_retries: int
+    ) -> list[tuple[Any, str]]:
+        """The one QUEUED run ``only`` if it holds a claim older than ``limit``
+        (:func:`judged_stale`), its claim taken away under the token it holds."""
+        doc = self.runs.find_one({"_id": only, "status": "QUEUED"}, {"meta": 1})
+        meta = (doc or {}).get("meta") or {}
+        if doc is None or not judged_stale("QUEUED", meta, only):
+            return []
+        claimed = datetime.datetime.fromisoformat(str(meta["claim"].get("time")))
+        if claimed > limit:
+            return []
+        meta, fields = lost_run(meta, claimed, max_retries)
+        update: dict = {"meta": meta, **fields}
+        done = self.runs.update_one(
+            {"_id": only, "status": "QUEUED", "meta.claim.token": doc["meta"]["claim"]["token"]},
+            {"$set": update},
+        )
+        return [(only, update["status"])] if done.modified_count else []
 
     def release(self, run: ClaimedRun, status: str, reason: str) -> bool:
         done = self.runs.update_one(

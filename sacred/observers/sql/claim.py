@@ -21,6 +21,7 @@ from sacred.observers.claiming import (
     ClaimedRun,
     Claimer,
     claimed_by_this_process,
+    judged_stale,
     lost_run,
     new_claim,
     not_resumable,
@@ -218,14 +219,17 @@ class SqlClaimer(Claimer):
         runs = self.tables["runs"]
         limit = utc_now() - datetime.timedelta(seconds=stale_after)
         last = sa.func.coalesce(runs.c.heartbeat, runs.c.start_time, runs.c.queue_time)
-        query = sa.select(runs.c.id, runs.c.meta, last.label("last")).where(
-            runs.c.status == "RUNNING", last < limit
+        statuses = ("RUNNING",) if only is None else ("RUNNING", "QUEUED")
+        query = sa.select(runs.c.id, runs.c.status, runs.c.meta, last.label("last")).where(
+            runs.c.status.in_(statuses), last < limit
         )
         if only is not None:
             query = query.where(runs.c.id == int(only))
         changed = []
         with self.engine.begin() as conn:
             for row in conn.execute(self._locked(query)).all():
+                if not judged_stale(row.status, row.meta, only):
+                    continue
                 meta, fields = lost_run(row.meta or {}, row.last, max_retries)
                 values: dict = {"meta": to_json_value(meta), **fields}
                 conn.execute(runs.update().where(runs.c.id == row.id).values(**values))

@@ -23,6 +23,7 @@ from sacred.observers.claiming import (
     ClaimedRun,
     Claimer,
     holds_claim,
+    judged_stale,
     lost_run,
     new_claim,
     not_resumable,
@@ -174,7 +175,9 @@ class TinyDbClaimer(Claimer):
             for doc in runs.all():
                 if only is not None and str(doc.get("_id")) != str(only):
                     continue
-                if doc.get("status") != "RUNNING" or not _stale(doc, limit):
+                if not judged_stale(doc.get("status"), doc.get("meta"), only):
+                    continue
+                if not _stale(doc, limit):
                     continue
                 meta, fields = lost_run(doc.get("meta") or {}, _last_seen(doc), max_retries)
                 runs.update({"meta": meta, **fields}, doc_ids=[doc.doc_id])
