@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.pg_pool import PostgresPool
+
 POSTGRES_URL = os.environ.get(
     "SACRED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
 )
@@ -48,36 +50,41 @@ def _fresh_settings() -> Iterator[None]:
     SETTINGS.reset()
 
 
-def _fresh_database(server_url: str, kind: str) -> Iterator[str]:
+def _fresh_mysql_database() -> Iterator[str]:
+    # CREATE/DROP DATABASE cost MariaDB a few milliseconds: a new one per test.
     sqlalchemy = pytest.importorskip("sqlalchemy")
     name = f"sacred_test_{uuid.uuid4().hex[:12]}"
-    admin_db = "postgres" if kind == "postgresql" else "test"
-    engine = sqlalchemy.create_engine(f"{server_url}/{admin_db}", isolation_level="AUTOCOMMIT")
+    engine = sqlalchemy.create_engine(f"{MYSQL_URL}/test", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
     try:
-        yield f"{server_url}/{name}"
+        yield f"{MYSQL_URL}/{name}"
     finally:
         with engine.connect() as conn:
-            if kind == "postgresql":
-                conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            else:
-                conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _postgres_pool() -> Iterator[PostgresPool]:
+    pool = PostgresPool(POSTGRES_URL)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """URL of a new, empty PostgreSQL database (dropped afterwards)."""
+def postgres_url(_postgres_pool: PostgresPool) -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database (under a name no test used before)."""
     require_server("PostgreSQL", "127.0.0.1", 5432)
-    yield from _fresh_database(POSTGRES_URL, "postgresql")
+    pytest.importorskip("sqlalchemy")
+    yield from _postgres_pool.database()
 
 
 @pytest.fixture
 def mysql_url() -> Iterator[str]:
     """URL of a new, empty MariaDB database (dropped afterwards)."""
     require_server("MariaDB", "127.0.0.1", 3306)
-    yield from _fresh_database(MYSQL_URL, "mysql")
+    yield from _fresh_mysql_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
