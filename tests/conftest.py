@@ -40,6 +40,47 @@ def require_server(name: str, host: str, port: int) -> None:
     pytest.skip(message + "; start it to run this test")
 
 
+#: The store backends a test can be parametrized over (the parameter's value or id).
+BACKENDS = ("file", "sqlite", "postgresql", "mysql", "mongomock", "mongodb", "tinydb")
+#: The backend whose variants stay in the fast tier, in order of preference: the
+#: first one a test has (the file store has its own tests in the fast tier).
+FAST_BACKENDS = ("sqlite", "file")
+#: The tests that run on every backend in the fast tier too (a smoke test of each).
+EVERY_BACKEND_IN_FAST_TIER = ("tests/store/test_store_contract.py::test_find_returns_every_run",)
+
+
+def _backend_of(item: pytest.Item) -> tuple[str | None, str]:
+    """(the backend of a parametrized test, the ids of its other parameters)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None, ""
+    parts = callspec.id.split("-")
+    backends = [part for part in parts if part in BACKENDS]
+    others = "-".join(part for part in parts if part not in BACKENDS)
+    return (backends[0] if backends else None), others
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier runs a test parametrized over backends on one of them: SQLite,
+    else the file store, else its first. The other variants (the database servers
+    above all: a fresh database and a server round trip per query) are marked slow
+    and left to the whole suite."""
+    groups: dict[tuple[str, str], list[tuple[pytest.Item, str]]] = {}
+    for item in items:
+        backend, others = _backend_of(item)
+        if backend is not None:
+            function = item.nodeid.split("[", 1)[0]
+            groups.setdefault((function, others), []).append((item, backend))
+    for (function, _), variants in groups.items():
+        if function in EVERY_BACKEND_IN_FAST_TIER:
+            continue
+        backends = [backend for _, backend in variants]
+        fast = next((b for b in FAST_BACKENDS if b in backends), backends[0])
+        for item, backend in variants:
+            if backend != fast:
+                item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Each test starts from the default SETTINGS, whatever the previous one changed."""

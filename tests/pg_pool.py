@@ -103,7 +103,9 @@ class PostgresPool:
                     conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
                 # As CREATE DATABASE makes it (PostgreSQL 15): owned by the database's
                 # owner, usable by all.
-                conn.execute(sqlalchemy.text("CREATE SCHEMA public AUTHORIZATION pg_database_owner"))
+                conn.execute(
+                    sqlalchemy.text("CREATE SCHEMA public AUTHORIZATION pg_database_owner")
+                )
                 conn.execute(sqlalchemy.text("GRANT USAGE ON SCHEMA public TO PUBLIC"))
         finally:
             engine.dispose()
