@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.pg_pool import PostgresPool
+
 POSTGRES_URL = os.environ.get(
     "SACRED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
 )
@@ -38,6 +40,47 @@ def require_server(name: str, host: str, port: int) -> None:
     pytest.skip(message + "; start it to run this test")
 
 
+#: The store backends a test can be parametrized over (the parameter's value or id).
+BACKENDS = ("file", "sqlite", "postgresql", "mysql", "mongomock", "mongodb", "tinydb")
+#: The backend whose variants stay in the fast tier, in order of preference: the
+#: first one a test has (the file store has its own tests in the fast tier).
+FAST_BACKENDS = ("sqlite", "file")
+#: The tests that run on every backend in the fast tier too (a smoke test of each).
+EVERY_BACKEND_IN_FAST_TIER = ("tests/store/test_store_contract.py::test_find_returns_every_run",)
+
+
+def _backend_of(item: pytest.Item) -> tuple[str | None, str]:
+    """(the backend of a parametrized test, the ids of its other parameters)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None, ""
+    parts = callspec.id.split("-")
+    backends = [part for part in parts if part in BACKENDS]
+    others = "-".join(part for part in parts if part not in BACKENDS)
+    return (backends[0] if backends else None), others
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier runs a test parametrized over backends on one of them: SQLite,
+    else the file store, else its first. The other variants (the database servers
+    above all: a fresh database and a server round trip per query) are marked slow
+    and left to the whole suite."""
+    groups: dict[tuple[str, str], list[tuple[pytest.Item, str]]] = {}
+    for item in items:
+        backend, others = _backend_of(item)
+        if backend is not None:
+            function = item.nodeid.split("[", 1)[0]
+            groups.setdefault((function, others), []).append((item, backend))
+    for (function, _), variants in groups.items():
+        if function in EVERY_BACKEND_IN_FAST_TIER:
+            continue
+        backends = [backend for _, backend in variants]
+        fast = next((b for b in FAST_BACKENDS if b in backends), backends[0])
+        for item, backend in variants:
+            if backend != fast:
+                item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Each test starts from the default SETTINGS, whatever the previous one changed."""
@@ -48,36 +91,41 @@ def _fresh_settings() -> Iterator[None]:
     SETTINGS.reset()
 
 
-def _fresh_database(server_url: str, kind: str) -> Iterator[str]:
+def _fresh_mysql_database() -> Iterator[str]:
+    # CREATE/DROP DATABASE cost MariaDB a few milliseconds: a new one per test.
     sqlalchemy = pytest.importorskip("sqlalchemy")
     name = f"sacred_test_{uuid.uuid4().hex[:12]}"
-    admin_db = "postgres" if kind == "postgresql" else "test"
-    engine = sqlalchemy.create_engine(f"{server_url}/{admin_db}", isolation_level="AUTOCOMMIT")
+    engine = sqlalchemy.create_engine(f"{MYSQL_URL}/test", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
     try:
-        yield f"{server_url}/{name}"
+        yield f"{MYSQL_URL}/{name}"
     finally:
         with engine.connect() as conn:
-            if kind == "postgresql":
-                conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            else:
-                conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _postgres_pool() -> Iterator[PostgresPool]:
+    pool = PostgresPool(POSTGRES_URL)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """URL of a new, empty PostgreSQL database (dropped afterwards)."""
+def postgres_url(_postgres_pool: PostgresPool) -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database (under a name no test used before)."""
     require_server("PostgreSQL", "127.0.0.1", 5432)
-    yield from _fresh_database(POSTGRES_URL, "postgresql")
+    pytest.importorskip("sqlalchemy")
+    yield from _postgres_pool.database()
 
 
 @pytest.fixture
 def mysql_url() -> Iterator[str]:
     """URL of a new, empty MariaDB database (dropped afterwards)."""
     require_server("MariaDB", "127.0.0.1", 3306)
-    yield from _fresh_database(MYSQL_URL, "mysql")
+    yield from _fresh_mysql_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])

@@ -47,8 +47,23 @@ def _transcripts(path: Path) -> list[tuple[list[str], list[str]]]:
     return sessions
 
 
+# The examples that train models with torch, Lightning, Keras, transformers: the whole
+# suite runs them (tests/integrations has fast tests of each integration).
+TRAINING = (
+    "torch_train",
+    "lightning_train",
+    "keras_train",
+    "transformers_train",
+    "tensorboard_train",
+)
 CASES = [
-    pytest.param(path.name, command, expected, id=f"{path.stem}:{' '.join(command[1:]) or '-'}")
+    pytest.param(
+        path.name,
+        command,
+        expected,
+        id=f"{path.stem}:{' '.join(command[1:]) or '-'}",
+        marks=[pytest.mark.slow] if path.stem in TRAINING else [],
+    )
     for path in sorted(EXAMPLES.glob("*.py"))
     for command, expected in _transcripts(path)
 ]

@@ -107,6 +107,7 @@ def test_matches_a_terminal(text: str) -> None:
 
 @given(_TEXT, _TEXT)
 @settings(max_examples=400, deadline=None)
+@pytest.mark.slow
 def test_line_local(first: str, second: str) -> None:
     """f(a + b) == f(a) + f(b) whenever a ends with a newline."""
     a = first + "\n"

@@ -105,6 +105,7 @@ def test_the_scan_sees_the_test_dependencies():
     assert "_common" not in imports and "sacred" not in imports
 
 
+@pytest.mark.slow
 def test_every_module_the_tests_import_is_installed_by_the_test_or_all_extra():
     declared = declared_distributions()
     providers = importlib.metadata.packages_distributions()

@@ -107,6 +107,7 @@ print(json.dumps({
     }
 
 
+@pytest.mark.slow
 def test_an_experiment_is_recorded_by_the_file_store_sqlite_and_tinydb(recorded):
     directory, stores = recorded
     for location in stores:
@@ -121,6 +122,7 @@ def test_an_experiment_is_recorded_by_the_file_store_sqlite_and_tinydb(recorded)
             assert "hello from the run" in run.captured_out, location
 
 
+@pytest.mark.slow
 def test_sacred_runs_lists_the_run_in_every_store(recorded):
     directory, stores = recorded
     for location in stores:
@@ -134,6 +136,7 @@ def test_sacred_runs_lists_the_run_in_every_store(recorded):
         )
 
 
+@pytest.mark.slow
 def test_the_boards_api_serves_the_run(recorded):
     directory, stores = recorded
     script = textwrap.dedent(
@@ -156,6 +159,7 @@ def test_the_boards_api_serves_the_run(recorded):
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.slow
 def test_a_queued_run_is_taken_by_a_worker_that_cannot_fork(kind, tmp_path):
     (tmp_path / "exp.py").write_text(EXPERIMENT)
     location = str(tmp_path / "fs") if kind == "file" else f"sqlite:///{tmp_path / 'q.db'}"
@@ -185,6 +189,7 @@ def test_run_forked_starts_a_new_interpreter_where_fork_is_absent(tmp_path):
     assert done.stdout.splitlines() == ["child ran", "can_fork False code 3"]
 
 
+@pytest.mark.slow
 def test_a_labwatch_study_runs_its_trials(tmp_path):
     (tmp_path / "study.py").write_text(study_script("portable_study", 'os.environ["LW_STORE"]'))
     location = f"sqlite:///{tmp_path / 'lw.db'}"
@@ -220,6 +225,7 @@ def _top_level_imports(tree: ast.Module) -> set[str]:
     return names
 
 
+@pytest.mark.slow
 def test_no_module_imports_a_posix_only_module_when_imported():
     offenders = []
     for package in ("sacred", "labwatch", "sacredboard"):
@@ -229,6 +235,7 @@ def test_no_module_imports_a_posix_only_module_when_imported():
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_every_module_imports_without_posix(tmp_path):
     script = textwrap.dedent(
         """

@@ -58,6 +58,7 @@ def test_each_captured_function_gets_its_own_seed():
     assert draws["data"] != draws["global"]
 
 
+@pytest.mark.slow
 def test_torch_imported_during_the_run_is_seeded_like_one_imported_before(tmp_path):
     # In a fresh interpreter torch is first imported inside the main function: it is
     # seeded right after that import (sacred.randomness), with the same result as

@@ -110,6 +110,7 @@ def test_logs_evaluation_metrics_config_and_final_model(run_experiment, tmp_path
     assert restored.config.hidden_size == 16
 
 
+@pytest.mark.slow
 def test_without_log_checkpoint_no_artifact(run_experiment, tmp_path):
     def train(_run):
         _trainer(_run, tmp_path, log_checkpoint=False).train()

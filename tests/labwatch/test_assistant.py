@@ -106,6 +106,7 @@ def test_fixed_entry_and_second_search_space(sqlite_location):
     assert [t.config["learning_rate"] for t in assistant.trials("search_space")] == [0.05]
 
 
+@pytest.mark.slow
 def test_editing_a_space_starts_a_new_study(sqlite_location):
     ex, assistant = make_experiment(sqlite_location, {})
     ex.run(named_configs=["search_space"], options=QUIET)

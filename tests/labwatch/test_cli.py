@@ -59,6 +59,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_worker_fills_the_budget_then_trials_and_best_config(
     script, sqlite_location, tmp_path, capsys
 ):
@@ -128,6 +129,7 @@ def test_errors(args, message, script, sqlite_location):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_enqueue_puts_a_configuration_first(script, sqlite_location):
     result = run_cli("enqueue", script, "space", "x=0.25", 'kind="b"')
     assert result.returncode == 0, result.stderr
@@ -169,6 +171,7 @@ def test_worker_on_a_terminal_shows_a_progress_bar(script, monkeypatch, capsys):
     assert out.strip() == "labwatch: worker finished after 4 trial(s)"
 
 
+@pytest.mark.slow
 def test_worker_under_a_real_terminal(script, tmp_path):
     """stderr a pseudo-terminal (POSIX only; pty is imported here, in the test): the
     worker itself finds it is a terminal and draws the bar."""

@@ -50,6 +50,7 @@ def suggest(space: SearchSpace, trials: list[Trial], seed: int, engine=SMAC3) ->
     return optimizer.suggest_configuration()
 
 
+@pytest.mark.slow
 def test_suggestions_are_valid_and_reproducible():
     space = mixed_space()
     trials = history(space, 16)

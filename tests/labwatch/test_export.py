@@ -56,6 +56,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_export_then_load_with_optuna(tmp_path, monkeypatch, capsys):
     import runpy
 
@@ -126,6 +127,7 @@ def test_export_then_load_with_optuna(tmp_path, monkeypatch, capsys):
     assert len(optuna.load_study(study_name="mine", storage=storage).trials) == len(trials)
 
 
+@pytest.mark.slow
 def test_a_two_objective_study_exports_its_directions(sqlite_location, tmp_path):
     from labwatch.optimizers import RandomSearch
     from sacred import Experiment

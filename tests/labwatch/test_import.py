@@ -71,6 +71,7 @@ def plain_runs(ex):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "file"])
+@pytest.mark.slow
 def test_fitting_runs_become_trials_once_and_the_runs_stay_as_recorded(kind, tmp_path):
     location = f"sqlite:///{tmp_path / 'runs.db'}" if kind == "sqlite" else str(tmp_path / "runs")
     TOLD.clear()

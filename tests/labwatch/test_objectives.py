@@ -45,6 +45,7 @@ def two_objectives(location, optimizer, **kwargs):
 
 
 @pytest.mark.parametrize("optimizer", [NSGAII, TPE, RandomSearch], ids=lambda o: o.__name__)
+@pytest.mark.slow
 def test_a_two_objective_study_and_its_pareto_front(sqlite_location, optimizer, capsys):
     pytest.importorskip("optuna")
     ex, a = two_objectives(sqlite_location, optimizer)
@@ -125,6 +126,7 @@ def test_objective_arguments(kwargs, message, sqlite_location):
 
 
 @pytest.mark.parametrize("optimizer", [TPE, RandomSearch], ids=lambda o: o.__name__)
+@pytest.mark.slow
 def test_constraints_mark_infeasible_trials_and_engines_avoid_them(
     sqlite_location, optimizer, capsys
 ):

@@ -69,6 +69,7 @@ def test_the_or_condition_syntax_names_the_parent_object():
         SearchSpace("x", {"a": UniformInt(1, 2) | Condition(Categorical([1]), [1])})
 
 
+@pytest.mark.slow
 def test_the_or_condition_in_a_decorated_search_space(sqlite_location):
     ex = Experiment("lw_or", save_git_info=False)
     a = LabAssistant(ex, store=sqlite_location)
@@ -92,6 +93,7 @@ def test_the_or_condition_in_a_decorated_search_space(sqlite_location):
         assert (run.config["units_2"] == 0) == (run.config["n_layers"] == 1)
 
 
+@pytest.mark.slow
 def test_the_labassistant_methods_of_the_original(sqlite_location):
     ex, a = branin_experiment(sqlite_location)
     suggestion = a.get_suggestion()

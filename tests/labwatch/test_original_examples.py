@@ -12,6 +12,8 @@ import pytest
 
 from sacred.store import open_store
 
+pytestmark = pytest.mark.slow  # whole optimizations; the fast tier has labwatch's own tests
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 

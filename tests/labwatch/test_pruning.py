@@ -56,6 +56,7 @@ def run_trials(ex, n):
             pass
 
 
+@pytest.mark.slow
 def test_a_pruned_run_is_completed_and_its_trial_pruned(sqlite_location):
     ex, a, epochs_run = curve_experiment(sqlite_location, MedianPruner(n_startup_trials=3))
     run_trials(ex, 12)
@@ -80,6 +81,7 @@ def test_a_pruned_run_is_completed_and_its_trial_pruned(sqlite_location):
     assert a.best("space").status == TrialStatus.COMPLETED
 
 
+@pytest.mark.slow
 def test_budget_counts_pruned_trials_and_tpe_is_told_them(sqlite_location):
     ex, a, _ = curve_experiment(sqlite_location, MedianPruner(n_startup_trials=2), optimizer=TPE)
     a.budget = 10
@@ -101,6 +103,7 @@ def test_budget_counts_pruned_trials_and_tpe_is_told_them(sqlite_location):
     ],
     ids=["successive_halving", "hyperband"],
 )
+@pytest.mark.slow
 def test_other_pruners_with_optunas_parameter_names(sqlite_location, pruner):
     ex, a, epochs_run = curve_experiment(sqlite_location, pruner)
     run_trials(ex, 10)

@@ -93,6 +93,7 @@ def board(linked):
         yield url.rstrip("/")
 
 
+@pytest.mark.slow
 def test_the_run_page_links_inputs_and_consumers(board, page):
     page = page.page
     page.goto(f"{board}/run/5")
@@ -112,6 +113,7 @@ def test_the_run_page_links_inputs_and_consumers(board, page):
     page.locator("h1", has_text="Run 3").wait_for()
 
 
+@pytest.mark.slow
 def test_deleting_a_consumed_run_in_the_table_names_its_consumers(board, page):
     p = page.page
     p.goto(f"{board}/?sort=id")

@@ -13,6 +13,7 @@ from sacred.store.cli import main
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.slow
 def test_rerun_of_an_evaluation_reads_the_same_model(kind, lab, capsys):
     lab = lab(kind)
     train = lab.train()
@@ -34,6 +35,7 @@ def _artifact_file(store: str, run_id) -> Path:
     return Path(store) / str(run_id) / "model.json"
 
 
+@pytest.mark.slow
 def test_a_changed_artifact_refuses_the_rerun(lab, capsys):
     lab = lab("file")
     train = lab.train()
@@ -59,6 +61,7 @@ def test_a_changed_artifact_refuses_the_rerun(lab, capsys):
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.slow
 def test_a_deleted_input_refuses_the_rerun(kind, lab, capsys):
     lab = lab(kind)
     train = lab.train()
@@ -70,6 +73,7 @@ def test_a_deleted_input_refuses_the_rerun(kind, lab, capsys):
     assert f"input run {train._id} was deleted" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_modified_source_refuses_the_rerun(lab, capsys):
     lab = lab("file")
     train = lab.train()
@@ -85,6 +89,7 @@ def test_a_modified_source_refuses_the_rerun(lab, capsys):
     assert "warning: source 'train.py' as stored has md5 " in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_modified_workdir_refuses_the_rerun(lab, scripts, capsys):
     lab = lab("sqlite")
     train = lab.train()
@@ -104,6 +109,7 @@ def test_a_queued_run_cannot_be_compared(lab, capsys):
     ) in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_rerun_into_another_store_reads_the_inputs_where_they_are(lab, tmp_path, capsys):
     from sacred.store.lineage import store_label
 

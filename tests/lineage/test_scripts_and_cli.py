@@ -46,6 +46,7 @@ def _flag(kind: str, tmp_path: Path, request) -> tuple[list[str], str]:
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite", "postgresql"])
+@pytest.mark.slow
 def test_evaluate_script_with_a_config_entry(kind, scripts, tmp_path, request, capsys):
     flag, store = _flag(kind, tmp_path, request)
     _script(scripts, "train.py", flag, "lr=0.05")  # run 1
@@ -99,6 +100,7 @@ def test_lineage_mistakes(scripts, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.slow
 def test_deleting_a_consumed_run_names_its_consumers(kind, lab, monkeypatch, capsys):
     lab = lab(kind)
     train = lab.train()

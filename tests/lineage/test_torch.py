@@ -41,6 +41,7 @@ def test_a_torch_model_is_evaluated_by_another_run(kind, torch_lab):
         assert [r.id for r in s.find(f"inputs contains {train._id}")] == [evaluation._id]
 
 
+@pytest.mark.slow
 def test_rerun_of_a_torch_evaluation_matches(torch_lab, capsys):
     lab = torch_lab("sqlite")
     train = lab._run("train_torch.py", {})

@@ -54,6 +54,7 @@ def test_the_evaluation_records_the_training_run_and_its_model(kind, lab):
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.slow
 def test_a_query_finds_one_completed_run_or_the_latest(kind, lab):
     lab = lab(kind)
     first = lab.train(lr=0.05)
@@ -207,6 +208,7 @@ def test_a_queue_observer_delivers_the_inputs(lab, tmp_path):
         assert entry["artifacts"] == {"model.json": md5(run.result)}
 
 
+@pytest.mark.slow
 def test_an_input_of_another_store_is_named_with_its_store(lab, tmp_path, capsys):
     from sacred.observers import SqlObserver
     from sacred.store.cli import main

@@ -72,6 +72,7 @@ def s3_endpoint(monkeypatch):
     server.stop()
 
 
+@pytest.mark.slow
 def test_s3_observer_writes_the_file_layout(s3_endpoint, tmp_path):
     import boto3
 
@@ -229,6 +230,7 @@ def gcs(monkeypatch):
     emulator.stop()
 
 
+@pytest.mark.slow
 def test_gcs_observer_writes_the_file_layout(gcs, tmp_path):
     from sacred.observers import GoogleCloudStorageObserver
 
@@ -294,6 +296,7 @@ def test_s3_observer_accepts_valid_bucket_names(name):
     assert S3Observer(bucket=name, basedir="x", region="eu-central-1").bucket == name
 
 
+@pytest.mark.slow
 def test_s3_observer_takes_over_a_queued_run_and_refuses_any_other(s3_endpoint, tmp_path):
     from sacred.exceptions import ObserverError
     from sacred.observers import S3Observer

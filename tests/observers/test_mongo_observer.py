@@ -279,6 +279,7 @@ def test_collection_prefix_names_runs_and_metrics_but_gridfs_stays_fs(client, tm
     assert "proj_fs.files" not in db.list_collection_names()
 
 
+@pytest.mark.slow
 def test_an_unreachable_server_is_one_clear_error_at_run_start():
     from sacred.exceptions import ObserverError
 

@@ -81,6 +81,7 @@ def test_slack_config_without_webhook_is_refused(tmp_path):
         SlackObserver.from_config(str(config))
 
 
+@pytest.mark.slow
 def test_a_failing_webhook_does_not_kill_the_run(http_recorder, caplog):
     http_recorder.status = 500
     ex = experiment()

@@ -396,6 +396,7 @@ def stored_runs(url: str) -> list[tuple]:
         ]
 
 
+@pytest.mark.slow
 def test_database_outage_mid_run_loses_nothing(postgres_url, tmp_path):
     proxy, proxied = _proxied(postgres_url)
 
@@ -420,6 +421,7 @@ def test_database_outage_mid_run_loses_nothing(postgres_url, tmp_path):
     assert steps == list(range(200))  # every measurement, none twice
 
 
+@pytest.mark.slow
 def test_database_that_never_comes_back_leaves_a_complete_dump(postgres_url, tmp_path, caplog):
     proxy, proxied = _proxied(postgres_url)
 
@@ -708,6 +710,7 @@ def test_the_journal_of_a_killed_run_replays_as_a_run_that_never_ended(tmp_path)
         assert run.captured_out.startswith("line 0\n")
 
 
+@pytest.mark.slow
 def test_replay_says_which_targets_it_can_build(tmp_path, make_recorder):
     ex, observer = _dead_run(make_recorder, tmp_path, lambda: 1)
     ex.run(options=QUIET)

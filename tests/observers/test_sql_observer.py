@@ -165,6 +165,7 @@ def test_failed_interrupted_and_queued_runs(sql_url, tmp_path):
     assert found[1][3] is not None
 
 
+@pytest.mark.slow
 def test_cli_flag(sql_url, tmp_path):
     script = tmp_path / "cli_sql.py"
     script.write_text(
@@ -427,6 +428,7 @@ def test_timed_out_run(sql_url):
     assert status == "TIMEOUT" and stop is not None
 
 
+@pytest.mark.slow
 def test_queued_run_from_the_command_line(sql_url, tmp_path):
     script = tmp_path / "queued_sql.py"
     script.write_text(

@@ -100,6 +100,7 @@ KILLED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_killed_run_keeps_every_committed_beat_and_a_sound_database(tmp_path):
     from sacred.store import open_store
 

@@ -30,6 +30,7 @@ def test_runs_lists_every_run_newest_first(client):
     assert isinstance(first["result"], float)
 
 
+@pytest.mark.slow
 def test_filter_uses_the_query_language(client):
     body = client.get("/api/runs", params={"filter": "config.model.hidden >= 32"}).json()
     assert body["total"] == 2
@@ -156,6 +157,7 @@ def test_overlay_of_several_runs(client):
     assert len(body["runs"][str(ids[3])]["steps"]) == 10
 
 
+@pytest.mark.slow
 def test_artifacts_are_served_with_their_type(client):
     run_id = client.get("/api/runs", params={"sort": "id", "limit": 1}).json()["runs"][0]["id"]
     image = client.get(f"/api/runs/{run_id}/artifacts/plot.png")
@@ -277,6 +279,7 @@ def test_export_has_the_views_path_and_metric_columns(client):
     assert rows[1]["metrics"]["loss"]["points"] == 20
 
 
+@pytest.mark.slow
 def test_count_and_pages_without_total(client):
     assert client.get("/api/count").json() == {"total": 5}
     assert client.get("/api/count", params={"filter": "config.lr < 0.15"}).json() == {"total": 2}

@@ -192,6 +192,7 @@ def test_importance_says_why_there_is_none(tmp_path, monkeypatch):
     assert "pip install 'sacred[optim]'" in body["message"]
 
 
+@pytest.mark.slow
 def test_importance_is_computed_once_per_study_token_and_stalls_nothing(sweep, monkeypatch):
     import threading
     import time

@@ -17,6 +17,8 @@ import pytest
 from tests.sacredboard.browser import browser_context_fixture, page_fixture, view_shot  # noqa: F401
 from tests.sacredboard.serve import serve
 
+pytestmark = pytest.mark.slow  # a headless browser: the full suite only
+
 OPTIMIZERS = ["sgd", "adam"]
 RATES = [0.001, 0.01, 0.1, 1.0]
 SEEDS = [1, 2, 3]

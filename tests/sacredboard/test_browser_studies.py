@@ -16,6 +16,8 @@ import pytest
 from tests.sacredboard.browser import browser_context_fixture, page_fixture, view_shot  # noqa: F401
 from tests.sacredboard.serve import ROOT, serve
 
+pytestmark = pytest.mark.slow  # a headless browser: the full suite only
+
 SCRIPT = textwrap.dedent(
     """
     import os

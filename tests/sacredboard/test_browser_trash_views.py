@@ -15,6 +15,8 @@ import pytest
 from tests.sacredboard.browser import browser_context_fixture, page_fixture, view_shot  # noqa: F401
 from tests.sacredboard.serve import serve
 
+pytestmark = pytest.mark.slow  # a headless browser: the full suite only
+
 
 @pytest.fixture
 def board(sqlite_location):

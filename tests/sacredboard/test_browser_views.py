@@ -28,6 +28,7 @@ def background(p) -> str:
     return p.evaluate("getComputedStyle(document.body).backgroundColor")
 
 
+@pytest.mark.slow
 def test_dark_theme_follows_the_system_and_the_toggle(board, page):
     p = page.page
     p.emulate_media(color_scheme="dark")
@@ -63,6 +64,7 @@ FORMATS = [
 ]
 
 
+@pytest.mark.slow
 def test_numbers_are_formatted_alike(board, page):
     p = page.page
     p.goto(board)
@@ -85,6 +87,7 @@ def test_numbers_are_formatted_alike(board, page):
     assert not any("e" in t for t in results)
 
 
+@pytest.mark.slow
 def test_several_metrics_in_one_chart(board, page):
     p = page.page
     p.goto(board + "/run/1?layout=together&m=loss&m=accuracy")
@@ -100,6 +103,7 @@ def test_several_metrics_in_one_chart(board, page):
     assert "layout" not in p.url
 
 
+@pytest.mark.slow
 def test_a_grid_of_small_charts_of_all_metrics(board, page):
     p = page.page
     p.goto(board + "/run/1")
@@ -122,6 +126,7 @@ def wait_for_legend_x(p, text: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_legends_show_the_values_under_the_cursor(board, page):
     p = page.page
     p.goto(board + "/compare?ids=1,4&metric=loss")
@@ -158,6 +163,7 @@ def wait_for_run(board: str, run_id: int) -> None:
     raise AssertionError(f"run {run_id} never appeared")
 
 
+@pytest.mark.slow
 def test_live_charts_axes_follow_new_points(board, page, tmp_path, sqlite_location):
     control = tmp_path / "control"
     control.mkdir()
@@ -206,6 +212,7 @@ def test_a_query_error_keeps_the_table_and_points_at_the_error(board, page):
     assert problem.is_hidden()
 
 
+@pytest.mark.slow
 def test_columns_are_picked_from_the_stores_keys(board, page):
     p = page.page
     p.goto(board)
@@ -254,6 +261,7 @@ def damaged_board(tmp_path):
         yield url
 
 
+@pytest.mark.slow
 def test_records_that_cannot_be_read_are_counted_and_listed(damaged_board, page):
     p = page.page
     p.goto(damaged_board)

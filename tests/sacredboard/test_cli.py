@@ -15,6 +15,7 @@ import pytest
 from tests.sacredboard.serve import ROOT, get, serve
 
 
+@pytest.mark.slow
 def test_serves_the_store_on_the_printed_url(store_location):
     with serve(store_location) as (url, _):
         assert url.startswith("http://127.0.0.1:")
@@ -25,6 +26,7 @@ def test_serves_the_store_on_the_printed_url(store_location):
         assert b"<title>Sacredboard</title>" in get(url)
 
 
+@pytest.mark.slow
 def test_token_is_required_when_given(sqlite_location):
     with serve(sqlite_location, "--token", "s3cret") as (url, _):
         assert url.endswith("/?token=s3cret")
@@ -56,6 +58,7 @@ def test_default_store_is_the_demo_database(tmp_path):
     assert "python examples/demo.py" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_busy_port_is_a_clear_error(sqlite_location):
     import socket
 

@@ -16,6 +16,7 @@ def ids(client) -> list:
     return [r["id"] for r in client.get("/api/runs", params={"sort": "id"}).json()["runs"]]
 
 
+@pytest.mark.slow
 def test_bulk_tags_are_added_and_removed(client):
     first, second = ids(client)[:2]
     body = {"ids": [first, second], "add": ["paper", "best"]}
@@ -67,6 +68,7 @@ def test_bad_bodies_are_400s(client):
     assert response.status_code == 400 and "'ids'" in response.json()["error"]
 
 
+@pytest.mark.slow
 def test_read_only_board_refuses_edits(store_location):
     app = create_app(store_location, read_only=True)
     with TestClient(app, base_url="http://127.0.0.1") as client:

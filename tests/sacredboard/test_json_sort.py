@@ -63,6 +63,7 @@ def store(request, tmp_path):
 
 @pytest.mark.parametrize("sort", SORTS)
 @pytest.mark.parametrize("limit", [1, 4])
+@pytest.mark.slow
 def test_sorted_pages_walk_the_store_order(store, sort, limit):
     expected = reference_order(store, None, sort)
     # the SQL reader's own pages, not the generic query it falls back to
@@ -72,6 +73,7 @@ def test_sorted_pages_walk_the_store_order(store, sort, limit):
 
 
 @pytest.mark.parametrize("sort", SORTS)
+@pytest.mark.slow
 def test_sorted_pages_with_a_filter(store, sort):
     query = "config.params.score >= 0.5 or config.params.score == null"
     expected = reference_order(store, query, sort)
@@ -79,6 +81,7 @@ def test_sorted_pages_with_a_filter(store, sort):
     assert count(store, query) == len(expected) == 6
 
 
+@pytest.mark.slow
 def test_the_order_of_kinds_and_ties(store):
     _record_more(store.location, [1, 2])
     _record_more(store.location, {"k": 1})
@@ -96,6 +99,7 @@ def test_the_order_of_kinds_and_ties(store):
     assert [run.id for run in find_page(store, sort="-result", limit=50).runs[1:3]] == twos
 
 
+@pytest.mark.slow
 def test_a_run_added_between_pages_does_not_shift_them(store):
     first = find_page(store, sort="-config.params.score", limit=3)
     assert [run.config["params"]["score"] for run in first.runs] == [7, 2, 2.0]
@@ -181,6 +185,7 @@ def test_the_observer_indexes_the_configuration_entries_it_records(tmp_path, mon
     assert len(_config_indexes(deep)) == 5  # 4 from the first run, then 1 more
 
 
+@pytest.mark.slow
 def test_sqlite_indexes_a_sorted_config_path_only_when_allowed(tmp_path):
     import sqlite3
 
@@ -222,6 +227,7 @@ def _auto_indexes(path) -> list:
 
 
 @pytest.mark.parametrize("read_only", [False, True])
+@pytest.mark.slow
 def test_a_board_indexes_a_shown_column_before_it_is_sorted(tmp_path, read_only):
     import threading
 
@@ -253,6 +259,7 @@ def test_a_board_indexes_a_shown_column_before_it_is_sorted(tmp_path, read_only)
 
 
 @pytest.mark.parametrize("sort", ["-result", "result"])
+@pytest.mark.slow
 def test_sqlite_pages_by_result_walk_its_index_without_sorting(tmp_path, sort):
     import sqlite3
 

@@ -111,6 +111,7 @@ def test_groups_sort_by_a_statistic_and_filter(store):
     assert [g["count"] for g in by_count["groups"]] == [3, 2, 1]
 
 
+@pytest.mark.slow
 def test_groups_by_two_paths(store):
     found = group_runs(store, "optimizer,model.layers", query='config.optimizer == "sgd"')
     assert [g["key"] for g in found["groups"]] == [
@@ -157,6 +158,7 @@ def test_group_band_aligns_runs_by_step(store):
         group_band(store, "optimizer", {"lr": 1}, "loss")
 
 
+@pytest.mark.slow
 def test_points_leave_out_and_count_runs_without_numbers(store):
     found = points(store, "lr", "result", color="optimizer")
     assert found["missing"] == 1  # the text result
@@ -169,6 +171,7 @@ def test_points_leave_out_and_count_runs_without_numbers(store):
     assert by_metric["color"] is None
 
 
+@pytest.mark.slow
 def test_columns_for_parallel_coordinates(store):
     found = columns(store, "lr,optimizer,result")
     assert found["paths"] == ["config.lr", "config.optimizer", "result"]

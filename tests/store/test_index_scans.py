@@ -109,6 +109,7 @@ loss = st.one_of(st.none(), st.floats(-10, 10, allow_nan=False))
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=st.lists(st.tuples(value, value, value, loss), min_size=RUNS, max_size=RUNS))
+@pytest.mark.slow
 def test_index_scans_group_like_the_streaming_pass(store, rows):
     _write(store, rows)
     backend = store.backend

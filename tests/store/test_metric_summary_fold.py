@@ -59,6 +59,7 @@ def _in_step_order(chunks: list[list[tuple[int, float]]]) -> tuple[list, list]:
 
 @settings(max_examples=300, deadline=None, database=None)
 @given(chunked())
+@pytest.mark.slow
 def test_the_fold_chunk_by_chunk_is_the_fold_of_the_whole_series(chunks):
     steps, vals = _in_step_order(chunks)
     whole = fold_series(vals, steps)
@@ -130,6 +131,7 @@ def stores(tmp_path_factory):
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(chunked())
+@pytest.mark.slow
 def test_the_stores_report_the_fold(stores, chunks):
     record, sql_store, file_store = stores
     this_run = record(chunks)

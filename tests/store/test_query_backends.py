@@ -103,6 +103,7 @@ LIMITS = [
 ]
 
 
+@pytest.mark.slow
 def test_queries_past_the_limits_are_query_errors(store):
     for query, message in LIMITS:
         with pytest.raises(QueryError, match=message) as info:
@@ -157,6 +158,7 @@ LIKE_PYTHON = [
 ]
 
 
+@pytest.mark.slow
 def test_strings_regexes_and_booleans_compare_like_python(store):
     for query, expected in LIKE_PYTHON:
         assert names(store.find(query)) == sorted(expected), query

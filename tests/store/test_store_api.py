@@ -125,6 +125,7 @@ def test_the_run_object(basedir):
         run.artifacts["nothing"]
 
 
+@pytest.mark.slow
 def test_metrics_mapping(basedir):
     run = open_store(basedir).get(2)
     metrics = run.metrics
@@ -463,6 +464,7 @@ def _minimal_python(tmp_path, code: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_without_pandas_to_dataframe_names_the_extra(basedir, tmp_path):
     result = _minimal_python(
         tmp_path,

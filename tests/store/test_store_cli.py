@@ -298,6 +298,7 @@ def _minimal_cli(
     )
 
 
+@pytest.mark.slow
 def test_without_rich_and_pandas_runs_prints_a_plain_table(store, tmp_path):
     done = _minimal_cli(tmp_path, "runs", store, "--sort", "-result")
     assert done.returncode == 0, done.stderr
@@ -317,6 +318,7 @@ def test_without_rich_and_pandas_runs_prints_a_plain_table(store, tmp_path):
     assert all("COMPLETED" in line for line in lines[3:])
 
 
+@pytest.mark.slow
 def test_without_rich_and_pandas_json_works_and_tables_name_the_extra(store, tmp_path):
     done = _minimal_cli(tmp_path, "show", store, "1", "--json")
     assert done.returncode == 0, done.stderr

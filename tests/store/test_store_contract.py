@@ -184,6 +184,7 @@ def test_artifacts_and_sources_are_readable(store):
     assert b"One contract suite" in sources[name].read()
 
 
+@pytest.mark.slow
 def test_failed_run_keeps_its_trace(store):
     run = store.find('status == "FAILED"')[0]
     assert "the devil's size" in "".join(run.fail_trace)
@@ -226,6 +227,7 @@ def test_the_change_token_moves_when_a_run_changes(store):
     assert change_token(store) != before
 
 
+@pytest.mark.slow
 def test_errors_are_clear(store):
     with pytest.raises(QueryError, match="Expected a value"):
         store.find("config.hidden_size >=")
@@ -240,6 +242,7 @@ def test_unknown_locations_are_refused(tmp_path):
         open_store("ftp://example/runs")
 
 
+@pytest.mark.slow
 def test_database_queries_are_pushed_down(store):
     """Filters and sorting run in the database, not by loading every run into Python."""
     if not store.backend.pushes_down:
@@ -389,6 +392,7 @@ def _reference(store) -> list[dict]:
     return records
 
 
+@pytest.mark.slow
 def test_every_backend_answers_like_the_python_reference(store, monkeypatch):
     from sacred.store.base import sort_records
     from sacred.store.query import evaluate, parse_query, parse_sort

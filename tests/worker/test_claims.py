@@ -90,6 +90,7 @@ def test_highest_priority_first_then_oldest_and_each_run_once(backend):
     assert "exp_worker.py" in claimer.sources(first)
 
 
+@pytest.mark.slow
 def test_only_runs_of_the_named_experiment(backend):
     claimer, queue, read = backend
     queue(1, **{"--name": "other"})

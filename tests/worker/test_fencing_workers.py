@@ -99,6 +99,7 @@ def test_a_frozen_worker_wakes_up_fenced_off(
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite", "tinydb"])
+@pytest.mark.slow
 def test_a_busy_worker_requeues_a_lost_run(
     kind, tmp_path, request, queue_runs, start_workers, wait_for
 ):

@@ -11,6 +11,8 @@ import pytest
 from sacred.store import open_store
 from sacred.store.cli import main
 
+pytestmark = pytest.mark.slow  # reruns in new processes (tests/lineage: fast ones)
+
 
 def _run_once(fresh_experiment, tmp_path: Path, options: dict, idx: int = 4):
     ex = fresh_experiment()

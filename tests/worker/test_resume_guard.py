@@ -78,6 +78,7 @@ def _record(store):
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.slow
 def test_a_run_of_another_experiment_is_refused_in_one_line_and_left_as_it_was(kind, tmp_path):
     (tmp_path / "e1.py").write_text(EXP_ONE)
     (tmp_path / "e2.py").write_text(EXP_TWO)
@@ -97,6 +98,7 @@ def test_a_run_of_another_experiment_is_refused_in_one_line_and_left_as_it_was(k
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.slow
 def test_force_continues_another_experiments_run_and_the_attempt_says_so(kind, tmp_path):
     (tmp_path / "e1.py").write_text(EXP_ONE)
     (tmp_path / "e2.py").write_text(EXP_TWO)
@@ -115,6 +117,7 @@ def test_force_continues_another_experiments_run_and_the_attempt_says_so(kind, t
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
+@pytest.mark.slow
 def test_a_run_whose_sources_changed_is_refused_unless_forced(kind, tmp_path):
     script = tmp_path / "e1.py"
     script.write_text(EXP_ONE)

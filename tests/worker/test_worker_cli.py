@@ -30,6 +30,7 @@ def test_worker_runs_the_named_experiment_up_to_max_runs(queue_runs, tmp_path, c
         assert s.get(other[0]).status == "QUEUED"
 
 
+@pytest.mark.slow
 def test_a_forked_run_and_a_new_interpreter_record_the_same_run(queue_runs, tmp_path):
     """The default start (a forked copy of the worker) against --spawn (a new
     interpreter): same result, output, sources and experiment in the record."""
@@ -57,6 +58,7 @@ def test_a_forked_run_and_a_new_interpreter_record_the_same_run(queue_runs, tmp_
     assert list(fork.metrics.raw("loss")["values"]) == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_a_forked_run_that_fails_leaves_the_worker_going(queue_runs, tmp_path, capsys):
     store = str(tmp_path / "runs")
     ids = queue_runs({"--file_storage": store}, 2)
@@ -75,6 +77,7 @@ def test_a_forked_run_that_fails_leaves_the_worker_going(queue_runs, tmp_path, c
     assert f"run {ids[0]} ended (exit code 1)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_worker_runs_from_a_given_working_tree(queue_runs, experiment_file, tmp_path):
     store = str(tmp_path / "runs")
     (run_id,) = queue_runs({"--file_storage": store}, 1)
@@ -128,6 +131,7 @@ def test_worker_on_an_unreachable_database_says_what_to_check(capsys):
     assert "Check that the server is running" in err
 
 
+@pytest.mark.slow
 def test_with_another_thread_alive_the_worker_starts_a_new_interpreter(
     queue_runs, tmp_path, monkeypatch
 ):

@@ -55,6 +55,7 @@ def test_making_an_observer_creates_no_sqlite_file(tmp_path):
         assert [r.result for r in store.find()] == [3]
 
 
+@pytest.mark.slow
 def test_print_config_with_a_database_that_is_down_needs_no_database(tmp_path):
     pytest.importorskip("psycopg")
     (tmp_path / "exp.py").write_text(EXPERIMENT)
@@ -68,6 +69,7 @@ def test_print_config_with_a_database_that_is_down_needs_no_database(tmp_path):
     assert "lr = 0.5" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_run_with_a_database_that_is_down_fails_in_one_line(tmp_path):
     pytest.importorskip("psycopg")
     (tmp_path / "exp.py").write_text(EXPERIMENT)

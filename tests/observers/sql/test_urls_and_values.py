@@ -35,6 +35,7 @@ def test_mysql_urls_without_a_driver_use_pymysql_when_mysqldb_is_missing(
     assert urls.driver_url(url) == expected
 
 
+@pytest.mark.slow
 def test_the_documented_mysql_url_form_works_on_the_command_line(mysql_url):
     plain = mysql_url.replace("mysql+pymysql://", "mysql://")
     ex = Experiment("plain_mysql_url", save_git_info=False)
