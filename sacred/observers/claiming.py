@@ -19,6 +19,7 @@ its observer sees the fence, says so in one line and stops the run
 from __future__ import annotations
 
 import abc
+import datetime
 import os
 import secrets
 import socket
@@ -43,6 +44,8 @@ __all__ = [
     "holds_claim",
     "judged_stale",
     "inherited_meta",
+    "is_stale",
+    "last_seen",
     "lost_claim",
     "lost_run",
     "new_claim",
@@ -205,6 +208,30 @@ def lost_run(meta: dict, last_seen: Any, max_retries: int) -> tuple[dict, dict]:
             "fail_trace": [f"{reason}; gave up after {attempts} attempts"],
         }
     return meta, {"status": "QUEUED", "heartbeat": None}
+
+
+def _as_time(value: Any) -> datetime.datetime | None:
+    if isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def last_seen(record: dict) -> datetime.datetime | None:
+    """A stored run's last sign of life: its heartbeat, else its start, else its
+    claim's time (stored datetimes or ISO strings)."""
+    last = _as_time(record.get("heartbeat")) or _as_time(record.get("start_time"))
+    return last or _as_time(((record.get("meta") or {}).get("claim") or {}).get("time"))
+
+
+def is_stale(record: dict, limit: datetime.datetime) -> bool:
+    """True when a stored run was last seen at or before ``limit``."""
+    last = last_seen(record)
+    return last is not None and last <= limit
 
 
 def judged_stale(status: Any, meta: Any, only: Any) -> bool:

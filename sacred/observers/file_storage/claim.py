@@ -30,7 +30,9 @@ from sacred.observers.claiming import (
     claim_token,
     claimed_by_this_process,
     holds_claim,
+    is_stale,
     judged_stale,
+    last_seen,
     lost_run,
     new_claim,
     not_resumable,
@@ -132,25 +134,6 @@ def _exclusive(path: str) -> bool:
     return True
 
 
-def _time(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _last_seen(entry: dict) -> datetime.datetime | None:
-    last = _time(entry.get("heartbeat")) or _time(entry.get("start_time"))
-    return last or _time(((entry.get("meta") or {}).get("claim") or {}).get("time"))
-
-
-def _stale(entry: dict, limit: datetime.datetime) -> bool:
-    last = _last_seen(entry)
-    return last is not None and last < limit
-
-
 class FileClaimer(Claimer):
     def __init__(self, basedir: str) -> None:
         self.basedir = os.path.abspath(basedir)
@@ -224,7 +207,7 @@ class FileClaimer(Claimer):
                 continue
             if not judged_stale(entry.get("status"), entry.get("meta"), only):
                 continue
-            if not _stale(entry, limit):
+            if not is_stale(entry, limit):
                 continue
             path = os.path.join(self.basedir, name)
             # Under the run's lock, judged again on what run.json holds now: a beat
@@ -233,9 +216,9 @@ class FileClaimer(Claimer):
                 entry = _read_run(path) or {}
                 if not judged_stale(entry.get("status"), entry.get("meta"), only):
                     continue
-                if not _stale(entry, limit):
+                if not is_stale(entry, limit):
                     continue
-                meta, fields = lost_run(entry.get("meta") or {}, _last_seen(entry), max_retries)
+                meta, fields = lost_run(entry.get("meta") or {}, last_seen(entry), max_retries)
                 entry.update(meta=meta, **fields)
                 atomic_write(os.path.join(path, "run.json"), _dumps(entry), durable=True)
             changed.append((int(name) if name.isdigit() else name, entry["status"]))

@@ -17,6 +17,7 @@ from sacred.observers.claiming import (
     ClaimedRun,
     Claimer,
     judged_stale,
+    last_seen,
     lost_run,
     new_claim,
     not_resumable,
@@ -249,8 +250,8 @@ class MongoClaimer(Claimer):
         meta = (doc or {}).get("meta") or {}
         if doc is None or not judged_stale("QUEUED", meta, only):
             return []
-        claimed = datetime.datetime.fromisoformat(str(meta["claim"].get("time")))
-        if claimed > limit:
+        claimed = last_seen({"meta": meta})
+        if claimed is None or claimed > limit:
             return []
         meta, fields = lost_run(meta, claimed, max_retries)
         update: dict = {"meta": meta, **fields}

@@ -23,7 +23,9 @@ from sacred.observers.claiming import (
     ClaimedRun,
     Claimer,
     holds_claim,
+    is_stale,
     judged_stale,
+    last_seen,
     lost_run,
     new_claim,
     not_resumable,
@@ -52,28 +54,6 @@ def find_run(table: Any, run_id: Any) -> Any:
     from tinydb import Query
 
     return table.get(Query()._id == str(run_id))
-
-
-def _time(value: Any) -> datetime.datetime | None:
-    if isinstance(value, datetime.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _last_seen(doc: dict) -> datetime.datetime | None:
-    """The run's last sign of life: its heartbeat, else its start, else its claim."""
-    last = _time(doc.get("heartbeat")) or _time(doc.get("start_time"))
-    return last or _time(((doc.get("meta") or {}).get("claim") or {}).get("time"))
-
-
-def _stale(doc: dict, limit: datetime.datetime) -> bool:
-    last = _last_seen(doc)
-    return last is not None and last <= limit
 
 
 class TinyDbClaimer(Claimer):
@@ -177,9 +157,9 @@ class TinyDbClaimer(Claimer):
                     continue
                 if not judged_stale(doc.get("status"), doc.get("meta"), only):
                     continue
-                if not _stale(doc, limit):
+                if not is_stale(doc, limit):
                     continue
-                meta, fields = lost_run(doc.get("meta") or {}, _last_seen(doc), max_retries)
+                meta, fields = lost_run(doc.get("meta") or {}, last_seen(doc), max_retries)
                 runs.update({"meta": meta, **fields}, doc_ids=[doc.doc_id])
                 changed.append((doc["_id"], fields["status"]))
         return changed
