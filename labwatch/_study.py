@@ -44,11 +44,16 @@ class StudyTrials:
     def open_trials(self) -> list[Trial]:
         return [t for t in self.by_number.values() if not t.final]
 
-    def refresh(self, store: Any) -> list[Trial]:
-        """Read what changed since the last refresh; returns the new and changed trials."""
+    def refresh(self, store: Any, only_new: bool = False) -> list[Trial]:
+        """Read what changed since the last refresh; returns the new and changed trials.
+
+        ``only_new``: read only the trials numbered above the high-water mark, not
+        the open ones again (a claim, under the study's lock, right after a full
+        refresh made outside it: the numbers and the budget depend on new trials
+        only, since trials are never added below the mark)."""
         from sacred._time import utc_now
 
-        open_ids = {str(t.id): t.number for t in self.open_trials()}
+        open_ids = {} if only_new else {str(t.id): t.number for t in self.open_trials()}
         query = f"{study_query(self.study)} and (meta.labwatch.trial > {self.high_water}"
         if open_ids:
             ids = [t.id for t in self.open_trials()]
@@ -64,6 +69,11 @@ class StudyTrials:
             self.high_water = max(self.high_water, trial.number)
             if trial.retry_of is not None:
                 self.retried.add(str(trial.retry_of))
+            taken = trial.labwatch.get("from_queue")
+            if taken is not None:
+                # another claim took this enqueued configuration (and deleted its
+                # record): it no longer waits, even before its deletion is seen
+                self._forget_id(str(taken))
             if known is None or (known.status, known.cost) != (trial.status, trial.cost):
                 changed.append(trial)
         # An open trial the query did not return was deleted (an unused claim given
@@ -79,6 +89,11 @@ class StudyTrials:
     def forget(self, number: int) -> None:
         """Drop a trial whose record was deleted."""
         self.by_number.pop(number, None)
+
+    def _forget_id(self, run_id: str) -> None:
+        for trial in self.open_trials():
+            if str(trial.id) == run_id:
+                self.forget(trial.number)
 
     def next_number(self) -> int:
         return self.high_water + 1
