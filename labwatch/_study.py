@@ -35,6 +35,9 @@ class StudyTrials:
         self.high_water = -1
         # Run ids of trials claimed to retry a dead one (a dead trial is retried once).
         self.retried: set[str] = set()
+        # Trials above the high-water mark known by their number and meta only
+        # (note_new): counted and numbered past, read in full by the next refresh.
+        self.unread: dict[int, tuple[Any, dict]] = {}
 
     @property
     def trials(self) -> list[Trial]:
@@ -61,19 +64,15 @@ class StudyTrials:
         query += ")"
         now = utc_now()
         changed: list[Trial] = []
+        # every unread trial is above the mark: this read brings each one still there
+        self.unread.clear()
         for run in store.find(query):
             trial = trial_of_run(run, self.space, self.direction, store.dead_after, now)
             open_ids.pop(str(trial.id), None)
             known = self.by_number.get(trial.number)
             self.by_number[trial.number] = trial
             self.high_water = max(self.high_water, trial.number)
-            if trial.retry_of is not None:
-                self.retried.add(str(trial.retry_of))
-            taken = trial.labwatch.get("from_queue")
-            if taken is not None:
-                # another claim took this enqueued configuration (and deleted its
-                # record): it no longer waits, even before its deletion is seen
-                self._forget_id(str(taken))
+            self._note(trial.labwatch)
             if known is None or (known.status, known.cost) != (trial.status, trial.cost):
                 changed.append(trial)
         # An open trial the query did not return was deleted (an unused claim given
@@ -86,6 +85,39 @@ class StudyTrials:
                 self.forget(number)
         return changed
 
+    def note_new(self, store: Any) -> bool:
+        """Learn the numbers (and retries, imports, taken enqueued configurations) of
+        the trials claimed since the last read, from their meta alone, in one query
+        (sacred.observers.sql.claim.metas_of); they are read in full by the next
+        refresh. False when the store cannot answer so (not SQL): nothing done."""
+        from sacred.observers.sql.claim import metas_of
+        from sacred.store.query import parse_query
+
+        top = self.next_number() - 1
+        query = parse_query(f"{study_query(self.study)} and meta.labwatch.trial > {top}")
+        found = metas_of(store.backend, query, store.dead_after)
+        if found is None:
+            return False
+        for run_id, meta in found:
+            labwatch = meta.get("labwatch") or {}
+            number = labwatch.get("trial")
+            if isinstance(number, int) and number not in self.by_number:
+                self.unread[number] = (run_id, labwatch)
+                self._note(labwatch)
+        return True
+
+    def _note(self, labwatch: dict) -> None:
+        """What a trial's meta says about others: the dead trial it retries, the
+        enqueued configuration it took."""
+        retry_of = labwatch.get("retry_of")
+        if retry_of is not None:
+            self.retried.add(str(retry_of))
+        taken = labwatch.get("from_queue")
+        if taken is not None:
+            # another claim took this enqueued configuration (and deleted its
+            # record): it no longer waits, even before its deletion is seen
+            self._forget_id(str(taken))
+
     def forget(self, number: int) -> None:
         """Drop a trial whose record was deleted."""
         self.by_number.pop(number, None)
@@ -96,7 +128,7 @@ class StudyTrials:
                 self.forget(trial.number)
 
     def next_number(self) -> int:
-        return self.high_water + 1
+        return max(self.high_water, max(self.unread, default=-1)) + 1
 
     def next_enqueued(self) -> Trial | None:
         """The oldest enqueued configuration not taken yet."""
@@ -117,8 +149,18 @@ class StudyTrials:
     def slots_used(self) -> int:
         # A retry takes the place of the trial it repeats; imported runs were not
         # run for the study, so they are not part of its budget.
-        return len(self.by_number) - sum(
-            1 for t in self.by_number.values() if t.retry_of is not None or t.imported is not None
+        return (
+            len(self.by_number)
+            - sum(
+                1
+                for t in self.by_number.values()
+                if t.retry_of is not None or t.imported is not None
+            )
+            + sum(
+                1
+                for _, meta in self.unread.values()
+                if meta.get("retry_of") is None and meta.get("imported") is None
+            )
         )
 
     def count(self, status: str) -> int:

@@ -929,8 +929,15 @@ class LabAssistant:
             # the budget used and nothing to take or retry: no lock needed to say so
             # (places only come free by a claim given back, which reads as pending)
             self._check_budget(study, state.trials)
+        early = None
+        if self.optimizer is RandomSearch:
+            # Its suggestion depends on the seed alone, not on the trials: asked before
+            # the lock, which then needs the numbers of the trials claimed meanwhile
+            # and nothing else of them (one query on an SQL store).
+            early = self._suggest(space, state, state.trials.next_number(), seed)
         with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **self._locks()):
-            state, _ = self._refresh(space, only_new=True)
+            if early is None or not state.trials.note_new(self._get_store()):
+                state, _ = self._refresh(space, only_new=True)
             known = state.trials
             if self._needs_full_view(known, take_enqueued):
                 # an enqueued or dead trial to take, or the budget used: decided on
@@ -957,6 +964,8 @@ class LabAssistant:
                 logger.info("labwatch: retrying trial %s (run %s died)", retry.number, retry.id)
             elif all(n in fixed for n in space.order if space.is_active(n, fixed)):
                 values = {}  # the run sets every entry itself: nothing to ask the optimizer
+            elif early is not None:
+                values = early
             else:
                 values = self._suggest(space, state, number, seed)
             for name in space.order:
