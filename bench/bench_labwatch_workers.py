@@ -112,10 +112,12 @@ class Outcome:
     failed_processes: list[str]  # the last line of stderr of each process that failed
 
 
-def _run_processes(commands: list[list[str]], env: dict) -> tuple[float, list[str]]:
+def _run_processes(commands: list[list[str]], env: dict, cwd: str) -> tuple[float, list[str]]:
     started = time.perf_counter()
+    # ``cwd``: an empty directory, since ``python -m`` puts the working directory first
+    # on sys.path (run from a checkout, it would shadow the PYTHONPATH of --baseline).
     procs = [
-        subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for cmd in commands
     ]
     failures = []
@@ -146,7 +148,7 @@ def run_labwatch(url: str, workers: int, trials: int, tmp: str, root: str = ROOT
     env = {**os.environ, "LW_STORE": url, "PYTHONPATH": root, "XDG_CACHE_HOME": tmp}
     command = [sys.executable, "-m", "labwatch", "worker", script, "space"]
     command += ["--n-trials", str(trials), "--poll", "0.2"]
-    wall, failures = _run_processes([command] * workers, env)
+    wall, failures = _run_processes([command] * workers, env, tmp)
     runs = open_store(url).find('experiment.name == "lw_workers_bench"')
     completed = [r for r in runs if r.status == "COMPLETED"]
     return Outcome(
@@ -170,7 +172,7 @@ def run_optuna(url: str, workers: int, trials: int, tmp: str) -> Outcome:
     name = "bench"
     optuna.create_study(study_name=name, storage=url)
     commands = [[sys.executable, script, url, name, str(trials), str(i)] for i in range(workers)]
-    wall, failures = _run_processes(commands, dict(os.environ))
+    wall, failures = _run_processes(commands, dict(os.environ), tmp)
     study = optuna.load_study(study_name=name, storage=url)
     all_trials = study.get_trials(deepcopy=False)
     done = [t for t in all_trials if t.state == optuna.trial.TrialState.COMPLETE]

@@ -16,6 +16,7 @@ it (docs/labwatch.md, "Flat cost").
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from labwatch.searchspace import SearchSpace
@@ -38,6 +39,8 @@ class StudyTrials:
         # Trials above the high-water mark known by their number and meta only
         # (note_new): counted and numbered past, read in full by the next refresh.
         self.unread: dict[int, tuple[Any, dict]] = {}
+        # time.monotonic() of the last read of every open trial (None: never read)
+        self.read_at: float | None = None
 
     @property
     def trials(self) -> list[Trial]:
@@ -56,6 +59,8 @@ class StudyTrials:
         only, since trials are never added below the mark)."""
         from sacred._time import utc_now
 
+        if not only_new:
+            self.read_at = time.monotonic()
         open_ids = {} if only_new else {str(t.id): t.number for t in self.open_trials()}
         query = f"{study_query(self.study)} and (meta.labwatch.trial > {self.high_water}"
         if open_ids:
@@ -84,6 +89,10 @@ class StudyTrials:
             if claimed is None or (now - claimed).total_seconds() > store.dead_after:
                 self.forget(number)
         return changed
+
+    def read_within(self, seconds: float) -> bool:
+        """Whether every open trial was read in the last ``seconds``."""
+        return self.read_at is not None and time.monotonic() - self.read_at < seconds
 
     def note_new(self, store: Any) -> bool:
         """Learn the numbers (and retries, imports, taken enqueued configurations) of

@@ -98,6 +98,14 @@ class _Pruning:
         return self.live[key]
 
 
+#: Seconds a RandomSearch claim trusts the last read of the study's open trials (a
+#: worker's progress line has just read them): it reads the new trials under the
+#: lock all the same, and every open trial there when it would retry, take an
+#: enqueued configuration or stop for the budget. A model-based engine's claim reads
+#: them each time, so that its model has every trial finished before its suggestion.
+FRESH_VIEW = 2.0
+
+
 def _lasting(observer: Any) -> Any:
     """The assistant writes every claim and trial of the process through one observer
     of each kind: on a database server, one that keeps its connection between them
@@ -924,13 +932,16 @@ class LabAssistant:
         # Most of what changed is read before the lock (the 8 workers of a study wait
         # for each other's critical sections, not for their reads): inside it, only
         # the trials claimed meanwhile.
-        state, _ = self._refresh(space)
+        blind = self.optimizer is RandomSearch
+        state = self._study(space)
+        if not (blind and state.trials.read_within(FRESH_VIEW)):
+            state, _ = self._refresh(space)
         if not self._needs_full_view(state.trials, take_enqueued, budget=False):
             # the budget used and nothing to take or retry: no lock needed to say so
             # (places only come free by a claim given back, which reads as pending)
             self._check_budget(study, state.trials)
         early = None
-        if self.optimizer is RandomSearch:
+        if blind:
             # Its suggestion depends on the seed alone, not on the trials: asked before
             # the lock, which then needs the numbers of the trials claimed meanwhile
             # and nothing else of them (one query on an SQL store).

@@ -73,10 +73,11 @@ def lasting_observer(observer: Any) -> Any:
     once its run's record is complete (so that many observers in one process do not
     each keep a connection open), and so reconnects for the next run: on PostgreSQL
     a new server process each time. The engine given here is the observer's own
-    (same URL and options), checked with a ping when taken from the pool so that a
-    connection the server closed meanwhile is replaced. SQLite observers are kept
-    as they are (a file: nothing to reconnect, and the observer sets up its journal
-    only on an engine it made)."""
+    (same URL and options); its connections older than a minute are replaced when
+    taken from the pool, so that one the server dropped while a long trial ran is
+    not used (a ping on each use would cost a round trip per event). SQLite
+    observers are kept as they are (a file: nothing to reconnect, and the observer
+    sets up its journal only on an engine it made)."""
     from sacred.observers.sql.observer import SqlObserver
 
     if type(observer) is not SqlObserver or not observer._owns_engine:
@@ -89,7 +90,7 @@ def lasting_observer(observer: Any) -> Any:
     from sacred.observers.sql.urls import engine_options
 
     url = engine.url.render_as_string(hide_password=False)
-    kept = sa.create_engine(url, pool_pre_ping=True, **engine_options(url))
+    kept = sa.create_engine(url, pool_recycle=60, **engine_options(url))
     return SqlObserver(engine=kept, priority=observer.priority)
 
 
