@@ -934,7 +934,9 @@ class LabAssistant:
         # the trials claimed meanwhile.
         blind = self.optimizer is RandomSearch
         state = self._study(space)
-        if not (blind and state.trials.read_within(FRESH_VIEW)):
+        if not (blind and state.trials.read_within(FRESH_VIEW)) or self._budget_used(state.trials):
+            # (a worker told the budget is used waits for the pending trials: it is
+            # told so from a read of now, or it would wait FRESH_VIEW too long)
             state, _ = self._refresh(space)
         if not self._needs_full_view(state.trials, take_enqueued, budget=False):
             # the budget used and nothing to take or retry: no lock needed to say so
@@ -997,9 +999,12 @@ class LabAssistant:
         logger.info("labwatch: trial %s of %s is run %s: %s", number, study, _id, values)
         return ClaimedTrial(values, meta, _id, claim)
 
+    def _budget_used(self, known: StudyTrials) -> bool:
+        return self.budget is not None and known.slots_used() >= self.budget
+
     def _check_budget(self, study: str, known: StudyTrials) -> None:
         """BudgetExhausted when the study's trials fill its budget."""
-        if self.budget is not None and known.slots_used() >= self.budget:
+        if self._budget_used(known):
             pending = known.count(TrialStatus.PENDING)
             raise BudgetExhausted(
                 f"The study {study} has its {self.budget} trials ({pending} still running).",
@@ -1018,7 +1023,7 @@ class LabAssistant:
         return (
             (take_enqueued and known.next_enqueued() is not None)
             or known.dead_to_retry() is not None
-            or (budget and self.budget is not None and known.slots_used() >= self.budget)
+            or (budget and self._budget_used(known))
         )
 
     def _fence_off(self, dead: Trial) -> bool:
