@@ -39,8 +39,10 @@ class StudyTrials:
         # Trials above the high-water mark known by their number and meta only
         # (note_new): counted and numbered past, read in full by the next refresh.
         self.unread: dict[int, tuple[Any, dict]] = {}
-        # time.monotonic() of the last read of every open trial (None: never read)
+        # time.monotonic() of the last read of every open trial (None: never read),
+        # and the store's dead_after it judged them by
         self.read_at: float | None = None
+        self.read_dead_after: float | None = None
 
     @property
     def trials(self) -> list[Trial]:
@@ -60,7 +62,7 @@ class StudyTrials:
         from sacred._time import utc_now
 
         if not only_new:
-            self.read_at = time.monotonic()
+            self.read_at, self.read_dead_after = time.monotonic(), store.dead_after
         open_ids = {} if only_new else {str(t.id): t.number for t in self.open_trials()}
         query = f"{study_query(self.study)} and (meta.labwatch.trial > {self.high_water}"
         if open_ids:
@@ -90,9 +92,14 @@ class StudyTrials:
                 self.forget(number)
         return changed
 
-    def read_within(self, seconds: float) -> bool:
-        """Whether every open trial was read in the last ``seconds``."""
-        return self.read_at is not None and time.monotonic() - self.read_at < seconds
+    def read_within(self, seconds: float, dead_after: float) -> bool:
+        """Whether every open trial was read in the last ``seconds``, judged dead or
+        alive by the same ``dead_after``."""
+        return (
+            self.read_at is not None
+            and time.monotonic() - self.read_at < seconds
+            and self.read_dead_after == dead_after
+        )
 
     def note_new(self, store: Any) -> bool:
         """Learn the numbers (and retries, imports, taken enqueued configurations) of

@@ -934,7 +934,8 @@ class LabAssistant:
         # the trials claimed meanwhile.
         blind = self.optimizer is RandomSearch
         state = self._study(space)
-        if not (blind and state.trials.read_within(FRESH_VIEW)) or self._budget_used(state.trials):
+        fresh = blind and state.trials.read_within(FRESH_VIEW, self.dead_after)
+        if not fresh or self._budget_used(state.trials):
             # (a worker told the budget is used waits for the pending trials: it is
             # told so from a read of now, or it would wait FRESH_VIEW too long)
             state, _ = self._refresh(space)
