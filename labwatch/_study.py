@@ -11,6 +11,10 @@ reader parses only the run directories whose mtime changed (its index), so a cla
 there reads the records that changed, though it still lists every directory; a
 TinyDB store is one JSON file that every write changes, so each claim parses all of
 it (docs/labwatch.md, "Flat cost").
+
+A claim reads before taking the study's lock; under it, only the trials claimed
+meanwhile (``refresh(only_new=True)``, or for a suggestion that needs no trials
+their number and meta alone, ``note_new``: trials ``unread`` until the next read).
 """
 
 from __future__ import annotations
@@ -106,6 +110,8 @@ class StudyTrials:
         the trials claimed since the last read, from their meta alone, in one query
         (sacred.observers.sql.claim.metas_of); they are read in full by the next
         refresh. False when the store cannot answer so (not SQL): nothing done."""
+        if not type(store.backend).__module__.startswith("sacred.observers.sql"):
+            return False  # (and sqlalchemy, an extra, may not be installed)
         from sacred.observers.sql.claim import metas_of
         from sacred.store.query import parse_query
 
