@@ -149,6 +149,10 @@ class StudyTrials:
             if str(trial.id) == run_id:
                 self.forget(trial.number)
 
+    def seen(self) -> int:
+        """How many trials of the study this process knows of (read or unread)."""
+        return len(self.by_number) + len(self.unread)
+
     def next_number(self) -> int:
         return max(self.high_water, max(self.unread, default=-1)) + 1
 

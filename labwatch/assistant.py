@@ -987,7 +987,7 @@ class LabAssistant:
                     values[name] = fixed[name]
             values = space.active(values)
             now = utc_now()
-            meta = self._meta(space, number, seed, now, len(known.by_number))
+            meta = self._meta(space, number, seed, now, known.seen())
             if retry is not None:
                 meta["retry_of"] = retry.id
             if queued is not None:
