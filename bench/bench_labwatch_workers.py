@@ -3,6 +3,7 @@
 
     python bench/bench_labwatch_workers.py                     # 8 workers, 200 trials
     python bench/bench_labwatch_workers.py --workers 2 --trials 10 --backends sqlite
+    python bench/bench_labwatch_workers.py --rounds 3 --baseline /tmp/old-checkout
 
 Labwatch: W processes of ``python -m labwatch worker SCRIPT space --n-trials N``
 (the command a user types) on one study of a cheap objective (Branin, RandomSearch).
@@ -17,11 +18,18 @@ last one's exit, interpreter start-up included) and over the trials' own span (t
 first trial's start to the last trial's end, as the store recorded them); the ratio
 Labwatch / Optuna of both; the trials completed against the budget; trial numbers
 claimed more than once; configurations suggested twice (random sampling: 0 expected).
+
+The machine's load changes while the sides run one after the other: ``--rounds R``
+runs R rounds, each side once per round, the order turned round every round
+(Labwatch first, then Optuna first, ...), and reports the ratio of the summed rates
+as well. ``--baseline DIR`` adds a third side: Labwatch from another checkout (say,
+before a change), measured in the same rounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -29,6 +37,7 @@ import tempfile
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,10 +112,12 @@ class Outcome:
     failed_processes: list[str]  # the last line of stderr of each process that failed
 
 
-def _run_processes(commands: list[list[str]], env: dict) -> tuple[float, list[str]]:
+def _run_processes(commands: list[list[str]], env: dict, cwd: str) -> tuple[float, list[str]]:
     started = time.perf_counter()
+    # ``cwd``: an empty directory, since ``python -m`` puts the working directory first
+    # on sys.path (run from a checkout, it would shadow the PYTHONPATH of --baseline).
     procs = [
-        subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for cmd in commands
     ]
     failures = []
@@ -128,16 +139,16 @@ def _span(starts: list, stops: list) -> float:
     return (max(stops) - min(starts)).total_seconds()
 
 
-def run_labwatch(url: str, workers: int, trials: int, tmp: str) -> Outcome:
+def run_labwatch(url: str, workers: int, trials: int, tmp: str, root: str = ROOT) -> Outcome:
     from sacred.store import open_store
 
     script = os.path.join(tmp, "lw_study.py")
     with open(script, "w") as f:
         f.write(STUDY)
-    env = {**os.environ, "LW_STORE": url, "PYTHONPATH": ROOT, "XDG_CACHE_HOME": tmp}
+    env = {**os.environ, "LW_STORE": url, "PYTHONPATH": root, "XDG_CACHE_HOME": tmp}
     command = [sys.executable, "-m", "labwatch", "worker", script, "space"]
     command += ["--n-trials", str(trials), "--poll", "0.2"]
-    wall, failures = _run_processes([command] * workers, env)
+    wall, failures = _run_processes([command] * workers, env, tmp)
     runs = open_store(url).find('experiment.name == "lw_workers_bench"')
     completed = [r for r in runs if r.status == "COMPLETED"]
     return Outcome(
@@ -161,7 +172,7 @@ def run_optuna(url: str, workers: int, trials: int, tmp: str) -> Outcome:
     name = "bench"
     optuna.create_study(study_name=name, storage=url)
     commands = [[sys.executable, script, url, name, str(trials), str(i)] for i in range(workers)]
-    wall, failures = _run_processes(commands, dict(os.environ))
+    wall, failures = _run_processes(commands, dict(os.environ), tmp)
     study = optuna.load_study(study_name=name, storage=url)
     all_trials = study.get_trials(deepcopy=False)
     done = [t for t in all_trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -194,30 +205,69 @@ def _line(side: str, o: Outcome, trials: int) -> str:
     return text
 
 
-def benchmark(backend: str, workers: int, trials: int, postgres: str) -> tuple[Outcome, Outcome]:
-    outcomes = []
-    for runner in (run_labwatch, run_optuna):
-        with tempfile.TemporaryDirectory() as tmp:
-            if backend == "sqlite":
-                outcomes.append(runner(f"sqlite:///{tmp}/store.db", workers, trials, tmp))
-                continue
-            url, drop = postgres_database(postgres, "lwbench", admin="test")
-            try:
-                outcomes.append(runner(url, workers, trials, tmp))
-            finally:
-                drop()
-    ours, theirs = outcomes
+Runner = Callable[[str, int, int, str], Outcome]
+
+
+def _measure(backend: str, runner: Runner, workers: int, trials: int, postgres: str) -> Outcome:
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "sqlite":
+            return runner(f"sqlite:///{tmp}/store.db", workers, trials, tmp)
+        url, drop = postgres_database(postgres, "lwbench", admin="test")
+        try:
+            return runner(url, workers, trials, tmp)
+        finally:
+            drop()
+
+
+def _rate(outcomes: list[Outcome], over: str) -> float:
+    """Trials per second over all rounds: completed trials / summed seconds."""
+    return sum(o.completed for o in outcomes) / sum(getattr(o, over) for o in outcomes)
+
+
+def benchmark(
+    backend: str, workers: int, trials: int, postgres: str, rounds: int = 1, baseline: str = ""
+) -> dict[str, list[Outcome]]:
+    sides: dict[str, Runner] = {"labwatch": run_labwatch, "optuna": run_optuna}
+    if baseline:
+        sides["baseline"] = functools.partial(run_labwatch, root=os.path.abspath(baseline))
+    results: dict[str, list[Outcome]] = {side: [] for side in sides}
     print(f"{backend}, {workers} workers, budget {trials} trials:")
-    print(_line("labwatch", ours, trials))
-    print(_line("optuna", theirs, trials))
-    wall_ratio = (ours.completed / ours.wall) / (theirs.completed / theirs.wall)
-    span_ratio = (ours.completed / ours.span) / (theirs.completed / theirs.span)
-    print(
-        f"  labwatch / optuna trials/s: {wall_ratio:.2f} wall, {span_ratio:.2f} over the span "
-        "(target >= 1)",
-        flush=True,
-    )
-    return ours, theirs
+    for number in range(rounds):
+        order = list(sides) if number % 2 == 0 else list(reversed(sides))
+        for side in order:
+            results[side].append(_measure(backend, sides[side], workers, trials, postgres))
+        if rounds > 1:
+            print(f" round {number + 1} (order {', '.join(order)}; load {_load()}):")
+        for side in sides:
+            print(_line(side, results[side][-1], trials))
+        ours, theirs = results["labwatch"][-1], results["optuna"][-1]
+        wall_ratio = (ours.completed / ours.wall) / (theirs.completed / theirs.wall)
+        span_ratio = (ours.completed / ours.span) / (theirs.completed / theirs.span)
+        print(
+            f"  labwatch / optuna trials/s: {wall_ratio:.2f} wall, {span_ratio:.2f} over the "
+            "span (target >= 1)",
+            flush=True,
+        )
+    if rounds > 1:
+        print(f" all {rounds} rounds (trials / summed seconds):")
+        for side in sides:
+            print(
+                f"  {side:<8} {_rate(results[side], 'wall'):6.2f} trials/s wall, "
+                f"{_rate(results[side], 'span'):6.2f} over the span"
+            )
+        for side in [s for s in sides if s != "optuna"]:
+            print(
+                f"  {side} / optuna trials/s: "
+                f"{_rate(results[side], 'wall') / _rate(results['optuna'], 'wall'):.2f} wall, "
+                f"{_rate(results[side], 'span') / _rate(results['optuna'], 'span'):.2f} over "
+                "the span (target >= 1)",
+                flush=True,
+            )
+    return results
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -232,11 +282,17 @@ def main() -> None:
         ),
         help="server URL without a database name; a fresh database is created on it",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds, the order of the sides turned each round"
+    )
+    parser.add_argument(
+        "--baseline", default="", help="another checkout's Labwatch, measured as a third side"
+    )
     args = parser.parse_args()
-    print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
+    print(f"load: {_load()}")
     for backend in args.backends.split(","):
-        benchmark(backend, args.workers, args.trials, args.postgres)
-    print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
+        benchmark(backend, args.workers, args.trials, args.postgres, args.rounds, args.baseline)
+    print(f"load: {_load()}")
 
 
 if __name__ == "__main__":

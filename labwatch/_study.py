@@ -11,11 +11,16 @@ reader parses only the run directories whose mtime changed (its index), so a cla
 there reads the records that changed, though it still lists every directory; a
 TinyDB store is one JSON file that every write changes, so each claim parses all of
 it (docs/labwatch.md, "Flat cost").
+
+A claim reads before taking the study's lock; under it, only the trials claimed
+meanwhile (``refresh(only_new=True)``, or for a suggestion that needs no trials
+their number and meta alone, ``note_new``: trials ``unread`` until the next read).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from labwatch.searchspace import SearchSpace
@@ -35,6 +40,13 @@ class StudyTrials:
         self.high_water = -1
         # Run ids of trials claimed to retry a dead one (a dead trial is retried once).
         self.retried: set[str] = set()
+        # Trials above the high-water mark known by their number and meta only
+        # (note_new): counted and numbered past, read in full by the next refresh.
+        self.unread: dict[int, tuple[Any, dict]] = {}
+        # time.monotonic() of the last read of every open trial (None: never read),
+        # and the store's dead_after it judged them by
+        self.read_at: float | None = None
+        self.read_dead_after: float | None = None
 
     @property
     def trials(self) -> list[Trial]:
@@ -44,11 +56,18 @@ class StudyTrials:
     def open_trials(self) -> list[Trial]:
         return [t for t in self.by_number.values() if not t.final]
 
-    def refresh(self, store: Any) -> list[Trial]:
-        """Read what changed since the last refresh; returns the new and changed trials."""
+    def refresh(self, store: Any, only_new: bool = False) -> list[Trial]:
+        """Read what changed since the last refresh; returns the new and changed trials.
+
+        ``only_new``: read only the trials numbered above the high-water mark, not
+        the open ones again (a claim, under the study's lock, right after a full
+        refresh made outside it: the numbers and the budget depend on new trials
+        only, since trials are never added below the mark)."""
         from sacred._time import utc_now
 
-        open_ids = {str(t.id): t.number for t in self.open_trials()}
+        if not only_new:
+            self.read_at, self.read_dead_after = time.monotonic(), store.dead_after
+        open_ids = {} if only_new else {str(t.id): t.number for t in self.open_trials()}
         query = f"{study_query(self.study)} and (meta.labwatch.trial > {self.high_water}"
         if open_ids:
             ids = [t.id for t in self.open_trials()]
@@ -56,14 +75,15 @@ class StudyTrials:
         query += ")"
         now = utc_now()
         changed: list[Trial] = []
+        # every unread trial is above the mark: this read brings each one still there
+        self.unread.clear()
         for run in store.find(query):
             trial = trial_of_run(run, self.space, self.direction, store.dead_after, now)
             open_ids.pop(str(trial.id), None)
             known = self.by_number.get(trial.number)
             self.by_number[trial.number] = trial
             self.high_water = max(self.high_water, trial.number)
-            if trial.retry_of is not None:
-                self.retried.add(str(trial.retry_of))
+            self._note(trial.labwatch)
             if known is None or (known.status, known.cost) != (trial.status, trial.cost):
                 changed.append(trial)
         # An open trial the query did not return was deleted (an unused claim given
@@ -76,12 +96,65 @@ class StudyTrials:
                 self.forget(number)
         return changed
 
+    def read_within(self, seconds: float, dead_after: float) -> bool:
+        """Whether every open trial was read in the last ``seconds``, judged dead or
+        alive by the same ``dead_after``."""
+        return (
+            self.read_at is not None
+            and time.monotonic() - self.read_at < seconds
+            and self.read_dead_after == dead_after
+        )
+
+    def note_new(self, store: Any) -> bool:
+        """Learn the numbers (and retries, imports, taken enqueued configurations) of
+        the trials claimed since the last read, from their meta alone, in one query
+        (sacred.observers.sql.claim.metas_of); they are read in full by the next
+        refresh. False when the store cannot answer so (not SQL): nothing done."""
+        if not type(store.backend).__module__.startswith("sacred.observers.sql"):
+            return False  # (and sqlalchemy, an extra, may not be installed)
+        from sacred.observers.sql.claim import metas_of
+        from sacred.store.query import parse_query
+
+        top = self.next_number() - 1
+        query = parse_query(f"{study_query(self.study)} and meta.labwatch.trial > {top}")
+        found = metas_of(store.backend, query, store.dead_after)
+        if found is None:
+            return False
+        for run_id, meta in found:
+            labwatch = meta.get("labwatch") or {}
+            number = labwatch.get("trial")
+            if isinstance(number, int) and number not in self.by_number:
+                self.unread[number] = (run_id, labwatch)
+                self._note(labwatch)
+        return True
+
+    def _note(self, labwatch: dict) -> None:
+        """What a trial's meta says about others: the dead trial it retries, the
+        enqueued configuration it took."""
+        retry_of = labwatch.get("retry_of")
+        if retry_of is not None:
+            self.retried.add(str(retry_of))
+        taken = labwatch.get("from_queue")
+        if taken is not None:
+            # another claim took this enqueued configuration (and deleted its
+            # record): it no longer waits, even before its deletion is seen
+            self._forget_id(str(taken))
+
     def forget(self, number: int) -> None:
         """Drop a trial whose record was deleted."""
         self.by_number.pop(number, None)
 
+    def _forget_id(self, run_id: str) -> None:
+        for trial in self.open_trials():
+            if str(trial.id) == run_id:
+                self.forget(trial.number)
+
+    def seen(self) -> int:
+        """How many trials of the study this process knows of (read or unread)."""
+        return len(self.by_number) + len(self.unread)
+
     def next_number(self) -> int:
-        return self.high_water + 1
+        return max(self.high_water, max(self.unread, default=-1)) + 1
 
     def next_enqueued(self) -> Trial | None:
         """The oldest enqueued configuration not taken yet."""
@@ -102,8 +175,18 @@ class StudyTrials:
     def slots_used(self) -> int:
         # A retry takes the place of the trial it repeats; imported runs were not
         # run for the study, so they are not part of its budget.
-        return len(self.by_number) - sum(
-            1 for t in self.by_number.values() if t.retry_of is not None or t.imported is not None
+        return (
+            len(self.by_number)
+            - sum(
+                1
+                for t in self.by_number.values()
+                if t.retry_of is not None or t.imported is not None
+            )
+            + sum(
+                1
+                for _, meta in self.unread.values()
+                if meta.get("retry_of") is None and meta.get("imported") is None
+            )
         )
 
     def count(self, status: str) -> int:

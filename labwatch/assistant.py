@@ -98,6 +98,26 @@ class _Pruning:
         return self.live[key]
 
 
+#: Seconds a RandomSearch claim trusts the last read of the study's open trials (a
+#: worker's progress line has just read them): it reads the new trials under the
+#: lock all the same, and every open trial there when it would retry, take an
+#: enqueued configuration or stop for the budget. A model-based engine's claim reads
+#: them each time, so that its model has every trial finished before its suggestion.
+FRESH_VIEW = 2.0
+
+
+def _lasting(observer: Any) -> Any:
+    """The assistant writes every claim and trial of the process through one observer
+    of each kind: on a database server, one that keeps its connection between them
+    (sacred.observers.sql.claim.lasting_observer), since a worker that reconnected
+    for each claim did it while holding the study's lock."""
+    if not type(observer).__module__.startswith("sacred.observers.sql"):
+        return observer
+    from sacred.observers.sql.claim import lasting_observer
+
+    return lasting_observer(observer)
+
+
 def _mongo_location(url: str | None, database_name: str) -> str:
     if url and "://" in url:
         base = url.split("://", 1)[0] + "://" + url.split("://", 1)[1].split("/", 1)[0]
@@ -270,7 +290,7 @@ class LabAssistant:
         return None
 
     def _make_observer(self) -> Any:
-        return self._backend().observer_for(self.location, **self._observer_options())
+        return _lasting(self._backend().observer_for(self.location, **self._observer_options()))
 
     def _get_store(self) -> Any:
         if self._store is None:
@@ -324,8 +344,8 @@ class LabAssistant:
         observer keeps the state of the run it records, the claim must not touch it.
         (A TinyDB one also reads the file afresh, like an observer in another process.)"""
         if self._claim_observer is None:
-            self._claim_observer = self._backend().queueing_observer_for(
-                self.location, **self._observer_options()
+            self._claim_observer = _lasting(
+                self._backend().queueing_observer_for(self.location, **self._observer_options())
             )
             self._claim_observer.connect()  # _get_store reads it before any event
         return self._claim_observer
@@ -380,11 +400,11 @@ class LabAssistant:
             known = self._studies[study] = _Study(StudyTrials(study, space, spec))
         return known
 
-    def _refresh(self, space: SearchSpace) -> tuple[_Study, list[Trial]]:
+    def _refresh(self, space: SearchSpace, only_new: bool = False) -> tuple[_Study, list[Trial]]:
         """The study with what changed in the store since this process last looked,
-        told to its optimizer if it has one."""
+        told to its optimizer if it has one (``only_new``: StudyTrials.refresh)."""
         state = self._study(space)
-        changed = state.trials.refresh(self._get_store())
+        changed = state.trials.refresh(self._get_store(), only_new=only_new)
         if state.optimizer is not None and changed:
             self._tell(state, changed)
         return state, changed
@@ -909,24 +929,41 @@ class LabAssistant:
         fixed = fixed or {}
         study = self.study_of(space)
         self._get_store()
-        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **self._locks()):
+        # Most of what changed is read before the lock (the 8 workers of a study wait
+        # for each other's critical sections, not for their reads): inside it, only
+        # the trials claimed meanwhile.
+        blind = self.optimizer is RandomSearch
+        state = self._study(space)
+        fresh = blind and state.trials.read_within(FRESH_VIEW, self.dead_after)
+        if not fresh or self._budget_used(state.trials):
+            # (a worker told the budget is used waits for the pending trials: it is
+            # told so from a read of now, or it would wait FRESH_VIEW too long)
             state, _ = self._refresh(space)
+        if not self._needs_full_view(state.trials, take_enqueued, budget=False):
+            # the budget used and nothing to take or retry: no lock needed to say so
+            # (places only come free by a claim given back, which reads as pending)
+            self._check_budget(study, state.trials)
+        early = None
+        if blind:
+            # Its suggestion depends on the seed alone, not on the trials: asked before
+            # the lock, which then needs the numbers of the trials claimed meanwhile
+            # and nothing else of them (one query on an SQL store).
+            early = self._suggest(space, state, state.trials.next_number(), seed)
+        with store_lock(self.location, f"labwatch/{study}", self.lock_timeout, **self._locks()):
+            if early is None or not state.trials.note_new(self._get_store()):
+                state, _ = self._refresh(space, only_new=True)
             known = state.trials
+            if self._needs_full_view(known, take_enqueued):
+                # an enqueued or dead trial to take, or the budget used: decided on
+                # every open trial as it is now
+                state, _ = self._refresh(space)
+                known = state.trials
             queued = known.next_enqueued() if take_enqueued else None
             retry = None if queued is not None else known.dead_to_retry()
             if retry is not None and not self._fence_off(retry):
                 retry = None  # it beat again meanwhile: alive after all
-            if (
-                queued is None
-                and retry is None
-                and self.budget is not None
-                and known.slots_used() >= self.budget
-            ):
-                pending = known.count(TrialStatus.PENDING)
-                raise BudgetExhausted(
-                    f"The study {study} has its {self.budget} trials ({pending} still running).",
-                    pending=pending,
-                )
+            if queued is None and retry is None:
+                self._check_budget(study, known)
             number = known.next_number()
             if queued is not None:
                 # An enqueued configuration is taken by deleting its record under the
@@ -941,6 +978,8 @@ class LabAssistant:
                 logger.info("labwatch: retrying trial %s (run %s died)", retry.number, retry.id)
             elif all(n in fixed for n in space.order if space.is_active(n, fixed)):
                 values = {}  # the run sets every entry itself: nothing to ask the optimizer
+            elif early is not None:
+                values = early
             else:
                 values = self._suggest(space, state, number, seed)
             for name in space.order:
@@ -948,7 +987,7 @@ class LabAssistant:
                     values[name] = fixed[name]
             values = space.active(values)
             now = utc_now()
-            meta = self._meta(space, number, seed, now, len(known.by_number))
+            meta = self._meta(space, number, seed, now, known.seen())
             if retry is not None:
                 meta["retry_of"] = retry.id
             if queued is not None:
@@ -960,6 +999,33 @@ class LabAssistant:
         self._last_claimed = _id
         logger.info("labwatch: trial %s of %s is run %s: %s", number, study, _id, values)
         return ClaimedTrial(values, meta, _id, claim)
+
+    def _budget_used(self, known: StudyTrials) -> bool:
+        return self.budget is not None and known.slots_used() >= self.budget
+
+    def _check_budget(self, study: str, known: StudyTrials) -> None:
+        """BudgetExhausted when the study's trials fill its budget."""
+        if self._budget_used(known):
+            pending = known.count(TrialStatus.PENDING)
+            raise BudgetExhausted(
+                f"The study {study} has its {self.budget} trials ({pending} still running).",
+                pending=pending,
+            )
+
+    def _needs_full_view(
+        self, known: StudyTrials, take_enqueued: bool, budget: bool = True
+    ) -> bool:
+        """Whether a claim must read the open trials again under the lock: when it
+        would take an enqueued configuration or retry a dead trial (they may have
+        been taken or come alive since the read before the lock), or (``budget``)
+        finds the budget used (a claim given back meanwhile frees a place). A read of
+        the new trials only is enough to number the trial and to know the budget is
+        not used."""
+        return (
+            (take_enqueued and known.next_enqueued() is not None)
+            or known.dead_to_retry() is not None
+            or (budget and self._budget_used(known))
+        )
 
     def _fence_off(self, dead: Trial) -> bool:
         """Before a dead trial is retried, take its claim away through the store's

@@ -7,8 +7,9 @@ the new trial, so two workers never draw a suggestion from the same state.
 How each kind of store locks (the lock dies with its holder in every case, so a
 killed process never leaves it taken):
 
-* PostgreSQL: ``pg_advisory_xact_lock(key)`` inside a transaction on a connection
-  of its own; advisory locks do not block the observer's writes to ``runs``.
+* PostgreSQL: ``pg_advisory_lock(key)`` / ``pg_advisory_unlock(key)`` on a
+  connection each thread keeps open for its locks (no connect, no transaction per
+  lock); advisory locks do not block the observer's writes to ``runs``.
 * MariaDB/MySQL: ``GET_LOCK(name, timeout)`` / ``RELEASE_LOCK(name)`` on a
   connection of its own.
 * MongoDB: a document in the ``labwatch_locks`` collection taken with
@@ -158,19 +159,106 @@ def _timed_out(location: str, name: str, timeout: float) -> StoreError:
     )
 
 
+# One connection per thread and process for the PostgreSQL locks of a URL, kept open
+# between locks: a claim then costs two round trips (take, give back) instead of a
+# checkout, BEGIN, SET LOCAL, the lock and COMMIT. Per thread, because a session's
+# advisory locks are re-entrant: two threads on one session would both get the lock.
+_sessions = threading.local()
+# Connections a forked child inherited: never closed there (closing would end the
+# parent's session and free its locks), only left alone.
+_inherited: list[Any] = []
+
+
+class _PostgresSession:
+    """A thread's autocommit connection for advisory locks, and the lock_timeout
+    it is set to (set again only when a caller asks for another)."""
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy as sa
+
+        self.pid = os.getpid()
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+        self.conn = engine.connect()
+        self.timeout_ms: int | None = None
+
+    def take(self, key: int, timeout_ms: int) -> None:
+        import sqlalchemy as sa
+
+        if timeout_ms != self.timeout_ms:
+            self.conn.execute(sa.text(f"SET lock_timeout = {timeout_ms}"))
+            self.timeout_ms = timeout_ms
+        self.conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+
+    def give_back(self, key: int) -> None:
+        import sqlalchemy as sa
+
+        self.conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+def _postgres_session(url: str) -> _PostgresSession:
+    sessions: dict[str, _PostgresSession] = _sessions.__dict__.setdefault("by_url", {})
+    session = sessions.get(url)
+    if session is not None and session.pid != os.getpid():
+        _inherited.append(session)
+        session = None
+    if session is None:
+        session = sessions[url] = _PostgresSession(url)
+    return session
+
+
+def _drop_postgres_session(url: str) -> None:
+    """Forget the thread's connection for ``url`` (it broke); the next lock opens one."""
+    session = _sessions.__dict__.get("by_url", {}).pop(url, None)
+    if session is not None and session.pid == os.getpid():
+        session.close()
+
+
+#: PostgreSQL's SQLSTATE for a lock wait cut short by lock_timeout.
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
 @contextlib.contextmanager
 def _postgres_lock(url: str, name: str, timeout: float) -> Iterator[None]:
+    """A session-level advisory lock on the thread's own connection: released by
+    pg_advisory_unlock after the block, and by the server when the connection
+    ends (a killed process frees it)."""
     import sqlalchemy as sa
 
-    with _engine(url).connect() as conn:
-        with conn.begin():
-            conn.execute(sa.text(f"SET LOCAL lock_timeout = {int(timeout * 1000)}"))
-            try:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
-            except sa.exc.OperationalError:
-                raise _timed_out(url, name, timeout) from None
-            # The lock is released with the transaction, also when the process dies.
-            yield
+    key = _key(name)
+    session = _postgres_session(url)
+    try:
+        try:
+            session.take(key, int(timeout * 1000))
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The kept connection was closed (server restart, idle timeout): once
+            # more on a new one.
+            _drop_postgres_session(url)
+            session = _postgres_session(url)
+            session.take(key, int(timeout * 1000))
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            raise _timed_out(url, name, timeout) from None
+        _drop_postgres_session(url)
+        raise
+    except BaseException:
+        # Interrupted while taking it (Ctrl-C): the lock may be held without our
+        # knowing; ending the session frees it for sure.
+        _drop_postgres_session(url)
+        raise
+    try:
+        yield
+    finally:
+        try:
+            session.give_back(key)
+        except sa.exc.DBAPIError:
+            # The connection broke: the server ended the session and its locks with it.
+            _drop_postgres_session(url)
 
 
 @contextlib.contextmanager

@@ -124,3 +124,32 @@ def test_a_tinydb_directory_and_its_url_share_one_lock(tmp_path):
 def test_unknown_scheme_is_an_error():
     with pytest.raises(StoreError, match="'s3' is not one of"):
         lock_kind("s3://bucket/runs")
+
+
+def test_a_postgres_lock_keeps_its_connection_and_gets_over_losing_it(postgres_url):
+    """The locks of a thread share one kept session (no connect per claim); when the
+    server ends that session, the next lock opens another one."""
+    import sqlalchemy as sa
+
+    from sacred.store import locking
+
+    def backend_pid() -> int:
+        session = locking._postgres_session(postgres_url)
+        return session.conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+
+    with store_lock(postgres_url, "kept", timeout=5):
+        first = backend_pid()
+    with store_lock(postgres_url, "kept", timeout=5):
+        assert backend_pid() == first
+    admin = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    try:
+        with store_lock(postgres_url, "kept", timeout=5):
+            assert backend_pid() != first
+        # and the lock was given back: another session takes it at once
+        with admin.connect() as conn:
+            key = locking._key("kept")
+            assert conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+    finally:
+        admin.dispose()
