@@ -1,12 +1,14 @@
 """Bayesian optimization with scikit-learn surrogates and expected improvement.
 
 Configurations are encoded in the unit cube (numbers through their hyperparameter's
-``to_unit``, categorical values one-hot, inactive entries as -1). After an initial
-random design the surrogate is fitted on the completed trials (failed ones count
-as the worst cost seen, so their region is avoided; pending ones as the best, so
-parallel workers do not pile up on one point) and the next configuration is the
-candidate with the highest expected improvement among random draws from the priors
-and perturbations of the best configurations.
+``to_unit``, so log-scale ones in log space; categorical values one-hot; inactive
+entries as -1). After an initial random design the surrogate is fitted on the
+completed trials (failed ones count as the worst cost seen, so their region is
+avoided; pending ones as the best, so parallel workers do not pile up on one point).
+The next configuration maximizes the log of expected improvement: first over random
+draws from the priors and perturbations of the best configurations, then from the
+best of those by the engine's own search (``_maximize``): L-BFGS-B for the Gaussian
+process, SMAC's one-parameter local search for the random forest.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from typing import Any
 
 from labwatch.exceptions import OptimizerError
 from labwatch.hyperparameters import Categorical, Constant
+from labwatch.optimizers._acquisition import (
+    Predict,
+    local_search,
+    log_expected_improvement,
+    refine_continuous,
+)
 from labwatch.optimizers.base import Optimizer
 
 __all__ = ["ModelBasedOptimizer", "BayesianOptimization", "SMAC"]
@@ -32,8 +40,9 @@ def _sklearn() -> None:
 
 class ModelBasedOptimizer(Optimizer):
     n_initial = 10
-    n_random_candidates = 700
+    n_random_candidates = 500
     n_local_candidates = 300
+    n_starts = 5  # best candidates the engine's own search starts from
     random_fraction = 0.0  # share of suggestions drawn at random (SMAC's interleaving)
 
     def _columns(self) -> list[tuple[str, Any]]:
@@ -79,11 +88,32 @@ class ModelBasedOptimizer(Optimizer):
                 out[name] = hp.from_unit(min(max(u, 0.0), 1.0))
         return out
 
-    def fit_predict(self, X: Any, y: Any, candidates: Any) -> tuple[Any, Any]:
+    def fit(self, X: Any, y: Any) -> Predict:
+        """The surrogate fitted on (X, y): a function of rows -> (mean, std)."""
         raise NotImplementedError
+
+    def _maximize(self, predict: Predict, best: float, starts: list[dict]) -> list[dict]:
+        """Better configurations than ``starts`` by the acquisition, if the engine has a
+        search of its own (the caller keeps the best of everything it scored)."""
+        return []
+
+    def _score(self, predict: Predict, best: float, configs: list[dict]) -> Any:
+        import numpy as np
+
+        rows = np.array([self.encode(c) for c in configs], dtype=float)
+        return log_expected_improvement(*predict(rows), best)
 
     def suggest_configuration(self) -> dict:
         _sklearn()
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread: the matrices are tens of rows, far too small to share, and
+        # with the CPUs busy OpenBLAS's threads spin-wait for each other (at load 15
+        # a 50x7 triangular solve took 7 ms with two threads).
+        with threadpool_limits(1, user_api="blas"):
+            return self._suggest()
+
+    def _suggest(self) -> dict:
         import numpy as np
 
         completed = self.completed()
@@ -101,54 +131,64 @@ class ModelBasedOptimizer(Optimizer):
         y = np.array(targets, dtype=float)
         # A monotone warp keeps a few huge costs (Rosenbrock's) from flattening the rest.
         y = np.log1p(y - y.min())
+        predict = self.fit(X, y)
+        incumbent = float(y[: len(completed)].min())
 
         order = np.argsort(costs)[:5]
         candidates = [self.search_space.sample(self.rng) for _ in range(self.n_random_candidates)]
         for i in range(self.n_local_candidates):
             anchor = configs[int(order[i % len(order)])]
             candidates.append(self._perturb(anchor, scale=(0.02, 0.05, 0.15)[i % 3]))
-        C = np.array([self.encode(c) for c in candidates], dtype=float)
-        mean, std = self.fit_predict(X, y, C)
-        ei = _expected_improvement(mean, std, float(y[: len(completed)].min()))
-        return candidates[int(np.argmax(ei))]
-
-
-def _expected_improvement(mean: Any, std: Any, best: float, xi: float = 0.01) -> Any:
-    import numpy as np
-    from scipy.stats import norm
-
-    std = np.maximum(std, 1e-12)
-    z = (best - mean - xi) / std
-    return (best - mean - xi) * norm.cdf(z) + std * norm.pdf(z)
+        scores = self._score(predict, incumbent, candidates)
+        top = [candidates[int(i)] for i in np.argsort(-scores)[: self.n_starts]]
+        improved = self._maximize(predict, incumbent, top)
+        if improved:
+            candidates += improved
+            scores = np.concatenate([scores, self._score(predict, incumbent, improved)])
+        return candidates[int(np.argmax(scores))]
 
 
 class BayesianOptimization(ModelBasedOptimizer):
-    """A Gaussian process (scikit-learn's GaussianProcessRegressor, Matérn 5/2 kernel
-    with one length scale per dimension) with expected improvement."""
+    """A Gaussian process (Matérn 5/2 kernel with one length scale per dimension,
+    ``_gp.MaternGP``) with expected improvement, maximized by
+    L-BFGS-B over the numeric hyperparameters from the best candidates."""
 
-    def fit_predict(self, X: Any, y: Any, candidates: Any) -> tuple[Any, Any]:
-        import warnings
+    def fit(self, X: Any, y: Any) -> Predict:
+        from labwatch.optimizers._gp import MaternGP
 
+        return MaternGP().fit(X, y).predict
+
+    def _maximize(self, predict: Predict, best: float, starts: list[dict]) -> list[dict]:
         import numpy as np
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
-            length_scale=np.full(X.shape[1], 0.3), length_scale_bounds=(1e-2, 1e2), nu=2.5
-        ) + WhiteKernel(1e-4, (1e-8, 1e-1))
-        model = GaussianProcessRegressor(
-            kernel=kernel, normalize_y=True, n_restarts_optimizer=1, random_state=self.engine_seed
+        space = self.search_space
+        columns = self._columns()
+        numeric = [
+            j
+            for j, (name, _) in enumerate(columns)
+            if not isinstance(space.parameters[name], Categorical)
+        ]
+        free = [[j for j in numeric if columns[j][0] in c] for c in starts]
+        rows, _ = refine_continuous(
+            predict, best, np.array([self.encode(c) for c in starts], dtype=float), free
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
-        return model.predict(candidates, return_std=True)
+        out = []
+        for config, row, cols in zip(starts, rows, free):
+            refined = dict(config)
+            for j in cols:
+                name = columns[j][0]
+                refined[name] = space.parameters[name].from_unit(float(row[j]))
+            # a condition on a number may switch entries on or off: keep only
+            # configurations whose set of active entries did not change
+            if space.active(refined).keys() == refined.keys():
+                out.append(refined)
+        return out
 
 
 class SMAC(ModelBasedOptimizer):
     """SMAC's recipe: a random forest surrogate (mean and spread over its trees), expected
-    improvement, and three suggestions in ten drawn at random."""
+    improvement maximized by a local search from the best configurations, and three
+    suggestions in ten drawn at random."""
 
     # Why so many random ones: where the trees agree (away from the trials, on a
     # plateau) their spread is zero, so expected improvement only refines the best
@@ -158,8 +198,9 @@ class SMAC(ModelBasedOptimizer):
     # random search on the SVM benchmark (a tail of seeds stuck 0.01-0.02 above the
     # best error); with 0.3 it beats it there and still on the other five problems.
     random_fraction = 0.3
+    n_starts = 10
 
-    def fit_predict(self, X: Any, y: Any, candidates: Any) -> tuple[Any, Any]:
+    def fit(self, X: Any, y: Any) -> Predict:
         import numpy as np
         from sklearn.ensemble import RandomForestRegressor
 
@@ -173,5 +214,47 @@ class SMAC(ModelBasedOptimizer):
             random_state=seed,
         )
         forest.fit(X, y)
-        per_tree = np.stack([tree.predict(candidates) for tree in forest.estimators_])
-        return per_tree.mean(axis=0), per_tree.std(axis=0)
+
+        def predict(rows: Any) -> tuple[Any, Any]:
+            per_tree = np.stack([tree.predict(rows) for tree in forest.estimators_])
+            return per_tree.mean(axis=0), per_tree.std(axis=0)
+
+        return predict
+
+    def _neighbours(self, config: dict) -> list[dict]:
+        """SMAC's neighbourhood: one entry changed at a time (a number moved by a
+        Gaussian step of 0.2 in the unit interval, four times; a category switched to
+        each other choice), the entries it switches on drawn from their priors."""
+        space = self.search_space
+        out = []
+        for name in config:
+            hp = space.parameters[name]
+            if isinstance(hp, Constant):
+                continue
+            if isinstance(hp, Categorical):
+                values = [v for v in hp.choices if v != config[name]]
+            else:
+                u = hp.to_unit(config[name])
+                values = [
+                    hp.from_unit(min(max(u + self.rng.gauss(0.0, 0.2), 0.0), 1.0)) for _ in range(4)
+                ]
+            for value in values:
+                changed: dict = {}
+                for other in space.order:
+                    if not space.is_active(other, changed):
+                        continue
+                    if other == name:
+                        changed[other] = value
+                    elif other in config:
+                        changed[other] = config[other]
+                    else:
+                        changed[other] = space.parameters[other].sample(self.rng)
+                out.append(changed)
+        return out
+
+    def _maximize(self, predict: Predict, best: float, starts: list[dict]) -> list[dict]:
+        # SMAC starts its local search from its best evaluated configurations as well
+        completed = sorted(self.completed(), key=lambda t: t[1])
+        starts = starts + [c for c, _ in completed[: self.n_starts]]
+        found, _ = local_search(lambda cs: self._score(predict, best, cs), self._neighbours, starts)
+        return found
