@@ -105,7 +105,7 @@ class ModelBasedOptimizer(Optimizer):
 
     def suggest_configuration(self) -> dict:
         _sklearn()
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
         # One BLAS thread: the matrices are tens of rows, far too small to share, and
         # with the CPUs busy OpenBLAS's threads spin-wait for each other (at load 15
