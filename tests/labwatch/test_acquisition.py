@@ -49,15 +49,17 @@ def test_gaussian_process_interpolates_its_trials_and_is_unsure_away_from_them()
 
 
 def test_the_continuous_search_improves_on_its_start():
-    # a model with its best point at x = 0.3: the search from 0.8 gets close to it
+    # a model with its best point at x = 0.3: the search from 0.37 gets close to it,
+    # the one from 0.8 goes no further than its radius (0.1) towards it
     def predict(rows):
         return (rows[:, 0] - 0.3) ** 2, np.full(len(rows), 0.01)
 
-    start = np.array([[0.8, 1.0]])
-    rows, values = refine_continuous(predict, 0.0, start, [[0]])
-    assert abs(rows[0, 0] - 0.3) < 0.02
-    assert rows[0, 1] == 1.0  # the column not searched is left alone
-    assert values[0] > log_expected_improvement(*predict(start), 0.0)[0]
+    start = np.array([[0.37, 1.0], [0.8, 1.0]])
+    rows, values = refine_continuous(predict, 0.0, start, [[0], [0]])
+    assert abs(rows[0, 0] - 0.3) < 0.01
+    assert rows[1, 0] == pytest.approx(0.7)
+    assert list(rows[:, 1]) == [1.0, 1.0]  # the column not searched is left alone
+    assert np.all(values > log_expected_improvement(*predict(start), 0.0))
 
 
 def test_local_search_climbs_to_the_best_neighbour():
