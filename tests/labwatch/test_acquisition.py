@@ -71,3 +71,26 @@ def test_local_search_climbs_to_the_best_neighbour():
     )
     assert found == [{"n": 7}, {"n": 7}]
     assert values == [0.0, 0.0]
+
+
+def test_the_gaussian_process_does_not_repeat_a_trial_at_an_edge():
+    # the optimum lies on the edge x = 0: once a trial is there, the next ones are
+    # elsewhere (at least a thousandth of the cube from every trial), not on it again
+    from labwatch.hyperparameters import UniformFloat
+    from labwatch.optimizers import BayesianOptimization
+    from labwatch.searchspace import SearchSpace
+    from labwatch.trials import Trial, TrialStatus
+
+    space = SearchSpace("edge", {"x": UniformFloat(0, 1), "y": UniformFloat(0, 1)})
+    optimizer = BayesianOptimization(space, seed=3)
+    points = []
+    for i in range(20):
+        optimizer.before_trial(i, 100 + i)
+        config = optimizer.suggest_configuration()
+        points.append((config["x"], config["y"]))
+        cost = config["x"] + (config["y"] - 0.5) ** 2
+        optimizer.update([Trial(i, i, TrialStatus.COMPLETED, config, cost, None)])
+    assert min(x for x, _ in points) < 0.05  # it found the edge
+    for i, (x, y) in enumerate(points):
+        for u, v in points[:i]:
+            assert math.hypot(x - u, y - v) >= 0.001
