@@ -109,13 +109,12 @@ FRESH_VIEW = 2.0
 def _lasting(observer: Any) -> Any:
     """The assistant writes every claim and trial of the process through one observer
     of each kind: on a database server, one that keeps its connection between them
-    (sacred.observers.sql.claim.lasting_observer), since a worker that reconnected
-    for each claim did it while holding the study's lock."""
-    if not type(observer).__module__.startswith("sacred.observers.sql"):
-        return observer
-    from sacred.observers.sql.claim import lasting_observer
+    (its backend's ``lasting_observer``), since a worker that reconnected for each
+    claim did it while holding the study's lock."""
+    from sacred.observers._registry import backend_for_observer
 
-    return lasting_observer(observer)
+    backend = backend_for_observer(observer)
+    return backend.lasting(observer) if backend is not None else observer
 
 
 def _mongo_location(url: str | None, database_name: str) -> str:

@@ -98,6 +98,10 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
     """``reader_options(observer)`` -> the ``open_store`` options that let a reader
     share an observer's connection (an SQL engine, a Mongo client: a mongomock store
     lives in its client alone); default: none."""
+    lasting_observer: Ref = None
+    """``lasting_observer(observer)`` -> the observer for a process that writes many
+    runs through one observer (Labwatch's claims and trials), keeping its connection
+    from one run to the next; default: the observer itself."""
 
     # -- the lazily imported parts ---------------------------------------------------------
 
@@ -154,6 +158,13 @@ class Backend(NamedTuple):  # not a dataclass: dataclasses costs start-up time
         if self.queueing_observer is not None:
             return self.load(self.queueing_observer)(self.target(location), **options)
         return self.observer_for(location, **options)
+
+    def lasting(self, observer: Any) -> Any:
+        """``observer`` made to write many runs on one connection (see
+        :attr:`lasting_observer`)."""
+        if self.lasting_observer is None:
+            return observer
+        return self.load(self.lasting_observer)(observer)
 
     def owns(self, observer: Any) -> bool:
         """True when ``observer`` is this backend's observer (or a subclass of it).
@@ -314,6 +325,7 @@ BACKENDS: list[Backend] = [
         location_of="sacred.observers.sql.claim:location_of",
         store_key="sacred.observers.sql.claim:store_key",
         reader_options="sacred.observers.sql.claim:reader_options",
+        lasting_observer="sacred.observers.sql.observer:lasting_observer",
     ),
     Backend(
         kind="s3",

@@ -34,6 +34,7 @@ from sacred.observers.sql.summary_rows import write_summaries
 
 __all__ = [
     "SqlObserver",
+    "lasting_observer",
     "DEFAULT_SQL_PRIORITY",
     "to_json_value",
     "keep_zero_ids",
@@ -664,3 +665,31 @@ class SqlObserver(RunObserver):
         from sacred.observers.sql.claim import claimed_row
 
         return claimed_row(self.engine, row_id)
+
+
+def lasting_observer(observer: Any) -> Any:
+    """The observer for a process that writes many runs through this one observer
+    (labwatch's claims and trials): on a database server, one that keeps its pooled
+    connection from one run to the next. An observer disposes of an engine it made
+    once its run's record is complete (so that many observers in one process do not
+    each keep a connection open), and so reconnects for the next run: on PostgreSQL
+    a new server process each time. The engine given here is the observer's own
+    (same URL and options); its connections older than a minute are replaced when
+    taken from the pool, so that one the server dropped while a long trial ran is
+    not used (a ping on each use would cost a round trip per event). SQLite
+    observers are kept as they are (a file: nothing to reconnect, and the observer
+    sets up its journal only on an engine it made)."""
+    if type(observer) is not SqlObserver or not observer._owns_engine:
+        return observer
+    if observer._engine is None:  # sqlalchemy is missing: its first write says so
+        return observer
+    engine = observer.engine
+    if engine.dialect.name == "sqlite":
+        return observer
+    import sqlalchemy as sa
+
+    from sacred.observers.sql.urls import engine_options
+
+    url = engine.url.render_as_string(hide_password=False)
+    kept = sa.create_engine(url, pool_recycle=60, **engine_options(url))
+    return SqlObserver(engine=kept, priority=observer.priority)
