@@ -71,7 +71,10 @@ def location(request, tmp_path):
         return lr * 10
 
     for _ in range(3):
-        ex.run(named_configs=["space"], options=QUIET)
+        try:  # a trial with lr > 0.09 fails (about one fixture in fifteen has one)
+            ex.run(named_configs=["space"], options=QUIET)
+        except RuntimeError:
+            pass
     from sacred.store import open_store
 
     with open_store(where) as store:
