@@ -37,6 +37,11 @@ class StudyTrials:
         self.space = space
         self.direction = direction
         self.by_number: dict[int, Trial] = {}
+        # The numbers of the trials not final (pending, dead, enqueued), and how many
+        # trials take no place in the budget (retries, imports): kept as trials come
+        # and go, so that a claim does not walk every trial of the study.
+        self._open: set[int] = set()
+        self._outside_budget = 0
         self.high_water = -1
         # Run ids of trials claimed to retry a dead one (a dead trial is retried once).
         self.retried: set[str] = set()
@@ -54,7 +59,15 @@ class StudyTrials:
         return [self.by_number[n] for n in sorted(self.by_number)]
 
     def open_trials(self) -> list[Trial]:
-        return [t for t in self.by_number.values() if not t.final]
+        return [self.by_number[n] for n in self._open]
+
+    def _put(self, trial: Trial) -> None:
+        self.forget(trial.number)
+        self.by_number[trial.number] = trial
+        if not trial.final:
+            self._open.add(trial.number)
+        if trial.retry_of is not None or trial.imported is not None:
+            self._outside_budget += 1
 
     def refresh(self, store: Any, only_new: bool = False) -> list[Trial]:
         """Read what changed since the last refresh; returns the new and changed trials.
@@ -81,7 +94,7 @@ class StudyTrials:
             trial = trial_of_run(run, self.space, self.direction, store.dead_after, now)
             open_ids.pop(str(trial.id), None)
             known = self.by_number.get(trial.number)
-            self.by_number[trial.number] = trial
+            self._put(trial)
             self.high_water = max(self.high_water, trial.number)
             self._note(trial.labwatch)
             if known is None or (known.status, known.cost) != (trial.status, trial.cost):
@@ -142,7 +155,10 @@ class StudyTrials:
 
     def forget(self, number: int) -> None:
         """Drop a trial whose record was deleted."""
-        self.by_number.pop(number, None)
+        trial = self.by_number.pop(number, None)
+        self._open.discard(number)
+        if trial is not None and (trial.retry_of is not None or trial.imported is not None):
+            self._outside_budget -= 1
 
     def _forget_id(self, run_id: str) -> None:
         for trial in self.open_trials():
@@ -177,11 +193,7 @@ class StudyTrials:
         # run for the study, so they are not part of its budget.
         return (
             len(self.by_number)
-            - sum(
-                1
-                for t in self.by_number.values()
-                if t.retry_of is not None or t.imported is not None
-            )
+            - self._outside_budget
             + sum(
                 1
                 for _, meta in self.unread.values()
