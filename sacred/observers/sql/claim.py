@@ -77,6 +77,7 @@ def metas_of(reader: Any, query: Any, dead_after: float) -> list[tuple[Any, dict
 
     if type(reader) is not SqlReader:
         return None
+    _index_trial_numbers(reader)
     sa = reader.sa
     runs = reader.t["runs"]
     try:
@@ -87,6 +88,32 @@ def metas_of(reader: Any, query: Any, dead_after: float) -> list[tuple[Any, dict
     with reader.engine.connect() as conn:
         rows = conn.execute(statement).fetchall()
     return [(uid if uid is not None else row_id, meta or {}) for row_id, uid, meta in rows]
+
+
+_trial_numbers_indexed: set[str] = set()
+
+
+def _index_trial_numbers(reader: Any) -> None:
+    """On SQLite, index ``meta.labwatch.trial`` once per database: the lock holder's
+    query for the trials above its mark then reads those few rows, not the JSON of
+    every run (a claim grew with the study: 6 ms at 100 trials, 15 ms at 5,000)."""
+    if reader.dialect != "sqlite":
+        return
+    from sacred.observers.sql.path_indexes import (
+        WRITER_INDEX_PREFIX,
+        create_index,
+        index_suffix,
+    )
+    from sacred.observers.sql.sqlquery import json_path_text
+
+    key = str(reader.engine.url)
+    if key in _trial_numbers_indexed:
+        return
+    _trial_numbers_indexed.add(key)  # tried once per process, whether it works or not
+    json_path = json_path_text(("labwatch", "trial"))
+    create_index(
+        reader.engine, WRITER_INDEX_PREFIX + index_suffix("meta", json_path), "meta", json_path
+    )
 
 
 def store_key(url: str) -> str:

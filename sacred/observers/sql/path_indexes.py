@@ -35,6 +35,7 @@ from sacred.observers.sql.sqlquery import json_path_text
 
 __all__ = [
     "AUTO_INDEX_PREFIX",
+    "WRITER_INDEX_PREFIX",
     "OBSERVER_INDEXES",
     "INDEXED_COLUMNS",
     "index_suffix",
@@ -56,7 +57,14 @@ OBSERVER_INDEXES = {
     "info": ("sacred_ji_", 8),
     "result": ("sacred_jr_", 8),  # the entries of results that are dicts
 }
-_PREFIXES = (AUTO_INDEX_PREFIX, *(prefix for prefix, _ in OBSERVER_INDEXES.values()))
+#: Prefix of the indexes a writer makes for a path it queries itself at every step
+#: (Labwatch's trial numbers: sacred.observers.sql.claim.metas_of).
+WRITER_INDEX_PREFIX = "sacred_jw_"
+_PREFIXES = (
+    AUTO_INDEX_PREFIX,
+    WRITER_INDEX_PREFIX,
+    *(prefix for prefix, _ in OBSERVER_INDEXES.values()),
+)
 #: The JSON columns of the runs table an index may be on.
 INDEXED_COLUMNS = ("config", "info", "meta", "result")
 _MAX_DEPTH = 4
