@@ -123,7 +123,9 @@ class StudyTrials:
         the trials claimed since the last read, from their meta alone, in one query
         (sacred.observers.sql.claim.metas_of); they are read in full by the next
         refresh. False when the store cannot answer so (not SQL): nothing done."""
-        if not type(store.backend).__module__.startswith("sacred.observers.sql"):
+        from sacred.observers._registry import backend_for_url
+
+        if store.location is None or backend_for_url(store.location).kind != "sql":
             return False  # (and sqlalchemy, an extra, may not be installed)
         from sacred.observers.sql.claim import metas_of
         from sacred.store.query import parse_query
