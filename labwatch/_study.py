@@ -52,6 +52,7 @@ class StudyTrials:
         # and the store's dead_after it judged them by
         self.read_at: float | None = None
         self.read_dead_after: float | None = None
+        self._indexed = False  # whether the store was asked to index trial numbers
 
     @property
     def trials(self) -> list[Trial]:
@@ -80,6 +81,13 @@ class StudyTrials:
 
         if not only_new:
             self.read_at, self.read_dead_after = time.monotonic(), store.dead_after
+        if not self._indexed:
+            self._indexed = True
+            reader = _sql_reader(store)
+            if reader is not None:
+                from sacred.observers.sql.claim import index_trial_numbers
+
+                index_trial_numbers(reader)
         open_ids = {} if only_new else {str(t.id): t.number for t in self.open_trials()}
         query = f"{study_query(self.study)} and (meta.labwatch.trial > {self.high_water}"
         if open_ids:
@@ -123,16 +131,15 @@ class StudyTrials:
         the trials claimed since the last read, from their meta alone, in one query
         (sacred.observers.sql.claim.metas_of); they are read in full by the next
         refresh. False when the store cannot answer so (not SQL): nothing done."""
-        from sacred.observers._registry import backend_for_url
-
-        if store.location is None or backend_for_url(store.location).kind != "sql":
-            return False  # (and sqlalchemy, an extra, may not be installed)
+        reader = _sql_reader(store)
+        if reader is None:
+            return False
         from sacred.observers.sql.claim import metas_of
         from sacred.store.query import parse_query
 
         top = self.next_number() - 1
         query = parse_query(f"{study_query(self.study)} and meta.labwatch.trial > {top}")
-        found = metas_of(store.backend, query, store.dead_after)
+        found = metas_of(reader, query, store.dead_after)
         if found is None:
             return False
         for run_id, meta in found:
@@ -205,3 +212,13 @@ class StudyTrials:
 
     def count(self, status: str) -> int:
         return sum(1 for t in self.by_number.values() if t.status == status)
+
+
+def _sql_reader(store: Any) -> Any:
+    """The reader of an SQL store, which Labwatch asks more than queries (an index on
+    the trial numbers, their meta alone); None for any other store."""
+    from sacred.observers._registry import backend_for_url
+
+    if store.location is None or backend_for_url(store.location).kind != "sql":
+        return None  # (and sqlalchemy, an extra, may not be installed)
+    return store.backend

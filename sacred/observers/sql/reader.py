@@ -293,13 +293,21 @@ class SqlReader(StoreBackend):
             order = []
             for path, descending in sort:
                 order.extend(translator.order(path, descending))
-            statement = statement.order_by(*order, runs.c.id)
+            # Unsorted and unlimited, the ids are put in order here: told to order
+            # by id, SQLite walks the whole table in id order rather than an index
+            # on the filter (a Labwatch claim's "trials above the mark" read every
+            # run's JSON, 13 ms at 3,000 trials).
+            in_database = bool(order) or limit is not None
+            if in_database:
+                statement = statement.order_by(*order, runs.c.id)
         except Unsupported:
             return super().find_records(query, sort, limit, dead_after)
         if limit is not None:
             statement = statement.limit(limit)
         with self.engine.connect() as conn:
             selected = conn.execute(statement).fetchall()
+            if not in_database:
+                selected.sort(key=lambda row: row[0])
             rows = {}
             ids = [row_id for row_id, _ in selected]
             for start in range(0, len(ids), 1000):
