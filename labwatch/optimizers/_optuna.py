@@ -252,9 +252,9 @@ class _GroupsOfFinishedTrials:
 
         from optuna.trial import TrialState
 
-        states = (TrialState.COMPLETE, TrialState.PRUNED)
-        if not self._include_pruned:
-            states = (TrialState.COMPLETE,)
+        states: tuple = (TrialState.COMPLETE,)
+        if self._include_pruned:
+            states = (TrialState.COMPLETE, TrialState.PRUNED)
         for trial in study._get_trials(deepcopy=False, states=states, use_cache=use_cache):
             if trial._trial_id not in self._added:
                 self._added.add(trial._trial_id)

@@ -171,3 +171,35 @@ def test_a_model_based_study_reads_its_new_trials_through_the_index(tmp_path):
     for plan in plans:
         assert not any(step == "SCAN runs" for step in plan), plan
         assert any("sacred_jw_" in step for step in plan), plan
+
+
+def test_on_postgresql_the_new_trials_are_found_through_an_index(postgres_url):
+    """On PostgreSQL the trial numbers get an index on their jsonb value, and a claim's
+    reads of the trials above the mark use it (the planner is told to avoid a full
+    scan where it can: on a table this small it would rather scan)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    first = assistant_on(postgres_url, optimizer=CountingOptimizer)
+    second = assistant_on(postgres_url, optimizer=CountingOptimizer)
+    first.claim("space", 0)
+    second.claim("space", 1)
+    plans: list[str] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "#>" in statement and "runs" in statement:
+            cursor.execute("SET enable_seqscan = off")
+            found = cursor.execute("EXPLAIN " + statement, parameters).fetchall()
+            cursor.execute("SET enable_seqscan = on")
+            plans.append("\n".join(row[0] for row in found))
+
+    event.listen(Engine, "before_cursor_execute", explain)
+    try:
+        claimed = first.claim("space", 2)
+    finally:
+        event.remove(Engine, "before_cursor_execute", explain)
+    assert claimed.values == {"x": 2.0}
+    assert plans
+    for plan in plans:
+        assert "sacred_jw_" in plan, plan
+        assert "Seq Scan on runs" not in plan, plan

@@ -175,3 +175,45 @@ def test_a_given_id_0_is_kept_on_every_server(sql_url):
     following = ex.run(options={"--loglevel": "WARNING"})
     with open_store(sql_url) as store:
         assert [r.id for r in store.find()] == [run._id, following._id] == [0, 1]
+
+
+NUMBERS_NEAR_WHOLE = [
+    5, 5.0, 4.999999999999999, 5.000000000000001, -3, 0.5, 0, -0.0,
+    2**53, 2**53 + 1, 2**60, 1e300, -1e300, True, "7", [6], None,
+]  # fmt: skip
+
+
+def test_numbers_against_whole_literals_compare_like_python(sql_url):
+    """On PostgreSQL a comparison with a whole number also bounds the jsonb value (so an
+    index on the path can serve it): every server still answers as Python does,
+    for integers, floats a hair off a whole number, huge ones and other kinds."""
+    from sacred._time import utc_now
+    from sacred.store.base import effective_status
+    from sacred.store.query import evaluate, parse_query
+
+    ex = Experiment("whole_literals", save_git_info=False)
+
+    @ex.config
+    def cfg():
+        i = 0
+
+    @ex.main
+    def main(_run, i):
+        _run.info["v"] = NUMBERS_NEAR_WHOLE[i]
+
+    ex.observers.append(SqlObserver(sql_url))
+    for i in range(len(NUMBERS_NEAR_WHOLE)):
+        ex.run(config_updates={"i": i}, options={"--loglevel": "WARNING"})
+    literals = [5, 0, -3, 2**53 - 1, -(2**53 - 1), 2**53, -(2**53)]
+    with open_store(sql_url) as store:
+        records = list(store.backend.iter_records())
+        now = utc_now()
+        for record in records:
+            record["status"] = effective_status(record, now, store.dead_after)
+        for literal in literals:
+            for op in ("<", "<=", ">", ">="):
+                query = f"info.v {op} {literal}"
+                node = parse_query(query)
+                expected = sorted(r["config"]["i"] for r in records if evaluate(node, r))
+                found = sorted(run.config["i"] for run in store.find(query))
+                assert found == expected, query
