@@ -92,7 +92,8 @@ def test_gaussian_process_beats_random_search_on_branin():
 
 def test_cmaes_keeps_its_state_between_suggestions():
     space = SearchSpace("q", {"x": UniformFloat(-5, 5), "y": UniformFloat(-5, 5)})
-    # 10 random trials, then generations of 6 (CMA-ES's population in two dimensions)
+    # 20 start-up trials (TPE's), then generations of 5 (CMA-ES's population in two
+    # dimensions is 6, capped at max_popsize)
     optimizer = CMAES(space, seed=0)
     run_study_with(optimizer, lambda c: c["x"] ** 2 + c["y"] ** 2, CMAES.n_startup_trials + 14)
     generations = {
@@ -285,3 +286,77 @@ def test_groups_of_finished_trials_are_optunas_groups_at_every_step():
         changed += expected != before
         before = expected
     assert changed > 5  # the groups did change along the way
+
+
+def test_cmaes_suggestions_are_reproducible_once_cma_es_runs():
+    # Past the start-up trials: a fresh optimizer (a new process) told the same study
+    # with the same seed suggests the same configuration, a valid one.
+    space = mixed_space()
+    trials = history(space, CMAES.n_startup_trials + 12)
+    first = suggest(CMAES, space, trials, seed=5)
+    assert suggest(CMAES, space, trials, seed=5) == first
+    assert space.active(first) == first
+    assert ("g" in first) == (first["kind"] == "b")
+
+
+def test_cmaes_generations_are_capped_at_max_popsize():
+    space = SearchSpace("h", {f"x{i}": UniformFloat(0, 1) for i in range(6)})
+    optimizer = CMAES(space, seed=1)
+    run_study_with(optimizer, lambda c: sum((v - 0.3) ** 2 for v in c.values()), 40)
+    sizes: dict = {}
+    for t in optimizer._study.trials:
+        for key, value in t.system_attrs.items():
+            if key.endswith(":generation"):
+                sizes[value] = sizes.get(value, 0) + 1
+    # 4 + 3 ln 6 = 9 by default: capped, the 20 trials after the start-up make 4.
+    assert len(sizes) == 4 and max(sizes.values()) == CMAES.max_popsize
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_cmaes_start_up_trials_are_tpe_ones():
+    # Before CMA-ES starts, the suggestions are those of Optuna's multivariate TPE
+    # (random for its first random_startup_trials), seeded after the engine's seed.
+    import optuna
+
+    space = SearchSpace("branin", {"x": UniformFloat(-5, 10), "y": UniformFloat(0, 15)})
+    ours = CMAES(space, seed=11)
+    trials = run_study_with(ours, branin, CMAES.n_startup_trials)
+
+    sampler = optuna.samplers.TPESampler(
+        seed=(ours.engine_seed + 1) % 2**32,
+        n_startup_trials=CMAES.random_startup_trials,
+        multivariate=True,
+        group=True,
+        constant_liar=True,
+    )
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(
+        lambda t: branin({"x": t.suggest_float("x", -5, 10), "y": t.suggest_float("y", 0, 15)}),
+        n_trials=CMAES.n_startup_trials,
+    )
+    assert [t.config for t in trials] == [t.params for t in study.trials]
+
+
+def test_cmaes_copes_with_a_new_active_set_after_it_started():
+    # Every start-up trial took one branch, so CMA-ES starts on (a, c); then a trial
+    # of the other branch (its values fixed by the run) leaves only c every trial has.
+    space = conditional_space()
+    rng = random.Random(0)
+    trials = []
+    for i in range(CMAES.n_startup_trials):
+        config = {"branch": "quad", "a": rng.uniform(-5, 5), "c": rng.random()}
+        trials.append(Trial(i, i, TrialStatus.COMPLETED, config, conditional_cost(config), None))
+    optimizer = CMAES(space, seed=0)
+    optimizer.update(trials)
+    for i in range(len(trials), len(trials) + 15):
+        optimizer.before_trial(i, i)
+        config = optimizer.suggest_configuration()
+        assert space.active(config) == config
+        if i == CMAES.n_startup_trials + 1:
+            config = {"branch": "sine", "b": 4.7, "c": 0.3}
+        trial = Trial(i, i, TrialStatus.COMPLETED, config, conditional_cost(config), None)
+        optimizer.update([trial])
+        trials.append(trial)
+    # A new process, told the whole study at once, starts CMA-ES on c alone.
+    config = suggest(CMAES, space, trials, seed=7)
+    assert space.active(config) == config
