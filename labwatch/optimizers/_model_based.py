@@ -235,17 +235,29 @@ class SMAC(ModelBasedOptimizer):
 
     def fit(self, X: Any, y: Any) -> tuple[Predict, float]:
         import numpy as np
-        from sklearn.ensemble import RandomForestRegressor
+        from sklearn.ensemble import ExtraTreesRegressor
 
         # A monotone warp keeps a few huge costs (Rosenbrock's) from flattening the rest.
         y = np.log1p(y - y.min())
         seed = None if self.engine_seed is None else self.engine_seed % (2**32)
-        forest = RandomForestRegressor(
+        # Trees that split at random thresholds (SMAC3's forest splits the same way;
+        # the original SMAC's split at a random point between two neighbouring
+        # trials), each grown on all the trials. Why: trees that all split halfway
+        # between the same two trials agree everywhere between them, so the only
+        # spread EI saw was bootstrapping's, the noise of which trials a tree drew
+        # (nonzero even on a trial). With random thresholds the trees agree on the
+        # trials and disagree in the gaps between them, most in the widest, and
+        # their mean is smoother than a step halfway between two trials. 10 seeds x
+        # 50 trials, median regret before / random thresholds with bootstrapping /
+        # without: Hartmann6 0.51 / 0.36 / 0.23, Rosenbrock-4 655 / 75 / 55,
+        # log-scale 0.12 / 0.062 / 0.013, conditional 0.023 / 0.011 / 0.0081.
+        forest = ExtraTreesRegressor(
             # every feature at every split: with few dimensions a random subset of
             # them leaves the trees too coarse (median regret on Branin 0.56 vs 0.10)
             n_estimators=30,
             min_samples_leaf=1,
             max_features=1.0,
+            bootstrap=False,
             random_state=seed,
         )
         forest.fit(X, y)

@@ -94,3 +94,28 @@ def test_the_gaussian_process_does_not_repeat_a_trial_at_an_edge():
     for i, (x, y) in enumerate(points):
         for u, v in points[:i]:
             assert math.hypot(x - u, y - v) >= 0.001
+
+
+def test_the_forest_is_unsure_between_distant_trials():
+    # SMAC's forest, fitted on trials in two opposite corners of the square: its
+    # trees split the gap between them at random thresholds, so they disagree in the
+    # middle, and agree on the trials themselves
+    pytest.importorskip("sklearn")
+    from labwatch.hyperparameters import UniformFloat
+    from labwatch.optimizers import SMAC
+    from labwatch.searchspace import SearchSpace
+
+    space = SearchSpace("q", {"x": UniformFloat(0, 1), "y": UniformFloat(0, 1)})
+    rng = np.random.default_rng(0)
+    X = 0.2 * rng.random((20, 2))
+    X[10:] += 0.8
+    y = (X**2).sum(axis=1)
+    predict, _ = SMAC(space, seed=1).fit(X, y)
+    _, std = predict(X)
+    _, middle_std = predict(np.array([[0.5, 0.5], [0.4, 0.6]]))
+    assert np.all(middle_std > 0.1 * np.log1p(y.max() - y.min()))
+    assert np.allclose(std, 0.0)
+    # and the fit is reproducible from the engine's seed
+    again, _ = SMAC(space, seed=1).fit(X, y)
+    rows = rng.random((5, 2))
+    assert np.array_equal(predict(rows)[1], again(rows)[1])
