@@ -105,7 +105,9 @@ def index_trial_numbers(reader: Any) -> None:
     which the query translation's range on it uses (sqlquery._indexable_bound).
     MariaDB gets none: it indexes expressions only through generated columns, a
     change to the runs table."""
-    if reader.dialect not in ("sqlite", "postgresql"):
+    from sacred.observers.sql.reader import SqlReader
+
+    if type(reader) is not SqlReader or reader.dialect not in ("sqlite", "postgresql"):
         return
     from sacred.observers.sql.path_indexes import (
         WRITER_INDEX_PREFIX,
