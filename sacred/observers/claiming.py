@@ -45,6 +45,7 @@ __all__ = [
     "judged_stale",
     "inherited_meta",
     "is_stale",
+    "stale_to_requeue",
     "last_seen",
     "lost_claim",
     "lost_run",
@@ -249,6 +250,12 @@ def judged_stale(status: Any, meta: Any, only: Any) -> bool:
         and isinstance(meta, dict)
         and isinstance(meta.get("claim"), dict)
     )
+
+
+def stale_to_requeue(record: dict, limit: datetime.datetime, only: Any) -> bool:
+    """Whether ``requeue_stale`` takes this stored run back: a run in a state it judges
+    (:func:`judged_stale`) last seen at or before ``limit`` (:func:`is_stale`)."""
+    return judged_stale(record.get("status"), record.get("meta"), only) and is_stale(record, limit)
 
 
 def sort_key(priority: Any, queue_time: Any) -> tuple:

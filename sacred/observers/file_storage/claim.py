@@ -30,14 +30,13 @@ from sacred.observers.claiming import (
     claim_token,
     claimed_by_this_process,
     holds_claim,
-    is_stale,
-    judged_stale,
     last_seen,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
     sort_key,
+    stale_to_requeue,
 )
 from sacred.observers.file_storage.files import _dumps, atomic_write
 
@@ -205,18 +204,14 @@ class FileClaimer(Claimer):
         for name, entry in self._runs():
             if only is not None and name != str(only):
                 continue
-            if not judged_stale(entry.get("status"), entry.get("meta"), only):
-                continue
-            if not is_stale(entry, limit):
+            if not stale_to_requeue(entry, limit, only):
                 continue
             path = os.path.join(self.basedir, name)
             # Under the run's lock, judged again on what run.json holds now: a beat
             # that came meanwhile wins, and of two workers only one re-queues it.
             with run_lock(path):
                 entry = _read_run(path) or {}
-                if not judged_stale(entry.get("status"), entry.get("meta"), only):
-                    continue
-                if not is_stale(entry, limit):
+                if not stale_to_requeue(entry, limit, only):
                     continue
                 meta, fields = lost_run(entry.get("meta") or {}, last_seen(entry), max_retries)
                 entry.update(meta=meta, **fields)

@@ -16,12 +16,12 @@ from sacred.observers.claiming import (
     RESUMABLE,
     ClaimedRun,
     Claimer,
-    judged_stale,
     last_seen,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
+    stale_to_requeue,
 )
 
 __all__ = [
@@ -245,15 +245,12 @@ class MongoClaimer(Claimer):
         self, only: Any, limit: datetime.datetime, max_retries: int
     ) -> list[tuple[Any, str]]:
         """The one QUEUED run ``only`` if it holds a claim older than ``limit``
-        (:func:`judged_stale`), its claim taken away under the token it holds."""
+        (:func:`stale_to_requeue`), its claim taken away under the token it holds."""
         doc = self.runs.find_one({"_id": only, "status": "QUEUED"}, {"meta": 1})
-        meta = (doc or {}).get("meta") or {}
-        if doc is None or not judged_stale("QUEUED", meta, only):
+        record = {"status": "QUEUED", "meta": (doc or {}).get("meta") or {}}
+        if doc is None or not stale_to_requeue(record, limit, only):
             return []
-        claimed = last_seen({"meta": meta})
-        if claimed is None or claimed > limit:
-            return []
-        meta, fields = lost_run(meta, claimed, max_retries)
+        meta, fields = lost_run(record["meta"], last_seen(record), max_retries)
         update: dict = {"meta": meta, **fields}
         done = self.runs.update_one(
             {"_id": only, "status": "QUEUED", "meta.claim.token": doc["meta"]["claim"]["token"]},

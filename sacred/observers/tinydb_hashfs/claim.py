@@ -23,14 +23,13 @@ from sacred.observers.claiming import (
     ClaimedRun,
     Claimer,
     holds_claim,
-    is_stale,
-    judged_stale,
     last_seen,
     lost_run,
     new_claim,
     not_resumable,
     resume_claim,
     sort_key,
+    stale_to_requeue,
 )
 from sacred.observers.tinydb_hashfs.observer import (
     METRICS_TABLE,
@@ -155,9 +154,7 @@ class TinyDbClaimer(Claimer):
             for doc in runs.all():
                 if only is not None and str(doc.get("_id")) != str(only):
                     continue
-                if not judged_stale(doc.get("status"), doc.get("meta"), only):
-                    continue
-                if not is_stale(doc, limit):
+                if not stale_to_requeue(doc, limit, only):
                     continue
                 meta, fields = lost_run(doc.get("meta") or {}, last_seen(doc), max_retries)
                 runs.update({"meta": meta, **fields}, doc_ids=[doc.doc_id])
