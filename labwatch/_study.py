@@ -52,7 +52,6 @@ class StudyTrials:
         # and the store's dead_after it judged them by
         self.read_at: float | None = None
         self.read_dead_after: float | None = None
-        self._indexed = False  # whether the store was asked to index trial numbers
 
     @property
     def trials(self) -> list[Trial]:
@@ -81,13 +80,7 @@ class StudyTrials:
 
         if not only_new:
             self.read_at, self.read_dead_after = time.monotonic(), store.dead_after
-        if not self._indexed:
-            self._indexed = True
-            reader = _sql_reader(store)
-            if reader is not None:
-                from sacred.observers.sql.claim import index_trial_numbers
-
-                index_trial_numbers(reader)
+        _sql_reader(store)  # (its trial numbers indexed before the first query)
         open_ids = {} if only_new else {str(t.id): t.number for t in self.open_trials()}
         query = f"{study_query(self.study)} and (meta.labwatch.trial > {self.high_water}"
         if open_ids:
@@ -215,10 +208,14 @@ class StudyTrials:
 
 
 def _sql_reader(store: Any) -> Any:
-    """The reader of an SQL store, which Labwatch asks more than queries (an index on
-    the trial numbers, their meta alone); None for any other store."""
+    """The reader of an SQL store, which Labwatch asks more than queries (the trials'
+    meta alone), with the trial numbers indexed (once per database and process:
+    sacred.observers.sql.claim.index_trial_numbers); None for any other store."""
     from sacred.observers._registry import backend_for_url
 
     if store.location is None or backend_for_url(store.location).kind != "sql":
         return None  # (and sqlalchemy, an extra, may not be installed)
+    from sacred.observers.sql.claim import index_trial_numbers
+
+    index_trial_numbers(store.backend)
     return store.backend

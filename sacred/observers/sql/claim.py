@@ -81,7 +81,6 @@ def metas_of(reader: Any, query: Any, dead_after: float) -> list[tuple[Any, dict
 
     if type(reader) is not SqlReader:
         return None
-    index_trial_numbers(reader)
     sa = reader.sa
     runs = reader.t["runs"]
     try:

@@ -58,7 +58,7 @@ OBSERVER_INDEXES = {
     "result": ("sacred_jr_", 8),  # the entries of results that are dicts
 }
 #: Prefix of the indexes a writer makes for a path it queries itself at every step
-#: (Labwatch's trial numbers: sacred.observers.sql.claim.metas_of).
+#: (Labwatch's trial numbers: sacred.observers.sql.claim.index_trial_numbers).
 WRITER_INDEX_PREFIX = "sacred_jw_"
 _PREFIXES = (
     AUTO_INDEX_PREFIX,
