@@ -247,10 +247,11 @@ class MongoClaimer(Claimer):
         """The one QUEUED run ``only`` if it holds a claim older than ``limit``
         (:func:`stale_to_requeue`), its claim taken away under the token it holds."""
         doc = self.runs.find_one({"_id": only, "status": "QUEUED"}, {"meta": 1})
-        record = {"status": "QUEUED", "meta": (doc or {}).get("meta") or {}}
+        meta = (doc or {}).get("meta") or {}
+        record = {"status": "QUEUED", "meta": meta}
         if doc is None or not stale_to_requeue(record, limit, only):
             return []
-        meta, fields = lost_run(record["meta"], last_seen(record), max_retries)
+        meta, fields = lost_run(meta, last_seen(record), max_retries)
         update: dict = {"meta": meta, **fields}
         done = self.runs.update_one(
             {"_id": only, "status": "QUEUED", "meta.claim.token": doc["meta"]["claim"]["token"]},
