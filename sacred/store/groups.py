@@ -111,8 +111,8 @@ def group_runs(
         rows = backend.group_rows(node, paths, stats, store.dead_after)
     if rows is None:
         rows = _stream(store, query, paths, stats)
-    names = [path_text(p) for p in paths], [path_text(p) for p in stats]
-    groups = [_group(row, paths, stats, names) for row in rows]
+    by_names, stat_names = [path_text(p) for p in paths], [path_text(p) for p in stats]
+    groups = [_group(row, by_names, stat_names) for row in rows]
     groups = _sorted(groups, sort or "key", paths)
     return {"groups": groups, "total_runs": sum(g["count"] for g in groups)}
 
@@ -154,15 +154,10 @@ def _figures_of(numbers: list[float]) -> dict:
     return {"n": n, "min": min(numbers), "max": max(numbers), "exact": (mean, var)}
 
 
-def _group(
-    row: dict,
-    paths: list[ValuePath],
-    stats: list[ValuePath],
-    names: tuple[list[str], list[str]] | None = None,
-) -> dict:
+def _group(row: dict, by_names: list[str], stat_names: list[str]) -> dict:
     """A row of GroupReader.group_rows (or of the streaming pass) as a group of the
-    reply; names: the paths' and stats' texts, made once for all the groups."""
-    by_names, stat_names = names or ([path_text(p) for p in paths], [path_text(p) for p in stats])
+    reply; by_names, stat_names: the texts of the grouping and statistics paths,
+    made once for all the groups."""
     key = {name: (None if v is MISSING else v) for name, v in zip(by_names, row["key"])}
     figures = {name: _final(raw) for name, raw in zip(stat_names, row["stats"])}
     return {

@@ -17,7 +17,7 @@ from sacred import Experiment
 from sacred.observers import SqlObserver
 from sacred.observers.sql import index_scans
 from sacred.store import open_store
-from sacred.store.groups import _group, _sorted, _stream, group_runs
+from sacred.store.groups import _group, _sorted, _stream, group_runs, path_text
 from sacred.store.points import points
 from sacred.store.query import parse_query
 from sacred.store.values import _generic_values
@@ -98,7 +98,8 @@ def _read_rows(store, query, paths, limit=None):
 
 
 def _final(rows, paths, stats):
-    return _sorted([_group(r, list(paths), stats) for r in rows], "key", list(paths))
+    by_names, stat_names = [path_text(p) for p in paths], [path_text(p) for p in stats]
+    return _sorted([_group(r, by_names, stat_names) for r in rows], "key", list(paths))
 
 
 value = st.sampled_from(VALUES)
