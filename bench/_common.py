@@ -39,22 +39,23 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
     sys.stdout.flush()
 
 
-def postgres_database(
+def server_database(
     server: str, prefix: str, admin: str = "postgres"
 ) -> tuple[str, Callable[[], None]]:
-    """A new database ``<prefix>_<random>`` on the PostgreSQL server (a URL without a
-    database), created through the ``admin`` database; returns its URL and the
-    function that drops it."""
+    """A new database ``<prefix>_<random>`` on the PostgreSQL or MariaDB/MySQL server
+    (a URL without a database), created through the ``admin`` database; returns its
+    URL and the function that drops it."""
     import sqlalchemy as sa
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(f"{server}/{admin}", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    force = " WITH (FORCE)" if engine.dialect.name == "postgresql" else ""
 
     def drop() -> None:
         with engine.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}{force}"))
         engine.dispose()
 
     return f"{server}/{name}", drop

@@ -458,10 +458,11 @@ def _complete(observer, run_id, config, meta, result, ex_info, host) -> None:
 
 
 def claim_scaling(
-    sizes=(100, 1000, 5000), engines=("random", "tpe"), samples=15, postgres: str | None = None
+    sizes=(100, 1000, 5000), engines=("random", "tpe"), samples=15, server: str | None = None
 ) -> None:
     """Claim p50 against Optuna's ``ask`` p50 on SQLite as the study grows (with
-    ``postgres``, a server URL without a database: on two new databases there).
+    ``server``, a PostgreSQL or MariaDB URL without a database: on two new databases
+    there).
 
     Both sides get the same completed trials (Branin, random configurations) in their
     own SQLite file: ours through the SQL observer (claim, then the run's start and
@@ -482,7 +483,7 @@ def claim_scaling(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for engine in engines:
-        with tempfile.TemporaryDirectory() as tmp, _claim_databases(tmp, postgres) as urls:
+        with tempfile.TemporaryDirectory() as tmp, _claim_databases(tmp, server) as urls:
             os.environ["XDG_CACHE_HOME"] = tmp
             location, optuna_url = urls
             ex = Experiment("bench_claim", save_git_info=False, base_dir=tmp)
@@ -597,16 +598,16 @@ CLAIM_P50: dict = {}
 
 
 @contextlib.contextmanager
-def _claim_databases(tmp: str, postgres: str | None) -> Iterator[tuple[str, str]]:
+def _claim_databases(tmp: str, server: str | None) -> Iterator[tuple[str, str]]:
     """Our store's URL and Optuna's: two SQLite files in tmp, or two new databases on
-    the PostgreSQL server, dropped afterwards."""
-    if postgres is None:
+    the PostgreSQL or MariaDB server, dropped afterwards."""
+    if server is None:
         yield f"sqlite:///{tmp}/runs.db", f"sqlite:///{tmp}/optuna.db"
         return
-    from _common import postgres_database
+    from _common import server_database
 
-    ours, drop_ours = postgres_database(postgres, "lwclaim", admin="test")
-    theirs, drop_theirs = postgres_database(postgres, "lwclaim", admin="test")
+    ours, drop_ours = server_database(server, "lwclaim", admin="test")
+    theirs, drop_theirs = server_database(server, "lwclaim", admin="test")
     try:
         yield ours, theirs
     finally:
@@ -722,11 +723,12 @@ def main() -> None:
     )
     parser.add_argument("--claim-engines", default="random,tpe")
     parser.add_argument(
-        "--claim-postgres",
+        "--claim-server",
         default=None,
         metavar="SERVER",
-        help="claims on PostgreSQL (a server URL without a database, e.g. "
-        "postgresql+psycopg://postgres@127.0.0.1:5432) rather than SQLite",
+        help="claims on a PostgreSQL or MariaDB server (a URL without a database, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432 or mysql+pymysql://root@127.0.0.1:3306)"
+        " rather than SQLite",
     )
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one per CPU)"
@@ -756,7 +758,7 @@ def main() -> None:
     claim_scaling(
         tuple(int(n) for n in args.claim_sizes.split(",")),
         tuple(args.claim_engines.split(",")),
-        postgres=args.claim_postgres,
+        server=args.claim_server,
     )
 
 

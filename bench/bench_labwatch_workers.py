@@ -44,7 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import postgres_database  # noqa: E402
+from _common import server_database  # noqa: E402
 
 STUDY = textwrap.dedent(
     """
@@ -212,7 +212,7 @@ def _measure(backend: str, runner: Runner, workers: int, trials: int, postgres: 
     with tempfile.TemporaryDirectory() as tmp:
         if backend == "sqlite":
             return runner(f"sqlite:///{tmp}/store.db", workers, trials, tmp)
-        url, drop = postgres_database(postgres, "lwbench", admin="test")
+        url, drop = server_database(postgres, "lwbench", admin="test")
         try:
             return runner(url, workers, trials, tmp)
         finally:

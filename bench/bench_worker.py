@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import postgres_database, report  # noqa: E402
+from _common import report, server_database  # noqa: E402
 
 EMPTY = """\
 from sacred import Experiment
@@ -183,7 +183,7 @@ def main() -> None:
                 if backend == "sqlite":
                     url = f"sqlite:///{os.path.join(tmp, what + '-queue.db')}"
                 elif args.postgres:
-                    url, drop = postgres_database(args.postgres, "sacred_bench")
+                    url, drop = server_database(args.postgres, "sacred_bench")
                 else:
                     continue
                 try:

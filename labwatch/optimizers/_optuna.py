@@ -231,58 +231,29 @@ class NSGAII(OptunaOptimizer):
         )
 
 
-class _GroupsOfFinishedTrials:
-    """Optuna's decomposition of the search space into groups of parameters that occur
-    together (TPESampler's ``group=True``), with each finished trial added once.
-
-    Optuna's own adds every finished trial again at each suggestion (5,000 trials:
-    about 20 ms of a claim). Adding a trial already added leaves the groups exactly
-    as they are, so at every suggestion Optuna's effectively adds the trials that
-    finished since, in trial order; this does the same, and nothing else: the
-    suggestions do not change (tests/labwatch/test_engines.py)."""
-
-    def __init__(self, include_pruned: bool) -> None:
-        from optuna.search_space.group_decomposed import _SearchSpaceGroup
-
-        self._groups = _SearchSpaceGroup()
-        self._added: set[int] = set()
-        self._include_pruned = include_pruned
-
-    def calculate(self, study: Any, use_cache: bool = False) -> Any:
-        import copy
-
-        from optuna.trial import TrialState
-
-        states: tuple = (TrialState.COMPLETE,)
-        if self._include_pruned:
-            states = (TrialState.COMPLETE, TrialState.PRUNED)
-        for trial in study._get_trials(deepcopy=False, states=states, use_cache=use_cache):
-            if trial._trial_id not in self._added:
-                self._added.add(trial._trial_id)
-                self._groups.add_distributions(trial.distributions)
-        return copy.deepcopy(self._groups)
+# The Optuna releases whose TPE FittedOnceTPESampler was checked against, trial for
+# trial (tests/labwatch/test_tpe_sampler.py): it follows private rules of Optuna's
+# TPESampler, which a later release may change behind the same names.
+_FITTED_ONCE_CHECKED = ("5.1.",)
 
 
-def _groups_added_once(sampler: Any) -> Any:
-    """``sampler`` with :class:`_GroupsOfFinishedTrials` in place of Optuna's group
-    decomposition, where this Optuna has the one it was written against (else as
-    it is: slower, the same suggestions)."""
-    try:
-        from optuna.search_space.group_decomposed import _GroupDecomposedSearchSpace
-    except ImportError:
-        return sampler
-    current = getattr(sampler, "_group_decomposed_search_space", None)
-    if type(current) is _GroupDecomposedSearchSpace:
-        include_pruned = bool(getattr(current, "_include_pruned", True))
-        sampler._group_decomposed_search_space = _GroupsOfFinishedTrials(include_pruned)
-    return sampler
+def _tpe_sampler(optuna: Any, **options: Any) -> Any:
+    """Optuna's TPE sampler, as :class:`FittedOnceTPESampler` (the same suggestions at
+    a cost that hardly grows with the study) on the Optuna releases it was checked
+    against; Optuna's own ``TPESampler`` on any other."""
+    if optuna.__version__.startswith(_FITTED_ONCE_CHECKED):
+        from labwatch.optimizers._tpe_sampler import FittedOnceTPESampler
+
+        return _quiet_sampler(FittedOnceTPESampler, optuna, **options)
+    return _quiet_sampler(optuna.samplers.TPESampler, optuna, **options)
 
 
 class TPE(OptunaOptimizer):
-    """Tree-structured Parzen estimators (optuna.samplers.TPESampler), multivariate
-    and, in conditional spaces, per group of hyperparameters that occur together;
-    pending trials are handled with the constant-liar strategy, so parallel workers
-    spread out."""
+    """Tree-structured Parzen estimators (optuna.samplers.TPESampler's suggestions, at
+    a cost that hardly grows with the study: labwatch.optimizers._tpe_sampler),
+    multivariate and, in conditional spaces, per group of hyperparameters that occur
+    together; pending trials are handled with the constant-liar strategy, so
+    parallel workers spread out."""
 
     multi_objective = True  # Optuna's TPE handles several objectives (MOTPE)
     n_startup_trials = 10
@@ -292,16 +263,13 @@ class TPE(OptunaOptimizer):
     group = True
 
     def make_sampler(self, optuna: Any) -> Any:
-        return _groups_added_once(
-            _quiet_sampler(
-                optuna.samplers.TPESampler,
-                optuna,
-                seed=self.engine_seed,
-                n_startup_trials=self.n_startup_trials,
-                multivariate=self.multivariate,
-                group=self.group,
-                constant_liar=True,
-            )
+        return _tpe_sampler(
+            optuna,
+            seed=self.engine_seed,
+            n_startup_trials=self.n_startup_trials,
+            multivariate=self.multivariate,
+            group=self.group,
+            constant_liar=True,
         )
 
 
@@ -333,8 +301,7 @@ class CMAES(OptunaOptimizer):
         if importlib.util.find_spec("cmaes") is None:
             raise OptimizerError("CMAES needs the cmaes package: pip install cmaes")
         seed = self.engine_seed
-        tpe = _quiet_sampler(
-            optuna.samplers.TPESampler,
+        tpe = _tpe_sampler(
             optuna,
             seed=None if seed is None else (seed + 1) % 2**32,
             n_startup_trials=self.random_startup_trials if self.tpe_startup else 10,

@@ -229,63 +229,30 @@ def _parallel_study(space, objective, n=40, in_flight=3):
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
-def test_tpe_groups_each_finished_trial_once_and_suggests_as_optuna_does(monkeypatch):
-    """TPE keeps Optuna's grouping of co-occurring parameters up to date by adding each
-    finished trial once, where Optuna adds every trial again at each suggestion: the
-    suggestions are the same, in a conditional space whose trials finish out of order."""
+def test_tpe_suggests_as_optunas_own_sampler_in_a_parallel_conditional_study(monkeypatch):
+    """TPE's sampler keeps what each finished trial gives it from the suggestion it is
+    first seen at (labwatch.optimizers._tpe_sampler); Optuna's own sampler, in its
+    place, makes the same suggestions in a conditional space whose trials finish out
+    of order."""
+    import optuna
+
     from labwatch.optimizers import _optuna
+    from labwatch.optimizers._tpe_sampler import FittedOnceTPESampler
 
-    ours, suggested = _parallel_study(conditional_space(), conditional_cost)
-    groups = ours._study.sampler._group_decomposed_search_space
-    assert isinstance(groups, _optuna._GroupsOfFinishedTrials)
-
-    monkeypatch.setattr(_optuna, "_groups_added_once", lambda sampler: sampler)
-    theirs, optunas = _parallel_study(conditional_space(), conditional_cost)
-    assert not isinstance(
-        theirs._study.sampler._group_decomposed_search_space, _optuna._GroupsOfFinishedTrials
+    assert optuna.__version__.startswith(_optuna._FITTED_ONCE_CHECKED), (
+        f"Optuna {optuna.__version__} is not among the releases FittedOnceTPESampler was "
+        "checked against: run tests/labwatch/test_tpe_sampler.py with it, then add it to "
+        "_FITTED_ONCE_CHECKED (labwatch/optimizers/_optuna.py)"
     )
+    ours, suggested = _parallel_study(conditional_space(), conditional_cost)
+    assert type(ours._study.sampler) is FittedOnceTPESampler
+
+    # any other release gets Optuna's own sampler
+    monkeypatch.setattr(_optuna, "_FITTED_ONCE_CHECKED", ("0.0.",))
+    theirs, optunas = _parallel_study(conditional_space(), conditional_cost)
+    assert type(theirs._study.sampler) is optuna.samplers.TPESampler
     assert suggested == optunas
     assert {c["branch"] for c in suggested} == {"quad", "sine"}
-
-
-def test_groups_of_finished_trials_are_optunas_groups_at_every_step():
-    """Trials over random subsets of six parameters, started and finished out of order
-    (complete, pruned, failed): after every step the groups, in their order, are those
-    of Optuna's own decomposition, which adds every finished trial again."""
-    import optuna
-    from optuna.search_space.group_decomposed import _GroupDecomposedSearchSpace
-
-    from labwatch.optimizers._optuna import _GroupsOfFinishedTrials
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    rng = random.Random(5)
-    names = [f"p{i}" for i in range(6)]
-    study = optuna.create_study()
-    storage = study._storage
-    ours, theirs = _GroupsOfFinishedTrials(True), _GroupDecomposedSearchSpace(True)
-    running: list[int] = []
-    states = optuna.trial.TrialState
-    changed = 0
-    before = None
-    for _ in range(60):
-        chosen = rng.sample(names, rng.randint(1, 4))
-        dists = {n: optuna.distributions.FloatDistribution(0, 1) for n in chosen}
-        trial = optuna.trial.create_trial(
-            params={n: rng.random() for n in chosen},
-            distributions=dists,
-            state=states.RUNNING,
-        )
-        study.add_trial(trial)
-        running.append(storage.get_all_trials(study._study_id, deepcopy=False)[-1]._trial_id)
-        if len(running) > 3:
-            done = running.pop(rng.randrange(len(running)))
-            state = rng.choice([states.COMPLETE, states.COMPLETE, states.PRUNED, states.FAIL])
-            storage.set_trial_state_values(done, state, [1.0] if state == states.COMPLETE else None)
-        expected = theirs.calculate(study).search_spaces
-        assert ours.calculate(study).search_spaces == expected
-        changed += expected != before
-        before = expected
-    assert changed > 5  # the groups did change along the way
 
 
 def test_cmaes_suggestions_are_reproducible_once_cma_es_runs():
