@@ -405,20 +405,20 @@ class FittedOnceTPESampler(TPESampler):
         ordered = finished.by_number[has_all[finished.by_number]]
         below_rows = ordered[in_below[ordered]]
         above_rows = ordered[~in_below[ordered]]
-        # The running trials lie on the above side (constant liar), in number order.
+        # The running trials lie on the above side (constant liar), in number order;
+        # their parameters (the relative ones are JSON in a system attribute) read once.
         lies = sorted(
-            (t for t in running if search_space.keys() <= self._get_params(t, study).keys()),
-            key=lambda t: t.number,
+            (t.number, params)
+            for t in running
+            if search_space.keys() <= (params := self._get_params(t, study)).keys()
         )
-        at = np.searchsorted(numbers[above_rows], [t.number for t in lies])
+        at = np.searchsorted(numbers[above_rows], [number for number, _ in lies])
 
-        def observed(column: _Column, rows: np.ndarray, lies: list[FrozenTrial]) -> np.ndarray:
+        def observed(column: _Column, rows: np.ndarray, lying: bool) -> np.ndarray:
             values = column.values[rows]
-            if lies:
-                told = [
-                    column.distribution.to_internal_repr(self._get_params(t, study)[column.name])
-                    for t in lies
-                ]
+            if lying and lies:
+                to_internal = column.distribution.to_internal_repr
+                told = [to_internal(params[column.name]) for _, params in lies]
                 values = np.insert(values, at, told)
             # np.asarray of the internal values, as Optuna makes it: the indices of
             # categorical choices are integers (floats when there are none).
@@ -427,6 +427,6 @@ class FittedOnceTPESampler(TPESampler):
             return values
 
         return (
-            {c.name: observed(c, below_rows, []) for c in columns},
-            {c.name: observed(c, above_rows, lies) for c in columns},
+            {c.name: observed(c, below_rows, lying=False) for c in columns},
+            {c.name: observed(c, above_rows, lying=True) for c in columns},
         )

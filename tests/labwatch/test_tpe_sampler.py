@@ -134,7 +134,7 @@ def _run(lockstep: _Lockstep, steps: int, seed: int, mix=(0.1, 0.15, 0.15), ties
         ((0.05, 0.0, 0.9), 1),  # ... mostly infeasible ones
     ],
 )
-def test_suggestions_are_optunas_step_for_step(mix, ties):
+def test_suggestions_are_optunas_step_for_step(mix, ties, monkeypatch):
     lockstep = _Lockstep(seed=3)
     fitted = {"ours": 0}
     plain = FittedOnceTPESampler._observations
@@ -144,11 +144,8 @@ def test_suggestions_are_optunas_step_for_step(mix, ties):
         fitted["ours"] += observed is not None
         return observed
 
-    FittedOnceTPESampler._observations = counted  # type: ignore[method-assign]
-    try:
-        _run(lockstep, 160, seed=1, mix=mix, ties=ties)
-    finally:
-        FittedOnceTPESampler._observations = plain  # type: ignore[method-assign]
+    monkeypatch.setattr(FittedOnceTPESampler, "_observations", counted)
+    _run(lockstep, 160, seed=1, mix=mix, ties=ties)
     assert fitted["ours"] > 100  # the estimators were fitted by ours, not Optuna's path
     states = {t.state for t in lockstep.ours.trials}
     assert {TrialState.COMPLETE, TrialState.FAIL} <= states
